@@ -1,0 +1,182 @@
+import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
+import { Scalar } from "@scalar/hono-api-reference";
+import type { Context } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import type { Logger } from "pino";
+import { invalidApiKey } from "../domain/errors.ts";
+import type { PaymentIntentService } from "../services/payment-intent-service.ts";
+import type { Caller, TenancyService } from "../services/tenancy-service.ts";
+import { errorResponse, validationResponse } from "./error-handler.ts";
+import {
+  AuthHeaders,
+  CreatePaymentIntentBody,
+  ErrorEnvelope,
+  envelope,
+  IntentIdParam,
+  ListPaymentIntentsQuery,
+  PaymentIntent,
+  PaymentIntentList,
+} from "./schemas.ts";
+
+export interface AppDependencies {
+  tenancy: TenancyService;
+  intents: PaymentIntentService;
+  log: Logger;
+  maxBodyBytes: number;
+  /** Resolves when the service can take traffic (database reachable). */
+  ready: () => Promise<boolean>;
+}
+
+type Env = { Variables: { caller: Caller } };
+
+const errorResponses = {
+  400: { description: "Invalid request (code 4000)", content: { "application/json": { schema: ErrorEnvelope } } },
+  401: { description: "Invalid client id (4001) or API key (4002)", content: { "application/json": { schema: ErrorEnvelope } } },
+  403: { description: "Origin not allowed for this client (4003)", content: { "application/json": { schema: ErrorEnvelope } } },
+} as const;
+
+const createIntentRoute = createRoute({
+  method: "post",
+  path: "/v1/studio/api/payment/intent",
+  tags: ["Payment intents"],
+  summary: "Create payment intent",
+  description:
+    "From a server: X-STUDIO-API-KEY (X-Client-ID optional, must belong to the key's organization). From a browser: X-Client-ID and an allowed Origin.",
+  request: {
+    headers: AuthHeaders,
+    body: { required: true, content: { "application/json": { schema: CreatePaymentIntentBody } } },
+  },
+  responses: {
+    200: { description: "The new payment intent", content: { "application/json": { schema: envelope(PaymentIntent) } } },
+    ...errorResponses,
+    413: { description: "Body too large (4013)", content: { "application/json": { schema: ErrorEnvelope } } },
+  },
+});
+
+const getIntentRoute = createRoute({
+  method: "get",
+  path: "/v1/studio/api/payment/intent/{id}",
+  tags: ["Payment intents"],
+  summary: "Get payment intent",
+  request: { headers: AuthHeaders, params: IntentIdParam },
+  responses: {
+    200: { description: "The payment intent", content: { "application/json": { schema: envelope(PaymentIntent) } } },
+    ...errorResponses,
+    404: { description: "Unknown payment intent (4006)", content: { "application/json": { schema: ErrorEnvelope } } },
+  },
+});
+
+const listIntentsRoute = createRoute({
+  method: "get",
+  path: "/v1/studio/api/payment/intents",
+  tags: ["Payment intents"],
+  summary: "List payment intents for organization",
+  description: "Requires X-STUDIO-API-KEY. Newest first.",
+  request: { headers: AuthHeaders, query: ListPaymentIntentsQuery },
+  responses: {
+    200: { description: "A page of payment intents", content: { "application/json": { schema: envelope(PaymentIntentList) } } },
+    ...errorResponses,
+  },
+});
+
+export function createApp(deps: AppDependencies) {
+  const { tenancy, intents, log } = deps;
+  const app = new OpenAPIHono<Env>({
+    defaultHook: (result, c) => {
+      if (!result.success) return validationResponse(result.error, result.target, c);
+    },
+  });
+
+  app.onError((err, c) => errorResponse(err, c, log));
+  app.notFound((c) => c.json({ code: 4004, message: `no route for ${c.req.method} ${c.req.path}` }, 404));
+
+  app.use("*", async (c, next) => {
+    const started = performance.now();
+    await next();
+    log.debug({ method: c.req.method, path: c.req.path, status: c.res.status, ms: Math.round(performance.now() - started) }, "request");
+  });
+
+  // CORS. A preflight carries no client id, so it is answered for an Origin that some client
+  // allows; the real request is then checked against its own client's allowlist.
+  app.use("/v1/*", async (c, next) => {
+    const origin = c.req.header("origin");
+    if (c.req.method === "OPTIONS") {
+      if (origin === undefined || !(await tenancy.isOriginKnown(origin))) {
+        return c.json({ code: 4003, message: `origin ${origin ?? "(none)"} is not allowed` }, 403);
+      }
+      return c.body(null, 204, {
+        "Access-Control-Allow-Origin": origin,
+        "Access-Control-Allow-Methods": "GET, POST",
+        "Access-Control-Allow-Headers": "Content-Type, X-Client-ID",
+        "Access-Control-Max-Age": "600",
+        Vary: "Origin",
+      });
+    }
+    await next();
+    if (origin !== undefined && c.req.header("x-studio-api-key") === undefined && (await tenancy.isOriginKnown(origin))) {
+      c.res.headers.set("Access-Control-Allow-Origin", origin);
+      c.res.headers.append("Vary", "Origin");
+    }
+  });
+
+  app.use(
+    "/v1/*",
+    bodyLimit({
+      maxSize: deps.maxBodyBytes,
+      onError: (c) => c.json({ code: 4013, message: `request body too large (limit ${deps.maxBodyBytes} bytes)` }, 413),
+    }),
+  );
+
+  const authenticate = (c: Context) =>
+    tenancy.authenticate({
+      apiKey: c.req.header("x-studio-api-key"),
+      clientId: c.req.header("x-client-id"),
+      origin: c.req.header("origin"),
+    });
+
+  app.openapi(createIntentRoute, async (c) => {
+    const caller = await authenticate(c);
+    const intent = await intents.create(caller, c.req.valid("json"));
+    return c.json({ code: 0 as const, data: intent }, 200);
+  });
+
+  app.openapi(getIntentRoute, async (c) => {
+    const caller = await authenticate(c);
+    const intent = await intents.get(caller, c.req.valid("param").id);
+    return c.json({ code: 0 as const, data: intent }, 200);
+  });
+
+  app.openapi(listIntentsRoute, async (c) => {
+    const caller = await authenticate(c);
+    if (caller.kind !== "api_key") throw invalidApiKey("listing payment intents requires X-STUDIO-API-KEY");
+    const page = await intents.list(caller, c.req.valid("query"));
+    return c.json({ code: 0 as const, data: page }, 200);
+  });
+
+  app.openAPIRegistry.registerComponent("securitySchemes", "ApiKey", {
+    type: "apiKey",
+    in: "header",
+    name: "X-STUDIO-API-KEY",
+  });
+  app.openAPIRegistry.registerComponent("securitySchemes", "ClientId", {
+    type: "apiKey",
+    in: "header",
+    name: "X-Client-ID",
+  });
+  app.doc31("/openapi.json", {
+    openapi: "3.1.0",
+    info: {
+      title: "Stablegate Payment API",
+      version: "1.0.0",
+      description:
+        "Self-hosted stablecoin payments, wire-compatible with the KryptoGO Payment API. Errors use the envelope { code, message, data? }; docs/errors.md lists every code.",
+    },
+    security: [{ ApiKey: [] }, { ClientId: [] }],
+  });
+  app.get("/docs", Scalar({ url: "/openapi.json", pageTitle: "Stablegate API reference" }));
+  app.get("/healthz", (c) => c.json({ status: "ok" }));
+  app.get("/readyz", async (c) =>
+    (await deps.ready()) ? c.json({ status: "ready" }) : c.json({ status: "not ready" }, 503),
+  );
+  return app;
+}

@@ -1,0 +1,48 @@
+import { DomainError, validationError } from "../domain/errors.ts";
+import { type ChainInfo, KNOWN_CHAINS, type TokenInfo, type TokenSymbol } from "./known-chains.ts";
+
+export interface RegisteredChain extends ChainInfo {
+  rpcUrls: string[];
+}
+
+export interface ChainRegistry {
+  /** Every chain the gateway knows, whether or not an RPC URL is configured for it. */
+  list(): RegisteredChain[];
+  get(key: string): RegisteredChain;
+  token(chainKey: string, symbol: string): TokenInfo;
+}
+
+/**
+ * The chains and tokens payments may use. `extraChains` adds chains that exist only at run
+ * time, such as the sandbox's local anvil chain with its freshly deployed test token.
+ */
+export function createChainRegistry(options: {
+  rpcUrls?: Partial<Record<string, string[]>>;
+  extraChains?: RegisteredChain[];
+}): ChainRegistry {
+  const chains = new Map<string, RegisteredChain>();
+  for (const c of KNOWN_CHAINS) chains.set(c.key, { ...c, rpcUrls: options.rpcUrls?.[c.key] ?? [] });
+  for (const c of options.extraChains ?? []) chains.set(c.key, c);
+  return {
+    list: () => [...chains.values()],
+    get(key) {
+      const chain = chains.get(key);
+      if (!chain) throw validationError("chain_id", `unknown chain ${key}`);
+      return chain;
+    },
+    token(chainKey, symbol) {
+      const chain = this.get(chainKey);
+      const token = chain.tokens.find((t) => t.symbol === symbol);
+      if (!token) {
+        throw new DomainError({
+          status: 400,
+          code: 4000,
+          message: `token ${symbol} is not available on chain ${chainKey}`,
+        });
+      }
+      return token;
+    },
+  };
+}
+
+export const TOKEN_SYMBOLS: readonly TokenSymbol[] = ["USDT", "USDC"];

@@ -1,0 +1,118 @@
+import { existsSync, readFileSync } from "node:fs";
+import path from "node:path";
+import { z } from "zod";
+
+const CHAIN_KEYS = ["eth", "arb", "base", "bsc", "polygon", "optimism"] as const;
+
+const port = z.coerce.number().int().min(0).max(65535);
+const positiveInt = z.coerce.number().int().positive();
+const csv = z
+  .string()
+  .transform((s) =>
+    s
+      .split(",")
+      .map((x) => x.trim())
+      .filter((x) => x.length > 0),
+  )
+  .pipe(z.array(z.url({ protocol: /^(https?|wss?)$/ })));
+
+// One flat schema keyed by the environment variable names: the same names work in the env and in
+// the optional JSON config file, so there is one list to document (docs/configuration.md).
+const schema = z.object({
+  PORT: port.default(8080),
+  HOST: z.string().min(1).default("127.0.0.1"),
+  DATA_DIR: z.string().min(1).default("./data"),
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, "must be a postgres:// or postgresql:// URL")
+    .optional(),
+  PAYMENT_TTL_SECONDS: positiveInt.max(7 * 24 * 3600).default(1800),
+  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  LOG_PRETTY: z
+    .enum(["true", "false"])
+    .transform((v) => v === "true")
+    .optional(),
+  CRYPTO_AMOUNT_DECIMALS: z.coerce.number().int().min(0).max(18).default(2),
+  MAX_BODY_BYTES: positiveInt.max(10 * 1024 * 1024).default(64 * 1024),
+  SEED_PHRASE: z.string().min(1).optional(),
+  SEED_FILE: z.string().min(1).optional(),
+  RATES_PROVIDER: z.enum(["static", "http"]).default("static"),
+  RATES_HTTP_URL: z.url({ protocol: /^https?$/ }).optional(),
+  RATES_CACHE_SECONDS: positiveInt.default(60),
+  RATES_TWD_PER_USD: z
+    .string()
+    .regex(/^\d+(\.\d+)?$/, "must be a decimal number")
+    .default("32.5"),
+  DEFAULT_CHAIN: z.enum(CHAIN_KEYS).default("arb"),
+  ANVIL_PORT: port.default(8545),
+  ...Object.fromEntries(CHAIN_KEYS.map((k) => [`RPC_URLS_${k.toUpperCase()}`, csv.optional()])),
+});
+
+export type Config = z.infer<typeof schema> & {
+  rpcUrls: Partial<Record<(typeof CHAIN_KEYS)[number], string[]>>;
+};
+
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+/**
+ * Parses the configuration once. Sources, later winning: the JSON file named by CONFIG_FILE (or
+ * ./stablegate.config.json when present), then the environment. A wrong value throws a
+ * ConfigError naming every bad setting, so the process stops before doing anything.
+ */
+export function loadConfig(
+  env: Record<string, string | undefined> = process.env,
+  overrides: Record<string, string | number | undefined> = {},
+): Config {
+  const fileValues = readConfigFile(env.CONFIG_FILE);
+  const raw: Record<string, unknown> = { ...fileValues };
+  for (const key of Object.keys(schema.shape)) {
+    const v = env[key];
+    if (v !== undefined && v !== "") raw[key] = v;
+  }
+  for (const [key, v] of Object.entries(overrides)) if (v !== undefined) raw[key] = v;
+  const result = schema.safeParse(raw);
+  if (!result.success) {
+    const lines = result.error.issues.map(
+      (i) => `  ${i.path.join(".") || "(config)"}: ${i.message}`,
+    );
+    throw new ConfigError(`invalid configuration:\n${lines.join("\n")}`);
+  }
+  const parsed = result.data as z.infer<typeof schema> & Record<string, unknown>;
+  if (parsed.RATES_PROVIDER === "http" && parsed.RATES_HTTP_URL === undefined) {
+    throw new ConfigError("invalid configuration:\n  RATES_HTTP_URL: required when RATES_PROVIDER=http");
+  }
+  const rpcUrls: Config["rpcUrls"] = {};
+  for (const k of CHAIN_KEYS) {
+    const urls = parsed[`RPC_URLS_${k.toUpperCase()}`] as string[] | undefined;
+    if (urls && urls.length > 0) rpcUrls[k] = urls;
+  }
+  return { ...parsed, DATA_DIR: path.resolve(parsed.DATA_DIR), rpcUrls };
+}
+
+function readConfigFile(explicit: string | undefined): Record<string, unknown> {
+  const file = explicit ?? (existsSync("stablegate.config.json") ? "stablegate.config.json" : undefined);
+  if (file === undefined) return {};
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (err) {
+    throw new ConfigError(`CONFIG_FILE: cannot read ${file}: ${(err as Error).message}`);
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    throw new ConfigError(`CONFIG_FILE: ${file} is not valid JSON: ${(err as Error).message}`);
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new ConfigError(`CONFIG_FILE: ${file} must hold a JSON object of settings`);
+  }
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) {
+    if (!(k in schema.shape)) throw new ConfigError(`CONFIG_FILE: unknown setting ${k} in ${file}`);
+    out[k] = typeof v === "number" || typeof v === "boolean" ? String(v) : Array.isArray(v) ? v.join(",") : v;
+  }
+  return out;
+}

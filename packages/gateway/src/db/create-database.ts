@@ -1,0 +1,85 @@
+import { mkdirSync } from "node:fs";
+import path from "node:path";
+import { PGlite } from "@electric-sql/pglite";
+import { Kysely, Migrator, PostgresDialect } from "kysely";
+import pg from "pg";
+import { migrations } from "./migrations/index.ts";
+import { createPgliteDialect } from "./pglite-dialect.ts";
+import type { Database } from "./schema.ts";
+
+export interface DatabaseHandle {
+  db: Kysely<Database>;
+  kind: "postgres" | "pglite";
+  close(): Promise<void>;
+}
+
+export interface CreateDatabaseOptions {
+  /** postgres:// URL; when absent, PGlite is used. */
+  url?: string | undefined;
+  /** PGlite data directory; absent means in memory. Ignored for PostgreSQL. */
+  dataDir?: string | undefined;
+  /** PostgreSQL schema to live in (created if missing); tests use one per file. */
+  schema?: string | undefined;
+  poolSize?: number;
+}
+
+/** Opens the database (PostgreSQL when a URL is given, else PGlite) and applies pending migrations. */
+export async function createDatabase(options: CreateDatabaseOptions): Promise<DatabaseHandle> {
+  const schema = options.schema ?? "public";
+  if (!/^[a-z_][a-z0-9_]*$/.test(schema)) throw new Error(`invalid schema name ${schema}`);
+  let db: Kysely<Database>;
+  let kind: DatabaseHandle["kind"];
+  if (options.url) {
+    if (schema !== "public") {
+      const admin = new pg.Client({ connectionString: options.url });
+      await admin.connect();
+      try {
+        await admin.query(`create schema if not exists ${schema}`);
+      } finally {
+        await admin.end();
+      }
+    }
+    const pool = new pg.Pool({
+      connectionString: options.url,
+      max: options.poolSize ?? 10,
+      ...(schema === "public" ? {} : { options: `-c search_path=${schema}` }),
+    });
+    // A pool error on an idle client (server restart) must not crash the process; the next
+    // query gets a fresh connection.
+    pool.on("error", () => {});
+    db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+    kind = "postgres";
+  } else {
+    if (options.dataDir) mkdirSync(path.dirname(options.dataDir), { recursive: true });
+    const client = new PGlite(options.dataDir);
+    await client.waitReady;
+    if (schema !== "public") {
+      await client.exec(`create schema if not exists ${schema}; set search_path to ${schema}`);
+    }
+    db = new Kysely<Database>({ dialect: createPgliteDialect(client) });
+    kind = "pglite";
+  }
+  try {
+    await migrate(db, schema);
+  } catch (err) {
+    await db.destroy();
+    throw err;
+  }
+  return { db, kind, close: () => db.destroy() };
+}
+
+async function migrate(db: Kysely<Database>, schema: string): Promise<void> {
+  const migrator = new Migrator({
+    db,
+    provider: { getMigrations: async () => migrations },
+    // Named explicitly: kysely otherwise finds a migration table in any schema of the database.
+    migrationTableSchema: schema,
+  });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) {
+    const failed = results?.find((r) => r.status === "Error")?.migrationName;
+    throw new Error(`database migration ${failed ?? ""} failed: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
+}

@@ -1,0 +1,84 @@
+import type { ColumnType, Generated } from "kysely";
+
+// numeric columns come back from both drivers as strings; token amounts are base units.
+type Numeric = ColumnType<string, string | bigint, string | bigint>;
+type Timestamp = ColumnType<Date, Date | string, Date | string>;
+type DefaultTimestamp = ColumnType<Date, Date | string | undefined, Date | string>;
+
+export interface OrganizationsTable {
+  id: Generated<number>;
+  name: string;
+  default_chain_id: string;
+  default_token_symbol: string;
+  created_at: DefaultTimestamp;
+}
+
+export interface ClientsTable {
+  client_id: string;
+  org_id: number;
+  name: string;
+  allowed_origins: ColumnType<string[], string[], string[]>;
+  created_at: DefaultTimestamp;
+}
+
+export interface ApiKeysTable {
+  id: Generated<number>;
+  org_id: number;
+  name: string;
+  /** sha256 of the whole secret: keys are 256-bit random, so a slow hash buys nothing. */
+  secret_hash: string;
+  /** first characters of the secret, so a person can tell keys apart in a list. */
+  prefix: string;
+  created_at: DefaultTimestamp;
+  revoked_at: Timestamp | null;
+}
+
+export interface PaymentIntentsTable {
+  id: string;
+  org_id: number;
+  client_id: string;
+  payment_chain_id: string;
+  payment_address: string;
+  deposit_index: number;
+  token_address: string;
+  symbol: string;
+  decimals: number;
+  crypto_amount: Numeric;
+  fiat_amount: string;
+  fiat_currency: string;
+  rate: string;
+  rate_source: string;
+  payment_deadline: Timestamp;
+  status: string;
+  payment_tx_hash: string | null;
+  payment_tx_timestamp: Timestamp | null;
+  payer_address: string | null;
+  received_amount: Numeric | null;
+  refund_tx_hash: string | null;
+  refund_amount: Numeric | null;
+  aggregated_amount: Numeric | null;
+  aggregation_tx_hash: string | null;
+  /** `json`, not `jsonb`: the merchant's text is returned byte for byte, key order included. */
+  order_data: ColumnType<unknown, string | null, string | null> | null;
+  callback_url: string | null;
+  group_key: string | null;
+  created_at: DefaultTimestamp;
+  updated_at: DefaultTimestamp;
+}
+
+export interface PaymentIntentStatusHistoryTable {
+  id: Generated<number>;
+  payment_intent_id: string;
+  from_status: string | null;
+  to_status: string;
+  cause: string;
+  created_at: DefaultTimestamp;
+}
+
+export interface Database {
+  organizations: OrganizationsTable;
+  clients: ClientsTable;
+  api_keys: ApiKeysTable;
+  payment_intents: PaymentIntentsTable;
+  payment_intent_status_history: PaymentIntentStatusHistoryTable;
+}

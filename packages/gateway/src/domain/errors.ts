@@ -1,0 +1,76 @@
+// Every failure a caller can cause or observe is a DomainError with a stable numeric code; the API
+// turns it into the `{ code, message, data? }` envelope in exactly one place (api/error-handler.ts).
+export type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 413 | 415 | 422 | 500 | 502 | 503;
+
+export interface DomainErrorOptions {
+  status: ErrorStatus;
+  code: number;
+  message: string;
+  data?: Record<string, unknown>;
+  cause?: unknown;
+}
+
+export class DomainError extends Error {
+  readonly status: ErrorStatus;
+  readonly code: number;
+  readonly data?: Record<string, unknown>;
+
+  constructor(options: DomainErrorOptions) {
+    super(options.message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = "DomainError";
+    this.status = options.status;
+    this.code = options.code;
+    if (options.data !== undefined) this.data = options.data;
+  }
+}
+
+/** The codes, one place; docs/errors.md lists them for merchants. */
+export const ErrorCode = {
+  validation: 4000,
+  invalidClientId: 4001,
+  invalidApiKey: 4002,
+  originNotAllowed: 4003,
+  notFound: 4004,
+  methodNotAllowed: 4005,
+  paymentIntentNotFound: 4006,
+  bodyTooLarge: 4013,
+  unsupportedMediaType: 4014,
+  internal: 5000,
+  rateUnavailable: 5030,
+} as const;
+
+export function validationError(field: string, message: string): DomainError {
+  return new DomainError({
+    status: 400,
+    code: ErrorCode.validation,
+    message: `${field}: ${message}`,
+    data: { field },
+  });
+}
+
+export function invalidClientId(message = "invalid client id"): DomainError {
+  return new DomainError({ status: 401, code: ErrorCode.invalidClientId, message });
+}
+
+export function invalidApiKey(message = "invalid API key"): DomainError {
+  return new DomainError({ status: 401, code: ErrorCode.invalidApiKey, message });
+}
+
+export function originNotAllowed(origin: string | undefined): DomainError {
+  return new DomainError({
+    status: 403,
+    code: ErrorCode.originNotAllowed,
+    message:
+      origin === undefined
+        ? "Origin header is required for calls without an API key"
+        : `origin ${origin} is not allowed for this client`,
+  });
+}
+
+export function paymentIntentNotFound(id: string): DomainError {
+  return new DomainError({
+    status: 404,
+    code: ErrorCode.paymentIntentNotFound,
+    message: `payment intent ${id} not found`,
+  });
+}

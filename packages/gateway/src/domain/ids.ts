@@ -1,0 +1,24 @@
+import { randomBytes, randomInt } from "node:crypto";
+
+const ALPHANUMERIC = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+
+/** 32 random alphanumeric characters, the shape of the reference's payment_intent_id. */
+export function newPaymentIntentId(): string {
+  let id = "";
+  for (let i = 0; i < 32; i++) id += ALPHANUMERIC[randomInt(ALPHANUMERIC.length)];
+  return id;
+}
+
+export const PAYMENT_INTENT_ID_PATTERN = /^[0-9A-Za-z]{32}$/;
+
+/** 32 lowercase hex characters, the shape of the reference's client_id. */
+export function newClientId(): string {
+  return randomBytes(16).toString("hex");
+}
+
+export const CLIENT_ID_PATTERN = /^[0-9a-f]{32}$/;
+
+/** An API key secret: a recognisable prefix and 256 bits of randomness. Shown once, stored hashed. */
+export function newApiKeySecret(): string {
+  return `sg_live_${randomBytes(32).toString("base64url")}`;
+}

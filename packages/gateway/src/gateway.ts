@@ -1,0 +1,114 @@
+import type { AddressInfo } from "node:net";
+import { serve, type ServerType } from "@hono/node-server";
+import { sql } from "kysely";
+import type { Logger } from "pino";
+import { createApp } from "./api/create-app.ts";
+import { createChainRegistry, type RegisteredChain } from "./chain/chain-registry.ts";
+import { createDepositAddresses } from "./chain/deposit-addresses.ts";
+import type { Config } from "./config/config.ts";
+import { createDatabase, type DatabaseHandle } from "./db/create-database.ts";
+import { createCachedRateProvider } from "./rates/cached-rate-provider.ts";
+import { createHttpRateProvider } from "./rates/http-rate-provider.ts";
+import type { RateProvider } from "./rates/rate-provider.ts";
+import { createStaticRateProvider } from "./rates/static-rate-provider.ts";
+import { createPaymentIntentService } from "./services/payment-intent-service.ts";
+import { createTenancyService } from "./services/tenancy-service.ts";
+import path from "node:path";
+
+export interface GatewayOptions {
+  config: Config;
+  log: Logger;
+  seed: Uint8Array;
+  /** Chains known only at run time (the sandbox's local chain). */
+  extraChains?: RegisteredChain[];
+  /** Use this database instead of opening one from the config (tests share theirs). */
+  database?: DatabaseHandle;
+}
+
+export interface Gateway {
+  url: string;
+  port: number;
+  services: ReturnType<typeof createServices>;
+  database: DatabaseHandle;
+  stop(): Promise<void>;
+}
+
+export function createRateProvider(config: Config): RateProvider {
+  const fixed = createStaticRateProvider({ fiatPerUsd: { TWD: config.RATES_TWD_PER_USD } });
+  if (config.RATES_PROVIDER === "static" || config.RATES_HTTP_URL === undefined) return fixed;
+  // No silent fallback to fixed figures in production: a stale hard-coded rate would misprice.
+  return createCachedRateProvider({
+    primary: createHttpRateProvider({ url: config.RATES_HTTP_URL, timeoutMs: 5000 }),
+    ttlMs: config.RATES_CACHE_SECONDS * 1000,
+  });
+}
+
+export function createServices(options: {
+  config: Config;
+  database: DatabaseHandle;
+  seed: Uint8Array;
+  extraChains?: RegisteredChain[] | undefined;
+  rates?: RateProvider;
+}) {
+  const { config, database } = options;
+  const chains = createChainRegistry({
+    rpcUrls: config.rpcUrls,
+    ...(options.extraChains ? { extraChains: options.extraChains } : {}),
+  });
+  const tenancy = createTenancyService({ db: database.db, chains });
+  const intents = createPaymentIntentService({
+    db: database.db,
+    chains,
+    rates: options.rates ?? createRateProvider(config),
+    depositAddresses: createDepositAddresses(options.seed),
+    ttlSeconds: config.PAYMENT_TTL_SECONDS,
+    cryptoDecimals: config.CRYPTO_AMOUNT_DECIMALS,
+  });
+  return { chains, tenancy, intents };
+}
+
+export function openDatabase(config: Config): Promise<DatabaseHandle> {
+  return createDatabase({
+    url: config.DATABASE_URL,
+    dataDir: config.DATABASE_URL ? undefined : path.join(config.DATA_DIR, "pglite"),
+  });
+}
+
+/** Opens the database, builds the services and serves the API until stop(). */
+export async function startGateway(options: GatewayOptions): Promise<Gateway> {
+  const { config, log } = options;
+  const database = options.database ?? (await openDatabase(config));
+  const services = createServices({ config, database, seed: options.seed, extraChains: options.extraChains });
+  const app = createApp({
+    tenancy: services.tenancy,
+    intents: services.intents,
+    log,
+    maxBodyBytes: config.MAX_BODY_BYTES,
+    ready: async () => {
+      try {
+        await sql`select 1`.execute(database.db);
+        return true;
+      } catch {
+        return false;
+      }
+    },
+  });
+  const server = await new Promise<ServerType>((resolve, reject) => {
+    const s = serve({ fetch: app.fetch, port: config.PORT, hostname: config.HOST }, () => resolve(s));
+    s.once("error", reject);
+  });
+  const port = (server.address() as AddressInfo).port;
+  const host = config.HOST === "0.0.0.0" || config.HOST === "::" ? "localhost" : config.HOST;
+  const url = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
+  log.info({ url, database: database.kind }, "gateway listening");
+  return {
+    url,
+    port,
+    services,
+    database,
+    async stop() {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      if (!options.database) await database.close();
+    },
+  };
+}

@@ -1,0 +1,65 @@
+import Big from "big.js";
+import { PLAIN_DECIMAL } from "../domain/money.ts";
+import { FIATS, TOKEN_SYMBOLS } from "../domain/quote.ts";
+import type { Fiat, Rate, RateProvider, TokenSymbol } from "./rate-provider.ts";
+
+/** 1 USD = 32.5 TWD and USDT = USDC = 1 USD: the figures behind the reference's samples. */
+export const DEFAULT_FIAT_PER_USD: Readonly<Record<Fiat, string>> = { USD: "1", TWD: "32.5" };
+export const DEFAULT_USD_PER_TOKEN: Readonly<Record<TokenSymbol, string>> = {
+  USDT: "1",
+  USDC: "1",
+};
+
+export interface StaticRateProviderOptions {
+  /** Merged over DEFAULT_FIAT_PER_USD. */
+  fiatPerUsd?: Partial<Record<Fiat, string>>;
+  /** Merged over DEFAULT_USD_PER_TOKEN. */
+  usdPerToken?: Partial<Record<TokenSymbol, string>>;
+  now?: () => Date;
+}
+
+/**
+ * Fixed rates from configuration: fiatPerToken = fiatPerUsd[fiat] * usdPerToken[token], exact.
+ * For development, tests, and as the last-resort fallback behind a live provider.
+ */
+export function createStaticRateProvider(options: StaticRateProviderOptions = {}): RateProvider {
+  const fiatPerUsd = { ...DEFAULT_FIAT_PER_USD, ...options.fiatPerUsd };
+  const usdPerToken = { ...DEFAULT_USD_PER_TOKEN, ...options.usdPerToken };
+  const now = options.now ?? (() => new Date());
+
+  // Checked once here so a typo in configuration stops startup instead of failing each quote.
+  const fiatValues = new Map(
+    FIATS.map((fiat) => [fiat, positive(`fiatPerUsd.${fiat}`, fiatPerUsd[fiat])]),
+  );
+  const tokenValues = new Map(
+    TOKEN_SYMBOLS.map((token) => [token, positive(`usdPerToken.${token}`, usdPerToken[token])]),
+  );
+
+  return {
+    name: "static",
+    async getRate(fiat, token) {
+      const perUsd = fiatValues.get(fiat);
+      const perToken = tokenValues.get(token);
+      if (perUsd === undefined || perToken === undefined) {
+        throw new RangeError(`unknown pair ${fiat}/${token}`);
+      }
+      const rate: Rate = {
+        fiat,
+        token,
+        fiatPerToken: perUsd.times(perToken).toFixed(),
+        source: "static",
+        fetchedAt: now(),
+      };
+      return rate;
+    },
+  };
+}
+
+function positive(key: string, value: string | undefined): Big {
+  if (value === undefined || !PLAIN_DECIMAL.test(value) || new Big(value).eq(0)) {
+    throw new RangeError(
+      `static rate ${key} must be a positive plain decimal string, got ${value}`,
+    );
+  }
+  return new Big(value);
+}

@@ -1,0 +1,360 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { createRequire } from "node:module";
+import { createServer } from "node:net";
+import { join } from "node:path";
+import { compileTestUsdt } from "@stablegate/contracts";
+import {
+  type Address,
+  bytesToHex,
+  createPublicClient,
+  createTestClient,
+  createWalletClient,
+  getAddress,
+  http,
+  isAddress,
+  parseAbi,
+  parseEther,
+  parseUnits,
+} from "viem";
+import { mnemonicToAccount } from "viem/accounts";
+import { anvil } from "viem/chains";
+
+export interface LocalChain {
+  rpcUrl: string;
+  evmChainId: number;
+  tokenAddress: `0x${string}`;
+  tokenSymbol: "USDT";
+  tokenDecimals: 6;
+  payerPrivateKey: `0x${string}`;
+  payerAddress: `0x${string}`;
+  stop(): Promise<void>;
+}
+
+export interface LocalChainLog {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+}
+
+export interface StartLocalChainOptions {
+  /** Where chain state and the token address survive restarts; undefined = ephemeral chain. */
+  dataDir?: string;
+  port: number;
+  host?: string;
+  /** Interval mining period; fractions (e.g. 0.2) are accepted by anvil. Default 1. */
+  blockTimeSeconds?: number;
+  log?: LocalChainLog;
+}
+
+/** Anvil's built-in accounts come from this mnemonic; passed explicitly so the two cannot drift. */
+const ANVIL_MNEMONIC = "test test test test test test test test test test test junk";
+const EVM_CHAIN_ID = anvil.id;
+const TOKEN_DECIMALS = 6;
+const PAYER_MINT = parseUnits("1000000", TOKEN_DECIMALS);
+const PAYER_MIN_ETH = parseEther("10");
+const PAYER_TOP_UP_ETH = parseEther("10000");
+const STATE_FILE = "anvil-state.json";
+const META_FILE = "local-chain.json";
+const STATE_INTERVAL_SECONDS = 5;
+const STARTUP_TIMEOUT_MS = 20_000;
+const STOP_TIMEOUT_MS = 5_000;
+const OUTPUT_TAIL_CHARS = 4_000;
+
+const mintAbi = parseAbi(["function mint(address to, uint256 value)"]);
+
+const silentLog: LocalChainLog = { info() {}, warn() {} };
+
+/**
+ * Starts anvil with the sandbox's test USDT deployed and a funded payer account.
+ *
+ * With a dataDir, anvil's state is dumped there (periodically and on stop), and a restart reuses
+ * the same token, so deposit addresses and balances a developer has seen stay valid.
+ */
+export async function startLocalChain(options: StartLocalChainOptions): Promise<LocalChain> {
+  const log = options.log ?? silentLog;
+  const host = options.host ?? "127.0.0.1";
+  const blockTimeSeconds = options.blockTimeSeconds ?? 1;
+  const { port, dataDir } = options;
+
+  // Without this check a second anvil would fail to bind, but the readiness probe would be
+  // answered by whatever already listens there and we would deploy onto the wrong chain.
+  await assertPortFree(host, port);
+
+  const args = [
+    "--port",
+    String(port),
+    "--host",
+    host,
+    "--chain-id",
+    String(EVM_CHAIN_ID),
+    "--block-time",
+    String(blockTimeSeconds),
+    "--mnemonic",
+    ANVIL_MNEMONIC,
+  ];
+  let statePath: string | undefined;
+  if (dataDir !== undefined) {
+    statePath = join(dataDir, STATE_FILE);
+    await mkdir(dataDir, { recursive: true });
+    // `--state` loads the file if present and dumps on exit; the interval bounds what a crash
+    // (no clean exit) can lose.
+    args.push("--state", statePath, "--state-interval", String(STATE_INTERVAL_SECONDS));
+  }
+
+  const rpcUrl = `http://${urlHost(host)}:${port}`;
+  const anvilProcess = spawnAnvil(args);
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> => {
+    stopping ??= anvilProcess.stop();
+    return stopping;
+  };
+
+  try {
+    await waitForRpc(rpcUrl, anvilProcess, statePath);
+    log.info({ rpcUrl, pid: anvilProcess.child.pid, dataDir }, "anvil started");
+
+    const pollingInterval = Math.max(50, Math.min(1_000, (blockTimeSeconds * 1_000) / 4));
+    const publicClient = createPublicClient({
+      chain: anvil,
+      transport: http(rpcUrl),
+      pollingInterval,
+    });
+    const deployer = mnemonicToAccount(ANVIL_MNEMONIC, { addressIndex: 0 });
+    const payer = mnemonicToAccount(ANVIL_MNEMONIC, { addressIndex: 1 });
+    const walletClient = createWalletClient({
+      account: deployer,
+      chain: anvil,
+      transport: http(rpcUrl),
+      pollingInterval,
+    });
+
+    const metaPath = dataDir === undefined ? undefined : join(dataDir, META_FILE);
+    let tokenAddress = metaPath === undefined ? undefined : await readSavedToken(metaPath, log);
+    if (tokenAddress !== undefined) {
+      const code = await publicClient.getCode({ address: tokenAddress });
+      if (code === undefined || code === "0x") {
+        log.warn(
+          { tokenAddress, statePath },
+          "local chain state was lost (state file missing or older than the token); deploying a new test USDT, so earlier balances and deposit addresses are gone",
+        );
+        tokenAddress = undefined;
+      }
+    }
+
+    if (tokenAddress === undefined) {
+      const { abi, bytecode } = compileTestUsdt();
+      const deployHash = await walletClient.deployContract({ abi, bytecode });
+      const deployReceipt = await publicClient.waitForTransactionReceipt({ hash: deployHash });
+      if (deployReceipt.status !== "success" || !deployReceipt.contractAddress) {
+        throw new Error(`Deploying TestUSDT failed (transaction ${deployHash})`);
+      }
+      // Receipts carry the address in lower case; checksummed is what people paste into wallets.
+      tokenAddress = getAddress(deployReceipt.contractAddress);
+
+      const mintHash = await walletClient.writeContract({
+        address: tokenAddress,
+        abi: mintAbi,
+        functionName: "mint",
+        args: [payer.address, PAYER_MINT],
+      });
+      const mintReceipt = await publicClient.waitForTransactionReceipt({ hash: mintHash });
+      if (mintReceipt.status !== "success") {
+        throw new Error(`Minting test USDT to the payer failed (transaction ${mintHash})`);
+      }
+      if (metaPath !== undefined) {
+        const meta: SavedToken = { tokenAddress, evmChainId: EVM_CHAIN_ID };
+        await writeFile(metaPath, `${JSON.stringify(meta, null, 2)}\n`);
+      }
+      log.info({ tokenAddress, payer: payer.address }, "deployed test USDT and minted to payer");
+    } else {
+      log.info({ tokenAddress }, "reusing test USDT from previous run");
+    }
+
+    // The payer pays gas for its test transfers; a long-lived sandbox can run it dry.
+    const payerEth = await publicClient.getBalance({ address: payer.address });
+    if (payerEth < PAYER_MIN_ETH) {
+      const testClient = createTestClient({ mode: "anvil", chain: anvil, transport: http(rpcUrl) });
+      await testClient.setBalance({ address: payer.address, value: PAYER_TOP_UP_ETH });
+    }
+
+    const payerPrivateKey = payer.getHdKey().privateKey;
+    if (!payerPrivateKey) throw new Error("Could not derive the payer's private key");
+
+    return {
+      rpcUrl,
+      evmChainId: EVM_CHAIN_ID,
+      tokenAddress,
+      tokenSymbol: "USDT",
+      tokenDecimals: TOKEN_DECIMALS,
+      payerPrivateKey: bytesToHex(payerPrivateKey),
+      payerAddress: payer.address,
+      stop,
+    };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
+interface SavedToken {
+  tokenAddress: Address;
+  evmChainId: number;
+}
+
+async function readSavedToken(path: string, log: LocalChainLog): Promise<Address | undefined> {
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw error;
+  }
+  try {
+    const saved = JSON.parse(text) as Partial<SavedToken>;
+    if (typeof saved.tokenAddress === "string" && isAddress(saved.tokenAddress)) {
+      if (saved.evmChainId === EVM_CHAIN_ID) return getAddress(saved.tokenAddress);
+    }
+  } catch {
+    // Fall through: an unreadable file is treated like lost state.
+  }
+  log.warn({ path }, "ignoring unreadable local chain metadata; deploying a new test USDT");
+  return undefined;
+}
+
+interface AnvilProcess {
+  child: ChildProcess;
+  /** Resolves with anvil's exit code or signal once it has exited. */
+  exited: Promise<string>;
+  /** The last few KB of anvil's stdout and stderr, for error messages. */
+  output(): string;
+  stop(): Promise<void>;
+}
+
+function spawnAnvil(args: string[]): AnvilProcess {
+  const child = spawn(resolveAnvilBinary(), args, { stdio: ["ignore", "pipe", "pipe"] });
+  let tail = "";
+  // Both pipes must be drained continuously: anvil logs every request and would block once a
+  // pipe buffer fills.
+  const collect = (chunk: Buffer) => {
+    tail = (tail + chunk.toString("utf8")).slice(-OUTPUT_TAIL_CHARS);
+  };
+  child.stdout?.on("data", collect);
+  child.stderr?.on("data", collect);
+
+  const exited = new Promise<string>((resolve) => {
+    child.once("exit", (code, signal) => resolve(signal ?? `code ${code}`));
+    child.once("error", (error) => resolve(`spawn error: ${error.message}`));
+  });
+
+  // Anvil is our child, not a daemon: if Node exits without stop(), take it down too. SIGTERM
+  // (not SIGKILL) so it still dumps state; the 'exit' handler cannot wait for that, anvil can.
+  const killOnExit = () => {
+    child.kill("SIGTERM");
+  };
+  process.on("exit", killOnExit);
+  void exited.then(() => process.off("exit", killOnExit));
+
+  const stop = async () => {
+    if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) {
+      await exited;
+      return;
+    }
+    // SIGINT is anvil's Ctrl-C path, which writes the `--state` dump before exiting.
+    child.kill("SIGINT");
+    const timer = setTimeout(() => child.kill("SIGKILL"), STOP_TIMEOUT_MS);
+    await exited;
+    clearTimeout(timer);
+  };
+
+  return { child, exited, output: () => tail.trim(), stop };
+}
+
+function resolveAnvilBinary(): string {
+  // Mirrors @foundry-rs/anvil's own bin.mjs: the binary lives in an optional per-platform
+  // package. Resolving from the wrapper package finds it wherever npm placed it.
+  const arch = ({ x64: "amd64", arm64: "arm64" } as Record<string, string>)[process.arch];
+  const packageName = `@foundry-rs/anvil-${process.platform}-${arch ?? process.arch}`;
+  const binaryName = process.platform === "win32" ? "anvil.exe" : "anvil";
+  const require = createRequire(import.meta.url);
+  const wrapperRequire = createRequire(require.resolve("@foundry-rs/anvil/package.json"));
+  try {
+    return wrapperRequire.resolve(`${packageName}/bin/${binaryName}`);
+  } catch {
+    throw new Error(
+      `No anvil binary for ${process.platform}-${process.arch}: package ${packageName} is not installed (@foundry-rs/anvil supports linux/darwin x64+arm64 and win32 x64)`,
+    );
+  }
+}
+
+async function waitForRpc(
+  rpcUrl: string,
+  anvilProcess: AnvilProcess,
+  statePath: string | undefined,
+): Promise<void> {
+  const deadline = Date.now() + STARTUP_TIMEOUT_MS;
+  let exitReason: string | undefined;
+  void anvilProcess.exited.then((reason) => {
+    exitReason = reason;
+  });
+  const describe = () => {
+    const output = anvilProcess.output();
+    const stateHint = statePath ? ` (state file: ${statePath})` : "";
+    return `${stateHint}${output ? `\nanvil output:\n${output}` : ""}`;
+  };
+
+  while (true) {
+    if (exitReason !== undefined) {
+      throw new Error(`anvil exited during startup (${exitReason})${describe()}`);
+    }
+    const chainId = await probeChainId(rpcUrl);
+    if (chainId !== undefined) {
+      if (chainId !== EVM_CHAIN_ID) {
+        throw new Error(`anvil at ${rpcUrl} reports chain id ${chainId}, expected ${EVM_CHAIN_ID}`);
+      }
+      return;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(
+        `anvil did not answer at ${rpcUrl} within ${STARTUP_TIMEOUT_MS / 1_000}s${describe()}`,
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/** The chain id, or undefined while nothing answers yet. */
+async function probeChainId(rpcUrl: string): Promise<number | undefined> {
+  try {
+    const response = await fetch(rpcUrl, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "eth_chainId", params: [] }),
+      signal: AbortSignal.timeout(1_000),
+    });
+    const body = (await response.json()) as { result?: string };
+    return body.result === undefined ? undefined : Number(body.result);
+  } catch {
+    return undefined;
+  }
+}
+
+function assertPortFree(host: string, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", (error: NodeJS.ErrnoException) => {
+      reject(
+        error.code === "EADDRINUSE"
+          ? new Error(`Cannot start the local chain: port ${port} on ${host} is already in use`)
+          : error,
+      );
+    });
+    server.listen({ port, host, exclusive: true }, () => server.close(() => resolve()));
+  });
+}
+
+function urlHost(host: string): string {
+  // A wildcard bind is reachable locally through loopback; IPv6 literals need brackets in URLs.
+  if (host === "0.0.0.0") return "127.0.0.1";
+  if (host === "::") return "[::1]";
+  return host.includes(":") ? `[${host}]` : host;
+}

@@ -1,0 +1,167 @@
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import type { Logger } from "pino";
+import type { RegisteredChain } from "../chain/chain-registry.ts";
+import { loadSeed } from "../chain/seed.ts";
+import type { Config } from "../config/config.ts";
+import { startGateway, type Gateway } from "../gateway.ts";
+import type { TenancyService } from "../services/tenancy-service.ts";
+import { type LocalChain, startLocalChain } from "./local-chain.ts";
+
+export const SANDBOX_CHAIN_KEY = "local";
+
+export interface SandboxFile {
+  api_base_url: string;
+  client_id: string;
+  api_key: string;
+  origin: string;
+  org_id: number;
+  payer_private_key: string;
+  chain: {
+    chain_id: typeof SANDBOX_CHAIN_KEY;
+    evm_chain_id: number;
+    rpc_url: string;
+    token_address: string;
+    token_symbol: string;
+    token_decimals: number;
+  };
+}
+
+export interface Sandbox {
+  gateway: Gateway;
+  chain: LocalChain;
+  file: SandboxFile;
+  filePath: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * `stablegate dev`: a local chain with a test USDT, the gateway on PGlite (or DATABASE_URL), and
+ * a sandbox organisation whose credentials land in DATA_DIR/sandbox.json. A second start reuses
+ * the chain state, the database and the credentials.
+ */
+export async function startSandbox(config: Config, log: Logger): Promise<Sandbox> {
+  mkdirSync(config.DATA_DIR, { recursive: true });
+  const seed = loadSeed({
+    seedPhrase: config.SEED_PHRASE,
+    seedFile: config.SEED_FILE,
+    generateInto: config.DATA_DIR,
+  });
+  const chain = await startLocalChain({ dataDir: config.DATA_DIR, port: config.ANVIL_PORT, log });
+  let gateway: Gateway | undefined;
+  try {
+    const localChain: RegisteredChain = {
+      key: SANDBOX_CHAIN_KEY,
+      evmChainId: chain.evmChainId,
+      name: "Sandbox (anvil)",
+      tokens: [{ symbol: chain.tokenSymbol, address: chain.tokenAddress, decimals: chain.tokenDecimals }],
+      rpcUrls: [chain.rpcUrl],
+    };
+    gateway = await startGateway({ config, log, seed, extraChains: [localChain] });
+    const filePath = path.join(config.DATA_DIR, "sandbox.json");
+    const origin = `http://localhost:${gateway.port}`;
+    const credentials = await ensureSandboxTenant(gateway.services.tenancy, filePath, origin);
+    const file: SandboxFile = {
+      api_base_url: gateway.url,
+      client_id: credentials.clientId,
+      api_key: credentials.apiKey,
+      origin,
+      org_id: credentials.orgId,
+      payer_private_key: chain.payerPrivateKey,
+      chain: {
+        chain_id: SANDBOX_CHAIN_KEY,
+        evm_chain_id: chain.evmChainId,
+        rpc_url: chain.rpcUrl,
+        token_address: chain.tokenAddress,
+        token_symbol: chain.tokenSymbol,
+        token_decimals: chain.tokenDecimals,
+      },
+    };
+    writeFileSync(filePath, `${JSON.stringify(file, null, 2)}\n`, { mode: 0o600 });
+    const started = gateway;
+    return {
+      gateway: started,
+      chain,
+      file,
+      filePath,
+      async stop() {
+        await started.stop();
+        await chain.stop();
+      },
+    };
+  } catch (err) {
+    await gateway?.stop();
+    await chain.stop();
+    throw err;
+  }
+}
+
+async function ensureSandboxTenant(
+  tenancy: TenancyService,
+  filePath: string,
+  origin: string,
+): Promise<{ orgId: number; clientId: string; apiKey: string }> {
+  const previous = readPrevious(filePath);
+  if (previous?.api_key) {
+    const apiKey = previous.api_key;
+    try {
+      const caller = await tenancy.authenticate({
+        apiKey,
+        clientId: previous.client_id,
+        origin: undefined,
+      });
+      const client = caller.client;
+      if (client) {
+        // The port may differ from the last run; the sandbox page's origin must stay allowed.
+        if (!client.allowedOrigins.includes(origin)) {
+          await tenancy.setAllowedOrigins(client.clientId, [...client.allowedOrigins, origin]);
+        }
+        return { orgId: caller.orgId, clientId: client.clientId, apiKey };
+      }
+    } catch {
+      // The database was reset while sandbox.json survived: make a fresh tenant below.
+    }
+  }
+  const org = await tenancy.createOrganization({
+    name: "Sandbox",
+    defaultChainId: SANDBOX_CHAIN_KEY,
+    defaultTokenSymbol: "USDT",
+  });
+  const client = await tenancy.createClient({ orgId: org.id, name: "Sandbox client", allowedOrigins: [origin] });
+  const key = await tenancy.createApiKey({ orgId: org.id, name: "Sandbox key" });
+  return { orgId: org.id, clientId: client.clientId, apiKey: key.secret };
+}
+
+function readPrevious(filePath: string): Partial<SandboxFile> | undefined {
+  if (!existsSync(filePath)) return undefined;
+  try {
+    return JSON.parse(readFileSync(filePath, "utf8")) as Partial<SandboxFile>;
+  } catch {
+    return undefined;
+  }
+}
+
+export function sandboxBanner(sandbox: Sandbox): string {
+  const f = sandbox.file;
+  return [
+    "",
+    "  Stablegate sandbox is running",
+    "",
+    `  API          ${f.api_base_url}`,
+    `  API docs     ${f.api_base_url}/docs`,
+    `  Local chain  ${f.chain.rpc_url} (chain id ${f.chain.evm_chain_id}, test USDT ${f.chain.token_address})`,
+    `  Credentials  ${sandbox.filePath}`,
+    "",
+    "  Create a payment intent:",
+    "",
+    `  curl -s -X POST ${f.api_base_url}/v1/studio/api/payment/intent \\`,
+    "    -H 'Content-Type: application/json' \\",
+    `    -H 'X-Client-ID: ${f.client_id}' \\`,
+    `    -H 'Origin: ${f.origin}' \\`,
+    `    -H 'X-STUDIO-API-KEY: ${f.api_key}' \\`,
+    `    -d '{"fiat_amount":"300.0","fiat_currency":"TWD","order_data":{"order_id":"uid_12345"},"group_key":"buy_stone_with_usdt"}'`,
+    "",
+    "  Press Ctrl-C to stop (the local chain stops too; state is kept in the data directory).",
+    "",
+  ].join("\n");
+}
