@@ -1,5 +1,6 @@
 import type { AddressInfo } from "node:net";
-import { serve, type ServerType } from "@hono/node-server";
+import path from "node:path";
+import { type ServerType, serve } from "@hono/node-server";
 import { sql } from "kysely";
 import type { Logger } from "pino";
 import { createApp } from "./api/create-app.ts";
@@ -13,7 +14,6 @@ import type { RateProvider } from "./rates/rate-provider.ts";
 import { createStaticRateProvider } from "./rates/static-rate-provider.ts";
 import { createPaymentIntentService } from "./services/payment-intent-service.ts";
 import { createTenancyService } from "./services/tenancy-service.ts";
-import path from "node:path";
 
 export interface GatewayOptions {
   config: Config;
@@ -78,7 +78,12 @@ export function openDatabase(config: Config): Promise<DatabaseHandle> {
 export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const { config, log } = options;
   const database = options.database ?? (await openDatabase(config));
-  const services = createServices({ config, database, seed: options.seed, extraChains: options.extraChains });
+  const services = createServices({
+    config,
+    database,
+    seed: options.seed,
+    extraChains: options.extraChains,
+  });
   const app = createApp({
     tenancy: services.tenancy,
     intents: services.intents,
@@ -94,7 +99,9 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     },
   });
   const server = await new Promise<ServerType>((resolve, reject) => {
-    const s = serve({ fetch: app.fetch, port: config.PORT, hostname: config.HOST }, () => resolve(s));
+    const s = serve({ fetch: app.fetch, port: config.PORT, hostname: config.HOST }, () =>
+      resolve(s),
+    );
     s.once("error", reject);
   });
   const port = (server.address() as AddressInfo).port;

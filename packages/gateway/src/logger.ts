@@ -1,8 +1,17 @@
-import { pino, type Logger } from "pino";
+import { type Logger, pino } from "pino";
 import pretty from "pino-pretty";
 
 // API keys and seeds must never reach a log line, even when an error object carries them.
-const REDACT = ["apiKey", "secret", "seed", "seedPhrase", "privateKey", "headers[\"x-studio-api-key\"]", "*.apiKey", "*.secret"];
+const REDACT = [
+  "apiKey",
+  "secret",
+  "seed",
+  "seedPhrase",
+  "privateKey",
+  'headers["x-studio-api-key"]',
+  "*.apiKey",
+  "*.secret",
+];
 
 export function createLogger(options: { level: string; pretty?: boolean | undefined }): Logger {
   const usePretty = options.pretty ?? process.stdout.isTTY === true;

@@ -30,9 +30,18 @@ export interface AppDependencies {
 type Env = { Variables: { caller: Caller } };
 
 const errorResponses = {
-  400: { description: "Invalid request (code 4000)", content: { "application/json": { schema: ErrorEnvelope } } },
-  401: { description: "Invalid client id (4001) or API key (4002)", content: { "application/json": { schema: ErrorEnvelope } } },
-  403: { description: "Origin not allowed for this client (4003)", content: { "application/json": { schema: ErrorEnvelope } } },
+  400: {
+    description: "Invalid request (code 4000)",
+    content: { "application/json": { schema: ErrorEnvelope } },
+  },
+  401: {
+    description: "Invalid client id (4001) or API key (4002)",
+    content: { "application/json": { schema: ErrorEnvelope } },
+  },
+  403: {
+    description: "Origin not allowed for this client (4003)",
+    content: { "application/json": { schema: ErrorEnvelope } },
+  },
 } as const;
 
 const createIntentRoute = createRoute({
@@ -47,9 +56,15 @@ const createIntentRoute = createRoute({
     body: { required: true, content: { "application/json": { schema: CreatePaymentIntentBody } } },
   },
   responses: {
-    200: { description: "The new payment intent", content: { "application/json": { schema: envelope(PaymentIntent) } } },
+    200: {
+      description: "The new payment intent",
+      content: { "application/json": { schema: envelope(PaymentIntent) } },
+    },
     ...errorResponses,
-    413: { description: "Body too large (4013)", content: { "application/json": { schema: ErrorEnvelope } } },
+    413: {
+      description: "Body too large (4013)",
+      content: { "application/json": { schema: ErrorEnvelope } },
+    },
   },
 });
 
@@ -60,9 +75,15 @@ const getIntentRoute = createRoute({
   summary: "Get payment intent",
   request: { headers: AuthHeaders, params: IntentIdParam },
   responses: {
-    200: { description: "The payment intent", content: { "application/json": { schema: envelope(PaymentIntent) } } },
+    200: {
+      description: "The payment intent",
+      content: { "application/json": { schema: envelope(PaymentIntent) } },
+    },
     ...errorResponses,
-    404: { description: "Unknown payment intent (4006)", content: { "application/json": { schema: ErrorEnvelope } } },
+    404: {
+      description: "Unknown payment intent (4006)",
+      content: { "application/json": { schema: ErrorEnvelope } },
+    },
   },
 });
 
@@ -74,7 +95,10 @@ const listIntentsRoute = createRoute({
   description: "Requires X-STUDIO-API-KEY. Newest first.",
   request: { headers: AuthHeaders, query: ListPaymentIntentsQuery },
   responses: {
-    200: { description: "A page of payment intents", content: { "application/json": { schema: envelope(PaymentIntentList) } } },
+    200: {
+      description: "A page of payment intents",
+      content: { "application/json": { schema: envelope(PaymentIntentList) } },
+    },
     ...errorResponses,
   },
 });
@@ -88,12 +112,22 @@ export function createApp(deps: AppDependencies) {
   });
 
   app.onError((err, c) => errorResponse(err, c, log));
-  app.notFound((c) => c.json({ code: 4004, message: `no route for ${c.req.method} ${c.req.path}` }, 404));
+  app.notFound((c) =>
+    c.json({ code: 4004, message: `no route for ${c.req.method} ${c.req.path}` }, 404),
+  );
 
   app.use("*", async (c, next) => {
     const started = performance.now();
     await next();
-    log.debug({ method: c.req.method, path: c.req.path, status: c.res.status, ms: Math.round(performance.now() - started) }, "request");
+    log.debug(
+      {
+        method: c.req.method,
+        path: c.req.path,
+        status: c.res.status,
+        ms: Math.round(performance.now() - started),
+      },
+      "request",
+    );
   });
 
   // CORS. A preflight carries no client id, so it is answered for an Origin that some client
@@ -113,7 +147,11 @@ export function createApp(deps: AppDependencies) {
       });
     }
     await next();
-    if (origin !== undefined && c.req.header("x-studio-api-key") === undefined && (await tenancy.isOriginKnown(origin))) {
+    if (
+      origin !== undefined &&
+      c.req.header("x-studio-api-key") === undefined &&
+      (await tenancy.isOriginKnown(origin))
+    ) {
       c.res.headers.set("Access-Control-Allow-Origin", origin);
       c.res.headers.append("Vary", "Origin");
     }
@@ -123,7 +161,11 @@ export function createApp(deps: AppDependencies) {
     "/v1/*",
     bodyLimit({
       maxSize: deps.maxBodyBytes,
-      onError: (c) => c.json({ code: 4013, message: `request body too large (limit ${deps.maxBodyBytes} bytes)` }, 413),
+      onError: (c) =>
+        c.json(
+          { code: 4013, message: `request body too large (limit ${deps.maxBodyBytes} bytes)` },
+          413,
+        ),
     }),
   );
 
@@ -148,7 +190,8 @@ export function createApp(deps: AppDependencies) {
 
   app.openapi(listIntentsRoute, async (c) => {
     const caller = await authenticate(c);
-    if (caller.kind !== "api_key") throw invalidApiKey("listing payment intents requires X-STUDIO-API-KEY");
+    if (caller.kind !== "api_key")
+      throw invalidApiKey("listing payment intents requires X-STUDIO-API-KEY");
     const page = await intents.list(caller, c.req.valid("query"));
     return c.json({ code: 0 as const, data: page }, 200);
   });

@@ -35,7 +35,8 @@ export function errorResponse(err: unknown, c: Context, log: Logger): Response {
         : err.message || "bad request";
       return c.json({ code: ErrorCode.validation, message }, 400);
     }
-    if (status < 500) return c.json({ code: status * 10, message: err.message || "request refused" }, status);
+    if (status < 500)
+      return c.json({ code: status * 10, message: err.message || "request refused" }, status);
   }
   log.error({ err, method: c.req.method, path: c.req.path }, "unhandled error");
   return c.json({ code: ErrorCode.internal, message: "internal error" }, 500);
@@ -51,7 +52,10 @@ export function validationResponse(error: ZodError, target: string, c: Context):
     {
       code: ErrorCode.validation,
       message: `${field}: ${message}`,
-      data: { field, issues: error.issues.map((i) => ({ path: i.path.join("."), message: i.message })) },
+      data: {
+        field,
+        issues: error.issues.map((i) => ({ path: i.path.join("."), message: i.message })),
+      },
     },
     400,
   );

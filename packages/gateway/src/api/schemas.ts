@@ -11,9 +11,18 @@ export const PaymentStatus = z.enum(PAYMENT_STATUSES).openapi("PaymentStatus");
 export const CreatePaymentIntentBody = z
   .object({
     fiat_amount: z
-      .string({ error: (issue) => (issue.input === undefined ? "is required" : "must be a string such as \"300.0\"") })
-      .regex(/^\d+(\.\d{1,2})?$/, "must be a decimal string with at most 2 decimals, such as \"300.0\"")
-      .openapi({ example: "300.0", description: "Amount in fiat: 0.01 to 1000000000, at most 2 decimals." }),
+      .string({
+        error: (issue) =>
+          issue.input === undefined ? "is required" : 'must be a string such as "300.0"',
+      })
+      .regex(
+        /^\d+(\.\d{1,2})?$/,
+        'must be a decimal string with at most 2 decimals, such as "300.0"',
+      )
+      .openapi({
+        example: "300.0",
+        description: "Amount in fiat: 0.01 to 1000000000, at most 2 decimals.",
+      }),
     fiat_currency: FiatCurrency,
     callback_url: z
       .string()
@@ -54,7 +63,10 @@ export const PaymentIntent = z
     crypto_amount: z.string().openapi({ example: "9.23" }),
     fiat_amount: z.string().openapi({ example: "300.0" }),
     fiat_currency: FiatCurrency,
-    payment_deadline: z.number().int().openapi({ description: "Unix seconds", example: 1733811354 }),
+    payment_deadline: z
+      .number()
+      .int()
+      .openapi({ description: "Unix seconds", example: 1733811354 }),
     status: PaymentStatus,
     payment_tx_hash: z.string().nullable(),
     refund_tx_hash: z.string().nullable(),
@@ -73,16 +85,24 @@ export const PaymentIntent = z
   .openapi("PaymentIntent");
 
 const toArray = (v: unknown) =>
-  v === undefined ? undefined : (Array.isArray(v) ? v : [v]).flatMap((s) => String(s).split(",")).filter((s) => s !== "");
+  v === undefined
+    ? undefined
+    : (Array.isArray(v) ? v : [v]).flatMap((s) => String(s).split(",")).filter((s) => s !== "");
 
 export const ListPaymentIntentsQuery = z.object({
   page_number: z.coerce.number().int().min(1).max(1_000_000).default(1).openapi({ example: 1 }),
   page_size: z.coerce.number().int().min(1).max(100).default(10).openapi({ example: 10 }),
   client_id: z.string().max(64).optional(),
-  status: z
-    .preprocess(toArray, z.array(PaymentStatus).optional())
-    .openapi({ description: "Repeatable: status=pending&status=success", type: "array", items: { type: "string" } }),
-  group_key: z.string().max(GROUP_KEY_MAX_CHARS).optional().openapi({ description: "Substring match, case-insensitive; % and _ are literal." }),
+  status: z.preprocess(toArray, z.array(PaymentStatus).optional()).openapi({
+    description: "Repeatable: status=pending&status=success",
+    type: "array",
+    items: { type: "string" },
+  }),
+  group_key: z
+    .string()
+    .max(GROUP_KEY_MAX_CHARS)
+    .optional()
+    .openapi({ description: "Substring match, case-insensitive; % and _ are literal." }),
 });
 
 export const PaymentIntentList = z
@@ -108,7 +128,10 @@ export function envelope<T extends z.ZodType>(data: T) {
 
 export const AuthHeaders = z.object({
   "x-client-id": z.string().optional().openapi({ description: "Your client ID (32 hex chars)." }),
-  origin: z.string().optional().openapi({ description: "Your application's origin; must be allowed for browser calls." }),
+  origin: z
+    .string()
+    .optional()
+    .openapi({ description: "Your application's origin; must be allowed for browser calls." }),
   "x-studio-api-key": z.string().optional().openapi({ description: "Server-side API key." }),
 });
 

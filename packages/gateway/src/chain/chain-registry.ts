@@ -1,5 +1,5 @@
 import { DomainError, validationError } from "../domain/errors.ts";
-import { type ChainInfo, KNOWN_CHAINS, type TokenInfo, type TokenSymbol } from "./known-chains.ts";
+import { type ChainInfo, KNOWN_CHAINS, type TokenInfo } from "./known-chains.ts";
 
 export interface RegisteredChain extends ChainInfo {
   rpcUrls: string[];
@@ -21,7 +21,8 @@ export function createChainRegistry(options: {
   extraChains?: RegisteredChain[];
 }): ChainRegistry {
   const chains = new Map<string, RegisteredChain>();
-  for (const c of KNOWN_CHAINS) chains.set(c.key, { ...c, rpcUrls: options.rpcUrls?.[c.key] ?? [] });
+  for (const c of KNOWN_CHAINS)
+    chains.set(c.key, { ...c, rpcUrls: options.rpcUrls?.[c.key] ?? [] });
   for (const c of options.extraChains ?? []) chains.set(c.key, c);
   return {
     list: () => [...chains.values()],
@@ -44,5 +45,3 @@ export function createChainRegistry(options: {
     },
   };
 }
-
-export const TOKEN_SYMBOLS: readonly TokenSymbol[] = ["USDT", "USDC"];

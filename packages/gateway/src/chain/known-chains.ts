@@ -1,6 +1,7 @@
 import type { Address } from "viem";
+import type { TokenSymbol } from "../domain/quote.ts";
 
-export type TokenSymbol = "USDT" | "USDC";
+export type { TokenSymbol };
 
 export interface TokenInfo {
   symbol: TokenSymbol;

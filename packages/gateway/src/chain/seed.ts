@@ -45,7 +45,8 @@ export function loadSeed(options: {
 function readPhrase(file: string, what: string): string {
   try {
     const mode = statSync(file).mode & 0o077;
-    if (mode !== 0) throw new SeedError(`${what} ${file} must not be readable by group or others (chmod 600)`);
+    if (mode !== 0)
+      throw new SeedError(`${what} ${file} must not be readable by group or others (chmod 600)`);
     return readFileSync(file, "utf8");
   } catch (err) {
     if (err instanceof SeedError) throw err;

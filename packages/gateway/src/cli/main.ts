@@ -35,7 +35,9 @@ const positiveInt = (v: string) => {
 };
 
 /** Admin commands open the database directly. On PGlite, stop the server first: one process at a time. */
-async function withServices<T>(fn: (s: ReturnType<typeof createServices>) => Promise<T>): Promise<T> {
+async function withServices<T>(
+  fn: (s: ReturnType<typeof createServices>) => Promise<T>,
+): Promise<T> {
   const cfg = config();
   const database = await openDatabase(cfg);
   try {
@@ -63,7 +65,9 @@ program
 
 program
   .command("serve")
-  .description("run the gateway (production): DATABASE_URL or PGlite in DATA_DIR, seed from SEED_FILE or SEED_PHRASE")
+  .description(
+    "run the gateway (production): DATABASE_URL or PGlite in DATA_DIR, seed from SEED_FILE or SEED_PHRASE",
+  )
   .action(async () => {
     const cfg = config();
     const log = createLogger({ level: cfg.LOG_LEVEL, pretty: cfg.LOG_PRETTY });
@@ -76,16 +80,30 @@ const org = program.command("org").description("manage organisations");
 org
   .command("create")
   .requiredOption("--name <name>", "organisation name")
-  .option("--chain <chain>", "default payment chain (eth, arb, base, bsc, polygon, optimism)", "arb")
+  .option(
+    "--chain <chain>",
+    "default payment chain (eth, arb, base, bsc, polygon, optimism)",
+    "arb",
+  )
   .option("--token <symbol>", "default payment token (USDT or USDC)", "USDT")
   .action((o: { name: string; chain: string; token: string }) =>
     withServices(async ({ tenancy }) =>
-      print(await tenancy.createOrganization({ name: o.name, defaultChainId: o.chain, defaultTokenSymbol: o.token })),
+      print(
+        await tenancy.createOrganization({
+          name: o.name,
+          defaultChainId: o.chain,
+          defaultTokenSymbol: o.token,
+        }),
+      ),
     ),
   );
-org.command("list").action(() => withServices(async ({ tenancy }) => print(await tenancy.listOrganizations())));
+org
+  .command("list")
+  .action(() => withServices(async ({ tenancy }) => print(await tenancy.listOrganizations())));
 
-const client = program.command("client").description("manage clients (client_id and allowed origins)");
+const client = program
+  .command("client")
+  .description("manage clients (client_id and allowed origins)");
 client
   .command("create")
   .requiredOption("--org <id>", "organisation id", positiveInt)
@@ -99,7 +117,9 @@ client
 client
   .command("list")
   .requiredOption("--org <id>", "organisation id", positiveInt)
-  .action((o: { org: number }) => withServices(async ({ tenancy }) => print(await tenancy.listClients(o.org))));
+  .action((o: { org: number }) =>
+    withServices(async ({ tenancy }) => print(await tenancy.listClients(o.org))),
+  );
 client
   .command("set-origins")
   .argument("<client_id>")
@@ -122,7 +142,9 @@ key
 key
   .command("list")
   .requiredOption("--org <id>", "organisation id", positiveInt)
-  .action((o: { org: number }) => withServices(async ({ tenancy }) => print(await tenancy.listApiKeys(o.org))));
+  .action((o: { org: number }) =>
+    withServices(async ({ tenancy }) => print(await tenancy.listApiKeys(o.org))),
+  );
 key
   .command("revoke")
   .argument("<id>", "API key id", positiveInt)

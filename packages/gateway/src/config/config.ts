@@ -81,7 +81,9 @@ export function loadConfig(
   }
   const parsed = result.data as z.infer<typeof schema> & Record<string, unknown>;
   if (parsed.RATES_PROVIDER === "http" && parsed.RATES_HTTP_URL === undefined) {
-    throw new ConfigError("invalid configuration:\n  RATES_HTTP_URL: required when RATES_PROVIDER=http");
+    throw new ConfigError(
+      "invalid configuration:\n  RATES_HTTP_URL: required when RATES_PROVIDER=http",
+    );
   }
   const rpcUrls: Config["rpcUrls"] = {};
   for (const k of CHAIN_KEYS) {
@@ -92,7 +94,8 @@ export function loadConfig(
 }
 
 function readConfigFile(explicit: string | undefined): Record<string, unknown> {
-  const file = explicit ?? (existsSync("stablegate.config.json") ? "stablegate.config.json" : undefined);
+  const file =
+    explicit ?? (existsSync("stablegate.config.json") ? "stablegate.config.json" : undefined);
   if (file === undefined) return {};
   let text: string;
   try {
@@ -112,7 +115,12 @@ function readConfigFile(explicit: string | undefined): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(value)) {
     if (!(k in schema.shape)) throw new ConfigError(`CONFIG_FILE: unknown setting ${k} in ${file}`);
-    out[k] = typeof v === "number" || typeof v === "boolean" ? String(v) : Array.isArray(v) ? v.join(",") : v;
+    out[k] =
+      typeof v === "number" || typeof v === "boolean"
+        ? String(v)
+        : Array.isArray(v)
+          ? v.join(",")
+          : v;
   }
   return out;
 }

@@ -4,7 +4,7 @@ import type { Logger } from "pino";
 import type { RegisteredChain } from "../chain/chain-registry.ts";
 import { loadSeed } from "../chain/seed.ts";
 import type { Config } from "../config/config.ts";
-import { startGateway, type Gateway } from "../gateway.ts";
+import { type Gateway, startGateway } from "../gateway.ts";
 import type { TenancyService } from "../services/tenancy-service.ts";
 import { type LocalChain, startLocalChain } from "./local-chain.ts";
 
@@ -54,7 +54,9 @@ export async function startSandbox(config: Config, log: Logger): Promise<Sandbox
       key: SANDBOX_CHAIN_KEY,
       evmChainId: chain.evmChainId,
       name: "Sandbox (anvil)",
-      tokens: [{ symbol: chain.tokenSymbol, address: chain.tokenAddress, decimals: chain.tokenDecimals }],
+      tokens: [
+        { symbol: chain.tokenSymbol, address: chain.tokenAddress, decimals: chain.tokenDecimals },
+      ],
       rpcUrls: [chain.rpcUrl],
     };
     gateway = await startGateway({ config, log, seed, extraChains: [localChain] });
@@ -127,7 +129,11 @@ async function ensureSandboxTenant(
     defaultChainId: SANDBOX_CHAIN_KEY,
     defaultTokenSymbol: "USDT",
   });
-  const client = await tenancy.createClient({ orgId: org.id, name: "Sandbox client", allowedOrigins: [origin] });
+  const client = await tenancy.createClient({
+    orgId: org.id,
+    name: "Sandbox client",
+    allowedOrigins: [origin],
+  });
   const key = await tenancy.createApiKey({ orgId: org.id, name: "Sandbox key" });
   return { orgId: org.id, clientId: client.clientId, apiKey: key.secret };
 }

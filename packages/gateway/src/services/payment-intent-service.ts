@@ -67,7 +67,8 @@ export interface PaymentIntentView {
 const unixSeconds = (d: Date) => Math.floor(d.getTime() / 1000);
 
 export function toPaymentIntentView(row: Selectable<PaymentIntentsTable>): PaymentIntentView {
-  const amount = (v: string | null) => (v === null ? null : formatTokenAmount(BigInt(v), row.decimals));
+  const amount = (v: string | null) =>
+    v === null ? null : formatTokenAmount(BigInt(v), row.decimals);
   return {
     payment_intent_id: row.id,
     payment_chain_id: row.payment_chain_id,
@@ -132,15 +133,25 @@ export function createPaymentIntentService(options: PaymentIntentServiceOptions)
         message: "the organization has no client; create one or send X-Client-ID",
       });
     }
-    return { clientId: row.client_id, orgId: row.org_id, name: row.name, allowedOrigins: row.allowed_origins };
+    return {
+      clientId: row.client_id,
+      orgId: row.org_id,
+      name: row.name,
+      allowedOrigins: row.allowed_origins,
+    };
   }
 
   return {
     async create(caller: Caller, input: CreatePaymentIntentInput): Promise<PaymentIntentView> {
       const orderData =
-        input.order_data === undefined || input.order_data === null ? null : JSON.stringify(input.order_data);
+        input.order_data === undefined || input.order_data === null
+          ? null
+          : JSON.stringify(input.order_data);
       if (orderData !== null && orderData.length > ORDER_DATA_MAX_CHARS) {
-        throw validationError("order_data", `must be at most ${ORDER_DATA_MAX_CHARS} characters when serialised (got ${orderData.length})`);
+        throw validationError(
+          "order_data",
+          `must be at most ${ORDER_DATA_MAX_CHARS} characters when serialised (got ${orderData.length})`,
+        );
       }
       const client = await resolveClient(caller);
       const org = await db
@@ -159,12 +170,16 @@ export function createPaymentIntentService(options: PaymentIntentServiceOptions)
         cryptoDecimals: Math.min(options.cryptoDecimals, token.decimals),
       });
       const createdAt = now();
-      const deadline = new Date(Math.floor(createdAt.getTime() / 1000) * 1000 + options.ttlSeconds * 1000);
+      const deadline = new Date(
+        Math.floor(createdAt.getTime() / 1000) * 1000 + options.ttlSeconds * 1000,
+      );
       const id = newPaymentIntentId();
       const row = await db.transaction().execute(async (trx) => {
         // The sequence hands out each index once, even to concurrent creators on several
         // processes; an index lost to a rolled-back insert is an unused address, nothing more.
-        const { index } = await sql<{ index: number }>`select nextval('deposit_address_index')::int as index`
+        const { index } = await sql<{
+          index: number;
+        }>`select nextval('deposit_address_index')::int as index`
           .execute(trx)
           .then((r) => r.rows[0] as { index: number });
         const inserted = await trx
@@ -208,7 +223,10 @@ export function createPaymentIntentService(options: PaymentIntentServiceOptions)
             payment_intent_id: id,
             from_status: null,
             to_status: "pending",
-            cause: caller.kind === "api_key" ? `api_key:${caller.apiKeyId}` : `client:${client.clientId}`,
+            cause:
+              caller.kind === "api_key"
+                ? `api_key:${caller.apiKeyId}`
+                : `client:${client.clientId}`,
           })
           .execute();
         return inserted;
@@ -218,7 +236,11 @@ export function createPaymentIntentService(options: PaymentIntentServiceOptions)
 
     async get(caller: Caller, id: string): Promise<PaymentIntentView> {
       if (!PAYMENT_INTENT_ID_PATTERN.test(id)) throw paymentIntentNotFound(id);
-      let query = db.selectFrom("payment_intents").selectAll().where("id", "=", id).where("org_id", "=", caller.orgId);
+      let query = db
+        .selectFrom("payment_intents")
+        .selectAll()
+        .where("id", "=", id)
+        .where("org_id", "=", caller.orgId);
       // A browser sees only its own client's intents; a key sees its whole organisation.
       if (caller.kind === "browser") query = query.where("client_id", "=", caller.client.clientId);
       const row = await query.executeTakeFirst();
@@ -239,11 +261,19 @@ export function createPaymentIntentService(options: PaymentIntentServiceOptions)
     async list(caller: Caller, query: ListPaymentIntentsQuery) {
       let base = db.selectFrom("payment_intents").where("org_id", "=", caller.orgId);
       if (query.client_id !== undefined) base = base.where("client_id", "=", query.client_id);
-      if (query.status !== undefined && query.status.length > 0) base = base.where("status", "in", query.status);
+      if (query.status !== undefined && query.status.length > 0)
+        base = base.where("status", "in", query.status);
       if (query.group_key !== undefined && query.group_key !== "") {
         // strpos, not LIKE: % and _ typed by the merchant are matched literally.
-        base = base.where(
-          (eb) => eb(eb.fn("strpos", [eb.fn("lower", ["group_key"]), eb.fn("lower", [eb.val(query.group_key)])]), ">", 0),
+        base = base.where((eb) =>
+          eb(
+            eb.fn("strpos", [
+              eb.fn("lower", ["group_key"]),
+              eb.fn("lower", [eb.val(query.group_key)]),
+            ]),
+            ">",
+            0,
+          ),
         );
       }
       const [items, count] = await Promise.all([

@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { type Kysely, sql } from "kysely";
 import type { ChainRegistry } from "../chain/chain-registry.ts";
+import type { Database } from "../db/schema.ts";
 import {
   DomainError,
   invalidApiKey,
@@ -9,7 +10,6 @@ import {
   validationError,
 } from "../domain/errors.ts";
 import { CLIENT_ID_PATTERN, newApiKeySecret, newClientId } from "../domain/ids.ts";
-import type { Database } from "../db/schema.ts";
 
 export interface Client {
   clientId: string;
@@ -46,12 +46,21 @@ export function normaliseOrigin(input: string): string {
     throw validationError("origin", `${input} must be http or https`);
   }
   if (url.pathname !== "/" || url.search || url.hash || url.username) {
-    throw validationError("origin", `${input} must be an origin (scheme://host[:port]) with no path`);
+    throw validationError(
+      "origin",
+      `${input} must be an origin (scheme://host[:port]) with no path`,
+    );
   }
   return url.origin;
 }
 
-export function createTenancyService({ db, chains }: { db: Kysely<Database>; chains: ChainRegistry }) {
+export function createTenancyService({
+  db,
+  chains,
+}: {
+  db: Kysely<Database>;
+  chains: ChainRegistry;
+}) {
   async function clientById(clientId: string): Promise<Client | undefined> {
     if (!CLIENT_ID_PATTERN.test(clientId)) return undefined;
     const row = await db
@@ -59,12 +68,14 @@ export function createTenancyService({ db, chains }: { db: Kysely<Database>; cha
       .selectAll()
       .where("client_id", "=", clientId)
       .executeTakeFirst();
-    return row && {
-      clientId: row.client_id,
-      orgId: row.org_id,
-      name: row.name,
-      allowedOrigins: row.allowed_origins,
-    };
+    return (
+      row && {
+        clientId: row.client_id,
+        orgId: row.org_id,
+        name: row.name,
+        allowedOrigins: row.allowed_origins,
+      }
+    );
   }
 
   return {
@@ -74,21 +85,31 @@ export function createTenancyService({ db, chains }: { db: Kysely<Database>; cha
       defaultTokenSymbol?: string;
     }): Promise<Organization> {
       const name = input.name.trim();
-      if (name.length === 0 || name.length > 200) throw validationError("name", "must be 1-200 characters");
+      if (name.length === 0 || name.length > 200)
+        throw validationError("name", "must be 1-200 characters");
       const defaultChainId = input.defaultChainId ?? "arb";
       const defaultTokenSymbol = input.defaultTokenSymbol ?? "USDT";
       chains.token(defaultChainId, defaultTokenSymbol);
       const row = await db
         .insertInto("organizations")
-        .values({ name, default_chain_id: defaultChainId, default_token_symbol: defaultTokenSymbol })
+        .values({
+          name,
+          default_chain_id: defaultChainId,
+          default_token_symbol: defaultTokenSymbol,
+        })
         .returningAll()
         .executeTakeFirstOrThrow();
       return { id: row.id, name: row.name, defaultChainId, defaultTokenSymbol };
     },
 
     async getOrganization(id: number): Promise<Organization> {
-      const row = await db.selectFrom("organizations").selectAll().where("id", "=", id).executeTakeFirst();
-      if (!row) throw new DomainError({ status: 404, code: 4004, message: `organization ${id} not found` });
+      const row = await db
+        .selectFrom("organizations")
+        .selectAll()
+        .where("id", "=", id)
+        .executeTakeFirst();
+      if (!row)
+        throw new DomainError({ status: 404, code: 4004, message: `organization ${id} not found` });
       return {
         id: row.id,
         name: row.name,
@@ -115,11 +136,19 @@ export function createTenancyService({ db, chains }: { db: Kysely<Database>; cha
         .where("id", "=", orgId)
         .executeTakeFirst();
       if (result.numUpdatedRows === 0n) {
-        throw new DomainError({ status: 404, code: 4004, message: `organization ${orgId} not found` });
+        throw new DomainError({
+          status: 404,
+          code: 4004,
+          message: `organization ${orgId} not found`,
+        });
       }
     },
 
-    async createClient(input: { orgId: number; name: string; allowedOrigins: string[] }): Promise<Client> {
+    async createClient(input: {
+      orgId: number;
+      name: string;
+      allowedOrigins: string[];
+    }): Promise<Client> {
       const allowedOrigins = [...new Set(input.allowedOrigins.map(normaliseOrigin))];
       await this.getOrganization(input.orgId);
       const row = await db
@@ -166,7 +195,10 @@ export function createTenancyService({ db, chains }: { db: Kysely<Database>; cha
     clientById,
 
     /** Creates an API key; the secret is returned here once and only its hash is kept. */
-    async createApiKey(input: { orgId: number; name: string }): Promise<{ id: number; secret: string }> {
+    async createApiKey(input: {
+      orgId: number;
+      name: string;
+    }): Promise<{ id: number; secret: string }> {
       await this.getOrganization(input.orgId);
       const secret = newApiKeySecret();
       const row = await db
@@ -200,7 +232,11 @@ export function createTenancyService({ db, chains }: { db: Kysely<Database>; cha
         .where("revoked_at", "is", null)
         .executeTakeFirst();
       if (result.numUpdatedRows === 0n) {
-        throw new DomainError({ status: 404, code: 4004, message: `no active API key with id ${id}` });
+        throw new DomainError({
+          status: 404,
+          code: 4004,
+          message: `no active API key with id ${id}`,
+        });
       }
     },
 
@@ -224,7 +260,8 @@ export function createTenancyService({ db, chains }: { db: Kysely<Database>; cha
       clientId: string | undefined;
       origin: string | undefined;
     }): Promise<Caller> {
-      const client = headers.clientId === undefined ? undefined : await clientById(headers.clientId);
+      const client =
+        headers.clientId === undefined ? undefined : await clientById(headers.clientId);
       if (headers.apiKey !== undefined) {
         const key = await db
           .selectFrom("api_keys")
@@ -234,7 +271,9 @@ export function createTenancyService({ db, chains }: { db: Kysely<Database>; cha
           .executeTakeFirst();
         if (!key) throw invalidApiKey();
         if (headers.clientId !== undefined && (!client || client.orgId !== key.org_id)) {
-          throw invalidClientId(`X-Client-ID ${headers.clientId} does not belong to this API key's organization`);
+          throw invalidClientId(
+            `X-Client-ID ${headers.clientId} does not belong to this API key's organization`,
+          );
         }
         return { kind: "api_key", orgId: key.org_id, apiKeyId: key.id, client };
       }

@@ -1,0 +1,27 @@
+import { randomBytes } from "node:crypto";
+import pg from "pg";
+import { createDatabase, type DatabaseHandle } from "../db/create-database.ts";
+
+/**
+ * A database of its own for one test file: a fresh in-memory PGlite, or, when DATABASE_URL is
+ * set, a fresh schema on that server (dropped again on close), so parallel runs never collide.
+ */
+export async function createTestDatabase(): Promise<DatabaseHandle> {
+  const url = process.env.DATABASE_URL;
+  if (!url) return createDatabase({});
+  const schema = `t_${process.pid}_${randomBytes(4).toString("hex")}`;
+  const handle = await createDatabase({ url, schema, poolSize: 20 });
+  return {
+    ...handle,
+    async close() {
+      await handle.close();
+      const admin = new pg.Client({ connectionString: url });
+      await admin.connect();
+      try {
+        await admin.query(`drop schema if exists ${schema} cascade`);
+      } finally {
+        await admin.end();
+      }
+    },
+  };
+}

@@ -1,0 +1,65 @@
+import { mnemonicToSeedSync } from "@scure/bip39";
+import { pino } from "pino";
+import type { RegisteredChain } from "../chain/chain-registry.ts";
+import { loadConfig } from "../config/config.ts";
+import { type Gateway, startGateway } from "../gateway.ts";
+import { createTestDatabase } from "./test-database.ts";
+
+/** The well-known development mnemonic: test deposit addresses are reproducible. */
+export const TEST_MNEMONIC = "test test test test test test test test test test test junk";
+
+export interface TestTenant {
+  orgId: number;
+  clientId: string;
+  apiKey: string;
+  origin: string;
+}
+
+export interface TestGateway extends Gateway {
+  /** Creates an organisation with one client (allowing `origin`) and one API key. */
+  createTenant(options?: { origin?: string; name?: string; chain?: string }): Promise<TestTenant>;
+  close(): Promise<void>;
+}
+
+/** The real gateway on port 0 with its own database; static rates (1 USD = 32.5 TWD). */
+export async function startTestGateway(
+  options: { env?: Record<string, string>; extraChains?: RegisteredChain[] } = {},
+): Promise<TestGateway> {
+  const database = await createTestDatabase();
+  const config = loadConfig(
+    { ...options.env },
+    { PORT: 0, HOST: "127.0.0.1", LOG_LEVEL: "silent" },
+  );
+  const gateway = await startGateway({
+    config,
+    log: pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" }),
+    seed: mnemonicToSeedSync(TEST_MNEMONIC),
+    database,
+    ...(options.extraChains ? { extraChains: options.extraChains } : {}),
+  });
+  let n = 0;
+  return {
+    ...gateway,
+    async createTenant(o = {}) {
+      n += 1;
+      const { tenancy } = gateway.services;
+      const origin = o.origin ?? `https://shop${n}.example`;
+      const org = await tenancy.createOrganization({
+        name: o.name ?? `Org ${n}`,
+        defaultChainId: o.chain ?? "arb",
+        defaultTokenSymbol: "USDT",
+      });
+      const client = await tenancy.createClient({
+        orgId: org.id,
+        name: "web",
+        allowedOrigins: [origin],
+      });
+      const key = await tenancy.createApiKey({ orgId: org.id, name: "server" });
+      return { orgId: org.id, clientId: client.clientId, apiKey: key.secret, origin };
+    },
+    async close() {
+      await gateway.stop();
+      await database.close();
+    },
+  };
+}

@@ -1,0 +1,10 @@
+import { defineConfig } from "vitest/config";
+
+export default defineConfig({
+  test: {
+    include: ["packages/*/src/**/*.test.ts"],
+    // Integration tests start anvil and databases; on a 2-core machine they need headroom.
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+  },
+});
