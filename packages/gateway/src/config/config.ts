@@ -43,7 +43,6 @@ const schema = z.object({
     .string()
     .regex(/^\d+(\.\d+)?$/, "must be a decimal number")
     .default("32.5"),
-  DEFAULT_CHAIN: z.enum(CHAIN_KEYS).default("arb"),
   ANVIL_PORT: port.default(8545),
   ...Object.fromEntries(CHAIN_KEYS.map((k) => [`RPC_URLS_${k.toUpperCase()}`, csv.optional()])),
 });

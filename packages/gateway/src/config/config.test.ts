@@ -1,0 +1,63 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { ConfigError, loadConfig } from "./config.ts";
+
+describe("loadConfig", () => {
+  it("has the documented defaults", () => {
+    const c = loadConfig({});
+    expect(c).toMatchObject({
+      PORT: 8080,
+      HOST: "127.0.0.1",
+      DATA_DIR: path.resolve("./data"),
+      PAYMENT_TTL_SECONDS: 1800,
+      LOG_LEVEL: "info",
+      CRYPTO_AMOUNT_DECIMALS: 2,
+      RATES_PROVIDER: "static",
+      RATES_TWD_PER_USD: "32.5",
+    });
+    expect(c.DATABASE_URL).toBeUndefined();
+  });
+
+  it("reads the environment over the config file", () => {
+    const file = path.join(mkdtempSync(path.join(tmpdir(), "sg-cfg-")), "c.json");
+    writeFileSync(
+      file,
+      JSON.stringify({
+        PORT: 9000,
+        PAYMENT_TTL_SECONDS: 60,
+        RPC_URLS_ARB: ["https://a.example", "https://b.example"],
+      }),
+    );
+    const c = loadConfig({ CONFIG_FILE: file, PORT: "9100" });
+    expect(c.PORT).toBe(9100);
+    expect(c.PAYMENT_TTL_SECONDS).toBe(60);
+    expect(c.rpcUrls.arb).toEqual(["https://a.example", "https://b.example"]);
+  });
+
+  it.each([
+    [{ PORT: "abc" }, "PORT"],
+    [{ PORT: "70000" }, "PORT"],
+    [{ PAYMENT_TTL_SECONDS: "-5" }, "PAYMENT_TTL_SECONDS"],
+    [{ DATABASE_URL: "mysql://x" }, "DATABASE_URL"],
+    [{ LOG_LEVEL: "loud" }, "LOG_LEVEL"],
+    [{ RPC_URLS_ARB: "not a url" }, "RPC_URLS_ARB"],
+    [{ RATES_PROVIDER: "http" }, "RATES_HTTP_URL"],
+    [{ RATES_TWD_PER_USD: "32,5" }, "RATES_TWD_PER_USD"],
+  ])("stops on %j naming %s", (env, name) => {
+    expect(() => loadConfig(env)).toThrow(ConfigError);
+    expect(() => loadConfig(env)).toThrow(new RegExp(name));
+  });
+
+  it("names an unknown setting or bad JSON in the config file", () => {
+    const d = mkdtempSync(path.join(tmpdir(), "sg-cfg-"));
+    writeFileSync(path.join(d, "a.json"), JSON.stringify({ PROT: 1 }));
+    expect(() => loadConfig({ CONFIG_FILE: path.join(d, "a.json") })).toThrow(
+      /unknown setting PROT/,
+    );
+    writeFileSync(path.join(d, "b.json"), "{");
+    expect(() => loadConfig({ CONFIG_FILE: path.join(d, "b.json") })).toThrow(/not valid JSON/);
+    expect(() => loadConfig({ CONFIG_FILE: path.join(d, "none.json") })).toThrow(/cannot read/);
+  });
+});
