@@ -1,6 +1,6 @@
 import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
 import { Scalar } from "@scalar/hono-api-reference";
-import type { Context } from "hono";
+import type { MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import type { Logger } from "pino";
 import { invalidApiKey } from "../domain/errors.ts";
@@ -169,30 +169,41 @@ export function createApp(deps: AppDependencies) {
     }),
   );
 
-  const authenticate = (c: Context) =>
-    tenancy.authenticate({
-      apiKey: c.req.header("x-studio-api-key"),
-      clientId: c.req.header("x-client-id"),
-      origin: c.req.header("origin"),
-    });
+  // Authentication runs before body and query validation: a caller without valid credentials
+  // learns nothing about what a valid request would look like.
+  const authenticate: MiddlewareHandler<Env> = async (c, next) => {
+    c.set(
+      "caller",
+      await tenancy.authenticate({
+        apiKey: c.req.header("x-studio-api-key"),
+        clientId: c.req.header("x-client-id"),
+        origin: c.req.header("origin"),
+      }),
+    );
+    await next();
+  };
+  const requireApiKey: MiddlewareHandler<Env> = async (c, next) => {
+    if (c.req.header("x-studio-api-key") === undefined) {
+      throw invalidApiKey("this endpoint requires X-STUDIO-API-KEY");
+    }
+    await authenticate(c, next);
+  };
+  app.use("/v1/studio/api/payment/intent", authenticate);
+  app.use("/v1/studio/api/payment/intent/*", authenticate);
+  app.use("/v1/studio/api/payment/intents", requireApiKey);
 
   app.openapi(createIntentRoute, async (c) => {
-    const caller = await authenticate(c);
-    const intent = await intents.create(caller, c.req.valid("json"));
+    const intent = await intents.create(c.get("caller"), c.req.valid("json"));
     return c.json({ code: 0 as const, data: intent }, 200);
   });
 
   app.openapi(getIntentRoute, async (c) => {
-    const caller = await authenticate(c);
-    const intent = await intents.get(caller, c.req.valid("param").id);
+    const intent = await intents.get(c.get("caller"), c.req.valid("param").id);
     return c.json({ code: 0 as const, data: intent }, 200);
   });
 
   app.openapi(listIntentsRoute, async (c) => {
-    const caller = await authenticate(c);
-    if (caller.kind !== "api_key")
-      throw invalidApiKey("listing payment intents requires X-STUDIO-API-KEY");
-    const page = await intents.list(caller, c.req.valid("query"));
+    const page = await intents.list(c.get("caller"), c.req.valid("query"));
     return c.json({ code: 0 as const, data: page }, 200);
   });
 

@@ -564,3 +564,15 @@ describe("service endpoints", () => {
     expect([r.status, r.body.code]).toEqual([404, 4004]);
   });
 });
+
+describe("order of checks", () => {
+  it("authenticates before it validates", async () => {
+    const r = await call("POST", INTENT, {
+      headers: { "X-STUDIO-API-KEY": "sg_live_wrong" },
+      body: { fiat_amount: 1 },
+    });
+    expect([r.status, r.body.code]).toEqual([401, 4002]);
+    const list = await call("GET", `${LIST}?page_size=1000`, { headers: browser(shop) });
+    expect([list.status, list.body.code]).toEqual([401, 4002]);
+  });
+});
