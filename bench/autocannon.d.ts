@@ -12,6 +12,8 @@ declare module "autocannon" {
       pipelining?: number;
       timeout?: number;
       title?: string;
+      /** Run the load from this many worker threads instead of the calling thread. */
+      workers?: number;
     }
 
     interface Histogram {

@@ -157,7 +157,9 @@ export function createApp(deps: AppDependencies) {
     }
   });
 
-  app.use(
+  // POST only: reading a GET's (empty) body costs the Node adapter a full Request object.
+  app.on(
+    "POST",
     "/v1/*",
     bodyLimit({
       maxSize: deps.maxBodyBytes,

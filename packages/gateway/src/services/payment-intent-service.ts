@@ -174,14 +174,16 @@ export function createPaymentIntentService(options: PaymentIntentServiceOptions)
         Math.floor(createdAt.getTime() / 1000) * 1000 + options.ttlSeconds * 1000,
       );
       const id = newPaymentIntentId();
+      // The sequence hands out each index once, even to concurrent creators on several
+      // processes; an index burnt by a failed insert is an unused address, nothing more. Taken
+      // before the transaction so the key derivation does not hold a connection.
+      const { index } = await sql<{
+        index: number;
+      }>`select nextval('deposit_address_index')::int as index`
+        .execute(db)
+        .then((r) => r.rows[0] as { index: number });
+      const paymentAddress = depositAddresses.addressAt(index);
       const row = await db.transaction().execute(async (trx) => {
-        // The sequence hands out each index once, even to concurrent creators on several
-        // processes; an index lost to a rolled-back insert is an unused address, nothing more.
-        const { index } = await sql<{
-          index: number;
-        }>`select nextval('deposit_address_index')::int as index`
-          .execute(trx)
-          .then((r) => r.rows[0] as { index: number });
         const inserted = await trx
           .insertInto("payment_intents")
           .values({
@@ -189,7 +191,7 @@ export function createPaymentIntentService(options: PaymentIntentServiceOptions)
             org_id: caller.orgId,
             client_id: client.clientId,
             payment_chain_id: chain.key,
-            payment_address: depositAddresses.addressAt(index),
+            payment_address: paymentAddress,
             deposit_index: index,
             token_address: token.address,
             symbol: token.symbol,

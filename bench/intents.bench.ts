@@ -1,0 +1,550 @@
+/**
+ * Payment-intents API under load, against a baseline measured in the same run on the same
+ * database handle: a bare Hono app that does one INSERT / one SELECT by primary key on a table of
+ * the same width. The ratios gateway/baseline are the figures to compare between runs; absolute
+ * numbers depend on the machine. See docs/benchmarks.md.
+ *
+ *   npm run bench                                               (PGlite in a temp dir)
+ *   DATABASE_URL=postgres://... npm run bench                   (PostgreSQL, schema bench_<random>)
+ *   BENCH_DURATION=10 BENCH_CONNECTIONS=10 BENCH_WARMUP=2 npm run bench
+ */
+import { randomBytes } from "node:crypto";
+import { mkdtemp, rm } from "node:fs/promises";
+import type { AddressInfo } from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { performance } from "node:perf_hooks";
+import { type ServerType, serve } from "@hono/node-server";
+import { mnemonicToSeedSync } from "@scure/bip39";
+import autocannon from "autocannon";
+import { Hono } from "hono";
+import { type Kysely, sql } from "kysely";
+import pg from "pg";
+import { pino } from "pino";
+import { createDepositAddresses } from "../packages/gateway/src/chain/deposit-addresses.ts";
+import { loadConfig } from "../packages/gateway/src/config/config.ts";
+import { createDatabase, type DatabaseHandle } from "../packages/gateway/src/db/create-database.ts";
+import { type Gateway, startGateway } from "../packages/gateway/src/gateway.ts";
+import type { Caller } from "../packages/gateway/src/services/tenancy-service.ts";
+
+// anvil's well-known development mnemonic: fixed so every run derives the same addresses.
+const MNEMONIC = "test test test test test test test test test test test junk";
+const CREATE_BODY = {
+  fiat_amount: "300.0",
+  fiat_currency: "TWD",
+  order_data: { order_id: "uid_12345" },
+  group_key: "bench",
+} as const;
+const ENV_KEYS = ["DATABASE_URL", "BENCH_DURATION", "BENCH_CONNECTIONS", "BENCH_WARMUP"] as const;
+// Long enough for hundreds of calls of the slowest operation, short enough not to dominate.
+const PROFILE_MS = 1000;
+
+interface Settings {
+  databaseUrl: string | undefined;
+  duration: number;
+  warmup: number;
+  connections: number;
+}
+
+interface Scenario {
+  name: string;
+  method: "GET" | "POST";
+  url: string;
+  headers: Record<string, string>;
+  body?: string;
+}
+
+interface Measured {
+  scenario: Scenario;
+  result: autocannon.Result;
+}
+
+function readSettings(): Settings {
+  const int = (key: string, fallback: number, min: number): number => {
+    const raw = process.env[key];
+    if (raw === undefined || raw === "") return fallback;
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < min)
+      throw new Error(`${key} must be an integer >= ${min}, got ${JSON.stringify(raw)}`);
+    return n;
+  };
+  const databaseUrl = process.env.DATABASE_URL || undefined;
+  if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
+    throw new Error("DATABASE_URL must be a postgres:// or postgresql:// URL");
+  }
+  return {
+    databaseUrl,
+    duration: int("BENCH_DURATION", 10, 1),
+    warmup: int("BENCH_WARMUP", 2, 0),
+    connections: int("BENCH_CONNECTIONS", 10, 1),
+  };
+}
+
+/** A database URL fit to print: the password, if any, replaced. */
+function redactUrl(raw: string): string {
+  try {
+    const url = new URL(raw);
+    if (url.password) url.password = "***";
+    return url.toString();
+  } catch {
+    return "(unparseable URL)";
+  }
+}
+
+function commandLine(): { typed: string; node: string } {
+  const env = ENV_KEYS.flatMap((k) => {
+    const v = process.env[k];
+    if (v === undefined || v === "") return [];
+    return [`${k}=${k === "DATABASE_URL" ? redactUrl(v) : v}`];
+  });
+  const script = process.argv[1] ? path.relative(process.cwd(), process.argv[1]) : "?";
+  const node = ["node", ...process.execArgv, script, ...process.argv.slice(2)].join(" ");
+  const event = process.env.npm_lifecycle_event;
+  const typed = event ? `npm run ${event}` : node;
+  return { typed: [...env, typed].join(" "), node };
+}
+
+// The baseline table has the columns and types of payment_intents but only a primary key: no
+// foreign keys, unique constraints, checks or secondary indexes, no sequence, no history row.
+const BASELINE_DDL = `create table bench_intents (
+  id text primary key,
+  org_id integer not null,
+  client_id text not null,
+  payment_chain_id text not null,
+  payment_address text not null,
+  deposit_index integer not null,
+  token_address text not null,
+  symbol text not null,
+  decimals integer not null,
+  crypto_amount numeric(78, 0) not null,
+  fiat_amount text not null,
+  fiat_currency text not null,
+  rate text not null,
+  rate_source text not null,
+  payment_deadline timestamptz not null,
+  status text not null,
+  payment_tx_hash text,
+  payment_tx_timestamp timestamptz,
+  payer_address text,
+  received_amount numeric(78, 0),
+  refund_tx_hash text,
+  refund_amount numeric(78, 0),
+  aggregated_amount numeric(78, 0),
+  aggregation_tx_hash text,
+  order_data json,
+  callback_url text,
+  group_key text,
+  created_at timestamptz not null default clock_timestamp(),
+  updated_at timestamptz not null default clock_timestamp()
+)`;
+
+function createBaseline(db: Kysely<unknown>) {
+  let nextIndex = 0;
+
+  async function insert(body: Record<string, unknown>): Promise<Record<string, unknown>> {
+    const id = randomBytes(16).toString("hex");
+    const orderData = body.order_data === undefined ? null : JSON.stringify(body.order_data);
+    const deadline = new Date(Date.now() + 1800 * 1000);
+    const { rows } = await sql<Record<string, unknown>>`
+      insert into bench_intents (id, org_id, client_id, payment_chain_id, payment_address,
+        deposit_index, token_address, symbol, decimals, crypto_amount, fiat_amount, fiat_currency,
+        rate, rate_source, payment_deadline, status, order_data, callback_url, group_key)
+      values (${id}, 1, ${"0".repeat(32)}, 'arb', ${`0x${randomBytes(20).toString("hex")}`},
+        ${nextIndex++}, '0xFd086bC7CD5C481DCC9C85ebE478A1C0b69FCbb9', 'USDT', 6, '9230000',
+        ${String(body.fiat_amount)}, ${String(body.fiat_currency)}, '32.5', 'static',
+        ${deadline}, 'pending', ${orderData}, null, ${(body.group_key as string | undefined) ?? null})
+      returning *`.execute(db);
+    return rows[0] as Record<string, unknown>;
+  }
+
+  async function select(id: string): Promise<Record<string, unknown> | undefined> {
+    const { rows } = await sql<
+      Record<string, unknown>
+    >`select * from bench_intents where id = ${id}`.execute(db);
+    return rows[0];
+  }
+
+  const app = new Hono();
+  app.post("/baseline", async (c) => {
+    const row = await insert(await c.req.json());
+    return c.json({ code: 0, data: row });
+  });
+  app.get("/baseline/:id", async (c) => {
+    const row = await select(c.req.param("id"));
+    return row ? c.json({ code: 0, data: row }) : c.json({ code: 4006, message: "not found" }, 404);
+  });
+  return { app, insert, select };
+}
+
+function listen(fetch: (request: Request) => Response | Promise<Response>): Promise<ServerType> {
+  return new Promise((resolve, reject) => {
+    const server = serve({ fetch, port: 0, hostname: "127.0.0.1" }, () => resolve(server));
+    server.once("error", reject);
+  });
+}
+
+function closeServer(server: ServerType): Promise<void> {
+  return new Promise((resolve, reject) => server.close((err) => (err ? reject(err) : resolve())));
+}
+
+/** Sends one request and returns its status and parsed body; throws unless it is 2xx with code 0. */
+async function call(s: Scenario): Promise<Record<string, unknown>> {
+  const res = await fetch(s.url, {
+    method: s.method,
+    headers: s.headers,
+    ...(s.body === undefined ? {} : { body: s.body }),
+  });
+  const text = await res.text();
+  if (res.status < 200 || res.status > 299)
+    throw new Error(
+      `${s.name}: ${s.method} ${s.url} answered ${res.status}: ${text.slice(0, 500)}`,
+    );
+  const json = JSON.parse(text) as { code?: unknown; data?: Record<string, unknown> };
+  if (json.code !== 0 || json.data === undefined)
+    throw new Error(`${s.name}: unexpected body ${text.slice(0, 500)}`);
+  return json.data;
+}
+
+let current: autocannon.Instance | undefined;
+let interrupt: ((err: Error) => void) | undefined;
+let interrupted = false;
+
+async function load(
+  s: Scenario,
+  seconds: number,
+  connections: number,
+  phase: string,
+): Promise<autocannon.Result> {
+  const instance = autocannon({
+    url: s.url,
+    method: s.method,
+    headers: s.headers,
+    ...(s.body === undefined ? {} : { body: s.body }),
+    duration: seconds,
+    connections,
+    timeout: 10,
+    // Its own thread: the load generator must not share the event loop it is measuring.
+    workers: 1,
+  });
+  current = instance;
+  try {
+    const result = await new Promise<autocannon.Result>((resolve, reject) => {
+      interrupt = reject;
+      instance.on("error", reject);
+      instance.then(resolve, reject);
+    });
+    await check(s, result, phase);
+    return result;
+  } finally {
+    current = undefined;
+    interrupt = undefined;
+  }
+}
+
+async function check(s: Scenario, r: autocannon.Result, phase: string): Promise<void> {
+  if (r.non2xx === 0 && r.errors === 0 && r.timeouts === 0 && r["2xx"] > 0) return;
+  const codes = Object.entries(r.statusCodeStats)
+    .map(([status, { count }]) => `${status}: ${count}`)
+    .join(", ");
+  let sample: string;
+  try {
+    await call(s);
+    sample = "a request sent afterwards succeeded";
+  } catch (err) {
+    sample = `a request sent afterwards: ${(err as Error).message}`;
+  }
+  throw new Error(
+    `${s.name} (${phase}): ${r["2xx"]} 2xx, ${r.non2xx} non-2xx (by status: ${codes || "none"}), ` +
+      `${r.errors} errors, ${r.timeouts} timeouts; ${sample}`,
+  );
+}
+
+/** Mean and median time of one call, calls made one after another for about `ms`. */
+async function perCall(
+  fn: (i: number) => unknown,
+  ms: number,
+): Promise<{ mean: number; p50: number; n: number }> {
+  for (let i = 0; i < 20; i++) await fn(i);
+  const times: number[] = [];
+  const until = performance.now() + ms;
+  for (let i = 0; performance.now() < until || times.length < 20; i++) {
+    const t = performance.now();
+    await fn(i);
+    times.push(performance.now() - t);
+  }
+  times.sort((a, b) => a - b);
+  const mean = times.reduce((a, b) => a + b, 0) / times.length;
+  return { mean, p50: times[Math.floor(times.length / 2)] ?? Number.NaN, n: times.length };
+}
+
+const fmt = (n: number, digits = 0) => (Number.isFinite(n) ? n.toFixed(digits) : "n/a");
+const ratio = (a: number, b: number) =>
+  b > 0 && Number.isFinite(a) ? `${(a / b).toFixed(2)}x` : "n/a";
+
+function table(rows: string[][], rightAligned: number): string {
+  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? "").length))) ?? [];
+  return rows
+    .map((r) =>
+      r
+        .map((cell, i) =>
+          i >= rightAligned ? cell.padStart(widths[i] ?? 0) : cell.padEnd(widths[i] ?? 0),
+        )
+        .join("  ")
+        .trimEnd(),
+    )
+    .join("\n");
+}
+
+async function main(): Promise<void> {
+  const settings = readSettings();
+  const cmd = commandLine();
+  const cleanups: Array<[string, () => Promise<unknown>]> = [];
+  let failed = false;
+
+  // Ctrl-C stops the load and still runs the cleanup (drops the schema); a second one exits.
+  const onSigint = () => {
+    if (interrupted || !interrupt) process.exit(130);
+    interrupted = true;
+    current?.stop();
+    interrupt(new Error("interrupted"));
+  };
+  process.on("SIGINT", onSigint);
+
+  try {
+    // ---- database ---------------------------------------------------------------------------
+    let database: DatabaseHandle;
+    let where: string;
+    let dataDir: string;
+    if (settings.databaseUrl) {
+      const url = settings.databaseUrl;
+      const schema = `bench_${randomBytes(4).toString("hex")}`;
+      where = `schema ${schema}, dropped at the end`;
+      dataDir = await mkdtemp(path.join(os.tmpdir(), "stablegate-bench-"));
+      cleanups.push(["remove temp dir", () => rm(dataDir, { recursive: true, force: true })]);
+      // Registered before the schema exists: a failed migration must not leave it behind.
+      cleanups.push([
+        `drop schema ${schema}`,
+        async () => {
+          const admin = new pg.Client({ connectionString: url });
+          await admin.connect();
+          try {
+            await admin.query(`drop schema if exists ${schema} cascade`);
+          } finally {
+            await admin.end();
+          }
+        },
+      ]);
+      database = await createDatabase({ url, schema });
+    } else {
+      dataDir = await mkdtemp(path.join(os.tmpdir(), "stablegate-bench-"));
+      where = `data dir ${dataDir}, removed at the end`;
+      cleanups.push(["remove temp dir", () => rm(dataDir, { recursive: true, force: true })]);
+      database = await createDatabase({ dataDir: path.join(dataDir, "pglite") });
+    }
+    cleanups.push(["close database", () => database.close()]);
+    const db = database.db as unknown as Kysely<unknown>;
+    const { rows: versionRows } = await sql<{ v: string }>`select version() as v`.execute(db);
+    const serverVersion = versionRows[0]?.v.split(" on ")[0] ?? "?";
+
+    // ---- gateway ----------------------------------------------------------------------------
+    const config = loadConfig(
+      {},
+      {
+        PORT: 0,
+        HOST: "127.0.0.1",
+        LOG_LEVEL: "silent",
+        DATA_DIR: dataDir,
+        RATES_PROVIDER: "static",
+      },
+    );
+    const seed = mnemonicToSeedSync(MNEMONIC);
+    const gateway: Gateway = await startGateway({
+      config,
+      log: pino({ level: "silent" }),
+      seed,
+      database,
+    });
+    cleanups.push(["stop gateway", () => gateway.stop()]);
+    const { tenancy, intents } = gateway.services;
+    const org = await tenancy.createOrganization({
+      name: "bench",
+      defaultChainId: "arb",
+      defaultTokenSymbol: "USDT",
+    });
+    await tenancy.createClient({ orgId: org.id, name: "bench", allowedOrigins: [] });
+    const apiKey = await tenancy.createApiKey({ orgId: org.id, name: "bench" });
+
+    // ---- baseline ---------------------------------------------------------------------------
+    await sql.raw(BASELINE_DDL).execute(db);
+    const baseline = createBaseline(db);
+    const baselineServer = await listen(baseline.app.fetch);
+    cleanups.push(["close baseline server", () => closeServer(baselineServer)]);
+    const baselineUrl = `http://127.0.0.1:${(baselineServer.address() as AddressInfo).port}`;
+
+    // ---- scenarios --------------------------------------------------------------------------
+    const auth = { "x-studio-api-key": apiKey.secret };
+    const json = { "content-type": "application/json" };
+    const body = JSON.stringify(CREATE_BODY);
+    const create: Scenario = {
+      name: "gateway create",
+      method: "POST",
+      url: `${gateway.url}/v1/studio/api/payment/intent`,
+      headers: { ...auth, ...json },
+      body,
+    };
+    const insert: Scenario = {
+      name: "baseline insert",
+      method: "POST",
+      url: `${baselineUrl}/baseline`,
+      headers: json,
+      body,
+    };
+    // One request of each first: a wrong setup fails here with the response, not as a count.
+    const intentId = String((await call(create)).payment_intent_id);
+    const baselineId = String((await call(insert)).id);
+    const get: Scenario = {
+      name: "gateway get",
+      method: "GET",
+      url: `${gateway.url}/v1/studio/api/payment/intent/${intentId}`,
+      headers: auth,
+    };
+    const select: Scenario = {
+      name: "baseline select",
+      method: "GET",
+      url: `${baselineUrl}/baseline/${baselineId}`,
+      headers: {},
+    };
+    await call(get);
+    await call(select);
+
+    const dbLabel =
+      database.kind === "postgres"
+        ? `PostgreSQL (${serverVersion}; ${where})`
+        : `PGlite (${serverVersion}; on disk, ${where})`;
+    console.log("Stablegate payment-intents benchmark");
+    console.log(`command:     ${cmd.typed}`);
+    if (cmd.typed !== cmd.node) console.log(`runs:        ${cmd.node}`);
+    console.log(`date:        ${new Date().toISOString()}`);
+    console.log(`node:        ${process.version} (${process.platform}/${process.arch})`);
+    console.log(`cpus:        ${os.availableParallelism()} x ${os.cpus()[0]?.model.trim() ?? "?"}`);
+    // Other work on a shared machine moves the absolute figures; the load average shows how much.
+    const loadavg = os
+      .loadavg()
+      .map((n) => n.toFixed(2))
+      .join(" ");
+    console.log(`load avg:    ${loadavg} (1, 5, 15 min, at start)`);
+    console.log(`database:    ${dbLabel}`);
+    console.log(
+      `load:        autocannon, ${settings.connections} connections, ${settings.warmup} s warm-up + ${settings.duration} s measured per row, one worker thread`,
+    );
+    console.log("");
+
+    // Gateway and baseline alternate so a noisy neighbour on a shared machine hits both sides of
+    // a ratio alike.
+    const measured: Measured[] = [];
+    for (const s of [create, insert, get, select]) {
+      process.stderr.write(`running ${s.name}...\n`);
+      if (settings.warmup > 0) await load(s, settings.warmup, settings.connections, "warm-up");
+      measured.push({
+        scenario: s,
+        result: await load(s, settings.duration, settings.connections, "measured"),
+      });
+    }
+
+    // ---- per-call costs, one at a time, no HTTP -----------------------------------------------
+    process.stderr.write("timing single calls...\n");
+    const caller = (await tenancy.authenticate({
+      apiKey: apiKey.secret,
+      clientId: undefined,
+      origin: undefined,
+    })) as Caller;
+    const addresses = createDepositAddresses(seed);
+    const profile: Array<[string, { mean: number; p50: number; n: number }]> = [
+      [
+        "select 1 (one database round trip)",
+        await perCall(() => sql`select 1`.execute(db), PROFILE_MS),
+      ],
+      [
+        "HD derivation (addressAt)",
+        await perCall((i) => addresses.addressAt(1_000_000 + i), PROFILE_MS),
+      ],
+      [
+        "authenticate (API key lookup)",
+        await perCall(
+          () =>
+            tenancy.authenticate({ apiKey: apiKey.secret, clientId: undefined, origin: undefined }),
+          PROFILE_MS,
+        ),
+      ],
+      [
+        "intents.create (service, no HTTP)",
+        await perCall(() => intents.create(caller, CREATE_BODY), PROFILE_MS),
+      ],
+      [
+        "intents.get (service, no HTTP)",
+        await perCall(() => intents.get(caller, intentId), PROFILE_MS),
+      ],
+      ["baseline INSERT (SQL only)", await perCall(() => baseline.insert(CREATE_BODY), PROFILE_MS)],
+      ["baseline SELECT (SQL only)", await perCall(() => baseline.select(baselineId), PROFILE_MS)],
+    ];
+
+    // ---- report -------------------------------------------------------------------------------
+    const byName = new Map(measured.map((m) => [m.scenario.name, m.result]));
+    const rows = [["row", "request", "req/s", "p50 ms", "p99 ms", "requests"]];
+    for (const { scenario: s, result: r } of measured) {
+      const target = s.url.replace(/^http:\/\/[^/]+/, "");
+      rows.push([
+        s.name,
+        `${s.method} ${target.length > 40 ? `${target.slice(0, 37)}...` : target}`,
+        fmt(r.requests.average),
+        fmt(r.latency.p50),
+        fmt(r.latency.p99),
+        String(r["2xx"]),
+      ]);
+    }
+    console.log(table(rows, 2));
+    console.log("");
+    const ratioRows = [["gateway / baseline", "req/s", "p50", "p99"]];
+    for (const [gw, base] of [
+      ["gateway create", "baseline insert"],
+      ["gateway get", "baseline select"],
+    ] as const) {
+      const a = byName.get(gw);
+      const b = byName.get(base);
+      if (!a || !b) continue;
+      ratioRows.push([
+        `${gw.replace("gateway ", "")} / ${base.replace("baseline ", "")}`,
+        ratio(a.requests.average, b.requests.average),
+        ratio(a.latency.p50, b.latency.p50),
+        ratio(a.latency.p99, b.latency.p99),
+      ]);
+    }
+    console.log(table(ratioRows, 1));
+    console.log("");
+    console.log("single calls, one at a time, in process (no HTTP, no concurrency):");
+    const profileRows = [["call", "mean ms", "p50 ms", "calls"]];
+    for (const [name, p] of profile)
+      profileRows.push([name, fmt(p.mean, 3), fmt(p.p50, 3), String(p.n)]);
+    console.log(table(profileRows, 1));
+  } catch (err) {
+    failed = true;
+    console.error(
+      `bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`,
+    );
+  } finally {
+    // Reverse order: servers before the database they use, the database before its schema/dir.
+    for (const [name, fn] of cleanups.reverse()) {
+      try {
+        await fn();
+      } catch (err) {
+        failed = true;
+        console.error(`cleanup: ${name} failed: ${(err as Error).message}`);
+      }
+    }
+  }
+  process.removeListener("SIGINT", onSigint);
+  if (interrupted) process.exit(130); // an interrupted autocannon worker would keep the process up
+  if (failed) process.exitCode = 1;
+}
+
+await main();
