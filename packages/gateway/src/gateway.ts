@@ -6,7 +6,7 @@ import type { Logger } from "pino";
 import { createApp } from "./api/create-app.ts";
 import { createChainRegistry, type RegisteredChain } from "./chain/chain-registry.ts";
 import { createDepositAddresses } from "./chain/deposit-addresses.ts";
-import type { Config } from "./config/config.ts";
+import { type Config, ConfigError } from "./config/config.ts";
 import { createDatabase, type DatabaseHandle } from "./db/create-database.ts";
 import { createCachedRateProvider } from "./rates/cached-rate-provider.ts";
 import { createHttpRateProvider } from "./rates/http-rate-provider.ts";
@@ -98,12 +98,18 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       }
     },
   });
-  const server = await new Promise<ServerType>((resolve, reject) => {
-    const s = serve({ fetch: app.fetch, port: config.PORT, hostname: config.HOST }, () =>
-      resolve(s),
-    );
-    s.once("error", reject);
-  });
+  let server: ServerType;
+  try {
+    server = await new Promise<ServerType>((resolve, reject) => {
+      const s = serve({ fetch: app.fetch, port: config.PORT, hostname: config.HOST }, () =>
+        resolve(s),
+      );
+      s.once("error", reject);
+    });
+  } catch (err) {
+    if (!options.database) await database.close();
+    throw listenError(err as NodeJS.ErrnoException, config);
+  }
   const port = (server.address() as AddressInfo).port;
   const host = config.HOST === "0.0.0.0" || config.HOST === "::" ? "localhost" : config.HOST;
   const url = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
@@ -118,4 +124,14 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       if (!options.database) await database.close();
     },
   };
+}
+
+function listenError(err: NodeJS.ErrnoException, config: Config): Error {
+  const where = `${config.HOST}:${config.PORT}`;
+  if (err.code === "EADDRINUSE") return new ConfigError(`PORT: ${where} is already in use`);
+  if (err.code === "EACCES") return new ConfigError(`PORT: not allowed to listen on ${where}`);
+  if (err.code === "EADDRNOTAVAIL" || err.code === "ENOTFOUND") {
+    return new ConfigError(`HOST: cannot listen on ${config.HOST} (${err.code})`);
+  }
+  return err;
 }

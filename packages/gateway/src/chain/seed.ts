@@ -19,10 +19,13 @@ export function loadSeed(options: {
   generateInto?: string | undefined;
 }): Uint8Array {
   let phrase: string;
+  let source: string;
   if (options.seedPhrase) {
     phrase = options.seedPhrase;
+    source = "SEED_PHRASE";
   } else if (options.seedFile) {
     phrase = readPhrase(options.seedFile, "SEED_FILE");
+    source = `SEED_FILE ${options.seedFile}`;
   } else if (options.generateInto) {
     const file = path.join(options.generateInto, "seed.txt");
     if (!existsSync(file)) {
@@ -30,6 +33,7 @@ export function loadSeed(options: {
       writeFileSync(file, `${generateMnemonic(wordlist)}\n`, { mode: 0o600, flag: "wx" });
     }
     phrase = readPhrase(file, "sandbox seed");
+    source = `sandbox seed ${file}`;
   } else {
     throw new SeedError(
       "no seed configured: set SEED_FILE (a file holding a BIP-39 phrase, mode 0600) or SEED_PHRASE",
@@ -37,7 +41,7 @@ export function loadSeed(options: {
   }
   const normalised = phrase.trim().split(/\s+/).join(" ");
   if (!validateMnemonic(normalised, wordlist)) {
-    throw new SeedError("the configured seed is not a valid English BIP-39 mnemonic");
+    throw new SeedError(`${source}: not a valid English BIP-39 mnemonic`);
   }
   return mnemonicToSeedSync(normalised);
 }

@@ -1,10 +1,10 @@
 import { Command, InvalidArgumentError } from "commander";
-import { loadSeed, SeedError } from "../chain/seed.ts";
 import { type Config, ConfigError, loadConfig } from "../config/config.ts";
-import { DomainError } from "../domain/errors.ts";
-import { createServices, openDatabase, startGateway } from "../gateway.ts";
-import { createLogger } from "../logger.ts";
-import { sandboxBanner, startSandbox } from "../sandbox/sandbox.ts";
+
+// The heavy modules (viem, PGlite, hono) load inside the commands that need them, so --help and
+// configuration errors answer at once.
+const gatewayModule = () => import("../gateway.ts");
+type Services = ReturnType<Awaited<ReturnType<typeof gatewayModule>>["createServices"]>;
 
 function config(): Config {
   return loadConfig();
@@ -35,10 +35,9 @@ const positiveInt = (v: string) => {
 };
 
 /** Admin commands open the database directly. On PGlite, stop the server first: one process at a time. */
-async function withServices<T>(
-  fn: (s: ReturnType<typeof createServices>) => Promise<T>,
-): Promise<T> {
+async function withServices<T>(fn: (s: Services) => Promise<T>): Promise<T> {
   const cfg = config();
+  const { createServices, openDatabase } = await gatewayModule();
   const database = await openDatabase(cfg);
   try {
     // Tenancy needs no seed; an empty one keeps admin commands usable without the secret.
@@ -57,6 +56,8 @@ program
   .description("run the sandbox: local chain, test USDT, sandbox organisation, API on PGlite")
   .action(async () => {
     const cfg = config();
+    const { createLogger } = await import("../logger.ts");
+    const { sandboxBanner, startSandbox } = await import("../sandbox/sandbox.ts");
     const log = createLogger({ level: cfg.LOG_LEVEL, pretty: cfg.LOG_PRETTY });
     const sandbox = await startSandbox(cfg, log);
     process.stdout.write(sandboxBanner(sandbox));
@@ -70,6 +71,9 @@ program
   )
   .action(async () => {
     const cfg = config();
+    const { createLogger } = await import("../logger.ts");
+    const { loadSeed } = await import("../chain/seed.ts");
+    const { startGateway } = await gatewayModule();
     const log = createLogger({ level: cfg.LOG_LEVEL, pretty: cfg.LOG_PRETTY });
     const seed = loadSeed({ seedPhrase: cfg.SEED_PHRASE, seedFile: cfg.SEED_FILE });
     const gateway = await startGateway({ config: cfg, log, seed });
@@ -159,6 +163,8 @@ try {
   await program.parseAsync(process.argv);
 } catch (err) {
   // Expected failures get one readable line, not a stack trace.
+  const { SeedError } = await import("../chain/seed.ts");
+  const { DomainError } = await import("../domain/errors.ts");
   if (err instanceof ConfigError || err instanceof SeedError || err instanceof DomainError) {
     console.error(`stablegate: ${err.message}`);
     process.exit(1);

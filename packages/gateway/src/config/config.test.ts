@@ -39,6 +39,9 @@ describe("loadConfig", () => {
   it.each([
     [{ PORT: "abc" }, "PORT"],
     [{ PORT: "70000" }, "PORT"],
+    [{ PORT: " " }, "PORT"],
+    [{ PORT: "1e3" }, "PORT"],
+    [{ PAYMENT_TTL_SECONDS: "0" }, "PAYMENT_TTL_SECONDS"],
     [{ PAYMENT_TTL_SECONDS: "-5" }, "PAYMENT_TTL_SECONDS"],
     [{ DATABASE_URL: "mysql://x" }, "DATABASE_URL"],
     [{ LOG_LEVEL: "loud" }, "LOG_LEVEL"],

@@ -4,8 +4,15 @@ import { z } from "zod";
 
 const CHAIN_KEYS = ["eth", "arb", "base", "bsc", "polygon", "optimism"] as const;
 
-const port = z.coerce.number().int().min(0).max(65535);
-const positiveInt = z.coerce.number().int().positive();
+// Whole numbers only: z.coerce would read " " as 0 and "1e3" as 1000.
+const whole = (min: number, max: number) =>
+  z
+    .string()
+    .regex(/^\d+$/, "must be a whole number")
+    .transform(Number)
+    .pipe(z.number().min(min).max(max));
+const port = whole(0, 65535);
+const positiveInt = (max = Number.MAX_SAFE_INTEGER) => whole(1, max);
 const csv = z
   .string()
   .transform((s) =>
@@ -26,19 +33,19 @@ const schema = z.object({
     .string()
     .regex(/^postgres(ql)?:\/\//, "must be a postgres:// or postgresql:// URL")
     .optional(),
-  PAYMENT_TTL_SECONDS: positiveInt.max(7 * 24 * 3600).default(1800),
+  PAYMENT_TTL_SECONDS: positiveInt(7 * 24 * 3600).default(1800),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   LOG_PRETTY: z
     .enum(["true", "false"])
     .transform((v) => v === "true")
     .optional(),
-  CRYPTO_AMOUNT_DECIMALS: z.coerce.number().int().min(0).max(18).default(2),
-  MAX_BODY_BYTES: positiveInt.max(10 * 1024 * 1024).default(64 * 1024),
+  CRYPTO_AMOUNT_DECIMALS: whole(0, 18).default(2),
+  MAX_BODY_BYTES: positiveInt(10 * 1024 * 1024).default(64 * 1024),
   SEED_PHRASE: z.string().min(1).optional(),
   SEED_FILE: z.string().min(1).optional(),
   RATES_PROVIDER: z.enum(["static", "http"]).default("static"),
   RATES_HTTP_URL: z.url({ protocol: /^https?$/ }).optional(),
-  RATES_CACHE_SECONDS: positiveInt.default(60),
+  RATES_CACHE_SECONDS: positiveInt(24 * 3600).default(60),
   RATES_TWD_PER_USD: z
     .string()
     .regex(/^\d+(\.\d+)?$/, "must be a decimal number")
@@ -70,7 +77,7 @@ export function loadConfig(
     const v = env[key];
     if (v !== undefined && v !== "") raw[key] = v;
   }
-  for (const [key, v] of Object.entries(overrides)) if (v !== undefined) raw[key] = v;
+  for (const [key, v] of Object.entries(overrides)) if (v !== undefined) raw[key] = String(v);
   const result = schema.safeParse(raw);
   if (!result.success) {
     const lines = result.error.issues.map(

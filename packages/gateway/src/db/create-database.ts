@@ -1,8 +1,9 @@
 import { mkdirSync } from "node:fs";
 import path from "node:path";
 import { PGlite } from "@electric-sql/pglite";
-import { Kysely, Migrator, PostgresDialect } from "kysely";
+import { Kysely, Migrator, PostgresDialect, sql } from "kysely";
 import pg from "pg";
+import { ConfigError } from "../config/config.ts";
 import { migrations } from "./migrations/index.ts";
 import { createPgliteDialect } from "./pglite-dialect.ts";
 import type { Database } from "./schema.ts";
@@ -60,6 +61,7 @@ export async function createDatabase(options: CreateDatabaseOptions): Promise<Da
     kind = "pglite";
   }
   try {
+    if (kind === "postgres") await assertReachable(db, options.url ?? "");
     await migrate(db, schema);
   } catch (err) {
     await db.destroy();
@@ -78,8 +80,27 @@ async function migrate(db: Kysely<Database>, schema: string): Promise<void> {
   const { error, results } = await migrator.migrateToLatest();
   if (error) {
     const failed = results?.find((r) => r.status === "Error")?.migrationName;
-    throw new Error(`database migration ${failed ?? ""} failed: ${(error as Error).message}`, {
-      cause: error,
-    });
+    const which = failed ? `migration ${failed}` : "migrating the database";
+    throw new Error(`${which} failed: ${(error as Error).message}`, { cause: error });
+  }
+}
+
+/** A wrong or unreachable DATABASE_URL is a configuration problem: say so, naming the host. */
+async function assertReachable(db: Kysely<Database>, url: string): Promise<void> {
+  try {
+    await sql`select 1`.execute(db);
+  } catch (err) {
+    let host = "the server";
+    try {
+      const u = new URL(url);
+      host = `${u.hostname}:${u.port || "5432"}/${u.pathname.slice(1)}`;
+    } catch {}
+    const e = err as NodeJS.ErrnoException;
+    throw new ConfigError(
+      `DATABASE_URL: cannot use ${host}: ${e.code ?? ""} ${e.message}`.replace(/\s+/g, " "),
+      {
+        cause: err,
+      },
+    );
   }
 }

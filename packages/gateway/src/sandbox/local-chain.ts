@@ -19,6 +19,7 @@ import {
 } from "viem";
 import { mnemonicToAccount } from "viem/accounts";
 import { anvil } from "viem/chains";
+import { ConfigError } from "../config/config.ts";
 
 export interface LocalChain {
   rpcUrl: string;
@@ -344,7 +345,9 @@ function assertPortFree(host: string, port: number): Promise<void> {
     server.once("error", (error: NodeJS.ErrnoException) => {
       reject(
         error.code === "EADDRINUSE"
-          ? new Error(`Cannot start the local chain: port ${port} on ${host} is already in use`)
+          ? new ConfigError(
+              `ANVIL_PORT: port ${port} on ${host} is already in use (is another sandbox running?)`,
+            )
           : error,
       );
     });

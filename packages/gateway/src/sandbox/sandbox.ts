@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import type { Logger } from "pino";
 import type { RegisteredChain } from "../chain/chain-registry.ts";
@@ -80,6 +80,8 @@ export async function startSandbox(config: Config, log: Logger): Promise<Sandbox
       },
     };
     writeFileSync(filePath, `${JSON.stringify(file, null, 2)}\n`, { mode: 0o600 });
+    // mode applies only when the file is created; an older, looser file is tightened here.
+    chmodSync(filePath, 0o600);
     const started = gateway;
     return {
       gateway: started,

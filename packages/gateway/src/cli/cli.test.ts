@@ -1,0 +1,282 @@
+import { chmod, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { createServer, type Server } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  type CliExit,
+  type CliProcess,
+  exitWithin,
+  freePort,
+  isListening,
+  runCli,
+  startCli,
+  waitForHttp,
+} from "../testing/cli-process.ts";
+import { createScratchDatabase, type ScratchDatabase } from "../testing/scratch-postgres.ts";
+import { TEST_MNEMONIC } from "../testing/test-gateway.ts";
+
+// The production CLI as an operator meets it: `stablegate <command>` in a child process,
+// configured through the environment. On PostgreSQL (DATABASE_URL set) the commands run against
+// a fresh database of their own (the CLI has no schema setting); otherwise on PGlite in DATA_DIR.
+
+const INTENT = "/v1/studio/api/payment/intent";
+const SAMPLE = {
+  fiat_amount: "300.0",
+  fiat_currency: "TWD",
+  order_data: { order_id: "uid_12345" },
+  group_key: "buy_stone_with_usdt",
+};
+
+let dir: string;
+let seedFile: string;
+let database: ScratchDatabase;
+const started: CliProcess[] = [];
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), "stablegate-cli-"));
+  seedFile = join(dir, "seed.txt");
+  await writeFile(seedFile, `${TEST_MNEMONIC}\n`, { mode: 0o600 });
+  database = await createScratchDatabase();
+});
+
+afterAll(async () => {
+  for (const proc of started) await proc.kill();
+  await database?.drop();
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+/** Settings shared by every command of one installation. */
+function installation(extra: Record<string, string | undefined> = {}) {
+  return { DATA_DIR: join(dir, "data"), DATABASE_URL: database.url, LOG_LEVEL: "warn", ...extra };
+}
+
+async function admin(args: string[]): Promise<any> {
+  const r = await runCli(args, installation());
+  expect(r.code, `stablegate ${args.join(" ")}\n${r.stderr}`).toBe(0);
+  return JSON.parse(r.stdout);
+}
+
+function expectNoStackTrace(r: CliExit) {
+  expect(r.stderr).not.toMatch(/^\s+at /m);
+  expect(r.stderr).not.toMatch(/node:internal|\.ts:\d+/);
+}
+
+async function serve(port: number) {
+  // Debug level logs every request: the test below checks that secrets stay out of them.
+  const proc = startCli(
+    ["serve"],
+    installation({ PORT: String(port), SEED_FILE: seedFile, LOG_LEVEL: "debug" }),
+  );
+  started.push(proc);
+  await waitForHttp(`http://127.0.0.1:${port}/readyz`, proc, 60_000);
+  return proc;
+}
+
+async function createIntent(port: number, headers: Record<string, string>) {
+  const res = await fetch(`http://127.0.0.1:${port}${INTENT}`, {
+    method: "POST",
+    headers: { ...headers, "Content-Type": "application/json" },
+    body: JSON.stringify(SAMPLE),
+  });
+  return { status: res.status, headers: res.headers, body: (await res.json()) as any };
+}
+
+describe("an operator's first day", { timeout: 180_000 }, () => {
+  let orgId: number;
+  let clientId: string;
+  let key: { id: number; api_key: string };
+
+  it("creates an organisation, a client and an API key, and lists keys without the secret", async () => {
+    const org = await admin(["org", "create", "--name", "Acme"]);
+    expect(org).toMatchObject({ name: "Acme", defaultChainId: "arb", defaultTokenSymbol: "USDT" });
+    expect(Number.isInteger(org.id)).toBe(true);
+    orgId = org.id;
+
+    const client = await admin([
+      "client",
+      "create",
+      "--org",
+      String(orgId),
+      "--name",
+      "web",
+      "--origin",
+      "https://shop.example",
+    ]);
+    expect(client).toMatchObject({ orgId, name: "web", allowedOrigins: ["https://shop.example"] });
+    expect(client.clientId).toMatch(/^[0-9a-f]{32}$/);
+    clientId = client.clientId;
+
+    key = await admin(["key", "create", "--org", String(orgId)]);
+    expect(Number.isInteger(key.id)).toBe(true);
+    expect(key.api_key).toEqual(expect.any(String));
+    expect(key.api_key.length).toBeGreaterThanOrEqual(20);
+
+    const listed = await runCli(["key", "list", "--org", String(orgId)], installation());
+    expect(listed.code, listed.stderr).toBe(0);
+    expect(listed.stdout).not.toContain(key.api_key);
+    const keys = JSON.parse(listed.stdout);
+    expect(keys).toHaveLength(1);
+    expect(keys[0]).toMatchObject({ id: key.id, name: "default", revoked_at: null });
+    expect(key.api_key.startsWith(keys[0].prefix)).toBe(true);
+  });
+
+  it("serves intents for that key on arb, and refuses it after `key revoke`", async () => {
+    const port = await freePort();
+    const first = await serve(port);
+    const byServer = await createIntent(port, { "X-STUDIO-API-KEY": key.api_key });
+    expect(byServer.status, JSON.stringify(byServer.body)).toBe(200);
+    expect(byServer.body.data).toMatchObject({
+      payment_chain_id: "arb",
+      symbol: "USDT",
+      crypto_amount: "9.23",
+      client_id: clientId,
+      org_id: orgId,
+      status: "pending",
+    });
+    // The client's allowed origin works from a browser, without the key.
+    const byBrowser = await createIntent(port, {
+      "X-Client-ID": clientId,
+      Origin: "https://shop.example",
+    });
+    expect(byBrowser.status, JSON.stringify(byBrowser.body)).toBe(200);
+    expect(byBrowser.headers.get("access-control-allow-origin")).toBe("https://shop.example");
+
+    first.signal("SIGTERM");
+    const stopped = await exitWithin(first, 15_000);
+    expect(stopped.code, stopped.stderr).toBe(0);
+    expect(await isListening(port)).toBe(false);
+    for (const secret of [TEST_MNEMONIC, key.api_key]) {
+      expect(stopped.stdout).not.toContain(secret);
+      expect(stopped.stderr).not.toContain(secret);
+    }
+
+    expect(await admin(["key", "revoke", String(key.id)])).toEqual({ revoked: key.id });
+
+    const second = await serve(port);
+    const refused = await createIntent(port, { "X-STUDIO-API-KEY": key.api_key });
+    expect([refused.status, refused.body.code]).toEqual([401, 4002]);
+    second.signal("SIGTERM");
+    expect((await exitWithin(second, 15_000)).code).toBe(0);
+  });
+
+  it("refuses a client origin with a path, naming origin", async () => {
+    const r = await runCli(
+      [
+        "client",
+        "create",
+        "--org",
+        String(orgId),
+        "--name",
+        "bad",
+        "--origin",
+        "https://shop.example/path",
+      ],
+      installation(),
+    );
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^stablegate: origin: .*https:\/\/shop\.example\/path/);
+    expectNoStackTrace(r);
+  });
+});
+
+describe.concurrent("bad configuration stops the start", { timeout: 90_000 }, () => {
+  // Each case: the settings, then the lines stderr must hold, each naming a setting. Values in
+  // the environment share one process: the parser reports every bad setting, one per line.
+  const cases: [string, () => Promise<Record<string, string | undefined>>, RegExp[]][] = [
+    [
+      "PORT=abc, PAYMENT_TTL_SECONDS=-5, DATABASE_URL=mysql://x, LOG_LEVEL=loud",
+      async () => ({
+        PORT: "abc",
+        PAYMENT_TTL_SECONDS: "-5",
+        DATABASE_URL: "mysql://x",
+        LOG_LEVEL: "loud",
+      }),
+      [
+        /^\s*PORT: .*number/m,
+        /^\s*PAYMENT_TTL_SECONDS: /m,
+        /^\s*DATABASE_URL: .*postgres/m,
+        /^\s*LOG_LEVEL: .*"info"/m,
+      ],
+    ],
+    [
+      "a config file with an unknown key",
+      async () => {
+        const file = join(dir, "typo.json");
+        await writeFile(file, JSON.stringify({ PROT: 8080 }));
+        return { CONFIG_FILE: file };
+      },
+      [/CONFIG_FILE: .*PROT/],
+    ],
+    ["no seed", async () => ({ SEED_FILE: undefined }), [/SEED_FILE/]],
+    [
+      "a seed file readable by others",
+      async () => {
+        const file = join(dir, "open-seed.txt");
+        await writeFile(file, `${TEST_MNEMONIC}\n`);
+        await chmod(file, 0o644);
+        return { SEED_FILE: file };
+      },
+      [/SEED_FILE .*open-seed\.txt.*chmod 600/],
+    ],
+    [
+      "a seed file without a valid phrase",
+      async () => {
+        const file = join(dir, "bad-seed.txt");
+        await writeFile(file, "test test test test test test test test test test test test\n", {
+          mode: 0o600,
+        });
+        return { SEED_FILE: file };
+      },
+      [/not a valid .*BIP-39/],
+    ],
+  ];
+
+  it.each(cases)("%s", async (_name, settings, lines) => {
+    const r = await runCli(
+      ["serve"],
+      { DATA_DIR: join(dir, "unused"), SEED_FILE: seedFile, ...(await settings()) },
+      60_000,
+    );
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr).toMatch(/^stablegate: /);
+    for (const line of lines) expect(r.stderr).toMatch(line);
+    expectNoStackTrace(r);
+    expect(r.stdout).toBe("");
+  });
+
+  // Runtime conditions that are really configuration mistakes: a message naming the setting.
+  it("a DATABASE_URL that refuses connections", async () => {
+    const port = await freePort();
+    const r = await runCli(
+      ["serve"],
+      {
+        DATA_DIR: join(dir, "unused"),
+        SEED_FILE: seedFile,
+        DATABASE_URL: `postgres://127.0.0.1:${port}/x`,
+      },
+      60_000,
+    );
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^stablegate: .*DATABASE_URL/);
+    expectNoStackTrace(r);
+  });
+
+  it("a PORT that is already in use", async () => {
+    const blocker: Server = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, "127.0.0.1", resolve));
+    const port = (blocker.address() as { port: number }).port;
+    try {
+      const r = await runCli(
+        ["serve"],
+        { DATA_DIR: join(dir, "port-in-use"), SEED_FILE: seedFile, PORT: String(port) },
+        60_000,
+      );
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/^stablegate: .*PORT/);
+      expectNoStackTrace(r);
+    } finally {
+      await new Promise((resolve) => blocker.close(resolve));
+    }
+  });
+});

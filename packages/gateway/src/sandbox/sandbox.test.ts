@@ -1,0 +1,278 @@
+import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createPublicClient, erc20Abi, getAddress, http, parseUnits } from "viem";
+import { privateKeyToAccount } from "viem/accounts";
+import { anvil } from "viem/chains";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  type CliProcess,
+  exitWithin,
+  freePort,
+  isListening,
+  startCli,
+} from "../testing/cli-process.ts";
+import { createScratchDatabase, type ScratchDatabase } from "../testing/scratch-postgres.ts";
+
+// `npm start` as a developer meets it: `stablegate dev` in a child process, talked to over HTTP
+// and JSON-RPC only. On PostgreSQL (DATABASE_URL set) the child gets a database of its own: the
+// sandbox has no schema setting and would otherwise write its tenant and intents into the
+// `public` schema of the suite's database, where every run would leave them behind.
+
+const BANNER = /Stablegate sandbox is running[\s\S]*Press Ctrl-C to stop.*\n/;
+const START_TIMEOUT_MS = 60_000;
+// "Within a few seconds" for a person at the terminal; loaded CI machines get some slack.
+const STOP_TIMEOUT_MS = 10_000;
+const INTENT = "/v1/studio/api/payment/intent";
+
+interface SandboxJson {
+  api_base_url: string;
+  client_id: string;
+  api_key: string;
+  origin: string;
+  org_id: number;
+  payer_private_key: `0x${string}`;
+  chain: {
+    chain_id: string;
+    evm_chain_id: number;
+    rpc_url: string;
+    token_address: `0x${string}`;
+    token_symbol: string;
+    token_decimals: number;
+  };
+}
+
+let dataDir: string;
+let database: ScratchDatabase;
+const started: CliProcess[] = [];
+
+async function startDev(ports: { port: number; anvilPort: number }) {
+  const proc = startCli(["dev"], {
+    DATA_DIR: dataDir,
+    PORT: String(ports.port),
+    ANVIL_PORT: String(ports.anvilPort),
+    LOG_LEVEL: "warn",
+    DATABASE_URL: database.url,
+  });
+  started.push(proc);
+  const [banner] = await proc.waitForStdout(BANNER, START_TIMEOUT_MS);
+  return { proc, banner: banner ?? "" };
+}
+
+async function readSandboxJson(): Promise<SandboxJson> {
+  return JSON.parse(await readFile(join(dataDir, "sandbox.json"), "utf8")) as SandboxJson;
+}
+
+async function fileMode(file: string): Promise<number> {
+  return (await stat(file)).mode & 0o777;
+}
+
+/** The request the banner tells a developer to paste: URL, -H headers and -d body. */
+function bannerCurl(banner: string) {
+  const url = banner.match(/curl -s -X POST (\S+) \\/)?.[1];
+  const body = banner.match(/ -d '(.*)'/)?.[1];
+  const headers: Record<string, string> = {};
+  for (const [, name, value] of banner.matchAll(/-H '([^:']+): ([^']*)'/g)) {
+    if (name !== undefined && value !== undefined) headers[name] = value;
+  }
+  if (url === undefined || body === undefined) throw new Error(`no curl in banner:\n${banner}`);
+  return { url, headers, body };
+}
+
+async function payerBalance(file: SandboxJson): Promise<bigint> {
+  const client = createPublicClient({ chain: anvil, transport: http(file.chain.rpc_url) });
+  return client.readContract({
+    address: file.chain.token_address,
+    abi: erc20Abi,
+    functionName: "balanceOf",
+    args: [privateKeyToAccount(file.payer_private_key).address],
+  });
+}
+
+async function getIntent(file: SandboxJson, headers: Record<string, string>, id: string) {
+  const res = await fetch(`${file.api_base_url}${INTENT}/${id}`, { headers });
+  return { status: res.status, body: (await res.json()) as any };
+}
+
+beforeAll(async () => {
+  dataDir = await mkdtemp(join(tmpdir(), "stablegate-sandbox-"));
+  database = await createScratchDatabase();
+});
+
+afterAll(async () => {
+  for (const proc of started) await proc.kill();
+  await database?.drop();
+  if (dataDir) await rm(dataDir, { recursive: true, force: true });
+});
+
+describe("stablegate dev", { timeout: 90_000 }, () => {
+  const first = { port: 0, anvilPort: 0 };
+  let run1: { proc: CliProcess; banner: string };
+  let file: SandboxJson;
+  let intentId: string;
+
+  it("starts, prints the banner and writes sandbox.json with the documented shape", async () => {
+    first.port = await freePort();
+    first.anvilPort = await freePort();
+    run1 = await startDev(first);
+    file = await readSandboxJson();
+
+    expect(Object.keys(file).sort()).toEqual(
+      [
+        "api_base_url",
+        "client_id",
+        "api_key",
+        "origin",
+        "org_id",
+        "payer_private_key",
+        "chain",
+      ].sort(),
+    );
+    expect(Object.keys(file.chain).sort()).toEqual(
+      [
+        "chain_id",
+        "evm_chain_id",
+        "rpc_url",
+        "token_address",
+        "token_symbol",
+        "token_decimals",
+      ].sort(),
+    );
+    expect(file.api_base_url).toBe(`http://127.0.0.1:${first.port}`);
+    expect(file.client_id).toMatch(/^[0-9a-f]{32}$/);
+    expect(file.api_key).toEqual(expect.any(String));
+    expect(file.api_key.length).toBeGreaterThanOrEqual(20);
+    expect(file.origin).toBe(`http://localhost:${first.port}`);
+    expect(Number.isInteger(file.org_id)).toBe(true);
+    expect(file.payer_private_key).toMatch(/^0x[0-9a-f]{64}$/);
+    expect(file.chain).toMatchObject({
+      chain_id: "local",
+      evm_chain_id: 31337,
+      rpc_url: `http://127.0.0.1:${first.anvilPort}`,
+      token_symbol: "USDT",
+      token_decimals: 6,
+    });
+    expect(getAddress(file.chain.token_address)).toBe(file.chain.token_address);
+
+    // The file holds an API key and a private key: the owner alone may read it.
+    expect(await fileMode(join(dataDir, "sandbox.json"))).toBe(0o600);
+    // The banner points at it and shows the same credentials.
+    expect(run1.banner).toContain(join(dataDir, "sandbox.json"));
+    expect(run1.banner).toContain(file.chain.token_address);
+  });
+
+  it("keeps the generated seed in DATA_DIR/seed.txt, mode 0600, and never prints it", async () => {
+    const seedFile = join(dataDir, "seed.txt");
+    expect(await fileMode(seedFile)).toBe(0o600);
+    const phrase = (await readFile(seedFile, "utf8")).trim();
+    expect(phrase.split(/\s+/)).toHaveLength(12);
+    expect(run1.proc.stdout).not.toContain(phrase);
+    expect(run1.proc.stderr).not.toContain(phrase);
+    expect(JSON.stringify(file)).not.toContain(phrase);
+  });
+
+  it("answers the banner's curl with a quote on the local chain", async () => {
+    const curl = bannerCurl(run1.banner);
+    expect(curl.url).toBe(`${file.api_base_url}${INTENT}`);
+    expect(curl.headers).toEqual({
+      "Content-Type": "application/json",
+      "X-Client-ID": file.client_id,
+      Origin: file.origin,
+      "X-STUDIO-API-KEY": file.api_key,
+    });
+    const res = await fetch(curl.url, { method: "POST", headers: curl.headers, body: curl.body });
+    const body = (await res.json()) as any;
+    expect(res.status, JSON.stringify(body)).toBe(200);
+    expect(body.code).toBe(0);
+    expect(body.data).toMatchObject({
+      payment_chain_id: "local",
+      token_address: file.chain.token_address,
+      symbol: "USDT",
+      decimals: 6,
+      crypto_amount: "9.23",
+      fiat_amount: "300.0",
+      fiat_currency: "TWD",
+      status: "pending",
+      client_id: file.client_id,
+      org_id: file.org_id,
+      order_data: { order_id: "uid_12345" },
+      group_key: "buy_stone_with_usdt",
+    });
+    intentId = body.data.payment_intent_id;
+  });
+
+  it("lets a browser page on the sandbox origin create and read intents without the key", async () => {
+    const browser = { "X-Client-ID": file.client_id, Origin: file.origin };
+    const res = await fetch(`${file.api_base_url}${INTENT}`, {
+      method: "POST",
+      headers: { ...browser, "Content-Type": "application/json" },
+      body: JSON.stringify({ fiat_amount: "10", fiat_currency: "USD" }),
+    });
+    const body = (await res.json()) as any;
+    expect(res.status, JSON.stringify(body)).toBe(200);
+    expect(res.headers.get("access-control-allow-origin")).toBe(file.origin);
+    expect(body.data).toMatchObject({ payment_chain_id: "local", crypto_amount: "10" });
+    const again = await getIntent(file, browser, intentId);
+    expect(again.status).toBe(200);
+    expect(again.body.data.payment_intent_id).toBe(intentId);
+  });
+
+  it("funds the payer with test USDT on the local chain", async () => {
+    expect(await payerBalance(file)).toBeGreaterThanOrEqual(parseUnits("1000000", 6));
+  });
+
+  it("stops on SIGINT with exit code 0 and takes the local chain down with it", async () => {
+    expect(await isListening(first.anvilPort)).toBe(true);
+    run1.proc.signal("SIGINT");
+    const exit = await exitWithin(run1.proc, STOP_TIMEOUT_MS);
+    expect(exit.code, exit.stderr).toBe(0);
+    expect(await isListening(first.anvilPort)).toBe(false);
+    expect(await isListening(first.port)).toBe(false);
+  });
+
+  it("restarts from the same DATA_DIR on new ports with the same credentials, token and intents", async () => {
+    // New ports: the second start must not depend on the first one's (the origin follows).
+    const second = { port: await freePort(), anvilPort: await freePort() };
+    const run2 = await startDev(second);
+    const again = await readSandboxJson();
+    expect(again).toMatchObject({
+      client_id: file.client_id,
+      api_key: file.api_key,
+      org_id: file.org_id,
+      payer_private_key: file.payer_private_key,
+      api_base_url: `http://127.0.0.1:${second.port}`,
+      origin: `http://localhost:${second.port}`,
+      chain: { ...file.chain, rpc_url: `http://127.0.0.1:${second.anvilPort}` },
+    });
+
+    const byKey = await getIntent(
+      again,
+      { "X-Client-ID": again.client_id, "X-STUDIO-API-KEY": again.api_key },
+      intentId,
+    );
+    expect(byKey.status, JSON.stringify(byKey.body)).toBe(200);
+    expect(byKey.body.data).toMatchObject({
+      payment_intent_id: intentId,
+      payment_chain_id: "local",
+      crypto_amount: "9.23",
+      status: "pending",
+    });
+    // The sandbox page now lives on the new port; its origin must be allowed.
+    const byBrowser = await getIntent(
+      again,
+      { "X-Client-ID": again.client_id, Origin: again.origin },
+      intentId,
+    );
+    expect(byBrowser.status, JSON.stringify(byBrowser.body)).toBe(200);
+    // The chain state came back too, not just the token's address.
+    expect(await payerBalance(again)).toBeGreaterThanOrEqual(parseUnits("1000000", 6));
+
+    // Ctrl-C in a terminal signals the whole process group, anvil included.
+    run2.proc.signal("SIGINT", { group: true });
+    const exit = await exitWithin(run2.proc, STOP_TIMEOUT_MS);
+    expect(exit.code, exit.stderr).toBe(0);
+    expect(await isListening(second.anvilPort)).toBe(false);
+    const phrase = (await readFile(join(dataDir, "seed.txt"), "utf8")).trim();
+    expect(exit.stdout + exit.stderr).not.toContain(phrase);
+  });
+});
