@@ -19,16 +19,16 @@ import { mnemonicToSeedSync } from "@scure/bip39";
 import autocannon from "autocannon";
 import { Hono } from "hono";
 import { type Kysely, sql } from "kysely";
-import pg from "pg";
 import { pino } from "pino";
 import { createDepositAddresses } from "../packages/gateway/src/chain/deposit-addresses.ts";
 import { loadConfig } from "../packages/gateway/src/config/config.ts";
 import { createDatabase, type DatabaseHandle } from "../packages/gateway/src/db/create-database.ts";
 import { type Gateway, startGateway } from "../packages/gateway/src/gateway.ts";
 import type { Caller } from "../packages/gateway/src/services/tenancy-service.ts";
+import { dropSchema } from "../packages/gateway/src/testing/test-database.ts";
+// Fixed so every run derives the same addresses.
+import { TEST_MNEMONIC } from "../packages/gateway/src/testing/test-gateway.ts";
 
-// anvil's well-known development mnemonic: fixed so every run derives the same addresses.
-const MNEMONIC = "test test test test test test test test test test test junk";
 const CREATE_BODY = {
   fiat_amount: "300.0",
   fiat_currency: "TWD",
@@ -322,18 +322,7 @@ async function main(): Promise<void> {
       dataDir = await mkdtemp(path.join(os.tmpdir(), "stablegate-bench-"));
       cleanups.push(["remove temp dir", () => rm(dataDir, { recursive: true, force: true })]);
       // Registered before the schema exists: a failed migration must not leave it behind.
-      cleanups.push([
-        `drop schema ${schema}`,
-        async () => {
-          const admin = new pg.Client({ connectionString: url });
-          await admin.connect();
-          try {
-            await admin.query(`drop schema if exists ${schema} cascade`);
-          } finally {
-            await admin.end();
-          }
-        },
-      ]);
+      cleanups.push([`drop schema ${schema}`, () => dropSchema(url, schema)]);
       database = await createDatabase({ url, schema });
     } else {
       dataDir = await mkdtemp(path.join(os.tmpdir(), "stablegate-bench-"));
@@ -357,7 +346,7 @@ async function main(): Promise<void> {
         RATES_PROVIDER: "static",
       },
     );
-    const seed = mnemonicToSeedSync(MNEMONIC);
+    const seed = mnemonicToSeedSync(TEST_MNEMONIC);
     const gateway: Gateway = await startGateway({
       config,
       log: pino({ level: "silent" }),

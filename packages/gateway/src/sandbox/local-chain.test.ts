@@ -1,5 +1,4 @@
 import { mkdtemp, readFile, rm } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
@@ -15,20 +14,12 @@ import {
 import { privateKeyToAccount } from "viem/accounts";
 import { anvil } from "viem/chains";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { freePort } from "../testing/cli-process.ts";
 import { type LocalChain, startLocalChain } from "./local-chain.ts";
 
 // Fast interval mining keeps each deploy/mint/transfer round trip well under a second.
 const BLOCK_TIME = 0.2;
 const RECIPIENT: Address = "0x000000000000000000000000000000000000dEaD";
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const address = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  if (address === null || typeof address === "string") throw new Error("no port");
-  return address.port;
-}
 
 function clients(chain: LocalChain) {
   const transport = http(chain.rpcUrl);
