@@ -4,6 +4,7 @@ import { PGlite } from "@electric-sql/pglite";
 import { Kysely, Migrator, PostgresDialect, sql } from "kysely";
 import pg from "pg";
 import { ConfigError } from "../config/config.ts";
+import { lockDataDir } from "./data-dir-lock.ts";
 import { migrations } from "./migrations/index.ts";
 import { createPgliteDialect } from "./pglite-dialect.ts";
 import type { Database } from "./schema.ts";
@@ -30,6 +31,7 @@ export async function createDatabase(options: CreateDatabaseOptions): Promise<Da
   if (!/^[a-z_][a-z0-9_]*$/.test(schema)) throw new Error(`invalid schema name ${schema}`);
   let db: Kysely<Database>;
   let kind: DatabaseHandle["kind"];
+  let unlock = () => {};
   if (options.url) {
     if (schema !== "public") {
       const admin = new pg.Client({ connectionString: options.url });
@@ -51,9 +53,17 @@ export async function createDatabase(options: CreateDatabaseOptions): Promise<Da
     db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
     kind = "postgres";
   } else {
-    if (options.dataDir) mkdirSync(path.dirname(options.dataDir), { recursive: true });
+    if (options.dataDir) {
+      mkdirSync(path.dirname(options.dataDir), { recursive: true });
+      unlock = lockDataDir(`${options.dataDir}.lock`);
+    }
     const client = new PGlite(options.dataDir);
-    await client.waitReady;
+    try {
+      await client.waitReady;
+    } catch (err) {
+      unlock();
+      throw err;
+    }
     if (schema !== "public") {
       await client.exec(`create schema if not exists ${schema}; set search_path to ${schema}`);
     }
@@ -65,9 +75,17 @@ export async function createDatabase(options: CreateDatabaseOptions): Promise<Da
     await migrate(db, schema);
   } catch (err) {
     await db.destroy();
+    unlock();
     throw err;
   }
-  return { db, kind, close: () => db.destroy() };
+  return {
+    db,
+    kind,
+    async close() {
+      await db.destroy();
+      unlock();
+    },
+  };
 }
 
 async function migrate(db: Kysely<Database>, schema: string): Promise<void> {
