@@ -373,6 +373,18 @@ describe("authentication and tenancy", () => {
     expect([nothing.status, nothing.body.code]).toEqual([401, 4001]);
   });
 
+  it("asks for X-Client-ID when the key's organisation has no client", async () => {
+    const { tenancy } = gw.services;
+    const org = await tenancy.createOrganization({ name: "No clients" });
+    const key = await tenancy.createApiKey({ orgId: org.id, name: "k" });
+    const r = await call("POST", INTENT, {
+      headers: { "X-STUDIO-API-KEY": key.secret },
+      body: SAMPLE,
+    });
+    expect([r.status, r.body.code]).toEqual([401, 4001]);
+    expect(r.body.message).toMatch(/X-Client-ID/);
+  });
+
   it("lets a browser create and get its client's intents from an allowed Origin, with CORS headers", async () => {
     const r = await call("POST", INTENT, { headers: browser(shop), body: SAMPLE });
     expect(r.status).toBe(200);
@@ -554,6 +566,14 @@ describe("service endpoints", () => {
     expect(Object.keys(doc.body.paths)).toEqual(
       expect.arrayContaining([INTENT, `${INTENT}/{id}`, LIST]),
     );
+    const status = doc.body.paths[LIST].get.parameters.find((p: any) => p.name === "status");
+    expect(status.schema.items.enum).toEqual([
+      "pending",
+      "success",
+      "expired",
+      "insufficient_not_refunded",
+      "insufficient_refunded",
+    ]);
     const page = await call("GET", "/docs");
     expect(page.status).toBe(200);
     expect(page.text).toMatch(/<html/i);

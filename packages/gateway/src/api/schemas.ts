@@ -96,7 +96,7 @@ export const ListPaymentIntentsQuery = z.object({
   status: z.preprocess(toArray, z.array(PaymentStatus).optional()).openapi({
     description: "Repeatable: status=pending&status=success",
     type: "array",
-    items: { type: "string" },
+    items: { type: "string", enum: [...PAYMENT_STATUSES] },
   }),
   group_key: z
     .string()

@@ -3,12 +3,12 @@ import type { ChainRegistry } from "../chain/chain-registry.ts";
 import type { DepositAddresses } from "../chain/deposit-addresses.ts";
 import type { TokenSymbol } from "../chain/known-chains.ts";
 import type { Database, PaymentIntentsTable } from "../db/schema.ts";
-import { DomainError, paymentIntentNotFound, validationError } from "../domain/errors.ts";
+import { invalidClientId, paymentIntentNotFound, validationError } from "../domain/errors.ts";
 import { newPaymentIntentId, PAYMENT_INTENT_ID_PATTERN } from "../domain/ids.ts";
 import { formatTokenAmount } from "../domain/money.ts";
 import { quote } from "../domain/quote.ts";
 import type { RateProvider } from "../rates/rate-provider.ts";
-import type { Caller, Client } from "./tenancy-service.ts";
+import type { Caller } from "./tenancy-service.ts";
 
 export const PAYMENT_STATUSES = [
   "pending",
@@ -115,32 +115,6 @@ export function createPaymentIntentService(options: PaymentIntentServiceOptions)
   const { db, chains, rates, depositAddresses } = options;
   const now = options.now ?? (() => new Date());
 
-  async function resolveClient(caller: Caller): Promise<Client> {
-    if (caller.client) return caller.client;
-    // A server call without X-Client-ID books the intent on the organisation's first client.
-    const row = await db
-      .selectFrom("clients")
-      .selectAll()
-      .where("org_id", "=", caller.orgId)
-      .orderBy("created_at")
-      .orderBy("client_id")
-      .limit(1)
-      .executeTakeFirst();
-    if (!row) {
-      throw new DomainError({
-        status: 400,
-        code: 4001,
-        message: "the organization has no client; create one or send X-Client-ID",
-      });
-    }
-    return {
-      clientId: row.client_id,
-      orgId: row.org_id,
-      name: row.name,
-      allowedOrigins: row.allowed_origins,
-    };
-  }
-
   return {
     async create(caller: Caller, input: CreatePaymentIntentInput): Promise<PaymentIntentView> {
       const orderData =
@@ -153,12 +127,27 @@ export function createPaymentIntentService(options: PaymentIntentServiceOptions)
           `must be at most ${ORDER_DATA_MAX_CHARS} characters when serialised (got ${orderData.length})`,
         );
       }
-      const client = await resolveClient(caller);
+      // One round trip for the organisation's defaults and, for a server call without
+      // X-Client-ID, the client the intent is booked on: the organisation's first.
       const org = await db
-        .selectFrom("organizations")
-        .select(["default_chain_id", "default_token_symbol"])
-        .where("id", "=", caller.orgId)
+        .selectFrom("organizations as o")
+        .select(["o.default_chain_id", "o.default_token_symbol"])
+        .select((eb) =>
+          eb
+            .selectFrom("clients as c")
+            .select("c.client_id")
+            .whereRef("c.org_id", "=", "o.id")
+            .orderBy("c.created_at")
+            .orderBy("c.client_id")
+            .limit(1)
+            .as("first_client_id"),
+        )
+        .where("o.id", "=", caller.orgId)
         .executeTakeFirstOrThrow();
+      const clientId = caller.client?.clientId ?? org.first_client_id;
+      if (!clientId) {
+        throw invalidClientId("send X-Client-ID: the organization has no client yet");
+      }
       const chain = chains.get(org.default_chain_id);
       const token = chains.token(chain.key, org.default_token_symbol);
       const rate = await rates.getRate(input.fiat_currency, token.symbol as TokenSymbol);
@@ -189,7 +178,7 @@ export function createPaymentIntentService(options: PaymentIntentServiceOptions)
           .values({
             id,
             org_id: caller.orgId,
-            client_id: client.clientId,
+            client_id: clientId,
             payment_chain_id: chain.key,
             payment_address: paymentAddress,
             deposit_index: index,
@@ -225,10 +214,7 @@ export function createPaymentIntentService(options: PaymentIntentServiceOptions)
             payment_intent_id: id,
             from_status: null,
             to_status: "pending",
-            cause:
-              caller.kind === "api_key"
-                ? `api_key:${caller.apiKeyId}`
-                : `client:${client.clientId}`,
+            cause: caller.kind === "api_key" ? `api_key:${caller.apiKeyId}` : `client:${clientId}`,
           })
           .execute();
         return inserted;
