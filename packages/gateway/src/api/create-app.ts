@@ -3,7 +3,7 @@ import { Scalar } from "@scalar/hono-api-reference";
 import type { MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import type { Logger } from "pino";
-import { invalidApiKey } from "../domain/errors.ts";
+import { ErrorCode, invalidApiKey } from "../domain/errors.ts";
 import type { PaymentIntentService } from "../services/payment-intent-service.ts";
 import type { Caller, TenancyService } from "../services/tenancy-service.ts";
 import { errorResponse, validationResponse } from "./error-handler.ts";
@@ -113,7 +113,10 @@ export function createApp(deps: AppDependencies) {
 
   app.onError((err, c) => errorResponse(err, c, log));
   app.notFound((c) =>
-    c.json({ code: 4004, message: `no route for ${c.req.method} ${c.req.path}` }, 404),
+    c.json(
+      { code: ErrorCode.notFound, message: `no route for ${c.req.method} ${c.req.path}` },
+      404,
+    ),
   );
 
   app.use("*", async (c, next) => {
@@ -136,7 +139,13 @@ export function createApp(deps: AppDependencies) {
     const origin = c.req.header("origin");
     if (c.req.method === "OPTIONS") {
       if (origin === undefined || !(await tenancy.isOriginKnown(origin))) {
-        return c.json({ code: 4003, message: `origin ${origin ?? "(none)"} is not allowed` }, 403);
+        return c.json(
+          {
+            code: ErrorCode.originNotAllowed,
+            message: `origin ${origin ?? "(none)"} is not allowed`,
+          },
+          403,
+        );
       }
       return c.body(null, 204, {
         "Access-Control-Allow-Origin": origin,
@@ -150,7 +159,8 @@ export function createApp(deps: AppDependencies) {
     if (
       origin !== undefined &&
       c.req.header("x-studio-api-key") === undefined &&
-      (await tenancy.isOriginKnown(origin))
+      // A browser caller's origin was just checked against its client; others ask the database.
+      (c.get("caller")?.kind === "browser" || (await tenancy.isOriginKnown(origin)))
     ) {
       c.res.headers.set("Access-Control-Allow-Origin", origin);
       c.res.headers.append("Vary", "Origin");
@@ -165,7 +175,10 @@ export function createApp(deps: AppDependencies) {
       maxSize: deps.maxBodyBytes,
       onError: (c) =>
         c.json(
-          { code: 4013, message: `request body too large (limit ${deps.maxBodyBytes} bytes)` },
+          {
+            code: ErrorCode.bodyTooLarge,
+            message: `request body too large (limit ${deps.maxBodyBytes} bytes)`,
+          },
           413,
         ),
     }),

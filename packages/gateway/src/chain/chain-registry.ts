@@ -1,4 +1,4 @@
-import { DomainError, validationError } from "../domain/errors.ts";
+import { validationError } from "../domain/errors.ts";
 import { type ChainInfo, KNOWN_CHAINS, type TokenInfo } from "./known-chains.ts";
 
 export interface RegisteredChain extends ChainInfo {
@@ -35,11 +35,7 @@ export function createChainRegistry(options: {
       const chain = this.get(chainKey);
       const token = chain.tokens.find((t) => t.symbol === symbol);
       if (!token) {
-        throw new DomainError({
-          status: 400,
-          code: 4000,
-          message: `token ${symbol} is not available on chain ${chainKey}`,
-        });
+        throw validationError("token", `token ${symbol} is not available on chain ${chainKey}`);
       }
       return token;
     },

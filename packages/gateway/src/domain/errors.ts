@@ -67,6 +67,10 @@ export function originNotAllowed(origin: string | undefined): DomainError {
   });
 }
 
+export function notFound(message: string): DomainError {
+  return new DomainError({ status: 404, code: ErrorCode.notFound, message });
+}
+
 export function paymentIntentNotFound(id: string): DomainError {
   return new DomainError({
     status: 404,

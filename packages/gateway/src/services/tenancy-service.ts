@@ -3,9 +3,9 @@ import { type Kysely, sql } from "kysely";
 import type { ChainRegistry } from "../chain/chain-registry.ts";
 import type { Database } from "../db/schema.ts";
 import {
-  DomainError,
   invalidApiKey,
   invalidClientId,
+  notFound,
   originNotAllowed,
   validationError,
 } from "../domain/errors.ts";
@@ -108,8 +108,7 @@ export function createTenancyService({
         .selectAll()
         .where("id", "=", id)
         .executeTakeFirst();
-      if (!row)
-        throw new DomainError({ status: 404, code: 4004, message: `organization ${id} not found` });
+      if (!row) throw notFound(`organization ${id} not found`);
       return {
         id: row.id,
         name: row.name,
@@ -136,11 +135,7 @@ export function createTenancyService({
         .where("id", "=", orgId)
         .executeTakeFirst();
       if (result.numUpdatedRows === 0n) {
-        throw new DomainError({
-          status: 404,
-          code: 4004,
-          message: `organization ${orgId} not found`,
-        });
+        throw notFound(`organization ${orgId} not found`);
       }
     },
 
@@ -232,11 +227,7 @@ export function createTenancyService({
         .where("revoked_at", "is", null)
         .executeTakeFirst();
       if (result.numUpdatedRows === 0n) {
-        throw new DomainError({
-          status: 404,
-          code: 4004,
-          message: `no active API key with id ${id}`,
-        });
+        throw notFound(`no active API key with id ${id}`);
       }
     },
 
