@@ -100,6 +100,8 @@ describe("create payment intent", () => {
       "payer_address",
       "payment_tx_timestamp",
       "aggregation_tx_hash",
+      "excess_amount",
+      "late_amount",
     ]);
     expect(d.payment_intent_id).toMatch(/^[0-9A-Za-z]{32}$/);
     expect(d).toMatchObject({

@@ -1,9 +1,6 @@
 import { z } from "@hono/zod-openapi";
-import {
-  CALLBACK_URL_MAX_CHARS,
-  GROUP_KEY_MAX_CHARS,
-  PAYMENT_STATUSES,
-} from "../services/payment-intent-service.ts";
+import { PAYMENT_STATUSES } from "../domain/lifecycle.ts";
+import { CALLBACK_URL_MAX_CHARS, GROUP_KEY_MAX_CHARS } from "../services/payment-intent-service.ts";
 
 export const FiatCurrency = z.enum(["TWD", "USD"]).openapi({ example: "TWD" });
 export const PaymentStatus = z.enum(PAYMENT_STATUSES).openapi("PaymentStatus");
@@ -81,6 +78,14 @@ export const PaymentIntent = z
     payer_address: z.string().nullable(),
     payment_tx_timestamp: z.number().int().nullable().openapi({ description: "Unix seconds" }),
     aggregation_tx_hash: z.string().nullable(),
+    excess_amount: z
+      .string()
+      .nullable()
+      .openapi({ description: "Received on time above crypto_amount (an overpayment)." }),
+    late_amount: z
+      .string()
+      .nullable()
+      .openapi({ description: "Received after payment_deadline: not credited, to be refunded." }),
   })
   .openapi("PaymentIntent");
 

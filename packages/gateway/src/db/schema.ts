@@ -2,6 +2,8 @@ import type { ColumnType, Generated } from "kysely";
 
 // numeric columns come back from both drivers as strings; token amounts are base units.
 type Numeric = ColumnType<string, string | bigint, string | bigint>;
+// bigint columns: pg returns them as strings, PGlite as numbers; read through BigInt(...).
+type Int8 = ColumnType<string | number, string | bigint | number, string | bigint | number>;
 type Timestamp = ColumnType<Date, Date | string, Date | string>;
 type DefaultTimestamp = ColumnType<Date, Date | string | undefined, Date | string>;
 
@@ -58,6 +60,10 @@ export interface PaymentIntentsTable {
   refund_amount: Numeric | null;
   aggregated_amount: Numeric | null;
   aggregation_tx_hash: string | null;
+  /** On-time payments above crypto_amount (an overpayment). */
+  excess_amount: Numeric | null;
+  /** Payments mined after the deadline: recorded, handed to refunds, never change the status. */
+  late_amount: Numeric | null;
   /** `json`, not `jsonb`: the merchant's text is returned byte for byte, key order included. */
   order_data: ColumnType<unknown, string | null, string | null> | null;
   callback_url: string | null;
@@ -75,7 +81,37 @@ export interface PaymentIntentStatusHistoryTable {
   created_at: DefaultTimestamp;
 }
 
+export interface ChainBlocksTable {
+  chain_id: string;
+  number: Int8;
+  hash: string;
+  parent_hash: string;
+  timestamp: Int8;
+  finalized: ColumnType<boolean, boolean | undefined, boolean>;
+}
+
+export type TransferState = "seen" | "confirmed" | "orphaned";
+
+export interface TransfersTable {
+  chain_id: string;
+  tx_hash: string;
+  log_index: number;
+  token_address: string;
+  from_address: string;
+  to_address: string;
+  amount: Numeric;
+  block_number: Int8;
+  block_hash: string;
+  block_timestamp: Timestamp;
+  state: TransferState;
+  payment_intent_id: string;
+  created_at: DefaultTimestamp;
+  updated_at: DefaultTimestamp;
+}
+
 export interface Database {
+  chain_blocks: ChainBlocksTable;
+  transfers: TransfersTable;
   organizations: OrganizationsTable;
   clients: ClientsTable;
   api_keys: ApiKeysTable;

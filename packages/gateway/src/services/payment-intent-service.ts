@@ -5,19 +5,12 @@ import type { TokenSymbol } from "../chain/known-chains.ts";
 import type { Database, PaymentIntentsTable } from "../db/schema.ts";
 import { invalidClientId, paymentIntentNotFound, validationError } from "../domain/errors.ts";
 import { newPaymentIntentId, PAYMENT_INTENT_ID_PATTERN } from "../domain/ids.ts";
+import type { PaymentStatus } from "../domain/lifecycle.ts";
 import { formatTokenAmount } from "../domain/money.ts";
 import { quote } from "../domain/quote.ts";
 import type { RateProvider } from "../rates/rate-provider.ts";
 import type { Caller } from "./tenancy-service.ts";
 
-export const PAYMENT_STATUSES = [
-  "pending",
-  "success",
-  "expired",
-  "insufficient_not_refunded",
-  "insufficient_refunded",
-] as const;
-export type PaymentStatus = (typeof PAYMENT_STATUSES)[number];
 export type FiatCurrency = "TWD" | "USD";
 
 export interface CreatePaymentIntentInput {
@@ -62,6 +55,8 @@ export interface PaymentIntentView {
   payer_address: string | null;
   payment_tx_timestamp: number | null;
   aggregation_tx_hash: string | null;
+  excess_amount: string | null;
+  late_amount: string | null;
 }
 
 const unixSeconds = (d: Date) => Math.floor(d.getTime() / 1000);
@@ -94,6 +89,8 @@ export function toPaymentIntentView(row: Selectable<PaymentIntentsTable>): Payme
     payer_address: row.payer_address,
     payment_tx_timestamp: row.payment_tx_timestamp ? unixSeconds(row.payment_tx_timestamp) : null,
     aggregation_tx_hash: row.aggregation_tx_hash,
+    excess_amount: amount(row.excess_amount),
+    late_amount: amount(row.late_amount),
   };
 }
 
@@ -200,6 +197,8 @@ export function createPaymentIntentService(options: PaymentIntentServiceOptions)
             refund_amount: null,
             aggregated_amount: null,
             aggregation_tx_hash: null,
+            excess_amount: null,
+            late_amount: null,
             order_data: orderData,
             callback_url: input.callback_url ?? null,
             group_key: input.group_key ?? null,
