@@ -51,7 +51,7 @@ const print = (value: unknown) => console.log(JSON.stringify(value, null, 2));
 
 const program = new Command("stablegate").description("Self-hosted stablecoin payment gateway");
 
-program
+const dev = program
   .command("dev")
   .description("run the sandbox: local chain, test USDT, sandbox organisation, API on PGlite")
   .action(async () => {
@@ -62,6 +62,20 @@ program
     const sandbox = await startSandbox(cfg, log);
     process.stdout.write(sandboxBanner(sandbox));
     stopOnSignals(() => sandbox.stop());
+  });
+
+dev
+  .command("pay")
+  .description("pay a sandbox payment intent from the sandbox payer (the full amount by default)")
+  .argument("<payment_intent_id>")
+  .argument("[amount]", "token amount, e.g. 5.5")
+  .action(async (paymentIntentId: string, amount: string | undefined) => {
+    const cfg = config();
+    const { paySandboxIntent } = await import("../sandbox/sandbox-pay.ts");
+    const paid = await paySandboxIntent({ dataDir: cfg.DATA_DIR, paymentIntentId, amount });
+    console.log(
+      `sent ${paid.amount} to ${paid.to} in ${paid.txHash} (block ${paid.blockNumber}); watch: GET /v1/studio/api/payment/intent/${paymentIntentId}`,
+    );
   });
 
 program

@@ -20,6 +20,11 @@ describe("loadConfig", () => {
     expect(c.DATABASE_URL).toBeUndefined();
   });
 
+  it("reads confirmation policies per chain, with defaults", () => {
+    const c = loadConfig({ CONFIRMATIONS_ARB: "finalized", CONFIRMATIONS_ETH: "3" });
+    expect(c.confirmations).toMatchObject({ arb: "finalized", eth: 3, base: 10 });
+  });
+
   it("reads the environment over the config file", () => {
     const file = path.join(mkdtempSync(path.join(tmpdir(), "sg-cfg-")), "c.json");
     writeFileSync(
@@ -48,6 +53,8 @@ describe("loadConfig", () => {
     [{ RPC_URLS_ARB: "not a url" }, "RPC_URLS_ARB"],
     [{ RATES_PROVIDER: "http" }, "RATES_HTTP_URL"],
     [{ RATES_TWD_PER_USD: "32,5" }, "RATES_TWD_PER_USD"],
+    [{ CONFIRMATIONS_ETH: "soon" }, "CONFIRMATIONS_ETH"],
+    [{ CONFIRMATIONS_ARB: "0" }, "CONFIRMATIONS_ARB"],
   ])("stops on %j naming %s", (env, name) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(new RegExp(name));

@@ -13,6 +13,10 @@ const whole = (min: number, max: number) =>
     .pipe(z.number().min(min).max(max));
 const port = whole(0, 65535);
 const positiveInt = (max = Number.MAX_SAFE_INTEGER) => whole(1, max);
+// A block count, or the chain's own "safe" / "finalized" block tag.
+const confirmations = z.union([z.enum(["safe", "finalized"]), whole(1, 10_000)], {
+  error: 'must be a block count (1-10000), "safe" or "finalized"',
+});
 const csv = z
   .string()
   .transform((s) =>
@@ -51,11 +55,29 @@ const schema = z.object({
     .regex(/^\d+(\.\d+)?$/, "must be a decimal number")
     .default("32.5"),
   ANVIL_PORT: port.default(8545),
+  CONFIRMATION_GRACE_SECONDS: whole(0, 24 * 3600).default(600),
+  CHAIN_POLL_MS: positiveInt(60_000).default(2000),
   ...Object.fromEntries(CHAIN_KEYS.map((k) => [`RPC_URLS_${k.toUpperCase()}`, csv.optional()])),
+  ...Object.fromEntries(
+    CHAIN_KEYS.map((k) => [`CONFIRMATIONS_${k.toUpperCase()}`, confirmations.optional()]),
+  ),
 });
+
+export type Confirmations = number | "safe" | "finalized";
+
+/** Blocks (or tags) after which a payment counts, per chain, unless CONFIRMATIONS_<CHAIN> says otherwise. */
+export const DEFAULT_CONFIRMATIONS: Record<(typeof CHAIN_KEYS)[number], Confirmations> = {
+  eth: 12,
+  arb: 20,
+  base: 10,
+  optimism: 10,
+  polygon: 64,
+  bsc: 15,
+};
 
 export type Config = z.infer<typeof schema> & {
   rpcUrls: Partial<Record<(typeof CHAIN_KEYS)[number], string[]>>;
+  confirmations: Record<(typeof CHAIN_KEYS)[number], Confirmations>;
 };
 
 export class ConfigError extends Error {
@@ -96,7 +118,12 @@ export function loadConfig(
     const urls = parsed[`RPC_URLS_${k.toUpperCase()}`] as string[] | undefined;
     if (urls && urls.length > 0) rpcUrls[k] = urls;
   }
-  return { ...parsed, DATA_DIR: path.resolve(parsed.DATA_DIR), rpcUrls };
+  const confirmations = { ...DEFAULT_CONFIRMATIONS };
+  for (const k of CHAIN_KEYS) {
+    const c = parsed[`CONFIRMATIONS_${k.toUpperCase()}`] as Confirmations | undefined;
+    if (c !== undefined) confirmations[k] = c;
+  }
+  return { ...parsed, DATA_DIR: path.resolve(parsed.DATA_DIR), rpcUrls, confirmations };
 }
 
 function readConfigFile(explicit: string | undefined): Record<string, unknown> {

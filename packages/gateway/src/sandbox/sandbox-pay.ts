@@ -1,0 +1,78 @@
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { createPublicClient, createWalletClient, erc20Abi, type Hex, http, parseUnits } from "viem";
+import { privateKeyToAccount } from "viem/accounts";
+import { ConfigError } from "../config/config.ts";
+import type { SandboxFile } from "./sandbox.ts";
+
+/**
+ * `stablegate dev pay <payment_intent_id> [amount]`: pays an intent from the sandbox payer, so a
+ * newcomer can watch it succeed without writing code. It reads the intent through the public API
+ * and sends a real ERC-20 transfer on the local chain.
+ */
+export async function paySandboxIntent(options: {
+  dataDir: string;
+  paymentIntentId: string;
+  amount?: string | undefined;
+}): Promise<{ txHash: Hex; amount: string; to: string; blockNumber: bigint }> {
+  const file = path.join(options.dataDir, "sandbox.json");
+  let sandbox: SandboxFile;
+  try {
+    sandbox = JSON.parse(readFileSync(file, "utf8")) as SandboxFile;
+  } catch {
+    throw new ConfigError(`DATA_DIR: no sandbox at ${file}; run \`npm start\` first`);
+  }
+  const res = await fetch(
+    `${sandbox.api_base_url}/v1/studio/api/payment/intent/${encodeURIComponent(options.paymentIntentId)}`,
+    { headers: { "X-STUDIO-API-KEY": sandbox.api_key } },
+  ).catch(() => {
+    throw new ConfigError(
+      `the sandbox API at ${sandbox.api_base_url} is not answering; is \`npm start\` running?`,
+    );
+  });
+  const body = (await res.json()) as {
+    code: number;
+    message?: string;
+    data?: {
+      payment_address: string;
+      token_address: string;
+      crypto_amount: string;
+      decimals: number;
+      payment_chain_id: string;
+    };
+  };
+  if (body.code !== 0 || !body.data)
+    throw new ConfigError(`payment intent: ${body.message ?? "not found"}`);
+  const intent = body.data;
+  if (intent.payment_chain_id !== sandbox.chain.chain_id) {
+    throw new ConfigError(
+      `payment intent is on chain ${intent.payment_chain_id}, not the sandbox's local chain`,
+    );
+  }
+  const amount = options.amount ?? intent.crypto_amount;
+  let value: bigint;
+  try {
+    value = parseUnits(amount, intent.decimals);
+  } catch {
+    throw new ConfigError(`amount: ${amount} is not a decimal number`);
+  }
+  if (value <= 0n) throw new ConfigError("amount: must be greater than 0");
+  const account = privateKeyToAccount(sandbox.payer_private_key as Hex);
+  const transport = http(sandbox.chain.rpc_url);
+  const chain = {
+    id: sandbox.chain.evm_chain_id,
+    name: "Stablegate sandbox",
+    nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 },
+    rpcUrls: { default: { http: [sandbox.chain.rpc_url] } },
+  } as const;
+  const wallet = createWalletClient({ account, chain, transport });
+  const client = createPublicClient({ chain, transport, pollingInterval: 250 });
+  const txHash = await wallet.writeContract({
+    address: intent.token_address as Hex,
+    abi: erc20Abi,
+    functionName: "transfer",
+    args: [intent.payment_address as Hex, value],
+  });
+  const receipt = await client.waitForTransactionReceipt({ hash: txHash });
+  return { txHash, amount, to: intent.payment_address, blockNumber: receipt.blockNumber };
+}
