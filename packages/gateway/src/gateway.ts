@@ -6,12 +6,16 @@ import type { Logger } from "pino";
 import { createApp } from "./api/create-app.ts";
 import { createChainRegistry, type RegisteredChain } from "./chain/chain-registry.ts";
 import { createDepositAddresses } from "./chain/deposit-addresses.ts";
+import { createBlockFollower } from "./chain/follower/index.ts";
 import { type Config, ConfigError } from "./config/config.ts";
 import { createDatabase, type DatabaseHandle } from "./db/create-database.ts";
 import { createCachedRateProvider } from "./rates/cached-rate-provider.ts";
 import { createHttpRateProvider } from "./rates/http-rate-provider.ts";
 import type { RateProvider } from "./rates/rate-provider.ts";
 import { createStaticRateProvider } from "./rates/static-rate-provider.ts";
+import { createChainIngestService } from "./services/chain-ingest-service.ts";
+import { startChainWatchers } from "./services/chain-watcher.ts";
+import { createLifecycleService } from "./services/lifecycle-service.ts";
 import { createPaymentIntentService } from "./services/payment-intent-service.ts";
 import { createTenancyService } from "./services/tenancy-service.ts";
 
@@ -23,6 +27,8 @@ export interface GatewayOptions {
   extraChains?: RegisteredChain[];
   /** Use this database instead of opening one from the config (tests share theirs). */
   database?: DatabaseHandle;
+  /** How often deadlines are settled (default 5 s); tests shorten it. */
+  settleIntervalMs?: number;
 }
 
 export interface Gateway {
@@ -56,6 +62,11 @@ export function createServices(options: {
     ...(options.extraChains ? { extraChains: options.extraChains } : {}),
   });
   const tenancy = createTenancyService({ db: database.db, chains });
+  const lifecycle = createLifecycleService({
+    db: database.db,
+    graceSeconds: config.CONFIRMATION_GRACE_SECONDS,
+  });
+  const ingest = createChainIngestService({ db: database.db, lifecycle });
   const intents = createPaymentIntentService({
     db: database.db,
     chains,
@@ -64,7 +75,7 @@ export function createServices(options: {
     ttlSeconds: config.PAYMENT_TTL_SECONDS,
     cryptoDecimals: config.CRYPTO_AMOUNT_DECIMALS,
   });
-  return { chains, tenancy, intents };
+  return { chains, tenancy, intents, lifecycle, ingest };
 }
 
 export function openDatabase(config: Config): Promise<DatabaseHandle> {
@@ -110,6 +121,21 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     if (!options.database) await database.close();
     throw listenError(err as NodeJS.ErrnoException, config);
   }
+  const watchers = startChainWatchers({
+    chains: services.chains.list(),
+    confirmations: (key) =>
+      services.chains.get(key).confirmations ??
+      config.confirmations[key as keyof Config["confirmations"]] ??
+      1,
+    pollingIntervalMs: (key) => services.chains.get(key).pollingIntervalMs ?? config.CHAIN_POLL_MS,
+    createFollower: createBlockFollower,
+    ingest: services.ingest,
+    lifecycle: services.lifecycle,
+    log,
+    ...(options.settleIntervalMs === undefined
+      ? {}
+      : { settleIntervalMs: options.settleIntervalMs }),
+  });
   const port = (server.address() as AddressInfo).port;
   const host = config.HOST === "0.0.0.0" || config.HOST === "::" ? "localhost" : config.HOST;
   const url = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
@@ -120,6 +146,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     services,
     database,
     async stop() {
+      await watchers.stop();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       if (!options.database) await database.close();
     },

@@ -3,6 +3,9 @@ import { type ChainInfo, KNOWN_CHAINS, type TokenInfo } from "./known-chains.ts"
 
 export interface RegisteredChain extends ChainInfo {
   rpcUrls: string[];
+  /** When a payment counts; from CONFIRMATIONS_<CHAIN>, or set by whoever registers the chain. */
+  confirmations?: number | "safe" | "finalized";
+  pollingIntervalMs?: number;
 }
 
 export interface ChainRegistry {

@@ -58,6 +58,9 @@ export async function startSandbox(config: Config, log: Logger): Promise<Sandbox
         { symbol: chain.tokenSymbol, address: chain.tokenAddress, decimals: chain.tokenDecimals },
       ],
       rpcUrls: [chain.rpcUrl],
+      // One confirmation and a quick poll: a newcomer sees a payment succeed within a block.
+      confirmations: 1,
+      pollingIntervalMs: 250,
     };
     gateway = await startGateway({ config, log, seed, extraChains: [localChain] });
     const filePath = path.join(config.DATA_DIR, "sandbox.json");

@@ -1,0 +1,428 @@
+import { getAddress } from "viem";
+import { sleep } from "./abort.ts";
+import { applyFollowerEvent, assertFollowerState, followerTip } from "./apply-follower-event.ts";
+import { DeepReorgError, FollowerError, LogRangeRefusedError } from "./errors.ts";
+import { getBlockRef } from "./get-block-ref.ts";
+import { getTransferLogs, type RawTransferLog } from "./get-transfer-logs.ts";
+import { createRpcPool, describeError } from "./rpc-pool.ts";
+import type {
+  BlockFollower,
+  BlockRef,
+  CreateBlockFollowerParameters,
+  FollowerEvent,
+  FollowerState,
+  TransferLog,
+} from "./types.ts";
+
+const DEFAULT_MAX_LOG_RANGE = 2_000n;
+const DEFAULT_BACKFILL_THRESHOLD = 32n;
+const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
+const DEFAULT_FAILOVER_COOLDOWN_MS = 30_000;
+const DEFAULT_MAX_RETRY_DELAY_MS = 30_000;
+// After this many accepted ranges in a row the range doubles again (up to maxLogRange): a dense
+// stretch of the chain should not slow down the rest of a long catch-up.
+const RANGE_GROWTH_AFTER = 8;
+
+const silentLog = { info() {}, warn() {} };
+
+/**
+ * Follows one chain and yields its watched-token transfers as an ordered stream of events.
+ *
+ * Each poll reads the head (and the `safe`/`finalized` block for a tag policy), then:
+ * - catch-up: when at least `backfillThreshold` already-final blocks wait, it confirms the
+ *   processed tip is still canonical, finalises it, and yields `backfill` events over ranges up to
+ *   the finalised head (ranged eth_getLogs, halved when a node refuses);
+ * - otherwise block by block: header by number, then eth_getLogs by that block's hash, so the logs
+ *   always belong to the header reported. A header whose parent is not the processed tip, or a head
+ *   that is not one of the processed blocks, starts a reorg: the highest processed block that is
+ *   still canonical becomes the common ancestor, the blocks above it are dropped in one `reorg`
+ *   event, and the next pass yields the new canonical blocks;
+ * - after each block, `finalize` for the highest block that reached the policy (count: tip − N + 1;
+ *   tag: the node's tagged block, once the follower has processed that very block).
+ *
+ * Nothing is thrown for RPC trouble: failures are logged and retried with backoff. A reorg below the
+ * last finalised block is logged as a DeepReorgError on every retry and nothing further is yielded
+ * until the RPC agrees with the processed chain again.
+ */
+export function createBlockFollower(parameters: CreateBlockFollowerParameters): BlockFollower {
+  const { chainKey, confirmations, pollingIntervalMs } = parameters;
+  const log = parameters.log ?? silentLog;
+  const maxLogRange = parameters.maxLogRange ?? DEFAULT_MAX_LOG_RANGE;
+  const backfillThreshold = parameters.backfillThreshold ?? DEFAULT_BACKFILL_THRESHOLD;
+  const maxRetryDelayMs = parameters.maxRetryDelayMs ?? DEFAULT_MAX_RETRY_DELAY_MS;
+  validate(parameters, maxLogRange, backfillThreshold);
+
+  const tokens = [...new Set(parameters.tokens.map((t) => getAddress(t)))];
+  const pool = createRpcPool({
+    chainKey,
+    rpcUrls: parameters.rpcUrls,
+    requestTimeoutMs: parameters.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
+    cooldownMs: parameters.failoverCooldownMs ?? DEFAULT_FAILOVER_COOLDOWN_MS,
+    log,
+  });
+
+  let state: FollowerState = {
+    window: [...parameters.state.window],
+    finalized: parameters.state.finalized,
+  };
+  let logRange = maxLogRange;
+  let running = false;
+
+  /** Every event passes here on its way out, so `state` is always what the consumer has seen. */
+  const commit = <E extends FollowerEvent>(event: E): E => {
+    state = applyFollowerEvent(state, event);
+    return event;
+  };
+
+  const windowBlockAt = (blockNumber: bigint): BlockRef | undefined => {
+    const first = state.window[0];
+    return first === undefined ? undefined : state.window[Number(blockNumber - first.number)];
+  };
+
+  const isCanonical = async (block: BlockRef, signal?: AbortSignal): Promise<boolean> =>
+    (await getBlockRef(pool, { blockNumber: block.number }, signal))?.hash === block.hash;
+
+  /** The highest window block that reached the policy and is not yet reported final. */
+  const newlyFinal = (tagBlock: BlockRef | undefined): BlockRef | undefined => {
+    const tip = state.window.at(-1);
+    if (tip === undefined) return undefined;
+    if (typeof confirmations === "number") {
+      const finalNumber = tip.number - BigInt(confirmations) + 1n;
+      const first = state.window[0];
+      if (first === undefined || finalNumber < first.number) return undefined;
+      return windowBlockAt(finalNumber);
+    }
+    if (tagBlock === undefined) return undefined;
+    // Only the tagged block itself can be checked against the node; a window block below it is
+    // final because it is that block's ancestor, one above it is not final yet.
+    const ours = windowBlockAt(tagBlock.number);
+    if (ours === undefined) return undefined;
+    if (ours.hash !== tagBlock.hash) {
+      log.warn(
+        { chainKey, blockNumber: ours.number, ours: ours.hash, tagged: tagBlock.hash },
+        `the node's ${confirmations} block is not the processed one; waiting for the reorg to show`,
+      );
+      return undefined;
+    }
+    return ours;
+  };
+
+  /** Yields a `reorg` event unless every processed block is still canonical; returns whether it did. */
+  async function* reorg(signal?: AbortSignal): AsyncGenerator<FollowerEvent, boolean> {
+    const window = state.window;
+    // Canonical-ness is monotone along the window (a hash chain), so gallop down from the tip,
+    // where reorgs nearly always end, then bisect: O(log n) calls for a deep window.
+    let lo = -1;
+    let hi = window.length;
+    for (let step = 1; hi - 1 > lo; step *= 2) {
+      const i = Math.max(lo + 1, hi - step);
+      if (await isCanonical(window[i] as BlockRef, signal)) {
+        lo = i;
+        break;
+      }
+      hi = i;
+    }
+    while (hi - lo > 1) {
+      const mid = (lo + hi) >> 1;
+      if (await isCanonical(window[mid] as BlockRef, signal)) lo = mid;
+      else hi = mid;
+    }
+
+    let ancestor = window[lo];
+    if (ancestor === undefined) {
+      if (state.finalized !== undefined) {
+        const canonical = await getBlockRef(pool, { blockNumber: state.finalized.number }, signal);
+        if (canonical?.hash !== state.finalized.hash) {
+          throw new DeepReorgError({
+            chainKey,
+            blockNumber: state.finalized.number,
+            expectedHash: state.finalized.hash,
+            canonicalHash: canonical?.hash,
+          });
+        }
+        ancestor = state.finalized;
+      } else {
+        // Nothing is final yet: the anchor is the parent of the first block processed.
+        const first = window[0];
+        if (first === undefined) return false;
+        const parentNumber = first.number - 1n;
+        const canonical =
+          parentNumber < 0n
+            ? undefined
+            : await getBlockRef(pool, { blockNumber: parentNumber }, signal);
+        if (canonical === undefined || canonical.hash !== first.parentHash) {
+          throw new DeepReorgError({
+            chainKey,
+            blockNumber: parentNumber,
+            expectedHash: first.parentHash,
+            canonicalHash: canonical?.hash,
+          });
+        }
+        ancestor = canonical;
+      }
+    }
+
+    const ancestorNumber = ancestor.number;
+    const dropped = window.filter((b) => b.number > ancestorNumber);
+    // The mismatch came from a block that is itself gone again (or from two RPC URLs that
+    // disagree); nothing processed changed. The caller waits a polling interval before looking again.
+    if (dropped.length === 0) return false;
+    log.warn(
+      {
+        chainKey,
+        commonAncestor: ancestorNumber,
+        dropped: dropped.length,
+        from: dropped[0]?.number,
+        to: dropped.at(-1)?.number,
+      },
+      "chain reorganised; dropping blocks above the common ancestor",
+    );
+    yield commit({ type: "reorg", commonAncestor: ancestor, dropped });
+    return true;
+  }
+
+  async function withTimestamps(
+    logs: RawTransferLog[],
+    known: BlockRef,
+    signal?: AbortSignal,
+  ): Promise<TransferLog[]> {
+    const timestamps = new Map<string, bigint>([[known.hash, known.timestamp]]);
+    for (const l of logs) {
+      if (l.blockTimestamp !== undefined || timestamps.has(l.blockHash)) continue;
+      const header = await getBlockRef(pool, { blockHash: l.blockHash }, signal);
+      if (header === undefined) {
+        throw new FollowerError(
+          `${chainKey}: block ${l.blockHash} of a log is unknown to the node`,
+          {
+            chainKey,
+          },
+        );
+      }
+      timestamps.set(l.blockHash, header.timestamp);
+    }
+    return logs.map((l) => ({
+      ...l,
+      blockTimestamp: l.blockTimestamp ?? (timestamps.get(l.blockHash) as bigint),
+    }));
+  }
+
+  async function* backfill(
+    from: bigint,
+    to: bigint,
+    tagBlock: BlockRef | undefined,
+    signal?: AbortSignal,
+  ): AsyncGenerator<FollowerEvent, void> {
+    let start = from;
+    let accepted = 0;
+    while (start <= to) {
+      if (signal?.aborted) return;
+      const end = min(to, start + logRange - 1n);
+      let logs: RawTransferLog[];
+      try {
+        logs = await getTransferLogs(pool, {
+          chainKey,
+          tokens,
+          log,
+          signal,
+          fromBlock: start,
+          toBlock: end,
+        });
+      } catch (error) {
+        if (error instanceof LogRangeRefusedError && end > start) {
+          logRange = max(1n, (end - start + 1n) / 2n);
+          accepted = 0;
+          log.info(
+            { chainKey, from: start, to: end, nextRange: logRange, error: error.message },
+            "eth_getLogs range refused; splitting it",
+          );
+          continue;
+        }
+        throw error;
+      }
+      const toBlock = await getBlockRef(pool, { blockNumber: end }, signal);
+      if (toBlock === undefined) {
+        throw new FollowerError(`${chainKey}: final block ${end} is missing on the node`, {
+          chainKey,
+        });
+      }
+      const inconsistent =
+        (tagBlock !== undefined && end === tagBlock.number && tagBlock.hash !== toBlock.hash) ||
+        logs.some((l) => l.blockNumber === end && l.blockHash !== toBlock.hash);
+      if (inconsistent) {
+        throw new FollowerError(`${chainKey}: the node's answers for final block ${end} disagree`, {
+          chainKey,
+        });
+      }
+      const full = await withTimestamps(logs, toBlock, signal);
+      log.info({ chainKey, from: start, to: end, logs: full.length }, "backfilled final blocks");
+      yield commit({ type: "backfill", from: start, to: end, logs: full, toBlock });
+      start = end + 1n;
+      accepted += 1;
+      if (logRange < maxLogRange && accepted >= RANGE_GROWTH_AFTER) {
+        logRange = min(maxLogRange, logRange * 2n);
+        accepted = 0;
+      }
+    }
+  }
+
+  /** One pass; returns true when another pass should follow at once (after a reorg or backfill). */
+  async function* poll(signal?: AbortSignal): AsyncGenerator<FollowerEvent, boolean> {
+    const head = await getBlockRef(pool, { blockTag: "latest" }, signal);
+    if (head === undefined) throw new FollowerError(`${chainKey}: no latest block`, { chainKey });
+    const tagBlock =
+      typeof confirmations === "string"
+        ? await getBlockRef(pool, { blockTag: confirmations }, signal)
+        : undefined;
+    const finalHead =
+      typeof confirmations === "number"
+        ? head.number - BigInt(confirmations) + 1n
+        : (tagBlock?.number ?? -1n);
+
+    // A policy that became stricter or looser since the state was saved takes effect at once.
+    const pending = newlyFinal(tagBlock);
+    if (pending !== undefined) yield commit({ type: "finalize", block: pending });
+
+    const tip = followerTip(state);
+    const next = tip === undefined ? (parameters.startBlock ?? head.number) : tip.number + 1n;
+
+    if (finalHead - next + 1n >= backfillThreshold) {
+      const windowTip = state.window.at(-1);
+      if (windowTip !== undefined) {
+        // The window was read while unfinalised; jump past it only once it is known canonical.
+        if (!(await isCanonical(windowTip, signal))) return yield* reorg(signal);
+        yield commit({ type: "finalize", block: windowTip });
+      } else if (state.finalized !== undefined) {
+        const canonical = await getBlockRef(pool, { blockNumber: state.finalized.number }, signal);
+        if (canonical?.hash !== state.finalized.hash) {
+          throw new DeepReorgError({
+            chainKey,
+            blockNumber: state.finalized.number,
+            expectedHash: state.finalized.hash,
+            canonicalHash: canonical?.hash,
+          });
+        }
+      }
+      yield* backfill(next, finalHead, tagBlock, signal);
+      return true;
+    }
+
+    if (head.number < next) {
+      // Nothing new, or the chain switched forks without growing (or the node is behind us).
+      if (tip === undefined || head.hash === tip.hash) return false;
+      const ours =
+        head.number === state.finalized?.number ? state.finalized : windowBlockAt(head.number);
+      if (ours === undefined || ours.hash === head.hash) return false;
+      return yield* reorg(signal);
+    }
+
+    let parent = tip;
+    for (let n = next; n <= head.number; n++) {
+      if (signal?.aborted) return false;
+      const block = n === head.number ? head : await getBlockRef(pool, { blockNumber: n }, signal);
+      // Behind the head we were told about: a lagging node after failover. Try again next poll.
+      if (block === undefined) return false;
+      if (parent !== undefined && block.parentHash !== parent.hash) return yield* reorg(signal);
+      const logs = await getTransferLogs(pool, {
+        chainKey,
+        tokens,
+        log,
+        signal,
+        blockHash: block.hash,
+      });
+      yield commit({
+        type: "block",
+        block,
+        // The header's timestamp, so every log of a block carries the same one.
+        logs: logs.map((l) => ({ ...l, blockTimestamp: block.timestamp })),
+      });
+      parent = block;
+      const final = newlyFinal(tagBlock);
+      if (final !== undefined) yield commit({ type: "finalize", block: final });
+    }
+    return false;
+  }
+
+  return {
+    getState: () => ({ window: [...state.window], finalized: state.finalized }),
+
+    async *events(signal?: AbortSignal) {
+      if (running) throw new Error(`${chainKey}: this follower's events() is already running`);
+      running = true;
+      try {
+        assertFollowerState(chainKey, state);
+        let failures = 0;
+        while (!signal?.aborted) {
+          let again: boolean;
+          try {
+            again = yield* poll(signal);
+            if (failures > 0) log.info({ chainKey, failures }, "block follower recovered");
+            failures = 0;
+          } catch (error) {
+            if (signal?.aborted) return;
+            failures += 1;
+            const retryInMs = Math.min(
+              maxRetryDelayMs,
+              pollingIntervalMs * 2 ** Math.min(failures - 1, 16),
+            );
+            log.warn(
+              {
+                chainKey,
+                error: describeError(error),
+                errorName: errorName(error),
+                failures,
+                retryInMs,
+              },
+              error instanceof DeepReorgError
+                ? "reorg deeper than the finalised block; not following until resolved"
+                : "block follower poll failed; retrying",
+            );
+            await sleep(retryInMs, signal);
+            continue;
+          }
+          if (!again) await sleep(pollingIntervalMs, signal);
+        }
+      } finally {
+        running = false;
+      }
+    },
+  };
+}
+
+function validate(
+  parameters: CreateBlockFollowerParameters,
+  maxLogRange: bigint,
+  backfillThreshold: bigint,
+): void {
+  const { chainKey, confirmations } = parameters;
+  const fail = (message: string) => {
+    throw new FollowerError(`${chainKey}: ${message}`, { chainKey });
+  };
+  if (typeof confirmations === "number") {
+    if (!Number.isInteger(confirmations) || confirmations < 1) {
+      fail(`confirmations must be a whole number of at least 1, got ${confirmations}`);
+    }
+  } else if (confirmations !== "safe" && confirmations !== "finalized") {
+    fail(
+      `confirmations must be a block count, "safe" or "finalized", got ${String(confirmations)}`,
+    );
+  }
+  if (!(parameters.pollingIntervalMs > 0)) fail("pollingIntervalMs must be positive");
+  if (maxLogRange < 1n) fail("maxLogRange must be at least 1");
+  if (backfillThreshold < 1n) fail("backfillThreshold must be at least 1");
+  if (parameters.rpcUrls.length === 0) fail("at least one RPC URL is needed");
+  if (parameters.startBlock !== undefined && parameters.startBlock < 0n) {
+    fail("startBlock must not be negative");
+  }
+}
+
+function errorName(error: unknown): string | undefined {
+  return error instanceof Error ? error.name : undefined;
+}
+
+function min(a: bigint, b: bigint): bigint {
+  return a < b ? a : b;
+}
+
+function max(a: bigint, b: bigint): bigint {
+  return a > b ? a : b;
+}

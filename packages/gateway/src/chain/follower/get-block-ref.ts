@@ -1,0 +1,41 @@
+import { BlockNotFoundError, type Hex } from "viem";
+import type { RpcPool } from "./rpc-pool.ts";
+import type { BlockRef } from "./types.ts";
+
+export type GetBlockRefParameters =
+  | { blockNumber: bigint }
+  | { blockHash: Hex }
+  | { blockTag: "latest" | "safe" | "finalized" };
+
+/** One block header; undefined when the node does not have that block (yet). */
+export async function getBlockRef(
+  pool: RpcPool,
+  at: GetBlockRefParameters,
+  signal?: AbortSignal,
+): Promise<BlockRef | undefined> {
+  try {
+    const block = await pool.call(
+      "eth_getBlock",
+      (client) => client.getBlock({ ...at, includeTransactions: false }),
+      { signal },
+    );
+    if (block.hash === null || block.number === null) {
+      throw new Error(`the node returned a pending block for ${describe(at)}`);
+    }
+    return {
+      number: block.number,
+      hash: block.hash,
+      parentHash: block.parentHash,
+      timestamp: block.timestamp,
+    };
+  } catch (error) {
+    if (error instanceof BlockNotFoundError) return undefined;
+    throw error;
+  }
+}
+
+function describe(at: GetBlockRefParameters): string {
+  if ("blockNumber" in at) return `block ${at.blockNumber}`;
+  if ("blockHash" in at) return `block ${at.blockHash}`;
+  return `block tag ${at.blockTag}`;
+}
