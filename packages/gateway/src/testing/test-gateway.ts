@@ -23,7 +23,12 @@ export interface TestGateway extends Gateway {
 
 /** The real gateway on port 0 with its own database; static rates (1 USD = 32.5 TWD). */
 export async function startTestGateway(
-  options: { env?: Record<string, string>; extraChains?: RegisteredChain[] } = {},
+  options: {
+    env?: Record<string, string>;
+    extraChains?: RegisteredChain[];
+    /** How often deadlines are settled; short in lifecycle tests. */
+    settleIntervalMs?: number;
+  } = {},
 ): Promise<TestGateway> {
   const database = await createTestDatabase();
   const config = loadConfig(
@@ -36,6 +41,9 @@ export async function startTestGateway(
     seed: mnemonicToSeedSync(TEST_MNEMONIC),
     database,
     ...(options.extraChains ? { extraChains: options.extraChains } : {}),
+    ...(options.settleIntervalMs === undefined
+      ? {}
+      : { settleIntervalMs: options.settleIntervalMs }),
   });
   let n = 0;
   return {
