@@ -1,6 +1,6 @@
-import type { Kysely, Transaction } from "kysely";
+import { type Kysely, sql, type Transaction } from "kysely";
 import type { Hex } from "viem";
-import { applyFollowerEvent } from "../chain/follower/apply-follower-event.ts";
+import { applyFollowerEvent, followerTip } from "../chain/follower/apply-follower-event.ts";
 import type {
   BlockRef,
   FollowerEvent,
@@ -164,12 +164,26 @@ export function createChainIngestService(options: {
     /** The follower's state as the database last committed it. */
     loadState: (chainKey: string) => readState(db, chainKey),
 
+    /**
+     * Applies one event. `expected` is the state the caller's follower believes is stored; when
+     * the database holds another (a second process got there first), nothing is written and
+     * StaleFollowerStateError tells the caller to reload with loadState().
+     */
     async apply(
       chainKey: string,
       event: FollowerEvent,
+      expected?: FollowerState,
     ): Promise<Array<{ id: string; to: string }>> {
       return db.transaction().execute(async (trx) => {
+        // One writer per chain at a time, across processes; and only on top of the state this
+        // follower started from: another process may have moved the chain on meanwhile.
+        await sql`select pg_advisory_xact_lock(hashtext(${`stablegate:chain:${chainKey}`}))`.execute(
+          trx,
+        );
         const previous = await readState(trx, chainKey);
+        if (expected !== undefined && !sameTip(previous, expected)) {
+          throw new StaleFollowerStateError(chainKey);
+        }
         // The follower's own transition decides the stored window, so the two cannot disagree.
         await writeState(trx, chainKey, previous, applyFollowerEvent(previous, event));
         let touched: string[] = [];
@@ -206,3 +220,16 @@ export function createChainIngestService(options: {
 }
 
 export type ChainIngestService = ReturnType<typeof createChainIngestService>;
+
+export class StaleFollowerStateError extends Error {
+  override name = "StaleFollowerStateError";
+  constructor(chainKey: string) {
+    super(`chain ${chainKey}: the stored block window moved on under this follower; reloading`);
+  }
+}
+
+function sameTip(a: FollowerState, b: FollowerState): boolean {
+  const x = followerTip(a);
+  const y = followerTip(b);
+  return x === undefined || y === undefined ? x === y : x.number === y.number && x.hash === y.hash;
+}

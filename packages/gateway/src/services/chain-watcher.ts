@@ -1,12 +1,13 @@
 import type { Logger } from "pino";
 import type { Address } from "viem";
 import type { RegisteredChain } from "../chain/chain-registry.ts";
+import { applyFollowerEvent } from "../chain/follower/apply-follower-event.ts";
 import type {
   BlockFollower,
   ConfirmationPolicy,
   CreateBlockFollowerParameters,
 } from "../chain/follower/types.ts";
-import type { ChainIngestService } from "./chain-ingest-service.ts";
+import { type ChainIngestService, StaleFollowerStateError } from "./chain-ingest-service.ts";
 import type { LifecycleService } from "./lifecycle-service.ts";
 
 export interface ChainWatcherOptions {
@@ -43,17 +44,19 @@ export function startChainWatchers(options: ChainWatcherOptions): { stop(): Prom
     let delay = 1000;
     while (!abort.signal.aborted) {
       try {
+        let state = await ingest.loadState(chain.key);
         const follower = options.createFollower({
           chainKey: chain.key,
           rpcUrls: chain.rpcUrls,
           tokens: chain.tokens.map((t) => t.address as Address),
           confirmations: options.confirmations(chain.key),
           pollingIntervalMs: options.pollingIntervalMs(chain.key),
-          state: await ingest.loadState(chain.key),
+          state,
           log: chainLog,
         });
         for await (const event of follower.events(abort.signal)) {
-          const changes = await ingest.apply(chain.key, event);
+          const changes = await ingest.apply(chain.key, event, state);
+          state = applyFollowerEvent(state, event);
           for (const c of changes)
             chainLog.info(
               { payment_intent_id: c.id, status: c.to },
@@ -63,6 +66,10 @@ export function startChainWatchers(options: ChainWatcherOptions): { stop(): Prom
         }
       } catch (err) {
         if (abort.signal.aborted) return;
+        if (err instanceof StaleFollowerStateError) {
+          chainLog.info("another process advanced this chain; continuing from the stored state");
+          continue;
+        }
         chainLog.error({ err }, "chain watcher failed; restarting from the stored state");
         await sleep(delay);
         delay = Math.min(delay * 2, 30_000);
