@@ -10,6 +10,7 @@ import {
   exitWithin,
   freePort,
   isListening,
+  runCli,
   startCli,
 } from "../testing/cli-process.ts";
 import { createScratchDatabase, type ScratchDatabase } from "../testing/scratch-postgres.ts";
@@ -221,6 +222,34 @@ describe("stablegate dev", { timeout: 90_000 }, () => {
     expect(await payerBalance(file)).toBeGreaterThanOrEqual(parseUnits("1000000", 6));
   });
 
+  it("watches `dev pay` settle an intent: a part stays pending, the rest makes it a success", async () => {
+    const env = { DATA_DIR: dataDir, LOG_LEVEL: "warn" };
+    const part = await runCli(["dev", "pay", intentId, "4"], env);
+    expect(part.code, part.stderr).toBe(0);
+    expect(part.stdout).toMatch(/^sent 4 to 0x[0-9a-fA-F]{40} in 0x[0-9a-f]{64}/);
+    const waitFor = async (predicate: (data: any) => boolean) => {
+      const until = Date.now() + 15_000;
+      let last: any;
+      while (Date.now() < until) {
+        last = (await getIntent(file, { "X-STUDIO-API-KEY": file.api_key }, intentId)).body.data;
+        if (predicate(last)) return last;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      throw new Error(`intent never got there; last: ${JSON.stringify(last)}`);
+    };
+    const partial = await waitFor((d) => d.received_amount === "4");
+    expect(partial.status).toBe("pending");
+    const rest = await runCli(["dev", "pay", intentId, "5.23"], env);
+    expect(rest.code, rest.stderr).toBe(0);
+    const paid = await waitFor((d) => d.status === "success");
+    expect(paid).toMatchObject({
+      received_amount: "9.23",
+      excess_amount: null,
+      payer_address: getAddress(privateKeyToAccount(file.payer_private_key).address),
+    });
+    expect(paid.payment_tx_hash).toBe(rest.stdout.match(/in (0x[0-9a-f]{64})/)?.[1]);
+  });
+
   it("stops on SIGINT with exit code 0 and takes the local chain down with it", async () => {
     expect(await isListening(first.anvilPort)).toBe(true);
     run1.proc.signal("SIGINT");
@@ -255,7 +284,7 @@ describe("stablegate dev", { timeout: 90_000 }, () => {
       payment_intent_id: intentId,
       payment_chain_id: "local",
       crypto_amount: "9.23",
-      status: "pending",
+      status: "success",
     });
     // The sandbox page now lives on the new port; its origin must be allowed.
     const byBrowser = await getIntent(
@@ -264,8 +293,8 @@ describe("stablegate dev", { timeout: 90_000 }, () => {
       intentId,
     );
     expect(byBrowser.status, JSON.stringify(byBrowser.body)).toBe(200);
-    // The chain state came back too, not just the token's address.
-    expect(await payerBalance(again)).toBeGreaterThanOrEqual(parseUnits("1000000", 6));
+    // The chain state came back too, not just the token's address: the payment is still spent.
+    expect(await payerBalance(again)).toBe(parseUnits("1000000", 6) - parseUnits("9.23", 6));
 
     // Ctrl-C in a terminal signals the whole process group, anvil included.
     run2.proc.signal("SIGINT", { group: true });
