@@ -1,6 +1,7 @@
 import type { Logger } from "pino";
 import type { Address } from "viem";
 import type { RegisteredChain } from "../chain/chain-registry.ts";
+import { sleep as sleepUnlessAborted } from "../chain/follower/abort.ts";
 import { applyFollowerEvent } from "../chain/follower/apply-follower-event.ts";
 import type {
   BlockFollower,
@@ -30,14 +31,7 @@ export interface ChainWatcherOptions {
 export function startChainWatchers(options: ChainWatcherOptions): { stop(): Promise<void> } {
   const { ingest, lifecycle, log } = options;
   const abort = new AbortController();
-  const sleep = (ms: number) =>
-    new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, ms);
-      abort.signal.addEventListener("abort", () => {
-        clearTimeout(timer);
-        resolve();
-      });
-    });
+  const sleep = (ms: number) => sleepUnlessAborted(ms, abort.signal);
 
   async function watch(chain: RegisteredChain): Promise<void> {
     const chainLog = log.child({ chain: chain.key });

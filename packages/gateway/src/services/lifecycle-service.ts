@@ -1,4 +1,4 @@
-import type { Kysely, Transaction } from "kysely";
+import { type Kysely, sql, type Transaction } from "kysely";
 import type { Database } from "../db/schema.ts";
 import { decidePaymentStatus, type PaymentStatus } from "../domain/lifecycle.ts";
 
@@ -57,7 +57,7 @@ export function createLifecycleService(options: LifecycleServiceOptions) {
         now(),
         graceSeconds,
       );
-      const c = decision.completing;
+      const c = decision.status === "success" ? decision.completing : undefined;
       const firstPayer = transfers.find((t) => t.state === "confirmed");
       await trx
         .updateTable("payment_intents")
@@ -108,6 +108,14 @@ export function createLifecycleService(options: LifecycleServiceOptions) {
             .select("id")
             .where("status", "=", "pending")
             .where("payment_deadline", "<", now())
+            // Chain time, not only the wall clock: an intent is settled once its chain's watcher
+            // has stored a block newer than the deadline, so every on-time block has been read
+            // (after downtime, or for a block mined in the deadline's own second). A chain that
+            // no watcher has ever followed falls back to the wall clock.
+            .where(
+              sql<boolean>`(exists (select 1 from chain_blocks b where b.chain_id = payment_intents.payment_chain_id and b.timestamp > extract(epoch from payment_intents.payment_deadline))
+                or not exists (select 1 from chain_blocks b where b.chain_id = payment_intents.payment_chain_id))`,
+            )
             .orderBy("payment_deadline")
             .limit(batchSize)
             .forUpdate()

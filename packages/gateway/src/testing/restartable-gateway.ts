@@ -1,0 +1,105 @@
+import { mnemonicToSeedSync } from "@scure/bip39";
+import { pino } from "pino";
+import type { RegisteredChain } from "../chain/chain-registry.ts";
+import { loadConfig } from "../config/config.ts";
+import type { DatabaseHandle } from "../db/create-database.ts";
+import { type Gateway, startGateway } from "../gateway.ts";
+import { createTestDatabase } from "./test-database.ts";
+import { TEST_MNEMONIC, type TestTenant } from "./test-gateway.ts";
+
+export interface RestartableGateway {
+  /** The running gateway's base URL; a restart listens on a new port. */
+  readonly url: string;
+  readonly running: boolean;
+  readonly database: DatabaseHandle;
+  /** Creates an organisation paying on `chain`, with one client and one API key. */
+  createTenant(options: { chain: string }): Promise<TestTenant>;
+  /** Stops serving and watching chains, as a crashed or redeployed process would; keeps the database. */
+  stop(): Promise<void>;
+  /** Starts again on the same database, configuration and seed. */
+  start(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * The real gateway (port 0, static rates) on a database of its own that outlives stop(), so a
+ * test can take it down while the chain moves on and start it again. `seedPassphrase` gives each
+ * gateway its own deposit addresses: two gateways watching one chain must never share one.
+ */
+export async function startRestartableGateway(options: {
+  seedPassphrase: string;
+  extraChains: RegisteredChain[];
+  env?: Record<string, string>;
+  settleIntervalMs?: number;
+}): Promise<RestartableGateway> {
+  const database = await createTestDatabase();
+  const config = loadConfig(
+    { ...options.env },
+    { PORT: 0, HOST: "127.0.0.1", LOG_LEVEL: "silent" },
+  );
+  const seed = mnemonicToSeedSync(TEST_MNEMONIC, options.seedPassphrase);
+  const launch = () =>
+    startGateway({
+      config,
+      log: pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" }),
+      seed,
+      database,
+      extraChains: options.extraChains,
+      ...(options.settleIntervalMs === undefined
+        ? {}
+        : { settleIntervalMs: options.settleIntervalMs }),
+    });
+
+  let current: Gateway | undefined;
+  try {
+    current = await launch();
+  } catch (error) {
+    await database.close();
+    throw error;
+  }
+  const gateway = current;
+  let n = 0;
+
+  const restartable: RestartableGateway = {
+    get url() {
+      if (!current) throw new Error("the gateway is stopped");
+      return current.url;
+    },
+    get running() {
+      return current !== undefined;
+    },
+    database,
+    async createTenant({ chain }) {
+      n += 1;
+      // The services only read the database and the chain registry, which outlive a restart.
+      const { tenancy } = gateway.services;
+      const origin = `https://shop${n}.example`;
+      const org = await tenancy.createOrganization({
+        name: `Org ${n}`,
+        defaultChainId: chain,
+        defaultTokenSymbol: "USDT",
+      });
+      const client = await tenancy.createClient({
+        orgId: org.id,
+        name: "web",
+        allowedOrigins: [origin],
+      });
+      const key = await tenancy.createApiKey({ orgId: org.id, name: "server" });
+      return { orgId: org.id, clientId: client.clientId, apiKey: key.secret, origin };
+    },
+    async stop() {
+      const running = current;
+      current = undefined;
+      await running?.stop();
+    },
+    async start() {
+      if (current) throw new Error("the gateway is already running");
+      current = await launch();
+    },
+    async close() {
+      await restartable.stop();
+      await database.close();
+    },
+  };
+  return restartable;
+}
