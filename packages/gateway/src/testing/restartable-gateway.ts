@@ -5,7 +5,7 @@ import { loadConfig } from "../config/config.ts";
 import type { DatabaseHandle } from "../db/create-database.ts";
 import { type Gateway, startGateway } from "../gateway.ts";
 import { createTestDatabase } from "./test-database.ts";
-import { TEST_MNEMONIC, type TestTenant } from "./test-gateway.ts";
+import { createTestTenant, TEST_MNEMONIC, type TestTenant } from "./test-gateway.ts";
 
 export interface RestartableGateway {
   /** The running gateway's base URL; a restart listens on a new port. */
@@ -58,7 +58,6 @@ export async function startRestartableGateway(options: {
     throw error;
   }
   const gateway = current;
-  let n = 0;
 
   const restartable: RestartableGateway = {
     get url() {
@@ -69,24 +68,8 @@ export async function startRestartableGateway(options: {
       return current !== undefined;
     },
     database,
-    async createTenant({ chain }) {
-      n += 1;
-      // The services only read the database and the chain registry, which outlive a restart.
-      const { tenancy } = gateway.services;
-      const origin = `https://shop${n}.example`;
-      const org = await tenancy.createOrganization({
-        name: `Org ${n}`,
-        defaultChainId: chain,
-        defaultTokenSymbol: "USDT",
-      });
-      const client = await tenancy.createClient({
-        orgId: org.id,
-        name: "web",
-        allowedOrigins: [origin],
-      });
-      const key = await tenancy.createApiKey({ orgId: org.id, name: "server" });
-      return { orgId: org.id, clientId: client.clientId, apiKey: key.secret, origin };
-    },
+    // The services only read the database and the chain registry, which outlive a restart.
+    createTenant: ({ chain }) => createTestTenant(gateway.services.tenancy, { chain }),
     async stop() {
       const running = current;
       current = undefined;

@@ -3,6 +3,7 @@ import { pino } from "pino";
 import type { RegisteredChain } from "../chain/chain-registry.ts";
 import { loadConfig } from "../config/config.ts";
 import { type Gateway, startGateway } from "../gateway.ts";
+import type { TenancyService } from "../services/tenancy-service.ts";
 import { createTestDatabase } from "./test-database.ts";
 
 /** The well-known development mnemonic: test deposit addresses are reproducible. */
@@ -45,29 +46,35 @@ export async function startTestGateway(
       ? {}
       : { settleIntervalMs: options.settleIntervalMs }),
   });
-  let n = 0;
   return {
     ...gateway,
-    async createTenant(o = {}) {
-      n += 1;
-      const { tenancy } = gateway.services;
-      const origin = o.origin ?? `https://shop${n}.example`;
-      const org = await tenancy.createOrganization({
-        name: o.name ?? `Org ${n}`,
-        defaultChainId: o.chain ?? "arb",
-        defaultTokenSymbol: "USDT",
-      });
-      const client = await tenancy.createClient({
-        orgId: org.id,
-        name: "web",
-        allowedOrigins: [origin],
-      });
-      const key = await tenancy.createApiKey({ orgId: org.id, name: "server" });
-      return { orgId: org.id, clientId: client.clientId, apiKey: key.secret, origin };
-    },
+    createTenant: (o = {}) => createTestTenant(gateway.services.tenancy, o),
     async close() {
       await gateway.stop();
       await database.close();
     },
   };
+}
+
+let tenants = 0;
+
+/** An organisation (default token USDT on `chain`, "arb" unless given) with one client and one API key. */
+export async function createTestTenant(
+  tenancy: TenancyService,
+  o: { origin?: string; name?: string; chain?: string } = {},
+): Promise<TestTenant> {
+  tenants += 1;
+  const origin = o.origin ?? `https://shop${tenants}.example`;
+  const org = await tenancy.createOrganization({
+    name: o.name ?? `Org ${tenants}`,
+    defaultChainId: o.chain ?? "arb",
+    defaultTokenSymbol: "USDT",
+  });
+  const client = await tenancy.createClient({
+    orgId: org.id,
+    name: "web",
+    allowedOrigins: [origin],
+  });
+  const key = await tenancy.createApiKey({ orgId: org.id, name: "server" });
+  return { orgId: org.id, clientId: client.clientId, apiKey: key.secret, origin };
 }
