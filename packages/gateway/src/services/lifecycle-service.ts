@@ -28,7 +28,17 @@ export function createLifecycleService(options: LifecycleServiceOptions) {
     for (const id of [...new Set(intentIds)].sort()) {
       const intent = await trx
         .selectFrom("payment_intents")
-        .select(["id", "status", "crypto_amount", "payment_deadline"])
+        .select([
+          "id",
+          "status",
+          "crypto_amount",
+          "payment_deadline",
+          "received_amount",
+          "excess_amount",
+          "late_amount",
+          "payment_tx_hash",
+          "payer_address",
+        ])
         .where("id", "=", id)
         .forUpdate()
         .executeTakeFirst();
@@ -59,6 +69,20 @@ export function createLifecycleService(options: LifecycleServiceOptions) {
       );
       const c = decision.status === "success" ? decision.completing : undefined;
       const firstPayer = transfers.find((t) => t.state === "confirmed");
+      const values = {
+        status: decision.status,
+        received_amount: decision.receivedAmount > 0n ? decision.receivedAmount.toString() : null,
+        excess_amount: decision.excessAmount > 0n ? decision.excessAmount.toString() : null,
+        late_amount: decision.lateAmount > 0n ? decision.lateAmount.toString() : null,
+        payment_tx_hash: c ? c.txHash : null,
+        payer_address: c ? c.from : (firstPayer?.from_address ?? null),
+      };
+      // Most recomputations (a transfer only seen, a sweep during the grace period) change
+      // nothing: skip the write rather than leave a dead row version per block.
+      const unchanged = (Object.keys(values) as (keyof typeof values)[]).every(
+        (k) => (intent[k] ?? null) === values[k],
+      );
+      if (unchanged) continue;
       await trx
         .updateTable("payment_intents")
         .set({

@@ -32,7 +32,9 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       primary key (chain_id, tx_hash, log_index)
     )`,
     `create index transfers_intent on transfers(payment_intent_id)`,
-    `create index transfers_chain_block on transfers(chain_id, block_number)`,
+    // Confirming (each finalize) and orphaning (each reorg) only touch unconfirmed transfers:
+    // a partial index keeps that cost flat however long the chain's payment history grows.
+    `create index transfers_seen_by_block on transfers(chain_id, block_number) where state = 'seen'`,
     `alter table payment_intents add column excess_amount numeric(78, 0)`,
     `alter table payment_intents add column late_amount numeric(78, 0)`,
     `create index payment_intents_chain_address on payment_intents(payment_chain_id, lower(payment_address))`,
