@@ -28,6 +28,7 @@ import type { Caller } from "../packages/gateway/src/services/tenancy-service.ts
 import { dropSchema } from "../packages/gateway/src/testing/test-database.ts";
 // Fixed so every run derives the same addresses.
 import { TEST_MNEMONIC } from "../packages/gateway/src/testing/test-gateway.ts";
+import { commandLine, fmt, table } from "./report.ts";
 
 const CREATE_BODY = {
   fiat_amount: "300.0",
@@ -78,30 +79,6 @@ function readSettings(): Settings {
     warmup: int("BENCH_WARMUP", 2, 0),
     connections: int("BENCH_CONNECTIONS", 10, 1),
   };
-}
-
-/** A database URL fit to print: the password, if any, replaced. */
-function redactUrl(raw: string): string {
-  try {
-    const url = new URL(raw);
-    if (url.password) url.password = "***";
-    return url.toString();
-  } catch {
-    return "(unparseable URL)";
-  }
-}
-
-function commandLine(): { typed: string; node: string } {
-  const env = ENV_KEYS.flatMap((k) => {
-    const v = process.env[k];
-    if (v === undefined || v === "") return [];
-    return [`${k}=${k === "DATABASE_URL" ? redactUrl(v) : v}`];
-  });
-  const script = process.argv[1] ? path.relative(process.cwd(), process.argv[1]) : "?";
-  const node = ["node", ...process.execArgv, script, ...process.argv.slice(2)].join(" ");
-  const event = process.env.npm_lifecycle_event;
-  const typed = event ? `npm run ${event}` : node;
-  return { typed: [...env, typed].join(" "), node };
 }
 
 // The baseline table has the columns and types of payment_intents but only a primary key: no
@@ -277,27 +254,12 @@ async function perCall(
   return { mean, p50: times[Math.floor(times.length / 2)] ?? Number.NaN, n: times.length };
 }
 
-const fmt = (n: number, digits = 0) => (Number.isFinite(n) ? n.toFixed(digits) : "n/a");
 const ratio = (a: number, b: number) =>
   b > 0 && Number.isFinite(a) ? `${(a / b).toFixed(2)}x` : "n/a";
 
-function table(rows: string[][], rightAligned: number): string {
-  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? "").length))) ?? [];
-  return rows
-    .map((r) =>
-      r
-        .map((cell, i) =>
-          i >= rightAligned ? cell.padStart(widths[i] ?? 0) : cell.padEnd(widths[i] ?? 0),
-        )
-        .join("  ")
-        .trimEnd(),
-    )
-    .join("\n");
-}
-
 async function main(): Promise<void> {
   const settings = readSettings();
-  const cmd = commandLine();
+  const cmd = commandLine(ENV_KEYS);
   const cleanups: Array<[string, () => Promise<unknown>]> = [];
   let failed = false;
 

@@ -54,6 +54,7 @@ import { startJsonRpcProxy } from "../packages/gateway/src/testing/json-rpc-prox
 import { dropSchema } from "../packages/gateway/src/testing/test-database.ts";
 // Fixed so every run derives the same deposit addresses.
 import { TEST_MNEMONIC } from "../packages/gateway/src/testing/test-gateway.ts";
+import { commandLine, fmt, table } from "./report.ts";
 
 const CHAIN_KEY = "local";
 const ENV_KEYS = [
@@ -140,30 +141,6 @@ function readSettings(): Settings {
   };
 }
 
-/** A database URL fit to print: the password, if any, replaced. */
-function redactUrl(raw: string): string {
-  try {
-    const url = new URL(raw);
-    if (url.password) url.password = "***";
-    return url.toString();
-  } catch {
-    return "(unparseable URL)";
-  }
-}
-
-function commandLine(): { typed: string; node: string } {
-  const env = ENV_KEYS.flatMap((k) => {
-    const v = process.env[k];
-    if (v === undefined || v === "") return [];
-    return [`${k}=${k === "DATABASE_URL" ? redactUrl(v) : v}`];
-  });
-  const script = process.argv[1] ? path.relative(process.cwd(), process.argv[1]) : "?";
-  const node = ["node", ...process.execArgv, script, ...process.argv.slice(2)].join(" ");
-  const event = process.env.npm_lifecycle_event;
-  const typed = event ? `npm run ${event}` : node;
-  return { typed: [...env, typed].join(" "), node };
-}
-
 // ---- small helpers ----------------------------------------------------------------------------
 
 /** Wall-clock milliseconds with sub-millisecond resolution, comparable across worker threads. */
@@ -227,22 +204,6 @@ function stats(values: number[]): Stats {
     p99: at(0.99) ?? Number.NaN,
     max: s.at(-1) ?? Number.NaN,
   };
-}
-
-const fmt = (n: number, digits = 0) => (Number.isFinite(n) ? n.toFixed(digits) : "n/a");
-
-function table(rows: string[][], rightAligned: number): string {
-  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? "").length))) ?? [];
-  return rows
-    .map((r) =>
-      r
-        .map((cell, i) =>
-          i >= rightAligned ? cell.padStart(widths[i] ?? 0) : cell.padEnd(widths[i] ?? 0),
-        )
-        .join("  ")
-        .trimEnd(),
-    )
-    .join("\n");
 }
 
 // ---- SQL statement timing ---------------------------------------------------------------------
@@ -1086,7 +1047,7 @@ async function measureScale(options: {
 
 async function main(): Promise<void> {
   const settings = readSettings();
-  const cmd = commandLine();
+  const cmd = commandLine(ENV_KEYS);
   const cleanups: Array<[string, () => Promise<unknown>]> = [];
   let failed = false;
 
