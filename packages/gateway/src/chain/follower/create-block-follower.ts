@@ -74,6 +74,19 @@ export function createBlockFollower(parameters: CreateBlockFollowerParameters): 
     return event;
   };
 
+  /** A final block that the node no longer has on its chain is a reorg too deep to follow. */
+  const assertFinalizedCanonical = async (finalized: BlockRef, signal?: AbortSignal) => {
+    const canonical = await getBlockRef(pool, { blockNumber: finalized.number }, signal);
+    if (canonical?.hash !== finalized.hash) {
+      throw new DeepReorgError({
+        chainKey,
+        blockNumber: finalized.number,
+        expectedHash: finalized.hash,
+        canonicalHash: canonical?.hash,
+      });
+    }
+  };
+
   const windowBlockAt = (blockNumber: bigint): BlockRef | undefined => {
     const first = state.window[0];
     return first === undefined ? undefined : state.window[Number(blockNumber - first.number)];
@@ -131,15 +144,7 @@ export function createBlockFollower(parameters: CreateBlockFollowerParameters): 
     let ancestor = window[lo];
     if (ancestor === undefined) {
       if (state.finalized !== undefined) {
-        const canonical = await getBlockRef(pool, { blockNumber: state.finalized.number }, signal);
-        if (canonical?.hash !== state.finalized.hash) {
-          throw new DeepReorgError({
-            chainKey,
-            blockNumber: state.finalized.number,
-            expectedHash: state.finalized.hash,
-            canonicalHash: canonical?.hash,
-          });
-        }
+        await assertFinalizedCanonical(state.finalized, signal);
         ancestor = state.finalized;
       } else {
         // Nothing is final yet: the anchor is the parent of the first block processed.
@@ -292,15 +297,7 @@ export function createBlockFollower(parameters: CreateBlockFollowerParameters): 
         if (!(await isCanonical(windowTip, signal))) return yield* reorg(signal);
         yield commit({ type: "finalize", block: windowTip });
       } else if (state.finalized !== undefined) {
-        const canonical = await getBlockRef(pool, { blockNumber: state.finalized.number }, signal);
-        if (canonical?.hash !== state.finalized.hash) {
-          throw new DeepReorgError({
-            chainKey,
-            blockNumber: state.finalized.number,
-            expectedHash: state.finalized.hash,
-            canonicalHash: canonical?.hash,
-          });
-        }
+        await assertFinalizedCanonical(state.finalized, signal);
       }
       yield* backfill(next, finalHead, tagBlock, signal);
       return true;
