@@ -2,7 +2,7 @@ import { defineConfig } from "vitest/config";
 
 export default defineConfig({
   test: {
-    include: ["packages/*/src/**/*.test.ts"],
+    include: ["packages/*/src/**/*.test.{ts,tsx}", "examples/*/src/**/*.test.{ts,tsx}"],
     // Integration tests start anvil and databases; on a 2-core machine they need headroom.
     testTimeout: 30_000,
     hookTimeout: 60_000,
