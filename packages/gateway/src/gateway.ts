@@ -2,8 +2,11 @@ import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { type ServerType, serve } from "@hono/node-server";
 import { sql } from "kysely";
-import type { Logger } from "pino";
+import { type Logger, pino } from "pino";
 import { createApp } from "./api/create-app.ts";
+import { createCallbackDispatcher } from "./callbacks/dispatcher.ts";
+import { createCallbackUrlGuard, type Resolve } from "./callbacks/url-guard.ts";
+import { createWebhookSecrets } from "./callbacks/webhook-secrets.ts";
 import { createChainRegistry, type RegisteredChain } from "./chain/chain-registry.ts";
 import { createDepositAddresses } from "./chain/deposit-addresses.ts";
 import { createBlockFollower } from "./chain/follower/index.ts";
@@ -13,6 +16,7 @@ import { createCachedRateProvider } from "./rates/cached-rate-provider.ts";
 import { createHttpRateProvider } from "./rates/http-rate-provider.ts";
 import type { RateProvider } from "./rates/rate-provider.ts";
 import { createStaticRateProvider } from "./rates/static-rate-provider.ts";
+import { createCallbackService } from "./services/callback-service.ts";
 import { createChainIngestService } from "./services/chain-ingest-service.ts";
 import { startChainWatchers } from "./services/chain-watcher.ts";
 import { createLifecycleService } from "./services/lifecycle-service.ts";
@@ -29,6 +33,11 @@ export interface GatewayOptions {
   database?: DatabaseHandle;
   /** How often deadlines are settled (default 5 s); tests shorten it. */
   settleIntervalMs?: number;
+  /** Callbacks may go to private addresses (the sandbox: the developer's own machine). */
+  allowPrivateCallbacks?: boolean;
+  /** The callback dispatcher's clock and DNS; tests replace them. */
+  callbackClock?: () => Date;
+  resolve?: Resolve;
 }
 
 export interface Gateway {
@@ -55,13 +64,26 @@ export function createServices(options: {
   seed: Uint8Array;
   extraChains?: RegisteredChain[] | undefined;
   rates?: RateProvider;
+  log?: Logger;
+  allowPrivateCallbacks?: boolean | undefined;
+  callbackClock?: (() => Date) | undefined;
+  resolve?: Resolve | undefined;
 }) {
   const { config, database } = options;
+  const callbackGuard = createCallbackUrlGuard({
+    allowedNetworks: config.CALLBACK_ALLOWED_NETWORKS,
+    allowPrivate: options.allowPrivateCallbacks ?? false,
+    ...(options.resolve ? { resolve: options.resolve } : {}),
+  });
+  const webhookSecrets = createWebhookSecrets({
+    db: database.db,
+    ...(options.callbackClock ? { now: options.callbackClock } : {}),
+  });
   const chains = createChainRegistry({
     rpcUrls: config.rpcUrls,
     ...(options.extraChains ? { extraChains: options.extraChains } : {}),
   });
-  const tenancy = createTenancyService({ db: database.db, chains });
+  const tenancy = createTenancyService({ db: database.db, chains, webhookSecrets });
   const lifecycle = createLifecycleService({
     db: database.db,
     graceSeconds: config.CONFIRMATION_GRACE_SECONDS,
@@ -74,8 +96,34 @@ export function createServices(options: {
     depositAddresses: createDepositAddresses(options.seed),
     ttlSeconds: config.PAYMENT_TTL_SECONDS,
     cryptoDecimals: config.CRYPTO_AMOUNT_DECIMALS,
+    callbackUrlGuard: callbackGuard,
   });
-  return { chains, tenancy, intents, lifecycle, ingest };
+  const dispatcher = createCallbackDispatcher({
+    db: database.db,
+    log: options.log ?? pino({ level: "silent" }),
+    guard: callbackGuard,
+    secrets: webhookSecrets,
+    pollIntervalMs: config.CALLBACK_POLL_MS,
+    concurrency: config.CALLBACK_CONCURRENCY,
+    timeoutMs: config.CALLBACK_TIMEOUT_MS,
+    ...(options.callbackClock ? { now: options.callbackClock } : {}),
+  });
+  const callbacks = createCallbackService({
+    db: database.db,
+    intents,
+    dispatcher,
+    ...(options.callbackClock ? { now: options.callbackClock } : {}),
+  });
+  return {
+    chains,
+    tenancy,
+    intents,
+    lifecycle,
+    ingest,
+    callbacks,
+    dispatcher,
+    webhookSecrets,
+  };
 }
 
 export function openDatabase(config: Config): Promise<DatabaseHandle> {
@@ -94,10 +142,15 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     database,
     seed: options.seed,
     extraChains: options.extraChains,
+    log,
+    allowPrivateCallbacks: options.allowPrivateCallbacks,
+    callbackClock: options.callbackClock,
+    resolve: options.resolve,
   });
   const app = createApp({
     tenancy: services.tenancy,
     intents: services.intents,
+    callbacks: services.callbacks,
     log,
     maxBodyBytes: config.MAX_BODY_BYTES,
     ready: async () => {
@@ -132,10 +185,12 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     ingest: services.ingest,
     lifecycle: services.lifecycle,
     log,
+    onStatusChange: () => services.dispatcher.nudge(),
     ...(options.settleIntervalMs === undefined
       ? {}
       : { settleIntervalMs: options.settleIntervalMs }),
   });
+  services.dispatcher.start();
   const port = (server.address() as AddressInfo).port;
   const host = config.HOST === "0.0.0.0" || config.HOST === "::" ? "localhost" : config.HOST;
   const url = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
@@ -147,6 +202,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     database,
     async stop() {
       await watchers.stop();
+      await services.dispatcher.stop();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       if (!options.database) await database.close();
     },

@@ -4,8 +4,10 @@ import type { MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import type { Logger } from "pino";
 import { ErrorCode, invalidApiKey } from "../domain/errors.ts";
+import type { CallbackService } from "../services/callback-service.ts";
 import type { PaymentIntentService } from "../services/payment-intent-service.ts";
 import type { Caller, TenancyService } from "../services/tenancy-service.ts";
+import { registerCallbackRoutes } from "./callback-routes.ts";
 import { errorResponse, validationResponse } from "./error-handler.ts";
 import {
   AuthHeaders,
@@ -21,13 +23,15 @@ import {
 export interface AppDependencies {
   tenancy: TenancyService;
   intents: PaymentIntentService;
+  callbacks: CallbackService;
   log: Logger;
   maxBodyBytes: number;
   /** Resolves when the service can take traffic (database reachable). */
   ready: () => Promise<boolean>;
 }
 
-type Env = { Variables: { caller: Caller } };
+export type AppEnv = { Variables: { caller: Caller } };
+type Env = AppEnv;
 
 const errorResponses = {
   400: {
@@ -204,7 +208,10 @@ export function createApp(deps: AppDependencies) {
     await authenticate(c, next);
   };
   app.use("/v1/studio/api/payment/intent", authenticate);
-  app.use("/v1/studio/api/payment/intent/*", authenticate);
+  app.use("/v1/studio/api/payment/intent/*", (c, next) =>
+    // An intent's callback log and resend are for the merchant's server, never a browser.
+    /\/callbacks(\/|$)/.test(c.req.path) ? requireApiKey(c, next) : authenticate(c, next),
+  );
   app.use("/v1/studio/api/payment/intents", requireApiKey);
 
   app.openapi(createIntentRoute, async (c) => {
@@ -221,6 +228,8 @@ export function createApp(deps: AppDependencies) {
     const page = await intents.list(c.get("caller"), c.req.valid("query"));
     return c.json({ code: 0 as const, data: page }, 200);
   });
+
+  registerCallbackRoutes(app, deps.callbacks);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "ApiKey", {
     type: "apiKey",

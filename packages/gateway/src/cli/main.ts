@@ -116,6 +116,23 @@ org
     ),
   );
 org
+  .command("rotate-webhook-secret")
+  .description(
+    "make a new webhook signing secret (shown once); the old one keeps signing for 24 hours",
+  )
+  .argument("<org_id>", "organisation id", positiveInt)
+  .action((orgId: number) =>
+    withServices(async ({ tenancy, webhookSecrets }) => {
+      await tenancy.getOrganization(orgId);
+      const { secret, previousValidUntil } = await webhookSecrets.rotate(orgId);
+      print({
+        org_id: orgId,
+        webhook_secret: secret,
+        previous_secret_valid_until: previousValidUntil.toISOString(),
+      });
+    }),
+  );
+org
   .command("list")
   .action(() => withServices(async ({ tenancy }) => print(await tenancy.listOrganizations())));
 

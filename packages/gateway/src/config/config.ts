@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { z } from "zod";
+import { parseNetwork } from "../callbacks/url-guard.ts";
 
 const CHAIN_KEYS = ["eth", "arb", "base", "bsc", "polygon", "optimism"] as const;
 
@@ -57,6 +58,33 @@ const schema = z.object({
   ANVIL_PORT: port.default(8545),
   CONFIRMATION_GRACE_SECONDS: whole(0, 24 * 3600).default(600),
   CHAIN_POLL_MS: positiveInt(60_000).default(2000),
+  CALLBACK_ALLOWED_NETWORKS: z
+    .string()
+    .transform((s) =>
+      s
+        .split(",")
+        .map((x) => x.trim())
+        .filter((x) => x.length > 0),
+    )
+    .pipe(
+      z.array(
+        z.string().refine(
+          (n) => {
+            try {
+              parseNetwork(n);
+              return true;
+            } catch {
+              return false;
+            }
+          },
+          { error: "must be IP networks such as 10.0.0.0/8 or fd00::/8, comma-separated" },
+        ),
+      ),
+    )
+    .default([]),
+  CALLBACK_POLL_MS: positiveInt(60_000).default(500),
+  CALLBACK_CONCURRENCY: positiveInt(1000).default(16),
+  CALLBACK_TIMEOUT_MS: positiveInt(60_000).default(10_000),
   ...Object.fromEntries(CHAIN_KEYS.map((k) => [`RPC_URLS_${k.toUpperCase()}`, csv.optional()])),
   ...Object.fromEntries(
     CHAIN_KEYS.map((k) => [`CONFIRMATIONS_${k.toUpperCase()}`, confirmations.optional()]),

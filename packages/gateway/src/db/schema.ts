@@ -109,7 +109,57 @@ export interface TransfersTable {
   updated_at: DefaultTimestamp;
 }
 
+export interface WebhookSecretsTable {
+  id: Generated<number>;
+  org_id: number;
+  secret: string;
+  created_at: DefaultTimestamp;
+  expires_at: Timestamp | null;
+}
+
+export type CallbackState = "pending" | "delivered" | "failed";
+
+export interface CallbackEventsTable {
+  id: string;
+  position: Generated<Int8>;
+  payment_intent_id: string;
+  org_id: number;
+  /** The intent status this event reports. */
+  status: string;
+  url: string;
+  /** The exact bytes sent: every attempt (and a resend) signs and sends the same body. */
+  body: string;
+  state: ColumnType<CallbackState, CallbackState | undefined, CallbackState>;
+  /** Attempts since the run (first delivery or resend) started: the backoff's exponent. */
+  run_attempts: ColumnType<number, number | undefined, number>;
+  /** The 3-day retry window counts from here. */
+  run_started_at: Timestamp;
+  next_attempt_at: Timestamp;
+  /** A worker's lease while it delivers; a crashed worker's lease runs out and another retries. */
+  locked_until: Timestamp | null;
+  last_error: string | null;
+  created_at: Timestamp;
+  delivered_at: Timestamp | null;
+  failed_at: Timestamp | null;
+}
+
+export type CallbackOutcome = "delivered" | "retry" | "failed";
+
+export interface CallbackAttemptsTable {
+  id: Generated<Int8>;
+  event_id: string;
+  attempted_at: Timestamp;
+  duration_ms: number;
+  http_status: number | null;
+  outcome: CallbackOutcome;
+  error: string | null;
+  response_excerpt: string | null;
+}
+
 export interface Database {
+  webhook_secrets: WebhookSecretsTable;
+  callback_events: CallbackEventsTable;
+  callback_attempts: CallbackAttemptsTable;
   chain_blocks: ChainBlocksTable;
   transfers: TransfersTable;
   organizations: OrganizationsTable;

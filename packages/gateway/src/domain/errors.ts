@@ -35,6 +35,7 @@ export const ErrorCode = {
   paymentIntentNotFound: 4006,
   bodyTooLarge: 4013,
   unsupportedMediaType: 4014,
+  noCallbackToResend: 4016,
   internal: 5000,
   rateUnavailable: 5030,
 } as const;

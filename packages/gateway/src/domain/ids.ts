@@ -22,3 +22,15 @@ export const CLIENT_ID_PATTERN = /^[0-9a-f]{32}$/;
 export function newApiKeySecret(): string {
   return `sg_live_${randomBytes(32).toString("base64url")}`;
 }
+
+/** A callback event's id, sent as X-Stablegate-Event-Id: receivers deduplicate by it. */
+export function newCallbackEventId(): string {
+  let id = "evt_";
+  for (let i = 0; i < 24; i++) id += ALPHANUMERIC[randomInt(ALPHANUMERIC.length)];
+  return id;
+}
+
+/** A webhook signing secret: 256 bits. The whole string (prefix included) is the HMAC key. */
+export function newWebhookSecret(): string {
+  return `whsec_${randomBytes(32).toString("hex")}`;
+}

@@ -5,6 +5,8 @@ import { createPublicClient, erc20Abi, getAddress, http, parseUnits } from "viem
 import { privateKeyToAccount } from "viem/accounts";
 import { anvil } from "viem/chains";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { verifyWebhook } from "../../../sdk/src/verify-webhook.ts";
+import { startCallbackReceiver } from "../testing/callback-receiver.ts";
 import {
   type CliProcess,
   exitWithin,
@@ -32,6 +34,7 @@ interface SandboxJson {
   api_key: string;
   origin: string;
   org_id: number;
+  webhook_secret: string;
   payer_private_key: `0x${string}`;
   chain: {
     chain_id: string;
@@ -125,6 +128,7 @@ describe("stablegate dev", { timeout: 90_000 }, () => {
         "api_key",
         "origin",
         "org_id",
+        "webhook_secret",
         "payer_private_key",
         "chain",
       ].sort(),
@@ -145,6 +149,7 @@ describe("stablegate dev", { timeout: 90_000 }, () => {
     expect(file.api_key.length).toBeGreaterThanOrEqual(20);
     expect(file.origin).toBe(`http://localhost:${first.port}`);
     expect(Number.isInteger(file.org_id)).toBe(true);
+    expect(file.webhook_secret).toMatch(/^whsec_[0-9a-f]{64}$/);
     expect(file.payer_private_key).toMatch(/^0x[0-9a-f]{64}$/);
     expect(file.chain).toMatchObject({
       chain_id: "local",
@@ -250,6 +255,46 @@ describe("stablegate dev", { timeout: 90_000 }, () => {
     expect(paid.payment_tx_hash).toBe(rest.stdout.match(/in (0x[0-9a-f]{64})/)?.[1]);
   });
 
+  it("sends a paid intent's callback to a local receiver, signed with sandbox.json's webhook_secret", async () => {
+    const receiver = await startCallbackReceiver();
+    try {
+      const res = await fetch(`${file.api_base_url}${INTENT}`, {
+        method: "POST",
+        headers: { "Content-Type": "application/json", "X-STUDIO-API-KEY": file.api_key },
+        body: JSON.stringify({
+          fiat_amount: "1",
+          fiat_currency: "USD",
+          callback_url: receiver.url,
+          order_data: { order_id: "cb-1" },
+        }),
+      });
+      const created = ((await res.json()) as any).data;
+      const paid = await runCli(["dev", "pay", created.payment_intent_id], {
+        DATA_DIR: dataDir,
+        LOG_LEVEL: "warn",
+      });
+      expect(paid.code, paid.stderr).toBe(0);
+      const [call] = await receiver.waitFor(1);
+      const payload = verifyWebhook(
+        call?.rawBody as string,
+        call?.headers["x-stablegate-signature"] as string,
+        file.webhook_secret,
+      );
+      expect(payload).toMatchObject({
+        payment_intent_id: created.payment_intent_id,
+        status: "success",
+        payment_chain_id: "local",
+        crypto_amount: "1",
+        received_amount: "1",
+        payment_tx_hash: paid.stdout.match(/in (0x[0-9a-f]{64})/)?.[1],
+        order_data: { order_id: "cb-1" },
+      });
+      expect(receiver.received).toHaveLength(1);
+    } finally {
+      await receiver.close();
+    }
+  });
+
   it("stops on SIGINT with exit code 0 and takes the local chain down with it", async () => {
     expect(await isListening(first.anvilPort)).toBe(true);
     run1.proc.signal("SIGINT");
@@ -268,6 +313,7 @@ describe("stablegate dev", { timeout: 90_000 }, () => {
       client_id: file.client_id,
       api_key: file.api_key,
       org_id: file.org_id,
+      webhook_secret: file.webhook_secret,
       payer_private_key: file.payer_private_key,
       api_base_url: `http://127.0.0.1:${second.port}`,
       origin: `http://localhost:${second.port}`,
@@ -294,7 +340,10 @@ describe("stablegate dev", { timeout: 90_000 }, () => {
     );
     expect(byBrowser.status, JSON.stringify(byBrowser.body)).toBe(200);
     // The chain state came back too, not just the token's address: the payment is still spent.
-    expect(await payerBalance(again)).toBe(parseUnits("1000000", 6) - parseUnits("9.23", 6));
+    // (9.23 for the `dev pay` intent, 1 for the callback one.)
+    expect(await payerBalance(again)).toBe(
+      parseUnits("1000000", 6) - parseUnits("9.23", 6) - parseUnits("1", 6),
+    );
 
     // Ctrl-C in a terminal signals the whole process group, anvil included.
     run2.proc.signal("SIGINT", { group: true });

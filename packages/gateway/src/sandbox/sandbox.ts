@@ -5,7 +5,6 @@ import type { RegisteredChain } from "../chain/chain-registry.ts";
 import { loadSeed } from "../chain/seed.ts";
 import type { Config } from "../config/config.ts";
 import { type Gateway, startGateway } from "../gateway.ts";
-import type { TenancyService } from "../services/tenancy-service.ts";
 import { type LocalChain, startLocalChain } from "./local-chain.ts";
 
 export const SANDBOX_CHAIN_KEY = "local";
@@ -16,6 +15,8 @@ export interface SandboxFile {
   api_key: string;
   origin: string;
   org_id: number;
+  /** Verifies the sandbox's callbacks (X-Stablegate-Signature). */
+  webhook_secret: string;
   payer_private_key: string;
   chain: {
     chain_id: typeof SANDBOX_CHAIN_KEY;
@@ -62,16 +63,24 @@ export async function startSandbox(config: Config, log: Logger): Promise<Sandbox
       confirmations: 1,
       pollingIntervalMs: 250,
     };
-    gateway = await startGateway({ config, log, seed, extraChains: [localChain] });
+    // Callbacks go to the developer's own machine, so private addresses are allowed here.
+    gateway = await startGateway({
+      config,
+      log,
+      seed,
+      extraChains: [localChain],
+      allowPrivateCallbacks: true,
+    });
     const filePath = path.join(config.DATA_DIR, "sandbox.json");
     const origin = `http://localhost:${gateway.port}`;
-    const credentials = await ensureSandboxTenant(gateway.services.tenancy, filePath, origin);
+    const credentials = await ensureSandboxTenant(gateway.services, filePath, origin);
     const file: SandboxFile = {
       api_base_url: gateway.url,
       client_id: credentials.clientId,
       api_key: credentials.apiKey,
       origin,
       org_id: credentials.orgId,
+      webhook_secret: credentials.webhookSecret,
       payer_private_key: chain.payerPrivateKey,
       chain: {
         chain_id: SANDBOX_CHAIN_KEY,
@@ -104,10 +113,11 @@ export async function startSandbox(config: Config, log: Logger): Promise<Sandbox
 }
 
 async function ensureSandboxTenant(
-  tenancy: TenancyService,
+  services: Pick<Gateway["services"], "tenancy" | "webhookSecrets">,
   filePath: string,
   origin: string,
-): Promise<{ orgId: number; clientId: string; apiKey: string }> {
+): Promise<{ orgId: number; clientId: string; apiKey: string; webhookSecret: string }> {
+  const { tenancy } = services;
   const previous = readPrevious(filePath);
   if (previous?.api_key) {
     const apiKey = previous.api_key;
@@ -123,7 +133,10 @@ async function ensureSandboxTenant(
         if (!client.allowedOrigins.includes(origin)) {
           await tenancy.setAllowedOrigins(client.clientId, [...client.allowedOrigins, origin]);
         }
-        return { orgId: caller.orgId, clientId: client.clientId, apiKey };
+        // A sandbox.json from before callbacks has no secret: a rotation makes one to show.
+        const webhookSecret =
+          previous.webhook_secret ?? (await services.webhookSecrets.rotate(caller.orgId)).secret;
+        return { orgId: caller.orgId, clientId: client.clientId, apiKey, webhookSecret };
       }
     } catch {
       // The database was reset while sandbox.json survived: make a fresh tenant below.
@@ -140,7 +153,12 @@ async function ensureSandboxTenant(
     allowedOrigins: [origin],
   });
   const key = await tenancy.createApiKey({ orgId: org.id, name: "Sandbox key" });
-  return { orgId: org.id, clientId: client.clientId, apiKey: key.secret };
+  return {
+    orgId: org.id,
+    clientId: client.clientId,
+    apiKey: key.secret,
+    webhookSecret: org.webhookSecret,
+  };
 }
 
 function readPrevious(filePath: string): Partial<SandboxFile> | undefined {
@@ -161,7 +179,7 @@ export function sandboxBanner(sandbox: Sandbox): string {
     `  API          ${f.api_base_url}`,
     `  API docs     ${f.api_base_url}/docs`,
     `  Local chain  ${f.chain.rpc_url} (chain id ${f.chain.evm_chain_id}, test USDT ${f.chain.token_address})`,
-    `  Credentials  ${sandbox.filePath}`,
+    `  Credentials  ${sandbox.filePath} (API key, client id, webhook_secret for callbacks)`,
     "",
     "  Create a payment intent:",
     "",

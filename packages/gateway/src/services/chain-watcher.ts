@@ -21,6 +21,8 @@ export interface ChainWatcherOptions {
   log: Logger;
   /** How often pending intents past their deadline are settled. */
   settleIntervalMs?: number;
+  /** Called after a committed status change (the callback dispatcher delivers at once). */
+  onStatusChange?: () => void;
 }
 
 /**
@@ -56,6 +58,7 @@ export function startChainWatchers(options: ChainWatcherOptions): { stop(): Prom
               { payment_intent_id: c.id, status: c.to },
               "payment intent status changed",
             );
+          if (changes.length > 0) options.onStatusChange?.();
           delay = 1000;
         }
       } catch (err) {
@@ -75,7 +78,10 @@ export function startChainWatchers(options: ChainWatcherOptions): { stop(): Prom
     while (!abort.signal.aborted) {
       try {
         const changed = await lifecycle.settleDue();
-        if (changed > 0) log.info({ changed }, "settled payment intents past their deadline");
+        if (changed > 0) {
+          log.info({ changed }, "settled payment intents past their deadline");
+          options.onStatusChange?.();
+        }
       } catch (err) {
         log.error({ err }, "settling deadlines failed; will retry");
       }

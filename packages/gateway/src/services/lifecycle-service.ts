@@ -1,4 +1,5 @@
 import { type Kysely, sql, type Transaction } from "kysely";
+import { enqueueStatusCallback } from "../callbacks/outbox.ts";
 import type { Database } from "../db/schema.ts";
 import { decidePaymentStatus, type PaymentStatus } from "../domain/lifecycle.ts";
 
@@ -10,8 +11,8 @@ export interface LifecycleServiceOptions {
 }
 
 /**
- * Stores the lifecycle's decisions. Every status change writes the intent and its history row in
- * the caller's transaction, under a row lock, so two processes (a block consumer and a deadline
+ * Stores the lifecycle's decisions. Every status change writes the intent, its history row and its
+ * callback event (the outbox) in the caller's transaction, under a row lock, so two processes (a block consumer and a deadline
  * sweep) never decide the same intent at once, and a crash leaves both or neither.
  */
 export function createLifecycleService(options: LifecycleServiceOptions) {
@@ -83,7 +84,7 @@ export function createLifecycleService(options: LifecycleServiceOptions) {
         (k) => (intent[k] ?? null) === values[k],
       );
       if (unchanged) continue;
-      await trx
+      const updated = await trx
         .updateTable("payment_intents")
         .set({
           status: decision.status,
@@ -98,7 +99,8 @@ export function createLifecycleService(options: LifecycleServiceOptions) {
           updated_at: now(),
         })
         .where("id", "=", id)
-        .execute();
+        .returningAll()
+        .executeTakeFirstOrThrow();
       if (decision.status !== intent.status) {
         await trx
           .insertInto("payment_intent_status_history")
@@ -109,6 +111,7 @@ export function createLifecycleService(options: LifecycleServiceOptions) {
             cause,
           })
           .execute();
+        await enqueueStatusCallback(trx, updated, now());
         changes.push({ id, from: intent.status as PaymentStatus, to: decision.status });
       }
     }

@@ -1,4 +1,5 @@
 import { type Kysely, type Selectable, sql } from "kysely";
+import type { CallbackUrlGuard } from "../callbacks/url-guard.ts";
 import type { ChainRegistry } from "../chain/chain-registry.ts";
 import type { DepositAddresses } from "../chain/deposit-addresses.ts";
 import type { TokenSymbol } from "../chain/known-chains.ts";
@@ -105,6 +106,8 @@ export interface PaymentIntentServiceOptions {
   depositAddresses: DepositAddresses;
   ttlSeconds: number;
   cryptoDecimals: number;
+  /** Refuses callback URLs that lead into private networks; without one, any http(s) URL. */
+  callbackUrlGuard?: CallbackUrlGuard;
   now?: () => Date;
 }
 
@@ -124,6 +127,7 @@ export function createPaymentIntentService(options: PaymentIntentServiceOptions)
           `must be at most ${ORDER_DATA_MAX_CHARS} characters when serialised (got ${orderData.length})`,
         );
       }
+      if (input.callback_url) await options.callbackUrlGuard?.checkAtCreation(input.callback_url);
       // One round trip for the organisation's defaults and, for a server call without
       // X-Client-ID, the client the intent is booked on: the organisation's first.
       const org = await db

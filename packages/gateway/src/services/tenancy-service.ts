@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import { type Kysely, sql } from "kysely";
+import type { WebhookSecrets } from "../callbacks/webhook-secrets.ts";
 import type { ChainRegistry } from "../chain/chain-registry.ts";
 import type { Database } from "../db/schema.ts";
 import {
@@ -57,9 +58,11 @@ export function normaliseOrigin(input: string): string {
 export function createTenancyService({
   db,
   chains,
+  webhookSecrets,
 }: {
   db: Kysely<Database>;
   chains: ChainRegistry;
+  webhookSecrets: WebhookSecrets;
 }) {
   async function clientById(clientId: string): Promise<Client | undefined> {
     if (!CLIENT_ID_PATTERN.test(clientId)) return undefined;
@@ -83,23 +86,27 @@ export function createTenancyService({
       name: string;
       defaultChainId?: string;
       defaultTokenSymbol?: string;
-    }): Promise<Organization> {
+    }): Promise<Organization & { webhookSecret: string }> {
       const name = input.name.trim();
       if (name.length === 0 || name.length > 200)
         throw validationError("name", "must be 1-200 characters");
       const defaultChainId = input.defaultChainId ?? "arb";
       const defaultTokenSymbol = input.defaultTokenSymbol ?? "USDT";
       chains.token(defaultChainId, defaultTokenSymbol);
-      const row = await db
-        .insertInto("organizations")
-        .values({
-          name,
-          default_chain_id: defaultChainId,
-          default_token_symbol: defaultTokenSymbol,
-        })
-        .returningAll()
-        .executeTakeFirstOrThrow();
-      return { id: row.id, name: row.name, defaultChainId, defaultTokenSymbol };
+      // The organisation and its webhook signing secret (shown this once) exist together.
+      return db.transaction().execute(async (trx) => {
+        const row = await trx
+          .insertInto("organizations")
+          .values({
+            name,
+            default_chain_id: defaultChainId,
+            default_token_symbol: defaultTokenSymbol,
+          })
+          .returningAll()
+          .executeTakeFirstOrThrow();
+        const webhookSecret = await webhookSecrets.create(trx, row.id);
+        return { id: row.id, name: row.name, defaultChainId, defaultTokenSymbol, webhookSecret };
+      });
     },
 
     async getOrganization(id: number): Promise<Organization> {

@@ -1,7 +1,9 @@
 import { mnemonicToSeedSync } from "@scure/bip39";
 import { pino } from "pino";
+import type { Resolve } from "../callbacks/url-guard.ts";
 import type { RegisteredChain } from "../chain/chain-registry.ts";
 import { loadConfig } from "../config/config.ts";
+import type { DatabaseHandle } from "../db/create-database.ts";
 import { type Gateway, startGateway } from "../gateway.ts";
 import type { TenancyService } from "../services/tenancy-service.ts";
 import { createTestDatabase } from "./test-database.ts";
@@ -14,6 +16,7 @@ export interface TestTenant {
   clientId: string;
   apiKey: string;
   origin: string;
+  webhookSecret: string;
 }
 
 export interface TestGateway extends Gateway {
@@ -29,9 +32,13 @@ export async function startTestGateway(
     extraChains?: RegisteredChain[];
     /** How often deadlines are settled; short in lifecycle tests. */
     settleIntervalMs?: number;
+    /** A database that outlives this gateway (a restart test starts another on it). */
+    database?: DatabaseHandle;
+    callbackClock?: () => Date;
+    resolve?: Resolve;
   } = {},
 ): Promise<TestGateway> {
-  const database = await createTestDatabase();
+  const database = options.database ?? (await createTestDatabase());
   const config = loadConfig(
     { ...options.env },
     { PORT: 0, HOST: "127.0.0.1", LOG_LEVEL: "silent" },
@@ -45,13 +52,15 @@ export async function startTestGateway(
     ...(options.settleIntervalMs === undefined
       ? {}
       : { settleIntervalMs: options.settleIntervalMs }),
+    ...(options.callbackClock ? { callbackClock: options.callbackClock } : {}),
+    ...(options.resolve ? { resolve: options.resolve } : {}),
   });
   return {
     ...gateway,
     createTenant: (o = {}) => createTestTenant(gateway.services.tenancy, o),
     async close() {
       await gateway.stop();
-      await database.close();
+      if (!options.database) await database.close();
     },
   };
 }
@@ -76,5 +85,11 @@ export async function createTestTenant(
     allowedOrigins: [origin],
   });
   const key = await tenancy.createApiKey({ orgId: org.id, name: "server" });
-  return { orgId: org.id, clientId: client.clientId, apiKey: key.secret, origin };
+  return {
+    orgId: org.id,
+    clientId: client.clientId,
+    apiKey: key.secret,
+    origin,
+    webhookSecret: org.webhookSecret,
+  };
 }

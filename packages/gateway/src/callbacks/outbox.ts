@@ -1,0 +1,33 @@
+import type { Selectable, Transaction } from "kysely";
+import type { Database, PaymentIntentsTable } from "../db/schema.ts";
+import { newCallbackEventId } from "../domain/ids.ts";
+import { callbackBody } from "./payload.ts";
+
+/**
+ * Writes the callback event for an intent's new status in the caller's transaction (the one
+ * that changes the status), so a status change and its callback commit together or not at all.
+ * An intent without a callback_url has nothing to send.
+ */
+export async function enqueueStatusCallback(
+  trx: Transaction<Database>,
+  intent: Selectable<PaymentIntentsTable>,
+  at: Date,
+): Promise<string | undefined> {
+  if (!intent.callback_url) return undefined;
+  const id = newCallbackEventId();
+  await trx
+    .insertInto("callback_events")
+    .values({
+      id,
+      payment_intent_id: intent.id,
+      org_id: intent.org_id,
+      status: intent.status,
+      url: intent.callback_url,
+      body: callbackBody(intent, { id, createdAt: at }),
+      next_attempt_at: at,
+      run_started_at: at,
+      created_at: at,
+    })
+    .execute();
+  return id;
+}
