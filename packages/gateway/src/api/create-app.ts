@@ -8,6 +8,7 @@ import type { CallbackService } from "../services/callback-service.ts";
 import type { PaymentIntentService } from "../services/payment-intent-service.ts";
 import type { Caller, TenancyService } from "../services/tenancy-service.ts";
 import { registerCallbackRoutes } from "./callback-routes.ts";
+import { registerCheckoutRoutes } from "./checkout-routes.ts";
 import { errorResponse, validationResponse } from "./error-handler.ts";
 import {
   AuthHeaders,
@@ -229,6 +230,7 @@ export function createApp(deps: AppDependencies) {
     return c.json({ code: 0 as const, data: page }, 200);
   });
 
+  registerCheckoutRoutes(app, { intents, log });
   registerCallbackRoutes(app, deps.callbacks);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "ApiKey", {

@@ -14,6 +14,8 @@ export interface ChainInfo {
   key: string;
   evmChainId: number;
   name: string;
+  /** Block explorer base URL (no trailing slash); a tx is at `${explorerUrl}/tx/${hash}`. */
+  explorerUrl?: string;
   tokens: TokenInfo[];
 }
 
@@ -24,6 +26,7 @@ export const KNOWN_CHAINS: readonly ChainInfo[] = [
     key: "eth",
     evmChainId: 1,
     name: "Ethereum",
+    explorerUrl: "https://etherscan.io",
     tokens: [
       { symbol: "USDT", address: "0xdAC17F958D2ee523a2206206994597C13D831ec7", decimals: 6 },
       { symbol: "USDC", address: "0xA0b86991c6218b36c1d19D4a2e9Eb0cE3606eB48", decimals: 6 },
@@ -33,6 +36,7 @@ export const KNOWN_CHAINS: readonly ChainInfo[] = [
     key: "arb",
     evmChainId: 42161,
     name: "Arbitrum One",
+    explorerUrl: "https://arbiscan.io",
     tokens: [
       { symbol: "USDT", address: "0xFd086bC7CD5C481DCC9C85ebE478A1C0b69FCbb9", decimals: 6 },
       { symbol: "USDC", address: "0xaf88d065e77c8cC2239327C5EDb3A432268e5831", decimals: 6 },
@@ -42,6 +46,7 @@ export const KNOWN_CHAINS: readonly ChainInfo[] = [
     key: "base",
     evmChainId: 8453,
     name: "Base",
+    explorerUrl: "https://basescan.org",
     tokens: [
       { symbol: "USDT", address: "0xfde4C96c8593536E31F229EA8f37b2ADa2699bb2", decimals: 6 },
       { symbol: "USDC", address: "0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913", decimals: 6 },
@@ -51,6 +56,7 @@ export const KNOWN_CHAINS: readonly ChainInfo[] = [
     key: "bsc",
     evmChainId: 56,
     name: "BNB Smart Chain",
+    explorerUrl: "https://bscscan.com",
     tokens: [
       { symbol: "USDT", address: "0x55d398326f99059fF775485246999027B3197955", decimals: 18 },
       { symbol: "USDC", address: "0x8AC76a51cc950d9822D68b83fE1Ad97B32Cd580d", decimals: 18 },
@@ -60,6 +66,7 @@ export const KNOWN_CHAINS: readonly ChainInfo[] = [
     key: "polygon",
     evmChainId: 137,
     name: "Polygon PoS",
+    explorerUrl: "https://polygonscan.com",
     tokens: [
       { symbol: "USDT", address: "0xc2132D05D31c914a87C6611C10748AEb04B58e8F", decimals: 6 },
       { symbol: "USDC", address: "0x3c499c542cEF5E3811e1192ce70d8cC03d5c3359", decimals: 6 },
@@ -69,6 +76,7 @@ export const KNOWN_CHAINS: readonly ChainInfo[] = [
     key: "optimism",
     evmChainId: 10,
     name: "OP Mainnet",
+    explorerUrl: "https://optimistic.etherscan.io",
     tokens: [
       { symbol: "USDT", address: "0x94b008aA00579c1307B0EF2c499aD98a8ce58e58", decimals: 6 },
       { symbol: "USDC", address: "0x0b2C639c533813f4Aa9D7837CAf62653d097Ff85", decimals: 6 },

@@ -9,6 +9,9 @@ import { type LocalChain, startLocalChain } from "./local-chain.ts";
 
 export const SANDBOX_CHAIN_KEY = "local";
 
+/** Where `npm run dev -w examples/react-shop` serves the example shop: allowed from the start. */
+export const EXAMPLE_SHOP_ORIGIN = "http://localhost:5173";
+
 export interface SandboxFile {
   api_base_url: string;
   client_id: string;
@@ -73,7 +76,10 @@ export async function startSandbox(config: Config, log: Logger): Promise<Sandbox
     });
     const filePath = path.join(config.DATA_DIR, "sandbox.json");
     const origin = `http://localhost:${gateway.port}`;
-    const credentials = await ensureSandboxTenant(gateway.services, filePath, origin);
+    const credentials = await ensureSandboxTenant(gateway.services, filePath, [
+      origin,
+      EXAMPLE_SHOP_ORIGIN,
+    ]);
     const file: SandboxFile = {
       api_base_url: gateway.url,
       client_id: credentials.clientId,
@@ -115,7 +121,7 @@ export async function startSandbox(config: Config, log: Logger): Promise<Sandbox
 async function ensureSandboxTenant(
   services: Pick<Gateway["services"], "tenancy" | "webhookSecrets">,
   filePath: string,
-  origin: string,
+  origins: string[],
 ): Promise<{ orgId: number; clientId: string; apiKey: string; webhookSecret: string }> {
   const { tenancy } = services;
   const previous = readPrevious(filePath);
@@ -130,8 +136,9 @@ async function ensureSandboxTenant(
       const client = caller.client;
       if (client) {
         // The port may differ from the last run; the sandbox page's origin must stay allowed.
-        if (!client.allowedOrigins.includes(origin)) {
-          await tenancy.setAllowedOrigins(client.clientId, [...client.allowedOrigins, origin]);
+        const missing = origins.filter((o) => !client.allowedOrigins.includes(o));
+        if (missing.length > 0) {
+          await tenancy.setAllowedOrigins(client.clientId, [...client.allowedOrigins, ...missing]);
         }
         // A sandbox.json from before callbacks has no secret: a rotation makes one to show.
         const webhookSecret =
@@ -150,7 +157,7 @@ async function ensureSandboxTenant(
   const client = await tenancy.createClient({
     orgId: org.id,
     name: "Sandbox client",
-    allowedOrigins: [origin],
+    allowedOrigins: origins,
   });
   const key = await tenancy.createApiKey({ orgId: org.id, name: "Sandbox key" });
   return {

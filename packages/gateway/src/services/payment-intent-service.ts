@@ -284,7 +284,87 @@ export function createPaymentIntentService(options: PaymentIntentServiceOptions)
         page_size: query.page_size,
       };
     },
+
+    /**
+     * The hosted checkout's read: by id alone, without a caller. The 32-character random id is
+     * the capability, so only what the payer needs leaves here (see toCheckoutPaymentView).
+     */
+    async getForCheckout(id: string): Promise<CheckoutPaymentView> {
+      if (!PAYMENT_INTENT_ID_PATTERN.test(id)) throw paymentIntentNotFound(id);
+      const row = await db
+        .selectFrom("payment_intents")
+        .selectAll()
+        .where("id", "=", id)
+        .executeTakeFirst();
+      if (!row) throw paymentIntentNotFound(id);
+      return toCheckoutPaymentView(row, chains, now());
+    },
   };
 }
 
 export type PaymentIntentService = ReturnType<typeof createPaymentIntentService>;
+
+// --- Hosted checkout ------------------------------------------------------------------------
+
+/**
+ * What the public checkout page sees of an intent: amounts, where and how to pay, and the
+ * outcome. Never order_data, callback_url, client or organisation ids: anyone holding the link
+ * reads this.
+ */
+export interface CheckoutPaymentView {
+  payment_intent_id: string;
+  status: PaymentStatus;
+  fiat_amount: string;
+  fiat_currency: FiatCurrency;
+  crypto_amount: string;
+  /** crypto_amount in the token's base units: the EIP-681 uint256. */
+  crypto_amount_base: string;
+  symbol: string;
+  decimals: number;
+  token_address: string;
+  payment_address: string;
+  payment_chain_id: string;
+  chain_name: string;
+  evm_chain_id: number | null;
+  explorer_url: string | null;
+  /** Unix seconds. */
+  payment_deadline: number;
+  /** Unix seconds at the gateway when this was read: the page's countdown ignores local clock skew. */
+  server_time: number;
+  payment_tx_hash: string | null;
+  received_amount: string | null;
+  refund_amount: string | null;
+  refund_tx_hash: string | null;
+}
+
+export function toCheckoutPaymentView(
+  row: Selectable<PaymentIntentsTable>,
+  chains: ChainRegistry,
+  at: Date,
+): CheckoutPaymentView {
+  const view = toPaymentIntentView(row);
+  // A chain removed from the configuration since the intent was made still gets a page.
+  const chain = chains.list().find((c) => c.key === row.payment_chain_id);
+  return {
+    payment_intent_id: view.payment_intent_id,
+    status: view.status,
+    fiat_amount: view.fiat_amount,
+    fiat_currency: view.fiat_currency,
+    crypto_amount: view.crypto_amount,
+    crypto_amount_base: BigInt(row.crypto_amount).toString(),
+    symbol: view.symbol,
+    decimals: view.decimals,
+    token_address: view.token_address,
+    payment_address: view.payment_address,
+    payment_chain_id: view.payment_chain_id,
+    chain_name: chain?.name ?? view.payment_chain_id,
+    evm_chain_id: chain?.evmChainId ?? null,
+    explorer_url: chain?.explorerUrl ?? null,
+    payment_deadline: view.payment_deadline,
+    server_time: unixSeconds(at),
+    payment_tx_hash: view.payment_tx_hash,
+    received_amount: view.received_amount,
+    refund_amount: view.refund_amount,
+    refund_tx_hash: view.refund_tx_hash,
+  };
+}

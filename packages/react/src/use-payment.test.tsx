@@ -1,0 +1,156 @@
+import { renderToString } from "react-dom/server";
+import { describe, expect, expectTypeOf, it } from "vitest";
+import type { components } from "../../sdk/src/openapi.d.ts";
+import {
+  type OpenPaymentModalParams,
+  PaymentError,
+  type PaymentIntent,
+  PaymentProvider,
+  usePayment,
+} from "./index.ts";
+import { validatePaymentParams } from "./validate-params.ts";
+
+// The guide's two samples, verbatim but for the import: they must compile against the SDK.
+function PaymentComponent() {
+  const { openPaymentModal, closePaymentModal, data, isLoading, isSuccess, isError, error } =
+    usePayment();
+  void [closePaymentModal, data, isLoading, isSuccess, isError, error];
+  return (
+    <button
+      type="button"
+      onClick={() =>
+        openPaymentModal({
+          fiat_amount: "100",
+          fiat_currency: "TWD",
+        })
+      }
+    >
+      Pay Now
+    </button>
+  );
+}
+
+function AdvancedPaymentComponent() {
+  const { openPaymentModal } = usePayment();
+  const handlePayment = () => {
+    openPaymentModal({
+      fiat_amount: "100",
+      fiat_currency: "TWD",
+      callback_url: "https://your-server.com/payment/callback",
+      order_data: {
+        orderId: "12345",
+        productName: "Product Name",
+        customerInfo: {
+          id: "user123",
+          email: "user@example.com",
+        },
+      },
+      group_key: "product_purchase",
+    });
+  };
+  return (
+    <button type="button" onClick={handlePayment}>
+      Process Payment
+    </button>
+  );
+}
+
+describe("usePayment types", () => {
+  type Result = ReturnType<typeof usePayment>;
+
+  it("returns exactly the fields of KryptoGO's usePayment", () => {
+    expectTypeOf<keyof Result>().toEqualTypeOf<
+      | "openPaymentModal"
+      | "closePaymentModal"
+      | "setPaymentIntent"
+      | "data"
+      | "error"
+      | "txHash"
+      | "isLoading"
+      | "isSuccess"
+      | "isError"
+    >();
+    expectTypeOf<Result["openPaymentModal"]>().parameters.toEqualTypeOf<[OpenPaymentModalParams]>();
+    expectTypeOf<Result["openPaymentModal"]>().returns.toEqualTypeOf<Promise<void>>();
+    expectTypeOf<Result["closePaymentModal"]>().toEqualTypeOf<() => void>();
+    expectTypeOf<Result["setPaymentIntent"]>().parameter(0).toEqualTypeOf<PaymentIntent | null>();
+    expectTypeOf<Result["data"]>().toEqualTypeOf<PaymentIntent | null>();
+    expectTypeOf<Result["error"]>().toEqualTypeOf<PaymentError | null>();
+    expectTypeOf<Result["error"]>().toExtend<Error | null>();
+    expectTypeOf<Result["txHash"]>().toEqualTypeOf<string | undefined>();
+    expectTypeOf<Result["isLoading"]>().toEqualTypeOf<boolean>();
+    expectTypeOf<Result["isSuccess"]>().toEqualTypeOf<boolean>();
+    expectTypeOf<Result["isError"]>().toEqualTypeOf<boolean>();
+  });
+
+  it("takes the create-intent body's fields as openPaymentModal's params", () => {
+    expectTypeOf<OpenPaymentModalParams>().toEqualTypeOf<{
+      fiat_amount: string;
+      fiat_currency: "TWD" | "USD";
+      callback_url?: string;
+      order_data?: Record<string, unknown>;
+      group_key?: string;
+    }>();
+    // @ts-expect-error fiat_amount is a decimal string, as in the API
+    expectTypeOf<OpenPaymentModalParams>().toExtend<{ fiat_amount: number }>();
+  });
+
+  it("describes an intent exactly as the gateway's OpenAPI document does", () => {
+    expectTypeOf<PaymentIntent>().toEqualTypeOf<components["schemas"]["PaymentIntent"]>();
+  });
+});
+
+describe("openPaymentModal's parameter check", () => {
+  const params = (fiat_amount: string) => ({ fiat_amount, fiat_currency: "TWD" as const });
+
+  it.each(["0.01", "0.019", "1", "100", "300.0", "0000.10"])("accepts %s", (amount) => {
+    expect(() => validatePaymentParams(params(amount))).not.toThrow();
+  });
+
+  it.each([
+    ["0.001", /at least 0\.01/],
+    ["0.009", /at least 0\.01/],
+    ["0", /at least 0\.01/],
+    ["0.00", /at least 0\.01/],
+    ["-1", /decimal string/],
+    ["1e3", /decimal string/],
+    ["abc", /decimal string/],
+    ["", /decimal string/],
+    [" 1", /decimal string/],
+  ])("refuses %j", (amount, message) => {
+    const refused = (() => {
+      try {
+        validatePaymentParams(params(amount));
+      } catch (err) {
+        return err;
+      }
+    })();
+    expect(refused).toBeInstanceOf(PaymentError);
+    expect(refused).toMatchObject({ kind: "validation", data: { field: "fiat_amount" } });
+    expect((refused as Error).message).toMatch(message);
+  });
+
+  it("refuses a number (a JavaScript caller without types)", () => {
+    expect(() =>
+      validatePaymentParams({ fiat_amount: 100 as unknown as string, fiat_currency: "TWD" }),
+    ).toThrow(/decimal string/);
+  });
+});
+
+describe("PaymentProvider", () => {
+  it("renders the guide's components on the server (no window needed until a click)", () => {
+    const html = renderToString(
+      <PaymentProvider clientId="9c5a79fc1117310f976b53752659b61d" baseUrl="https://pay.example">
+        <PaymentComponent />
+        <AdvancedPaymentComponent />
+      </PaymentProvider>,
+    );
+    expect(html).toContain("Pay Now");
+    expect(html).toContain("Process Payment");
+    expect(html).not.toContain('role="dialog"');
+  });
+
+  it("says where usePayment is missing its provider", () => {
+    expect(() => renderToString(<PaymentComponent />)).toThrow(/inside <PaymentProvider/);
+  });
+});

@@ -1,0 +1,35 @@
+import { type OpenPaymentModalParams, PaymentError } from "./types.ts";
+
+const DECIMAL = /^(\d+)(?:\.(\d+))?$/;
+
+/**
+ * Refuses what the gateway would refuse anyway, before a request leaves the page: the customer
+ * sees the mistake at once and no intent is created for it. Throws a PaymentError.
+ *
+ * @example
+ * validatePaymentParams({ fiat_amount: "0.001", fiat_currency: "TWD" }); // throws: at least 0.01
+ */
+export function validatePaymentParams(params: OpenPaymentModalParams): void {
+  const amount: unknown = params?.fiat_amount;
+  const match = typeof amount === "string" ? DECIMAL.exec(amount) : null;
+  if (match === null) {
+    throw new PaymentError(
+      "validation",
+      `fiat_amount must be a decimal string such as "100" or "300.0", not ${JSON.stringify(amount)}`,
+      { data: { field: "fiat_amount" } },
+    );
+  }
+  // Exact, without floats: at least 0.01 means a non-zero integer part or a non-zero cent.
+  const [, whole = "", fraction = ""] = match;
+  if (!/[1-9]/.test(whole) && !/[1-9]/.test(`${fraction}00`.slice(0, 2))) {
+    throw new PaymentError("validation", `fiat_amount must be at least 0.01, not ${amount}`, {
+      data: { field: "fiat_amount" },
+    });
+  }
+  const currency: unknown = params.fiat_currency;
+  if (typeof currency !== "string" || currency === "") {
+    throw new PaymentError("validation", "fiat_currency is required (e.g. TWD)", {
+      data: { field: "fiat_currency" },
+    });
+  }
+}

@@ -1,0 +1,111 @@
+import type { PaymentStatus } from "./status.ts";
+
+/** GET /v1/checkout/payment/{id}: the payment as the payer sees it. */
+export interface CheckoutPayment {
+  payment_intent_id: string;
+  status: PaymentStatus;
+  fiat_amount: string;
+  fiat_currency: string;
+  crypto_amount: string;
+  crypto_amount_base: string;
+  symbol: string;
+  decimals: number;
+  token_address: string;
+  payment_address: string;
+  payment_chain_id: string;
+  chain_name: string;
+  evm_chain_id: number | null;
+  explorer_url: string | null;
+  payment_deadline: number;
+  server_time: number;
+  payment_tx_hash: string | null;
+  received_amount: string | null;
+  refund_amount: string | null;
+  refund_tx_hash: string | null;
+}
+
+export class PaymentNotFoundError extends Error {
+  constructor(id: string) {
+    super(`payment ${id} not found`);
+    this.name = "PaymentNotFoundError";
+  }
+}
+
+const paymentUrl = (id: string) => `/v1/checkout/payment/${encodeURIComponent(id)}`;
+
+export async function fetchPayment(id: string, signal?: AbortSignal): Promise<CheckoutPayment> {
+  const res = await fetch(paymentUrl(id), {
+    headers: { Accept: "application/json" },
+    cache: "no-store",
+    ...(signal ? { signal } : {}),
+  });
+  if (res.status === 404) throw new PaymentNotFoundError(id);
+  if (!res.ok) throw new Error(`the gateway answered ${res.status}`);
+  const body = (await res.json()) as { code: number; data: CheckoutPayment };
+  return body.data;
+}
+
+/** Polling period while the event stream is down. */
+const POLL_MS = 3_000;
+
+export interface FollowHandlers {
+  onPayment(payment: CheckoutPayment): void;
+  /** A read failed; following goes on and the next success clears it. */
+  onError(error: unknown): void;
+  isFinal(status: PaymentStatus): boolean;
+}
+
+/**
+ * Follows a payment until it reaches a final status: server-sent events while the stream is up,
+ * polling whenever it is not (no EventSource, a proxy that drops the stream, a reconnect).
+ * Returns a function that stops following.
+ */
+export function followPayment(id: string, handlers: FollowHandlers): () => void {
+  let stopped = false;
+  let streamLive = false;
+  let pollTimer: ReturnType<typeof setTimeout> | undefined;
+  let events: EventSource | undefined;
+
+  const stop = () => {
+    stopped = true;
+    events?.close();
+    if (pollTimer !== undefined) clearTimeout(pollTimer);
+  };
+  const deliver = (payment: CheckoutPayment) => {
+    if (stopped) return;
+    handlers.onPayment(payment);
+    if (handlers.isFinal(payment.status)) stop();
+  };
+  const poll = async () => {
+    pollTimer = undefined;
+    try {
+      deliver(await fetchPayment(id));
+    } catch (error) {
+      if (!stopped) handlers.onError(error);
+    }
+    if (!stopped && !streamLive && pollTimer === undefined) pollTimer = setTimeout(poll, POLL_MS);
+  };
+  const startPolling = () => {
+    if (!stopped && pollTimer === undefined) pollTimer = setTimeout(poll, POLL_MS);
+  };
+
+  if (typeof EventSource === "function") {
+    events = new EventSource(`${paymentUrl(id)}/events`);
+    events.addEventListener("payment", (event) => {
+      streamLive = true;
+      if (pollTimer !== undefined) {
+        clearTimeout(pollTimer);
+        pollTimer = undefined;
+      }
+      deliver(JSON.parse((event as MessageEvent<string>).data) as CheckoutPayment);
+    });
+    // EventSource retries by itself; until it is back (or for good, if it gave up), poll.
+    events.addEventListener("error", () => {
+      streamLive = false;
+      startPolling();
+    });
+  } else {
+    startPolling();
+  }
+  return stop;
+}
