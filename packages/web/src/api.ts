@@ -1,28 +1,8 @@
+import type { components } from "../../sdk/src/openapi.d.ts";
 import type { PaymentStatus } from "./status.ts";
 
-/** GET /v1/checkout/payment/{id}: the payment as the payer sees it. */
-export interface CheckoutPayment {
-  payment_intent_id: string;
-  status: PaymentStatus;
-  fiat_amount: string;
-  fiat_currency: string;
-  crypto_amount: string;
-  crypto_amount_base: string;
-  symbol: string;
-  decimals: number;
-  token_address: string;
-  payment_address: string;
-  payment_chain_id: string;
-  chain_name: string;
-  evm_chain_id: number | null;
-  explorer_url: string | null;
-  payment_deadline: number;
-  server_time: number;
-  payment_tx_hash: string | null;
-  received_amount: string | null;
-  refund_amount: string | null;
-  refund_tx_hash: string | null;
-}
+/** GET /v1/checkout/payment/{id}: the payment as the payer sees it (generated from the gateway). */
+export type CheckoutPayment = components["schemas"]["CheckoutPayment"];
 
 export class PaymentNotFoundError extends Error {
   constructor(id: string) {
