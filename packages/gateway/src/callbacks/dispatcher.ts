@@ -198,10 +198,6 @@ export function createCallbackDispatcher(options: CallbackDispatcherOptions) {
   // everyone's deliveries.
   async function loop(signal: AbortSignal): Promise<void> {
     const inFlight = new Set<Promise<void>>();
-    let waiting: Promise<void> | undefined;
-    const wakeUp = () => {
-      wake?.();
-    };
     // Refill when half the slots are free: one claim query per several deliveries, not per one.
     const refillAt = Math.ceil(concurrency / 2);
     while (!signal.aborted) {
@@ -214,7 +210,7 @@ export function createCallbackDispatcher(options: CallbackDispatcherOptions) {
           for (const event of events) {
             const p: Promise<void> = deliverOne(event, signal).finally(() => {
               inFlight.delete(p);
-              wakeUp();
+              wake?.();
             });
             inFlight.add(p);
           }
@@ -224,10 +220,14 @@ export function createCallbackDispatcher(options: CallbackDispatcherOptions) {
       }
       // More may be due right away; otherwise wait for a free slot, a nudge or the next poll.
       if (free >= refillAt && claimed === free) continue;
-      waiting = new Promise<void>((resolve) => {
-        wake = resolve;
-      });
-      await Promise.race([sleep(options.pollIntervalMs ?? 500, signal), waiting]);
+      // One pause per wait, ended by the poll timer, a wake-up or stop(): nothing is left
+      // listening on the long-lived stop signal afterwards.
+      const pause = new AbortController();
+      const endPause = () => pause.abort();
+      signal.addEventListener("abort", endPause, { once: true });
+      wake = endPause;
+      await sleep(options.pollIntervalMs ?? 500, pause.signal);
+      signal.removeEventListener("abort", endPause);
       wake = undefined;
     }
     await Promise.allSettled([...inFlight]);
