@@ -351,6 +351,39 @@ describe("retries", () => {
   });
 });
 
+describe("crash recovery", () => {
+  it("delivers an event claimed by a process that died once that process's lease runs out", async () => {
+    const gw = await gateway();
+    const shop = await gw.createTenant();
+    const id = await createIntent(gw, shop, { callback_url: null });
+    // What a process that claimed the event and then died leaves behind: a lease, no attempt.
+    await gw.database.db.transaction().execute(async (trx) => {
+      const row = await trx
+        .selectFrom("payment_intents")
+        .selectAll()
+        .where("id", "=", id)
+        .executeTakeFirstOrThrow();
+      const eventId = await enqueueStatusCallback(
+        trx,
+        { ...row, status: "expired", callback_url: receiver.url },
+        new Date(),
+      );
+      await trx
+        .updateTable("callback_events")
+        .set({ locked_until: new Date(clock().getTime() + 60_000) })
+        .where("id", "=", eventId as string)
+        .execute();
+    });
+    await new Promise((r) => setTimeout(r, 500));
+    expect(receiver.received).toHaveLength(0);
+    offsetMs += 61_000;
+    const [call] = await receiver.waitFor(1);
+    expect(call?.body.payment_intent_id).toBe(id);
+    const event = await attemptsReach(gw, shop, id, 1);
+    expect(event.state).toBe("delivered");
+  });
+});
+
 describe("ordering", () => {
   it("sends an intent's later event only after the earlier one is delivered or has failed", async () => {
     const gw = await gateway();
