@@ -3,13 +3,20 @@ import path from "node:path";
 import { type ServerType, serve } from "@hono/node-server";
 import { sql } from "kysely";
 import { type Logger, pino } from "pino";
+import { type Address, parseGwei } from "viem";
 import { createApp } from "./api/create-app.ts";
 import { createCallbackDispatcher } from "./callbacks/dispatcher.ts";
 import { createCallbackUrlGuard, type Resolve } from "./callbacks/url-guard.ts";
 import { createWebhookSecrets } from "./callbacks/webhook-secrets.ts";
-import { createChainRegistry, type RegisteredChain } from "./chain/chain-registry.ts";
+import {
+  type ChainRegistry,
+  createChainRegistry,
+  type RegisteredChain,
+} from "./chain/chain-registry.ts";
 import { createDepositAddresses } from "./chain/deposit-addresses.ts";
 import { createBlockFollower } from "./chain/follower/index.ts";
+import { createTxManager } from "./chain/tx-manager/tx-manager.ts";
+import { createWallets, type Wallets } from "./chain/wallets.ts";
 import { type Config, ConfigError } from "./config/config.ts";
 import { createDatabase, type DatabaseHandle } from "./db/create-database.ts";
 import { createCachedRateProvider } from "./rates/cached-rate-provider.ts";
@@ -114,6 +121,18 @@ export function createServices(options: {
     dispatcher,
     ...(options.callbackClock ? { now: options.callbackClock } : {}),
   });
+  const wallets = createWallets(options.seed);
+  const txManager = createTxManager({
+    db: database.db,
+    chains,
+    log: options.log ?? pino({ level: "silent" }),
+    confirmations: (key) => chainConfirmations(config, chains, key),
+    pollIntervalMs: (key) => chains.get(key).pollingIntervalMs ?? config.CHAIN_POLL_MS,
+    replaceAfterBlocks: config.TX_REPLACE_AFTER_BLOCKS,
+    maxFeePerGasCap: parseGwei(String(config.TX_MAX_FEE_GWEI)),
+    crashAt: config.TX_CRASH_AT,
+    resolveSigner: (address) => findSigner(database, wallets, address),
+  });
   return {
     chains,
     tenancy,
@@ -123,7 +142,33 @@ export function createServices(options: {
     callbacks,
     dispatcher,
     webhookSecrets,
+    wallets,
+    txManager,
   };
+}
+
+/** A chain's confirmation policy: the chain's own (sandbox), else CONFIRMATIONS_<CHAIN>, else 1. */
+function chainConfirmations(config: Config, chains: ChainRegistry, key: string) {
+  return (
+    chains.get(key).confirmations ?? config.confirmations[key as keyof Config["confirmations"]] ?? 1
+  );
+}
+
+/** The key behind one of the gateway's own addresses, for re-signing after a restart. */
+async function findSigner(database: DatabaseHandle, wallets: Wallets, address: Address) {
+  const wanted = address.toLowerCase();
+  for (const account of [wallets.gasWallet(), wallets.feeWallet()])
+    if (account.address.toLowerCase() === wanted) return account;
+  const intent = await database.db
+    .selectFrom("payment_intents")
+    .select("deposit_index")
+    .where(sql<string>`lower(payment_address)`, "=", wanted)
+    .executeTakeFirst();
+  if (intent) return wallets.depositAccount(intent.deposit_index);
+  const orgs = await database.db.selectFrom("organizations").select("id").execute();
+  return orgs
+    .map((o) => wallets.hotWallet(o.id))
+    .find((account) => account.address.toLowerCase() === wanted);
 }
 
 export function openDatabase(config: Config): Promise<DatabaseHandle> {
@@ -176,10 +221,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   }
   const watchers = startChainWatchers({
     chains: services.chains.list(),
-    confirmations: (key) =>
-      services.chains.get(key).confirmations ??
-      config.confirmations[key as keyof Config["confirmations"]] ??
-      1,
+    confirmations: (key) => chainConfirmations(config, services.chains, key),
     pollingIntervalMs: (key) => services.chains.get(key).pollingIntervalMs ?? config.CHAIN_POLL_MS,
     createFollower: createBlockFollower,
     ingest: services.ingest,
@@ -191,6 +233,12 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       : { settleIntervalMs: options.settleIntervalMs }),
   });
   services.dispatcher.start();
+  services.txManager.start(
+    services.chains
+      .list()
+      .filter((c) => c.rpcUrls.length > 0)
+      .map((c) => c.key),
+  );
   const port = (server.address() as AddressInfo).port;
   const host = config.HOST === "0.0.0.0" || config.HOST === "::" ? "localhost" : config.HOST;
   const url = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
@@ -203,6 +251,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     async stop() {
       await watchers.stop();
       await services.dispatcher.stop();
+      await services.txManager.stop();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       if (!options.database) await database.close();
     },

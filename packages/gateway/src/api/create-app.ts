@@ -185,6 +185,9 @@ export function createApp(deps: AppDependencies) {
             message: `request body too large (limit ${deps.maxBodyBytes} bytes)`,
           },
           413,
+          // The rest of the body is never read, so this connection cannot carry another request;
+          // saying so keeps a client from reusing it and failing its next call.
+          { Connection: "close" },
         ),
     }),
   );

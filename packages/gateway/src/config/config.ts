@@ -85,6 +85,10 @@ const schema = z.object({
   CALLBACK_POLL_MS: positiveInt(60_000).default(500),
   CALLBACK_CONCURRENCY: positiveInt(1000).default(16),
   CALLBACK_TIMEOUT_MS: positiveInt(60_000).default(10_000),
+  TX_REPLACE_AFTER_BLOCKS: positiveInt(10_000).default(10),
+  TX_MAX_FEE_GWEI: positiveInt(1_000_000).default(1000),
+  // Crash tests only: the process kills itself at this point of sending a transaction.
+  TX_CRASH_AT: z.enum(["after-sign", "after-broadcast"]).optional(),
   ...Object.fromEntries(CHAIN_KEYS.map((k) => [`RPC_URLS_${k.toUpperCase()}`, csv.optional()])),
   ...Object.fromEntries(
     CHAIN_KEYS.map((k) => [`CONFIRMATIONS_${k.toUpperCase()}`, confirmations.optional()]),

@@ -156,7 +156,65 @@ export interface CallbackAttemptsTable {
   response_excerpt: string | null;
 }
 
+export interface ChainSendersTable {
+  chain_id: string;
+  sender: string;
+  next_nonce: Int8;
+}
+
+export type ChainTxState = "signed" | "broadcast" | "mined" | "confirmed" | "failed";
+export type ChainTxPurpose = "payout" | "refund" | "collection" | "fee" | "gas_topup";
+
+export interface ChainTxsTable {
+  id: Generated<number>;
+  idempotency_key: string;
+  purpose: ChainTxPurpose;
+  chain_id: string;
+  sender: string;
+  nonce: Int8;
+  to_address: string;
+  value: Numeric;
+  data: string;
+  gas_limit: Numeric;
+  max_fee_per_gas: Numeric;
+  max_priority_fee_per_gas: Numeric;
+  /** The current signed version's hash (a replacement changes it). */
+  tx_hash: string;
+  raw_tx: string;
+  state: ChainTxState;
+  /** The head when it was (last) broadcast: how long it has waited, for replacement. */
+  broadcast_block: Int8 | null;
+  block_number: Int8 | null;
+  block_hash: string | null;
+  gas_used: Numeric | null;
+  effective_gas_price: Numeric | null;
+  error_kind: string | null;
+  error: string | null;
+  created_at: DefaultTimestamp;
+  updated_at: DefaultTimestamp;
+}
+
+export interface ChainTxAttemptsTable {
+  id: Generated<Int8>;
+  chain_tx_id: number;
+  tx_hash: string;
+  raw_tx: string;
+  max_fee_per_gas: Numeric;
+  max_priority_fee_per_gas: Numeric;
+  created_at: DefaultTimestamp;
+}
+
+export interface TxManagerLeasesTable {
+  chain_id: string;
+  holder: string;
+  until: Timestamp;
+}
+
 export interface Database {
+  tx_manager_leases: TxManagerLeasesTable;
+  chain_senders: ChainSendersTable;
+  chain_txs: ChainTxsTable;
+  chain_tx_attempts: ChainTxAttemptsTable;
   webhook_secrets: WebhookSecretsTable;
   callback_events: CallbackEventsTable;
   callback_attempts: CallbackAttemptsTable;

@@ -1,0 +1,280 @@
+import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { mnemonicToSeedSync } from "@scure/bip39";
+import { pino } from "pino";
+import {
+  type Address,
+  createTestClient,
+  encodeFunctionData,
+  erc20Abi,
+  http,
+  parseEther,
+  parseGwei,
+  parseUnits,
+} from "viem";
+import { anvil } from "viem/chains";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createDatabase, type DatabaseHandle } from "../../db/create-database.ts";
+import { type ManualChain, startManualChain } from "../../testing/manual-chain.ts";
+import { createTestDatabase, dropSchema } from "../../testing/test-database.ts";
+import { TEST_MNEMONIC } from "../../testing/test-gateway.ts";
+import { createChainRegistry } from "../chain-registry.ts";
+import { createWallets } from "../wallets.ts";
+import { createTxManager, type TxManager, TxRejectedError } from "./tx-manager.ts";
+
+// The transaction manager against a hand-mined anvil: each test decides when blocks appear.
+
+let m: ManualChain;
+let database: DatabaseHandle;
+let tm: TxManager;
+const wallets = createWallets(mnemonicToSeedSync(TEST_MNEMONIC));
+const sender = wallets.hotWallet(1);
+const recipient = () => `0x${randomBytes(20).toString("hex")}` as Address;
+
+const chainsFor = (rpcUrl: string, tokenAddress: Address) =>
+  createChainRegistry({
+    extraChains: [
+      {
+        key: "local",
+        evmChainId: anvil.id,
+        name: "anvil",
+        tokens: [{ symbol: "USDT", address: tokenAddress, decimals: 6 }],
+        rpcUrls: [rpcUrl],
+      },
+    ],
+  });
+
+// One manager per database, as one process has: a second would wait for the first one's lease.
+function manager(db: DatabaseHandle): TxManager {
+  return createTxManager({
+    db: db.db,
+    chains: chainsFor(m.chain.rpcUrl, m.chain.tokenAddress),
+    log: pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" }),
+    confirmations: () => 2,
+    replaceAfterBlocks: 2,
+  });
+}
+
+const testClient = () =>
+  createTestClient({ mode: "anvil", chain: anvil, transport: http(m.chain.rpcUrl) });
+
+/** Mines a block and lets the manager take one pass, `n` times. */
+async function mineAndTick(tm: TxManager, n = 1) {
+  for (let i = 0; i < n; i++) {
+    await m.mine();
+    await tm.tick("local");
+  }
+}
+
+beforeAll(async () => {
+  m = await startManualChain();
+  database = await createTestDatabase();
+  tm = manager(database);
+  const test = testClient();
+  await test.setBalance({ address: sender.address, value: parseEther("100") });
+  await test.setBalance({ address: wallets.gasWallet().address, value: parseEther("100") });
+});
+
+afterAll(async () => {
+  await tm?.stop();
+  await database?.close();
+  await m?.stop();
+});
+
+describe("transaction manager", () => {
+  it("sends once per idempotency key and follows the transaction to its confirmations", async () => {
+    const to = recipient();
+    const request = {
+      chainKey: "local",
+      from: sender,
+      to,
+      value: parseEther("1"),
+      purpose: "payout" as const,
+      idempotencyKey: "once",
+    };
+    const first = await tm.submit(request);
+    const again = await tm.submit(request);
+    expect(again).toMatchObject({ id: first.id, txHash: first.txHash, nonce: first.nonce });
+    expect(first.state).toBe("broadcast");
+    await mineAndTick(tm);
+    expect((await tm.get(first.id))?.state).toBe("mined");
+    await mineAndTick(tm);
+    const done = await tm.get(first.id);
+    expect(done).toMatchObject({ state: "confirmed", txHash: first.txHash });
+    expect(done?.gasUsed).toBe(21_000n);
+    expect(await m.publicClient.getBalance({ address: to })).toBe(parseEther("1"));
+    expect(
+      await m.publicClient.getTransactionCount({ address: sender.address, blockTag: "pending" }),
+    ).toBe(first.nonce + 1);
+  });
+
+  it("refuses before taking a nonce when the call would revert or cannot be paid", async () => {
+    const poor = wallets.hotWallet(99);
+    const attempt = tm.submit({
+      chainKey: "local",
+      from: poor,
+      to: m.chain.tokenAddress,
+      data: encodeFunctionData({
+        abi: erc20Abi,
+        functionName: "transfer",
+        args: [recipient(), parseUnits("5", 6)],
+      }),
+      purpose: "payout",
+      idempotencyKey: "poor",
+    });
+    await expect(attempt).rejects.toBeInstanceOf(TxRejectedError);
+    expect(await tm.byKey("poor")).toBeUndefined();
+  });
+
+  it("gives 50 concurrent submits consecutive nonces, no gaps or duplicates, all confirmed", async () => {
+    const from = wallets.hotWallet(2);
+    await testClient().setBalance({ address: from.address, value: parseEther("100") });
+    const to = recipient();
+    const txs = await Promise.all(
+      Array.from({ length: 50 }, (_, i) =>
+        tm.submit({
+          chainKey: "local",
+          from,
+          to,
+          value: 1000n + BigInt(i),
+          gasLimit: 21_000n,
+          purpose: "payout",
+          idempotencyKey: `fifty-${i}`,
+        }),
+      ),
+    );
+    expect(txs.map((t) => t.nonce).sort((a, b) => a - b)).toEqual(
+      Array.from({ length: 50 }, (_, i) => i),
+    );
+    await mineAndTick(tm, 3);
+    const states = await Promise.all(txs.map(async (t) => (await tm.get(t.id))?.state));
+    expect(states.every((s) => s === "confirmed")).toBe(true);
+    expect(await m.publicClient.getBalance({ address: to })).toBe(
+      txs.reduce((sum, t) => sum + t.value, 0n),
+    );
+    expect(await m.publicClient.getTransactionCount({ address: from.address })).toBe(50);
+  });
+
+  it("replaces a transaction stuck under a too-low fee, and only the replacement is mined", async () => {
+    const from = wallets.hotWallet(3);
+    const test = testClient();
+    await test.setBalance({ address: from.address, value: parseEther("100") });
+    const to = recipient();
+    const stuck = await tm.submit({
+      chainKey: "local",
+      from,
+      to,
+      value: parseEther("2"),
+      gasLimit: 21_000n,
+      purpose: "payout",
+      idempotencyKey: "stuck",
+    });
+    // The base fee jumps far above the transaction's max fee and stays there.
+    const high = stuck.maxFeePerGas * 10n + parseGwei("1");
+    for (let i = 0; i < 3; i++) {
+      await test.setNextBlockBaseFeePerGas({ baseFeePerGas: high });
+      await mineAndTick(tm);
+    }
+    const replaced = await tm.get(stuck.id);
+    expect(replaced?.txHash).not.toBe(stuck.txHash);
+    expect(replaced?.maxFeePerGas).toBeGreaterThan(high);
+    for (let i = 0; i < 3; i++) {
+      await test.setNextBlockBaseFeePerGas({ baseFeePerGas: high });
+      await mineAndTick(tm);
+    }
+    const done = await tm.get(stuck.id);
+    expect(done).toMatchObject({ state: "confirmed", txHash: replaced?.txHash, nonce: 0 });
+    const attempts = await database.db
+      .selectFrom("chain_tx_attempts")
+      .select("tx_hash")
+      .where("chain_tx_id", "=", stuck.id)
+      .execute();
+    expect(attempts.map((a) => a.tx_hash)).toEqual([stuck.txHash, replaced?.txHash]);
+    expect(await m.publicClient.getBalance({ address: to })).toBe(parseEther("2"));
+    expect(await m.publicClient.getTransactionCount({ address: from.address })).toBe(1);
+  });
+});
+
+describe("a crash while sending", { timeout: 60_000 }, () => {
+  const child = fileURLToPath(new URL("../../testing/tx-crash-child.ts", import.meta.url));
+
+  for (const point of ["after-sign", "after-broadcast"] as const) {
+    it(`killed ${point.replace("-", " ")}: a restarted manager sends exactly one transaction`, async () => {
+      // The child is another process: it needs a database it can open by name.
+      const url = process.env.DATABASE_URL;
+      const schema = `crash_${randomBytes(4).toString("hex")}`;
+      const dir = url ? undefined : await mkdtemp(path.join(tmpdir(), "stablegate-crash-"));
+      const open = () =>
+        createDatabase(url ? { url, schema } : { dataDir: path.join(dir as string, "pglite") });
+      const gas = wallets.gasWallet();
+      const nonceBefore = await m.publicClient.getTransactionCount({
+        address: gas.address,
+        blockTag: "pending",
+      });
+      const to = recipient();
+      try {
+        const exit = await new Promise<NodeJS.Signals | null>((resolve) => {
+          const proc = spawn(process.execPath, ["--import", "tsx", child], {
+            env: {
+              ...process.env,
+              CHILD_DB_URL: url ?? "",
+              CHILD_DB_SCHEMA: schema,
+              CHILD_DB_DIR: dir ? path.join(dir, "pglite") : "",
+              CHILD_RPC_URL: m.chain.rpcUrl,
+              CHILD_CRASH_AT: point,
+              CHILD_TO: to,
+            },
+            stdio: "inherit",
+          });
+          proc.on("exit", (_code, signal) => resolve(signal));
+        });
+        expect(exit).toBe("SIGKILL");
+        const pending = await m.publicClient.getTransactionCount({
+          address: gas.address,
+          blockTag: "pending",
+        });
+        // Killed before the broadcast: nothing reached the node. After: it did, unrecorded.
+        expect(pending).toBe(point === "after-sign" ? nonceBefore : nonceBefore + 1);
+
+        const db = await open();
+        const restarted = manager(db);
+        try {
+          const row = await db.db
+            .selectFrom("chain_txs")
+            .selectAll()
+            .where("idempotency_key", "=", "crash-test")
+            .executeTakeFirstOrThrow();
+          expect(row.state).toBe("signed");
+          // The caller retries its request: the stored transaction comes back, nothing new.
+          const retried = await restarted.submit({
+            chainKey: "local",
+            from: gas,
+            to,
+            value: parseEther("1"),
+            gasLimit: 21_000n,
+            purpose: "gas_topup",
+            idempotencyKey: "crash-test",
+          });
+          expect(retried.txHash).toBe(row.tx_hash);
+          await restarted.tick("local");
+          await mineAndTick(restarted, 3);
+          expect((await restarted.get(retried.id))?.state).toBe("confirmed");
+          expect(await m.publicClient.getBalance({ address: to })).toBe(parseEther("1"));
+          expect(await m.publicClient.getTransactionCount({ address: gas.address })).toBe(
+            nonceBefore + 1,
+          );
+        } finally {
+          await restarted.stop();
+          await db.close();
+        }
+      } finally {
+        if (url) await dropSchema(url, schema);
+        if (dir) await rm(dir, { recursive: true, force: true });
+      }
+    });
+  }
+});
