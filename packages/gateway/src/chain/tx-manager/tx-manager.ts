@@ -499,7 +499,31 @@ export function createTxManager(options: TxManagerOptions) {
       return;
     }
     const waited = head - BigInt(row.broadcast_block ?? head);
-    if (waited >= BigInt(replaceAfterBlocks)) await replace(row, head);
+    if (waited >= BigInt(replaceAfterBlocks)) {
+      // None of our versions is mined, yet the chain is past this nonce: another transaction
+      // from the same key took it. Replacing cannot help; a person has to look.
+      const mined = await client(row.chain_id).getTransactionCount({
+        address: row.sender as Address,
+        blockTag: "latest",
+      });
+      // Receipts again: one of ours may have been mined since the first look.
+      if (mined > Number(row.nonce) && !(await findReceipt(row))) {
+        const message = `nonce ${row.nonce} was used by a transaction this gateway did not send`;
+        log.error({ chain: row.chain_id, sender: row.sender }, message);
+        await db
+          .updateTable("chain_txs")
+          .set({
+            state: "failed",
+            error_kind: "nonce_too_low",
+            error: message,
+            updated_at: new Date(),
+          })
+          .where("id", "=", row.id)
+          .execute();
+        return;
+      }
+      await replace(row, head);
+    }
     // A node may have dropped it (restart, mempool eviction): sending again costs nothing.
     else await broadcast(row, head);
   }
@@ -544,7 +568,9 @@ export function createTxManager(options: TxManagerOptions) {
     const head = await client(chainKey).getBlockNumber();
     for (const row of open) {
       try {
-        if (row.state === "signed") await broadcast(row, head);
+        // Refused as underpriced at its broadcast: only a new version with higher fees will do.
+        if (row.state === "signed" && row.error_kind === "underpriced") await replace(row, head);
+        else if (row.state === "signed") await broadcast(row, head);
         else if (row.state === "broadcast") await followBroadcast(row, head);
         else await followMined(row, head);
       } catch (err) {
