@@ -159,6 +159,32 @@ describe("transaction manager", () => {
     expect(await m.publicClient.getTransactionCount({ address: from.address })).toBe(50);
   });
 
+  it("takes a transaction reorganised out back to waiting, sends the same bytes, and confirms it once", async () => {
+    const from = wallets.hotWallet(4);
+    await testClient().setBalance({ address: from.address, value: parseEther("100") });
+    const to = recipient();
+    const tx = await tm.submit({
+      chainKey: "local",
+      from,
+      to,
+      value: parseEther("3"),
+      gasLimit: 21_000n,
+      purpose: "payout",
+      idempotencyKey: "reorged",
+    });
+    await mineAndTick(tm);
+    const mined = await tm.get(tx.id);
+    expect(mined?.state).toBe("mined");
+    // The block holding it is replaced by one without it, before its second confirmation.
+    await m.reorg(1);
+    await tm.tick("local");
+    expect(await tm.get(tx.id)).toMatchObject({ state: "broadcast", blockNumber: null });
+    await mineAndTick(tm, 3);
+    const done = await tm.get(tx.id);
+    expect(done).toMatchObject({ state: "confirmed", txHash: tx.txHash });
+    expect(await m.publicClient.getBalance({ address: to })).toBe(parseEther("3"));
+  });
+
   it("replaces a transaction stuck under a too-low fee, and only the replacement is mined", async () => {
     const from = wallets.hotWallet(3);
     const test = testClient();
