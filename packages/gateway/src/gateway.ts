@@ -3,7 +3,7 @@ import path from "node:path";
 import { type ServerType, serve } from "@hono/node-server";
 import { sql } from "kysely";
 import { type Logger, pino } from "pino";
-import { type Address, parseGwei } from "viem";
+import { type Address, getAddress, parseGwei } from "viem";
 import { createApp } from "./api/create-app.ts";
 import { createCallbackDispatcher } from "./callbacks/dispatcher.ts";
 import { createCallbackUrlGuard, type Resolve } from "./callbacks/url-guard.ts";
@@ -13,6 +13,7 @@ import {
   createChainRegistry,
   type RegisteredChain,
 } from "./chain/chain-registry.ts";
+import { createGasTopUpDepositAccounts } from "./chain/deposit-accounts.ts";
 import { createDepositAddresses } from "./chain/deposit-addresses.ts";
 import { createBlockFollower } from "./chain/follower/index.ts";
 import { createTxManager } from "./chain/tx-manager/tx-manager.ts";
@@ -28,7 +29,9 @@ import { createChainIngestService } from "./services/chain-ingest-service.ts";
 import { startChainWatchers } from "./services/chain-watcher.ts";
 import { createLifecycleService } from "./services/lifecycle-service.ts";
 import { createPaymentIntentService } from "./services/payment-intent-service.ts";
+import { createPayoutService } from "./services/payout-service.ts";
 import { createTenancyService } from "./services/tenancy-service.ts";
+import { createTreasuryService } from "./services/treasury-service.ts";
 
 export interface GatewayOptions {
   config: Config;
@@ -144,6 +147,27 @@ export function createServices(options: {
     webhookSecrets,
     wallets,
     txManager,
+    payouts: createPayoutService({ db: database.db, chains, txManager, wallets }),
+    treasury: createTreasuryService({
+      db: database.db,
+      txManager,
+      depositAccounts: createGasTopUpDepositAccounts({
+        db: database.db,
+        chains,
+        txManager,
+        wallets,
+        headroomPercent: config.GAS_TOPUP_HEADROOM_PERCENT,
+      }),
+      feeAddress: () =>
+        config.FEE_ADDRESS
+          ? getAddress(config.FEE_ADDRESS.toLowerCase())
+          : wallets.feeWallet().address,
+      collectionDelaySeconds: config.COLLECTION_DELAY_SECONDS,
+      quoteDecimals: config.CRYPTO_AMOUNT_DECIMALS,
+      intervalMs: config.TREASURY_INTERVAL_MS,
+      log: options.log ?? pino({ level: "silent" }),
+      onStatusChange: () => dispatcher.nudge(),
+    }),
   };
 }
 
@@ -196,6 +220,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     tenancy: services.tenancy,
     intents: services.intents,
     callbacks: services.callbacks,
+    payouts: services.payouts,
     log,
     maxBodyBytes: config.MAX_BODY_BYTES,
     ready: async () => {
@@ -239,6 +264,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       .filter((c) => c.rpcUrls.length > 0)
       .map((c) => c.key),
   );
+  services.treasury.start();
   const port = (server.address() as AddressInfo).port;
   const host = config.HOST === "0.0.0.0" || config.HOST === "::" ? "localhost" : config.HOST;
   const url = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
@@ -251,6 +277,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     async stop() {
       await watchers.stop();
       await services.dispatcher.stop();
+      await services.treasury.stop();
       await services.txManager.stop();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       if (!options.database) await database.close();

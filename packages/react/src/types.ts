@@ -44,6 +44,10 @@ export interface PaymentIntent {
   excess_amount: string | null;
   /** Received after payment_deadline: not credited, to be refunded. */
   late_amount: string | null;
+  /** The part of late_amount refunded to its senders (confirmed on chain). */
+  late_refund_amount: string | null;
+  /** The last confirmed refund of a late payment. */
+  late_refund_tx_hash: string | null;
 }
 
 /** What `openPaymentModal` takes: the body of the create-intent request. */

@@ -516,6 +516,288 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/studio/api/asset_pro/transfer": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Transfer tokens
+         * @description Sends tokens from the organisation's hot wallet. X-STUDIO-API-KEY alone authenticates. The answer comes once the transaction is signed and sent: tx_hash is final unless a stuck transaction is replaced with higher fees (GET the transfer for the current one).
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: {
+                    /** @description Server-side API key. */
+                    "x-studio-api-key"?: string;
+                    /** @description Optional. The same key and body within 24 hours return the first transfer; the same key with another body is refused (409 / 4018). */
+                    "idempotency-key"?: string;
+                };
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["TransferRequest"];
+                };
+            };
+            responses: {
+                /** @description The transfer was signed and sent */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @enum {number} */
+                            code: 0;
+                            data: components["schemas"]["TransferResult"];
+                        };
+                    };
+                };
+                /** @description Invalid request (4000), Balance not enough (4015, data.insufficient_amount), native coin not enough for gas (4017) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Missing or invalid API key (4002) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Risk limit: organisation per-transfer maximum (4019) or daily cap (4020), API key per-transfer maximum (4021) or daily cap (4022) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Idempotency-Key already used with a different body (4018) */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The chain's RPC did not answer (5031) */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/studio/api/asset_pro/transfer/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get a transfer */
+        get: {
+            parameters: {
+                query?: never;
+                header?: {
+                    /** @description Server-side API key. */
+                    "x-studio-api-key"?: string;
+                };
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The transfer and its on-chain details */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @enum {number} */
+                            code: 0;
+                            data: components["schemas"]["Transfer"];
+                        };
+                    };
+                };
+                /** @description Missing or invalid API key (4002) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Unknown transfer, or another organisation's (4023) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/studio/api/asset_pro/transfers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List transfers
+         * @description Newest first.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    page_number?: number;
+                    page_size?: number;
+                };
+                header?: {
+                    /** @description Server-side API key. */
+                    "x-studio-api-key"?: string;
+                };
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description A page of transfers */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @enum {number} */
+                            code: 0;
+                            data: components["schemas"]["TransferList"];
+                        };
+                    };
+                };
+                /** @description Bad query parameter (4000) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Missing or invalid API key (4002) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/studio/api/asset_pro/wallet": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The organisation's hot wallet
+         * @description Its address (fund it with the tokens to pay out and the chain's native coin for gas) and its balances on every chain this gateway has an RPC URL for.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: {
+                    /** @description Server-side API key. */
+                    "x-studio-api-key"?: string;
+                };
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Address and balances */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @enum {number} */
+                            code: 0;
+                            data: components["schemas"]["HotWallet"];
+                        };
+                    };
+                };
+                /** @description Missing or invalid API key (4002) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -569,6 +851,10 @@ export interface components {
             excess_amount: string | null;
             /** @description Received after payment_deadline: not credited, to be refunded. */
             late_amount: string | null;
+            /** @description The part of late_amount refunded to its senders (confirmed on chain). */
+            late_refund_amount: string | null;
+            /** @description The last confirmed refund of a late payment. */
+            late_refund_tx_hash: string | null;
         };
         /** @enum {string} */
         PaymentStatus: "pending" | "success" | "expired" | "insufficient_not_refunded" | "insufficient_refunded";
@@ -699,6 +985,94 @@ export interface components {
             error: string | null;
             /** @description The first 4 KB of the receiver's answer. */
             response_excerpt: string | null;
+        };
+        TransferResult: {
+            /**
+             * @description <org>-<unix time>-<sequence>
+             * @example 1-1627380000-1
+             */
+            id: string;
+            /** @example 0x1234567890abcdef */
+            tx_hash: string;
+            /**
+             * @description Unix seconds
+             * @example 1627380000
+             */
+            transfer_time: number;
+        };
+        TransferRequest: {
+            /**
+             * @description The chain to send on (eth, arb, base, bsc, polygon, optimism).
+             * @example arb
+             */
+            chain_id: string;
+            /**
+             * @description A token registered on that chain (USDT or USDC).
+             * @example 0xFd086bC7CD5C481DCC9C85ebE478A1C0b69FCbb9
+             */
+            contract_address: string;
+            /**
+             * @description Decimal token amount, greater than 0, at most the token's decimals (6 for USDT).
+             * @example 100.123
+             */
+            amount: string;
+            /**
+             * @description The recipient: lower case or EIP-55 checksummed.
+             * @example 0x3fE5aC82B997255b8226abb6aEfd91f405fe2e8e
+             */
+            wallet_address: string;
+        };
+        Transfer: {
+            /** @example 1-1627380000-1 */
+            id: string;
+            /**
+             * @description submitted: signed and sent, not yet at the chain's confirmations; confirmed: mined and confirmed; failed: reverted or could not be sent (see error).
+             * @enum {string}
+             */
+            status: "submitted" | "confirmed" | "failed";
+            /** @example arb */
+            chain_id: string;
+            contract_address: string;
+            /** @example USDT */
+            symbol: string;
+            /** @example 100.123 */
+            amount: string;
+            wallet_address: string;
+            /** @description The organisation's hot wallet. */
+            from_address: string;
+            tx_hash: string | null;
+            /** @description Unix seconds */
+            transfer_time: number;
+            nonce: number | null;
+            block_number: number | null;
+            gas_used: string | null;
+            /** @description wei per gas */
+            effective_gas_price: string | null;
+            error: string | null;
+        };
+        TransferList: {
+            items: components["schemas"]["Transfer"][];
+            total_count: number;
+            page_number: number;
+            page_size: number;
+        };
+        HotWallet: {
+            /** @description The same address on every EVM chain. */
+            address: string;
+            chains: {
+                chain_id: string;
+                /** @description ETH, BNB, POL... for gas */
+                native_balance: string | null;
+                tokens: {
+                    symbol: string;
+                    contract_address: string;
+                    decimals: number;
+                    balance: string | null;
+                    /** @description Transfers sent but not yet mined: already spoken for. */
+                    in_flight: string;
+                }[];
+                error: string | null;
+            }[];
         };
     };
     responses: never;

@@ -6,6 +6,7 @@ import type { Logger } from "pino";
 import { ErrorCode, invalidApiKey } from "../domain/errors.ts";
 import type { CallbackService } from "../services/callback-service.ts";
 import type { PaymentIntentService } from "../services/payment-intent-service.ts";
+import type { PayoutService } from "../services/payout-service.ts";
 import type { Caller, TenancyService } from "../services/tenancy-service.ts";
 import { registerCallbackRoutes } from "./callback-routes.ts";
 import { registerCheckoutRoutes } from "./checkout-routes.ts";
@@ -20,11 +21,13 @@ import {
   PaymentIntent,
   PaymentIntentList,
 } from "./schemas.ts";
+import { registerTransferRoutes } from "./transfer-routes.ts";
 
 export interface AppDependencies {
   tenancy: TenancyService;
   intents: PaymentIntentService;
   callbacks: CallbackService;
+  payouts: PayoutService;
   log: Logger;
   maxBodyBytes: number;
   /** Resolves when the service can take traffic (database reachable). */
@@ -235,6 +238,7 @@ export function createApp(deps: AppDependencies) {
 
   registerCheckoutRoutes(app, { intents, log });
   registerCallbackRoutes(app, deps.callbacks);
+  registerTransferRoutes(app, { payouts: deps.payouts, requireApiKey });
 
   app.openAPIRegistry.registerComponent("securitySchemes", "ApiKey", {
     type: "apiKey",

@@ -102,6 +102,8 @@ describe("create payment intent", () => {
       "aggregation_tx_hash",
       "excess_amount",
       "late_amount",
+      "late_refund_amount",
+      "late_refund_tx_hash",
     ]);
     expect(d.payment_intent_id).toMatch(/^[0-9A-Za-z]{32}$/);
     expect(d).toMatchObject({

@@ -86,6 +86,13 @@ export const PaymentIntent = z
       .string()
       .nullable()
       .openapi({ description: "Received after payment_deadline: not credited, to be refunded." }),
+    late_refund_amount: z.string().nullable().openapi({
+      description: "The part of late_amount refunded to its senders (confirmed on chain).",
+    }),
+    late_refund_tx_hash: z
+      .string()
+      .nullable()
+      .openapi({ description: "The last confirmed refund of a late payment." }),
   })
   .openapi("PaymentIntent");
 

@@ -121,6 +121,31 @@ describe("an operator's first day", { timeout: 180_000 }, () => {
     expect(key.api_key.startsWith(keys[0].prefix)).toBe(true);
   });
 
+  it("sets the treasury and the fee, refuses bad values, and shows the wallets to fund", async () => {
+    const treasury = "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC";
+    expect(await admin(["org", "set-treasury", String(orgId), treasury.toLowerCase()])).toEqual({
+      org_id: orgId,
+      treasury_address: treasury,
+      fee_bps: 0,
+    });
+    expect(await admin(["org", "set-fee", String(orgId), "100"])).toMatchObject({ fee_bps: 100 });
+    for (const args of [
+      ["org", "set-fee", String(orgId), "10001"],
+      ["org", "set-treasury", String(orgId), "0x123"],
+    ]) {
+      const r = await runCli(args, installation());
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/^stablegate: (fee_bps|treasury_address): /);
+      expectNoStackTrace(r);
+    }
+    const r = await runCli(["wallets"], installation({ SEED_FILE: seedFile }));
+    expect(r.code, r.stderr).toBe(0);
+    const wallets = JSON.parse(r.stdout);
+    expect(wallets.gas_wallet).toMatch(/^0x[0-9a-fA-F]{40}$/);
+    expect(wallets.fee_address).toMatch(/^0x[0-9a-fA-F]{40}$/);
+    expect(wallets.fee_address).not.toBe(wallets.gas_wallet);
+  });
+
   it("serves intents for that key on arb, and refuses it after `key revoke`", async () => {
     const port = await freePort();
     const first = await serve(port);

@@ -1,3 +1,5 @@
+import { existsSync } from "node:fs";
+import path from "node:path";
 import { Command, InvalidArgumentError } from "commander";
 import { type Config, ConfigError, loadConfig } from "../config/config.ts";
 
@@ -35,19 +37,38 @@ const positiveInt = (v: string) => {
 };
 
 /** Admin commands open the database directly. On PGlite, stop the server first: one process at a time. */
-async function withServices<T>(fn: (s: Services) => Promise<T>): Promise<T> {
+async function withServices<T>(
+  fn: (s: Services) => Promise<T>,
+  seed: Uint8Array = new Uint8Array(64),
+): Promise<T> {
   const cfg = config();
   const { createServices, openDatabase } = await gatewayModule();
   const database = await openDatabase(cfg);
   try {
-    // Tenancy needs no seed; an empty one keeps admin commands usable without the secret.
-    return await fn(createServices({ config: cfg, database, seed: new Uint8Array(64) }));
+    // Most admin commands need no seed; an empty one keeps them usable without the secret.
+    return await fn(createServices({ config: cfg, database, seed }));
   } finally {
     await database.close();
   }
 }
 
 const print = (value: unknown) => console.log(JSON.stringify(value, null, 2));
+
+function limitsInput(o: { maxTransfer?: string; dailyCap?: string }) {
+  if (o.maxTransfer === undefined && o.dailyCap === undefined) {
+    program.error("stablegate: give --max-transfer and/or --daily-cap");
+  }
+  const value = (v: string) => (v === "none" ? null : v);
+  return {
+    ...(o.maxTransfer === undefined ? {} : { maxTransfer: value(o.maxTransfer) }),
+    ...(o.dailyCap === undefined ? {} : { dailyCap: value(o.dailyCap) }),
+  };
+}
+
+const limitsOutput = (l: { maxTransfer: string | null; dailyCap: string | null }) => ({
+  max_transfer_amount: l.maxTransfer,
+  daily_transfer_cap: l.dailyCap,
+});
 
 const program = new Command("stablegate").description("Self-hosted stablecoin payment gateway");
 
@@ -135,6 +156,83 @@ org
 org
   .command("list")
   .action(() => withServices(async ({ tenancy }) => print(await tenancy.listOrganizations())));
+org
+  .command("set-treasury")
+  .description("where the organisation's successful payments are collected (an EVM address)")
+  .argument("<org_id>", "organisation id", positiveInt)
+  .argument("<address>", "treasury address, 0x…")
+  .action((orgId: number, address: string) =>
+    withServices(async ({ treasury }) => print(await treasury.setTreasury(orgId, address))),
+  );
+org
+  .command("set-fee")
+  .description("the operator's fee on the organisation's collections, in basis points (100 = 1%)")
+  .argument("<org_id>", "organisation id", positiveInt)
+  .argument("<bps>", "basis points, 0-10000", (v: string) => {
+    if (!/^\d+$/.test(v)) throw new InvalidArgumentError("must be a whole number 0-10000");
+    return Number(v);
+  })
+  .action((orgId: number, bps: number) =>
+    withServices(async ({ treasury }) => print(await treasury.setFee(orgId, bps))),
+  );
+
+program
+  .command("wallets")
+  .description("the gas wallet (fund it with native coin on every chain) and the fee address")
+  .action(async () => {
+    const cfg = config();
+    const { existsSync } = await import("node:fs");
+    const path = await import("node:path");
+    const { loadSeed } = await import("../chain/seed.ts");
+    const { createWallets } = await import("../chain/wallets.ts");
+    const { getAddress } = await import("viem");
+    // The sandbox's seed when no production seed is configured (never generated here).
+    const sandboxSeed = existsSync(path.join(cfg.DATA_DIR, "seed.txt")) ? cfg.DATA_DIR : undefined;
+    const wallets = createWallets(
+      loadSeed({ seedPhrase: cfg.SEED_PHRASE, seedFile: cfg.SEED_FILE, generateInto: sandboxSeed }),
+    );
+    print({
+      gas_wallet: wallets.gasWallet().address,
+      fee_address: cfg.FEE_ADDRESS
+        ? getAddress(cfg.FEE_ADDRESS.toLowerCase())
+        : wallets.feeWallet().address,
+      fee_address_source: cfg.FEE_ADDRESS ? "FEE_ADDRESS" : "seed (fee wallet)",
+    });
+  });
+org
+  .command("wallet")
+  .description(
+    "the organisation's hot wallet (transfers are sent from it; fund it with tokens and gas) and its balances on chains with RPC URLs",
+  )
+  .argument("<org_id>", "organisation id", positiveInt)
+  .action(async (orgId: number) => {
+    const cfg = config();
+    const { loadSeed } = await import("../chain/seed.ts");
+    // The hot wallet derives from the operator's seed; the sandbox keeps its own in DATA_DIR.
+    const sandboxSeed = path.join(cfg.DATA_DIR, "seed.txt");
+    const seed = loadSeed({
+      seedPhrase: cfg.SEED_PHRASE,
+      seedFile: cfg.SEED_FILE ?? (existsSync(sandboxSeed) ? sandboxSeed : undefined),
+    });
+    await withServices(async ({ tenancy, payouts }) => {
+      await tenancy.getOrganization(orgId);
+      const wallet = await payouts.walletOf(orgId);
+      print({ org_id: orgId, hot_wallet_address: wallet.address, chains: wallet.chains });
+    }, seed);
+  });
+org
+  .command("set-limits")
+  .description(
+    "risk limits for transfers, in token units (USDT/USDC); 'none' removes a limit. The daily cap resets at 00:00 UTC",
+  )
+  .argument("<org_id>", "organisation id", positiveInt)
+  .option("--max-transfer <amount>", "largest single transfer, e.g. 1000")
+  .option("--daily-cap <amount>", "total of the day's transfers, e.g. 10000")
+  .action((orgId: number, o: { maxTransfer?: string; dailyCap?: string }) =>
+    withServices(async ({ payouts }) =>
+      print({ org_id: orgId, ...limitsOutput(await payouts.setOrgLimits(orgId, limitsInput(o))) }),
+    ),
+  );
 
 const client = program
   .command("client")
@@ -179,6 +277,17 @@ key
   .requiredOption("--org <id>", "organisation id", positiveInt)
   .action((o: { org: number }) =>
     withServices(async ({ tenancy }) => print(await tenancy.listApiKeys(o.org))),
+  );
+key
+  .command("set-limits")
+  .description("this key's own transfer limits (besides its organisation's); 'none' removes one")
+  .argument("<id>", "API key id", positiveInt)
+  .option("--max-transfer <amount>", "largest single transfer, e.g. 100")
+  .option("--daily-cap <amount>", "total of the day's transfers by this key, e.g. 1000")
+  .action((id: number, o: { maxTransfer?: string; dailyCap?: string }) =>
+    withServices(async ({ payouts }) =>
+      print({ key_id: id, ...limitsOutput(await payouts.setKeyLimits(id, limitsInput(o))) }),
+    ),
   );
 key
   .command("revoke")

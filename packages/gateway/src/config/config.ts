@@ -89,6 +89,14 @@ const schema = z.object({
   TX_MAX_FEE_GWEI: positiveInt(1_000_000).default(1000),
   // Crash tests only: the process kills itself at this point of sending a transaction.
   TX_CRASH_AT: z.enum(["after-sign", "after-broadcast"]).optional(),
+  // Treasury: refunds, collections, gas top-ups (docs/treasury.md).
+  FEE_ADDRESS: z
+    .string()
+    .regex(/^0x[0-9a-fA-F]{40}$/, "must be an EVM address (0x and 40 hex digits)")
+    .optional(),
+  COLLECTION_DELAY_SECONDS: whole(0, 30 * 24 * 3600).default(0),
+  TREASURY_INTERVAL_MS: positiveInt(60_000).default(2000),
+  GAS_TOPUP_HEADROOM_PERCENT: whole(0, 1000).default(25),
   ...Object.fromEntries(CHAIN_KEYS.map((k) => [`RPC_URLS_${k.toUpperCase()}`, csv.optional()])),
   ...Object.fromEntries(
     CHAIN_KEYS.map((k) => [`CONFIRMATIONS_${k.toUpperCase()}`, confirmations.optional()]),

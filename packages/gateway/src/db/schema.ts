@@ -210,7 +210,46 @@ export interface TxManagerLeasesTable {
   until: Timestamp;
 }
 
+// ---- Transfers (withdrawals) and risk limits: migrations/2026-11-25-payouts.ts ----
+
+/** One transfer from an organisation's hot wallet; reserved before its chain transaction exists. */
+export interface PayoutsTable {
+  /** "<org>-<unix time>-<sequence>", the reference's transfer id. */
+  id: string;
+  org_id: number;
+  seq: number;
+  api_key_id: number;
+  chain_id: string;
+  token_address: string;
+  symbol: string;
+  decimals: number;
+  amount: Numeric;
+  from_address: string;
+  to_address: string;
+  idempotency_key: string | null;
+  /** sha256 of the normalised request: the same Idempotency-Key with another body is refused. */
+  request_hash: string;
+  chain_tx_id: Int8 | null;
+  created_at: Timestamp;
+}
+
+// The risk-limit columns, merged into the tables declared above (TypeScript merges interfaces):
+// decimal token amounts, null = no limit.
+export interface OrganizationsTable {
+  max_transfer_amount: ColumnType<string | null, string | null | undefined, string | null>;
+  daily_transfer_cap: ColumnType<string | null, string | null | undefined, string | null>;
+  last_payout_seq: ColumnType<number, number | undefined, number>;
+}
+
+export interface ApiKeysTable {
+  max_transfer_amount: ColumnType<string | null, string | null | undefined, string | null>;
+  daily_transfer_cap: ColumnType<string | null, string | null | undefined, string | null>;
+}
+
+// ---- end of transfers ----
+
 export interface Database {
+  payouts: PayoutsTable;
   tx_manager_leases: TxManagerLeasesTable;
   chain_senders: ChainSendersTable;
   chain_txs: ChainTxsTable;
@@ -225,4 +264,100 @@ export interface Database {
   api_keys: ApiKeysTable;
   payment_intents: PaymentIntentsTable;
   payment_intent_status_history: PaymentIntentStatusHistoryTable;
+}
+
+// ---- Treasury (refunds, collections, gas top-ups): migration 2026-11-26-treasury. ----
+// Declared as interface extensions so this block stays apart from the tables above.
+
+export interface OrganizationsTable {
+  /** Where successful payments are collected; null: collections wait until one is set. */
+  treasury_address: string | null;
+  /** The operator's fee on each collection, in basis points. */
+  fee_bps: ColumnType<number, number | undefined, number>;
+}
+
+export interface PaymentIntentsTable {
+  /** Confirmed refunds of late payments, summed (the status does not change for them). */
+  late_refund_amount: Numeric | null;
+  late_refund_tx_hash: string | null;
+}
+
+export type RefundKind = "insufficient" | "late";
+export type RefundState = "pending" | "submitted" | "confirmed" | "failed";
+
+export interface RefundsTable {
+  id: Generated<Int8>;
+  payment_intent_id: string;
+  /** The refunded transfer. */
+  chain_id: string;
+  tx_hash: string;
+  log_index: number;
+  kind: RefundKind;
+  token_address: string;
+  /** The deposit address the refund is sent from. */
+  from_address: string;
+  /** The refunded transfer's sender. */
+  to_address: string;
+  amount: Numeric;
+  chain_tx_id: Int8 | null;
+  state: ColumnType<RefundState, RefundState | undefined, RefundState>;
+  error: string | null;
+  created_at: DefaultTimestamp;
+  updated_at: DefaultTimestamp;
+}
+
+export type CollectionState = "waiting_treasury" | "pending" | "submitted" | "confirmed" | "failed";
+
+export interface CollectionsTable {
+  id: Generated<Int8>;
+  payment_intent_id: string;
+  chain_id: string;
+  token_address: string;
+  from_address: string;
+  treasury_address: string | null;
+  fee_address: string | null;
+  /** To the treasury: the intent's aggregated_amount. */
+  amount: Numeric | null;
+  fee: Numeric | null;
+  chain_tx_id: Int8 | null;
+  fee_chain_tx_id: Int8 | null;
+  state: CollectionState;
+  error: string | null;
+  created_at: DefaultTimestamp;
+  updated_at: DefaultTimestamp;
+}
+
+export interface GasTopupsTable {
+  id: Generated<Int8>;
+  chain_tx_id: Int8;
+  chain_id: string;
+  deposit_address: string;
+  /** Idempotency key of the token transfer this top-up pays for. */
+  for_key: string;
+  funded_chain_tx_id: Int8 | null;
+  /** Native coin sent, in wei. */
+  amount: Numeric;
+  /** gas used x effective price of the top-up itself, once mined. */
+  topup_cost: Numeric | null;
+  /** gas used x effective price of the token transfer it funded, once mined. */
+  transfer_cost: Numeric | null;
+  created_at: DefaultTimestamp;
+}
+
+export interface TreasuryWorkTable {
+  payment_intent_id: string;
+  next_attempt_at: Timestamp;
+  /** Moved on every enqueue: a worker finishing an older claim leaves newer work in place. */
+  enqueued_at: Timestamp;
+  locked_until: Timestamp | null;
+  attempts: ColumnType<number, number | undefined, number>;
+  last_error: string | null;
+  created_at: DefaultTimestamp;
+}
+
+export interface Database {
+  refunds: RefundsTable;
+  collections: CollectionsTable;
+  gas_topups: GasTopupsTable;
+  treasury_work: TreasuryWorkTable;
 }

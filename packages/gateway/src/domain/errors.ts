@@ -36,8 +36,18 @@ export const ErrorCode = {
   bodyTooLarge: 4013,
   unsupportedMediaType: 4014,
   noCallbackToResend: 4016,
+  // Transfers (withdrawals): 4015 is the reference's; the rest follow it.
+  balanceNotEnough: 4015,
+  gasNotEnough: 4017,
+  idempotencyKeyReused: 4018,
+  orgTransferLimitExceeded: 4019,
+  orgDailyCapExceeded: 4020,
+  keyTransferLimitExceeded: 4021,
+  keyDailyCapExceeded: 4022,
+  transferNotFound: 4023,
   internal: 5000,
   rateUnavailable: 5030,
+  chainUnavailable: 5031,
 } as const;
 
 export function validationError(field: string, message: string): DomainError {

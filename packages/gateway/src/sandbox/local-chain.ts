@@ -29,6 +29,14 @@ export interface LocalChain {
   tokenDecimals: 6;
   payerPrivateKey: `0x${string}`;
   payerAddress: `0x${string}`;
+  /**
+   * Tops `address` up to `target` test USDT (minted by the deployer, the token's owner) and ETH
+   * when it holds less than half of either; returns what was added. Safe to call on every start.
+   */
+  topUp(
+    address: Address,
+    target: { token: bigint; eth: bigint },
+  ): Promise<{ token: bigint; eth: bigint }>;
   stop(): Promise<void>;
 }
 
@@ -62,6 +70,7 @@ const STOP_TIMEOUT_MS = 5_000;
 const OUTPUT_TAIL_CHARS = 4_000;
 
 const mintAbi = parseAbi(["function mint(address to, uint256 value)"]);
+const balanceOfAbi = parseAbi(["function balanceOf(address) view returns (uint256)"]);
 
 const silentLog: LocalChainLog = { info() {}, warn() {} };
 
@@ -181,6 +190,41 @@ export async function startLocalChain(options: StartLocalChainOptions): Promise<
     const payerPrivateKey = payer.getHdKey().privateKey;
     if (!payerPrivateKey) throw new Error("Could not derive the payer's private key");
 
+    const token = tokenAddress;
+    const topUp: LocalChain["topUp"] = async (address, target) => {
+      const [tokens, eth] = await Promise.all([
+        publicClient.readContract({
+          address: token,
+          abi: balanceOfAbi,
+          functionName: "balanceOf",
+          args: [address],
+        }),
+        publicClient.getBalance({ address }),
+      ]);
+      const added = { token: 0n, eth: 0n };
+      if (tokens * 2n < target.token) {
+        added.token = target.token - tokens;
+        const hash = await walletClient.writeContract({
+          address: token,
+          abi: mintAbi,
+          functionName: "mint",
+          args: [address, added.token],
+        });
+        const receipt = await publicClient.waitForTransactionReceipt({ hash });
+        if (receipt.status !== "success") throw new Error(`Minting test USDT failed (${hash})`);
+      }
+      if (eth * 2n < target.eth) {
+        added.eth = target.eth - eth;
+        const testClient = createTestClient({
+          mode: "anvil",
+          chain: anvil,
+          transport: http(rpcUrl),
+        });
+        await testClient.setBalance({ address, value: target.eth });
+      }
+      return added;
+    };
+
     return {
       rpcUrl,
       evmChainId: EVM_CHAIN_ID,
@@ -189,6 +233,7 @@ export async function startLocalChain(options: StartLocalChainOptions): Promise<
       tokenDecimals: TOKEN_DECIMALS,
       payerPrivateKey: bytesToHex(payerPrivateKey),
       payerAddress: payer.address,
+      topUp,
       stop,
     };
   } catch (error) {

@@ -34,8 +34,10 @@ interface SandboxJson {
   api_key: string;
   origin: string;
   org_id: number;
+  treasury_address: string;
   webhook_secret: string;
   payer_private_key: `0x${string}`;
+  hot_wallet_address: `0x${string}`;
   chain: {
     chain_id: string;
     evm_chain_id: number;
@@ -128,8 +130,10 @@ describe("stablegate dev", { timeout: 90_000 }, () => {
         "api_key",
         "origin",
         "org_id",
+        "treasury_address",
         "webhook_secret",
         "payer_private_key",
+        "hot_wallet_address",
         "chain",
       ].sort(),
     );
@@ -149,6 +153,8 @@ describe("stablegate dev", { timeout: 90_000 }, () => {
     expect(file.api_key.length).toBeGreaterThanOrEqual(20);
     expect(file.origin).toBe(`http://localhost:${first.port}`);
     expect(Number.isInteger(file.org_id)).toBe(true);
+    // anvil's account #2: a treasury whose balance any wallet pointed at the sandbox shows.
+    expect(file.treasury_address).toBe("0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC");
     expect(file.webhook_secret).toMatch(/^whsec_[0-9a-f]{64}$/);
     expect(file.payer_private_key).toMatch(/^0x[0-9a-f]{64}$/);
     expect(file.chain).toMatchObject({
@@ -225,6 +231,32 @@ describe("stablegate dev", { timeout: 90_000 }, () => {
 
   it("funds the payer with test USDT on the local chain", async () => {
     expect(await payerBalance(file)).toBeGreaterThanOrEqual(parseUnits("1000000", 6));
+  });
+
+  it("funds the sandbox organisation's hot wallet, so a transfer works at once", async () => {
+    const headers = { "X-STUDIO-API-KEY": file.api_key, "Content-Type": "application/json" };
+    const wallet = await fetch(`${file.api_base_url}/v1/studio/api/asset_pro/wallet`, { headers });
+    const view = (await wallet.json()) as any;
+    expect(view.data.address).toBe(file.hot_wallet_address);
+    expect(view.data.chains[0]).toMatchObject({
+      chain_id: "local",
+      native_balance: "100",
+      tokens: [{ symbol: "USDT", balance: "100000" }],
+    });
+    const to = privateKeyToAccount(`0x${"11".repeat(32)}`).address;
+    const res = await fetch(`${file.api_base_url}/v1/studio/api/asset_pro/transfer`, {
+      method: "POST",
+      headers,
+      body: JSON.stringify({
+        chain_id: "local",
+        contract_address: file.chain.token_address,
+        amount: "1.5",
+        wallet_address: to,
+      }),
+    });
+    const body = (await res.json()) as any;
+    expect(body.code, JSON.stringify(body)).toBe(0);
+    expect(body.data.id).toMatch(new RegExp(`^${file.org_id}-\\d+-1$`));
   });
 
   it("watches `dev pay` settle an intent: a part stays pending, the rest makes it a success", async () => {

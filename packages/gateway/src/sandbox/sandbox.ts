@@ -1,6 +1,7 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import type { Logger } from "pino";
+import { formatEther, formatUnits, parseEther, parseUnits } from "viem";
 import type { RegisteredChain } from "../chain/chain-registry.ts";
 import { loadSeed } from "../chain/seed.ts";
 import type { Config } from "../config/config.ts";
@@ -8,6 +9,9 @@ import { type Gateway, startGateway } from "../gateway.ts";
 import { type LocalChain, startLocalChain } from "./local-chain.ts";
 
 export const SANDBOX_CHAIN_KEY = "local";
+
+/** What the sandbox hot wallet is topped up to on start: 100,000 test USDT and 100 ETH. */
+const HOT_WALLET_FUNDS = { token: parseUnits("100000", 6), eth: parseEther("100") };
 
 /** Where `npm run dev -w examples/react-shop` serves the example shop: allowed from the start. */
 export const EXAMPLE_SHOP_ORIGIN = "http://localhost:5173";
@@ -18,9 +22,13 @@ export interface SandboxFile {
   api_key: string;
   origin: string;
   org_id: number;
+  /** Where the sandbox organisation's successful payments are collected (anvil's account #2). */
+  treasury_address: string;
   /** Verifies the sandbox's callbacks (X-Stablegate-Signature). */
   webhook_secret: string;
   payer_private_key: string;
+  /** The sandbox organisation's hot wallet: transfers (withdrawals) are sent from it. */
+  hot_wallet_address: string;
   chain: {
     chain_id: typeof SANDBOX_CHAIN_KEY;
     evm_chain_id: number;
@@ -80,14 +88,31 @@ export async function startSandbox(config: Config, log: Logger): Promise<Sandbox
       origin,
       EXAMPLE_SHOP_ORIGIN,
     ]);
+    const treasuryAddress = await prepareSandboxTreasury(gateway, chain, credentials.orgId);
+    // Transfers work out of the box: the hot wallet gets test USDT and ETH for gas, topped up
+    // on each start when it has spent more than half.
+    const hotWallet = gateway.services.wallets.hotWallet(credentials.orgId).address;
+    const added = await chain.topUp(hotWallet, HOT_WALLET_FUNDS);
+    if (added.token > 0n || added.eth > 0n) {
+      log.info(
+        {
+          hotWallet,
+          usdt: formatUnits(added.token, chain.tokenDecimals),
+          eth: formatEther(added.eth),
+        },
+        "funded the sandbox hot wallet",
+      );
+    }
     const file: SandboxFile = {
       api_base_url: gateway.url,
       client_id: credentials.clientId,
       api_key: credentials.apiKey,
       origin,
       org_id: credentials.orgId,
+      treasury_address: treasuryAddress,
       webhook_secret: credentials.webhookSecret,
       payer_private_key: chain.payerPrivateKey,
+      hot_wallet_address: hotWallet,
       chain: {
         chain_id: SANDBOX_CHAIN_KEY,
         evm_chain_id: chain.evmChainId,
@@ -116,6 +141,30 @@ export async function startSandbox(config: Config, log: Logger): Promise<Sandbox
     await chain.stop();
     throw err;
   }
+}
+
+/** Anvil's account #2 (the test mnemonic): a treasury a developer can inspect with any wallet. */
+const SANDBOX_TREASURY = "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC";
+/** The gas wallet is topped up to this (test ETH) on each start when it has spent more than half. */
+const GAS_WALLET_ETH = parseEther("1000");
+
+/**
+ * Refunds and collections need the gas wallet to pay deposit addresses' gas, and a treasury to
+ * collect into: the sandbox provides both (an operator's own treasury setting is kept).
+ */
+async function prepareSandboxTreasury(
+  gateway: Gateway,
+  chain: LocalChain,
+  orgId: number,
+): Promise<string> {
+  await chain.topUp(gateway.services.wallets.gasWallet().address, {
+    token: 0n,
+    eth: GAS_WALLET_ETH,
+  });
+  const { treasury } = gateway.services;
+  const current = await treasury.getOrganizationTreasury(orgId);
+  if (current.treasury_address) return current.treasury_address;
+  return (await treasury.setTreasury(orgId, SANDBOX_TREASURY)).treasury_address as string;
 }
 
 async function ensureSandboxTenant(
@@ -187,6 +236,7 @@ export function sandboxBanner(sandbox: Sandbox): string {
     `  API docs     ${f.api_base_url}/docs`,
     `  Local chain  ${f.chain.rpc_url} (chain id ${f.chain.evm_chain_id}, test USDT ${f.chain.token_address})`,
     `  Credentials  ${sandbox.filePath} (API key, client id, webhook_secret for callbacks)`,
+    `  Hot wallet   ${f.hot_wallet_address} (transfers are sent from it; funded with test USDT and ETH)`,
     "",
     "  Create a payment intent:",
     "",

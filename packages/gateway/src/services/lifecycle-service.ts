@@ -2,6 +2,7 @@ import { type Kysely, sql, type Transaction } from "kysely";
 import { enqueueStatusCallback } from "../callbacks/outbox.ts";
 import type { Database } from "../db/schema.ts";
 import { decidePaymentStatus, type PaymentStatus } from "../domain/lifecycle.ts";
+import { enqueueTreasuryWork } from "./treasury-work.ts";
 
 export interface LifecycleServiceOptions {
   db: Kysely<Database>;
@@ -101,6 +102,9 @@ export function createLifecycleService(options: LifecycleServiceOptions) {
         .where("id", "=", id)
         .returningAll()
         .executeTakeFirstOrThrow();
+      // A decided intent whose money changed has refunds or a collection to make: queued in this
+      // transaction, so the decision and the work it causes commit together.
+      if (decision.status !== "pending") await enqueueTreasuryWork(trx, id, now());
       if (decision.status !== intent.status) {
         await trx
           .insertInto("payment_intent_status_history")

@@ -58,6 +58,9 @@ export interface PaymentIntentView {
   aggregation_tx_hash: string | null;
   excess_amount: string | null;
   late_amount: string | null;
+  /** Late payments sent back to their senders (confirmed), and the last refund's hash. */
+  late_refund_amount: string | null;
+  late_refund_tx_hash: string | null;
 }
 
 const unixSeconds = (d: Date) => Math.floor(d.getTime() / 1000);
@@ -92,6 +95,8 @@ export function toPaymentIntentView(row: Selectable<PaymentIntentsTable>): Payme
     aggregation_tx_hash: row.aggregation_tx_hash,
     excess_amount: amount(row.excess_amount),
     late_amount: amount(row.late_amount),
+    late_refund_amount: amount(row.late_refund_amount),
+    late_refund_tx_hash: row.late_refund_tx_hash,
   };
 }
 

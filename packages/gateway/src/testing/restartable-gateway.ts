@@ -12,6 +12,8 @@ export interface RestartableGateway {
   readonly url: string;
   readonly running: boolean;
   readonly database: DatabaseHandle;
+  /** The running gateway's services (admin actions a CLI command would take). */
+  readonly services: Gateway["services"];
   /** Creates an organisation paying on `chain`, with one client and one API key. */
   createTenant(options: { chain: string }): Promise<TestTenant>;
   /** Stops serving and watching chains, as a crashed or redeployed process would; keeps the database. */
@@ -66,6 +68,10 @@ export async function startRestartableGateway(options: {
     },
     get running() {
       return current !== undefined;
+    },
+    get services() {
+      if (!current) throw new Error("the gateway is stopped");
+      return current.services;
     },
     database,
     // The services only read the database and the chain registry, which outlive a restart.

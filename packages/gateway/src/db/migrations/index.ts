@@ -3,6 +3,8 @@ import * as initial from "./2026-11-21-initial.ts";
 import * as chainWatcher from "./2026-11-22-chain-watcher.ts";
 import * as callbacks from "./2026-11-23-callbacks.ts";
 import * as txManager from "./2026-11-24-tx-manager.ts";
+import * as payouts from "./2026-11-25-payouts.ts";
+import * as treasury from "./2026-11-26-treasury.ts";
 
 // Listed explicitly (not read from the folder) so the set of migrations is what was committed,
 // whatever else lies in the directory. Keys sort by date; add new ones at the end.
@@ -11,4 +13,6 @@ export const migrations: Record<string, Migration> = {
   "2026-11-22-chain-watcher": chainWatcher,
   "2026-11-23-callbacks": callbacks,
   "2026-11-24-tx-manager": txManager,
+  "2026-11-25-payouts": payouts,
+  "2026-11-26-treasury": treasury,
 };

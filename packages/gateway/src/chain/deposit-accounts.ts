@@ -1,0 +1,262 @@
+import type { Kysely } from "kysely";
+import {
+  type Address,
+  createPublicClient,
+  encodeFunctionData,
+  erc20Abi,
+  fallback,
+  formatEther,
+  http,
+  type PublicClient,
+} from "viem";
+import type { Database } from "../db/schema.ts";
+import { DomainError, ErrorCode } from "../domain/errors.ts";
+import { gasCovered, gasTopUpAmount } from "../domain/treasury.ts";
+import type { ChainRegistry } from "./chain-registry.ts";
+import { type ChainTxView, type TxManager, TxRejectedError } from "./tx-manager/tx-manager.ts";
+import type { Wallets } from "./wallets.ts";
+
+export interface DepositTransferRequest {
+  chainKey: string;
+  /** The intent's deposit_index: its deposit address holds the tokens. */
+  depositIndex: number;
+  token: Address;
+  to: Address;
+  amount: bigint;
+  purpose: "refund" | "collection" | "fee";
+  /** The decision's key: one key, one token transfer, however often this is called. */
+  idempotencyKey: string;
+}
+
+export type DepositTransferStep =
+  | { state: "waiting"; reason: string }
+  | { state: "submitted"; tx: ChainTxView };
+
+/**
+ * How a deposit address sends its tokens. Refunds and collections only ask for a token transfer
+ * and call again while the answer is "waiting"; how the address gets able to pay for it is the
+ * strategy's business. Today the gas wallet tops the address up with native coin; an EIP-7702
+ * delegation or a CREATE2 forwarder (a sponsor pays, the address needs no coin) would implement
+ * this same interface.
+ */
+export interface DepositAccounts {
+  /** One step toward sending; never sends the same key twice. Throws DepositTransferError. */
+  transfer(request: DepositTransferRequest): Promise<DepositTransferStep>;
+  /** The transfer is mined: record what it cost to make it possible. */
+  settled(tx: ChainTxView): Promise<void>;
+}
+
+/** A transfer cannot go ahead until a person acts (fund the gas wallet) or the chain changes. */
+export class DepositTransferError extends DomainError {
+  constructor(message: string) {
+    super({ status: 503, code: ErrorCode.internal, message });
+    this.name = "DepositTransferError";
+  }
+}
+
+const OPEN_STATES = ["signed", "broadcast", "mined"] as const;
+
+/**
+ * The top-up strategy: before a deposit address sends a token transfer, the gas wallet sends it
+ * just enough native coin for that transfer's estimated gas at the current max fee (plus
+ * `headroomPercent`), and the transfer is signed only once the top-up is confirmed. One outgoing
+ * transfer per deposit address at a time, so its balance is always what the next one needs.
+ */
+export function createGasTopUpDepositAccounts(options: {
+  db: Kysely<Database>;
+  chains: ChainRegistry;
+  txManager: Pick<TxManager, "submit" | "byKey" | "get">;
+  wallets: Pick<Wallets, "depositAccount" | "gasWallet">;
+  headroomPercent?: number;
+  client?: (chainKey: string) => PublicClient;
+}): DepositAccounts {
+  const { db, chains, txManager, wallets } = options;
+  const headroom = options.headroomPercent ?? 25;
+  const clients = new Map<string, PublicClient>();
+
+  function client(chainKey: string): PublicClient {
+    if (options.client) return options.client(chainKey);
+    let c = clients.get(chainKey);
+    if (!c) {
+      const chain = chains.get(chainKey);
+      if (chain.rpcUrls.length === 0) throw new Error(`${chainKey}: no RPC URL configured`);
+      c = createPublicClient({
+        transport: fallback(chain.rpcUrls.map((u) => http(u, { retryCount: 1, timeout: 10_000 }))),
+      }) as PublicClient;
+      clients.set(chainKey, c);
+    }
+    return c;
+  }
+
+  // The max fee the transaction manager signs with (twice the base fee plus the tip), so the
+  // top-up covers what the deposit address will actually be charged up front.
+  async function maxFeePerGas(c: PublicClient): Promise<bigint> {
+    const [block, tip] = await Promise.all([
+      c.getBlock({ blockTag: "latest" }),
+      c.estimateMaxPriorityFeePerGas().catch(() => 1_000_000_000n),
+    ]);
+    return (block.baseFeePerGas ?? 0n) * 2n + tip;
+  }
+
+  async function topUp(
+    request: DepositTransferRequest,
+    depositAddress: Address,
+    value: bigint,
+    maxFee: bigint,
+  ): Promise<DepositTransferStep> {
+    const previous = await db
+      .selectFrom("gas_topups")
+      .innerJoin("chain_txs", "chain_txs.id", "gas_topups.chain_tx_id")
+      .select(["chain_txs.state", "chain_txs.tx_hash"])
+      .where("gas_topups.for_key", "=", request.idempotencyKey)
+      .orderBy("gas_topups.id")
+      .execute();
+    const last = previous.at(-1);
+    if (last && (OPEN_STATES as readonly string[]).includes(last.state)) {
+      return { state: "waiting", reason: `gas top-up ${last.tx_hash} is confirming` };
+    }
+    const c = client(request.chainKey);
+    const gasWallet = wallets.gasWallet();
+    const funds = await c.getBalance({ address: gasWallet.address });
+    const needed = value + 21_000n * maxFee;
+    if (funds < needed) {
+      throw new DepositTransferError(
+        `gas wallet ${gasWallet.address} holds ${formatEther(funds)} native coin on ${request.chainKey}; ` +
+          `${formatEther(needed)} is needed to top up deposit address ${depositAddress} for ${request.idempotencyKey}: fund the gas wallet`,
+      );
+    }
+    // Numbered, so a top-up that failed, or one that no longer covers a risen fee, is followed by
+    // another rather than returned again by its idempotency key.
+    const key = `topup:${request.idempotencyKey}:${previous.length + 1}`;
+    let tx: ChainTxView;
+    try {
+      tx = await txManager.submit({
+        chainKey: request.chainKey,
+        from: gasWallet,
+        to: depositAddress,
+        value,
+        purpose: "gas_topup",
+        idempotencyKey: key,
+      });
+    } catch (err) {
+      if (err instanceof TxRejectedError) {
+        throw new DepositTransferError(
+          `gas top-up of ${depositAddress} from ${gasWallet.address} on ${request.chainKey} refused (${err.kind}): ${err.message}`,
+        );
+      }
+      throw err;
+    }
+    await db
+      .insertInto("gas_topups")
+      .values({
+        chain_tx_id: tx.id,
+        chain_id: request.chainKey,
+        deposit_address: depositAddress,
+        for_key: request.idempotencyKey,
+        amount: tx.value,
+      })
+      .onConflict((oc) => oc.column("chain_tx_id").doNothing())
+      .execute();
+    return { state: "waiting", reason: `gas top-up ${tx.txHash} sent` };
+  }
+
+  return {
+    async transfer(request) {
+      const existing = await txManager.byKey(request.idempotencyKey);
+      if (existing) return { state: "submitted", tx: existing };
+      const account = wallets.depositAccount(request.depositIndex);
+      const open = await db
+        .selectFrom("chain_txs")
+        .select(["purpose", "tx_hash"])
+        .where("chain_id", "=", request.chainKey)
+        .where("sender", "=", account.address)
+        .where("state", "in", OPEN_STATES)
+        .executeTakeFirst();
+      if (open) {
+        return {
+          state: "waiting",
+          reason: `the deposit address's ${open.purpose} transaction ${open.tx_hash} is confirming`,
+        };
+      }
+      const c = client(request.chainKey);
+      const data = encodeFunctionData({
+        abi: erc20Abi,
+        functionName: "transfer",
+        args: [request.to, request.amount],
+      });
+      let gasLimit: bigint;
+      try {
+        // No fee fields: the node does not check the (empty) native balance of the sender.
+        const estimate = await c.estimateGas({ account: account.address, to: request.token, data });
+        gasLimit = (estimate * 12n) / 10n;
+      } catch (err) {
+        throw new DepositTransferError(
+          `${request.idempotencyKey}: the token transfer of ${request.amount} from ${account.address} would fail (${(err as Error).message.split("\n")[0]})`,
+        );
+      }
+      const [maxFee, balance] = await Promise.all([
+        maxFeePerGas(c),
+        c.getBalance({ address: account.address }),
+      ]);
+      if (!gasCovered(balance, gasLimit, maxFee)) {
+        return topUp(
+          request,
+          account.address,
+          gasTopUpAmount(balance, gasLimit, maxFee, headroom),
+          maxFee,
+        );
+      }
+      let tx: ChainTxView;
+      try {
+        tx = await txManager.submit({
+          chainKey: request.chainKey,
+          from: account,
+          to: request.token,
+          data,
+          gasLimit,
+          purpose: request.purpose,
+          idempotencyKey: request.idempotencyKey,
+        });
+      } catch (err) {
+        if (err instanceof TxRejectedError) {
+          throw new DepositTransferError(
+            `${request.idempotencyKey}: refused (${err.kind}): ${err.message}`,
+          );
+        }
+        throw err;
+      }
+      await db
+        .updateTable("gas_topups")
+        .set({ funded_chain_tx_id: tx.id })
+        .where("for_key", "=", request.idempotencyKey)
+        .execute();
+      return { state: "submitted", tx };
+    },
+
+    async settled(tx) {
+      const topups = await db
+        .selectFrom("gas_topups")
+        .innerJoin("chain_txs", "chain_txs.id", "gas_topups.chain_tx_id")
+        .select(["gas_topups.id", "chain_txs.gas_used", "chain_txs.effective_gas_price"])
+        .where("gas_topups.for_key", "=", tx.idempotencyKey)
+        .orderBy("gas_topups.id")
+        .execute();
+      const last = topups.at(-1);
+      for (const t of topups) {
+        const topupCost =
+          t.gas_used === null || t.effective_gas_price === null
+            ? null
+            : BigInt(t.gas_used) * BigInt(t.effective_gas_price);
+        const transferCost =
+          t === last && tx.gasUsed !== null && tx.effectiveGasPrice !== null
+            ? tx.gasUsed * tx.effectiveGasPrice
+            : null;
+        await db
+          .updateTable("gas_topups")
+          .set({ funded_chain_tx_id: tx.id, topup_cost: topupCost, transfer_cost: transferCost })
+          .where("id", "=", t.id)
+          .execute();
+      }
+    },
+  };
+}
