@@ -153,7 +153,6 @@ export function createServices(options: {
       txManager,
       depositAccounts: createGasTopUpDepositAccounts({
         db: database.db,
-        chains,
         txManager,
         wallets,
         headroomPercent: config.GAS_TOPUP_HEADROOM_PERCENT,

@@ -1,18 +1,8 @@
 import type { Kysely } from "kysely";
-import {
-  type Address,
-  createPublicClient,
-  encodeFunctionData,
-  erc20Abi,
-  fallback,
-  formatEther,
-  http,
-  type PublicClient,
-} from "viem";
+import { type Address, encodeFunctionData, erc20Abi, formatEther } from "viem";
 import type { Database } from "../db/schema.ts";
 import { DomainError, ErrorCode } from "../domain/errors.ts";
 import { gasCovered, gasTopUpAmount } from "../domain/treasury.ts";
-import type { ChainRegistry } from "./chain-registry.ts";
 import { type ChainTxView, type TxManager, TxRejectedError } from "./tx-manager/tx-manager.ts";
 import type { Wallets } from "./wallets.ts";
 
@@ -64,39 +54,14 @@ const OPEN_STATES = ["signed", "broadcast", "mined"] as const;
  */
 export function createGasTopUpDepositAccounts(options: {
   db: Kysely<Database>;
-  chains: ChainRegistry;
-  txManager: Pick<TxManager, "submit" | "byKey" | "get">;
+  txManager: Pick<TxManager, "submit" | "byKey" | "get" | "estimate" | "client">;
   wallets: Pick<Wallets, "depositAccount" | "gasWallet">;
   headroomPercent?: number;
-  client?: (chainKey: string) => PublicClient;
 }): DepositAccounts {
-  const { db, chains, txManager, wallets } = options;
+  const { db, txManager, wallets } = options;
   const headroom = options.headroomPercent ?? 25;
-  const clients = new Map<string, PublicClient>();
 
-  function client(chainKey: string): PublicClient {
-    if (options.client) return options.client(chainKey);
-    let c = clients.get(chainKey);
-    if (!c) {
-      const chain = chains.get(chainKey);
-      if (chain.rpcUrls.length === 0) throw new Error(`${chainKey}: no RPC URL configured`);
-      c = createPublicClient({
-        transport: fallback(chain.rpcUrls.map((u) => http(u, { retryCount: 1, timeout: 10_000 }))),
-      }) as PublicClient;
-      clients.set(chainKey, c);
-    }
-    return c;
-  }
-
-  // The max fee the transaction manager signs with (twice the base fee plus the tip), so the
-  // top-up covers what the deposit address will actually be charged up front.
-  async function maxFeePerGas(c: PublicClient): Promise<bigint> {
-    const [block, tip] = await Promise.all([
-      c.getBlock({ blockTag: "latest" }),
-      c.estimateMaxPriorityFeePerGas().catch(() => 1_000_000_000n),
-    ]);
-    return (block.baseFeePerGas ?? 0n) * 2n + tip;
-  }
+  const client = (chainKey: string) => txManager.client(chainKey);
 
   async function topUp(
     request: DepositTransferRequest,
@@ -185,19 +150,23 @@ export function createGasTopUpDepositAccounts(options: {
         args: [request.to, request.amount],
       });
       let gasLimit: bigint;
+      let maxFee: bigint;
       try {
-        // No fee fields: the node does not check the (empty) native balance of the sender.
-        const estimate = await c.estimateGas({ account: account.address, to: request.token, data });
-        gasLimit = (estimate * 12n) / 10n;
+        // Estimated without fee fields, so the node does not check the (empty) native balance.
+        const estimate = await txManager.estimate({
+          chainKey: request.chainKey,
+          from: account.address,
+          to: request.token,
+          data,
+        });
+        gasLimit = estimate.gasLimit;
+        maxFee = estimate.maxFeePerGas;
       } catch (err) {
         throw new DepositTransferError(
           `${request.idempotencyKey}: the token transfer of ${request.amount} from ${account.address} would fail (${(err as Error).message.split("\n")[0]})`,
         );
       }
-      const [maxFee, balance] = await Promise.all([
-        maxFeePerGas(c),
-        c.getBalance({ address: account.address }),
-      ]);
+      const balance = await c.getBalance({ address: account.address });
       if (!gasCovered(balance, gasLimit, maxFee)) {
         return topUp(
           request,

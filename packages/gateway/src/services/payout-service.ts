@@ -3,16 +3,12 @@ import Big from "big.js";
 import { type Kysely, type Selectable, sql, type Transaction } from "kysely";
 import {
   type Address,
-  createPublicClient,
   encodeFunctionData,
   erc20Abi,
-  fallback,
   formatEther,
   getAddress,
   type Hex,
-  http,
   isAddress,
-  type PublicClient,
   zeroAddress,
 } from "viem";
 import type { PrivateKeyAccount } from "viem/accounts";
@@ -188,28 +184,16 @@ function parseLimit(value: string | null, field: string): string | null {
 export function createPayoutService(options: {
   db: Kysely<Database>;
   chains: ChainRegistry;
-  txManager: Pick<TxManager, "submit" | "byKey">;
+  txManager: Pick<TxManager, "submit" | "byKey" | "estimate" | "client">;
   wallets: { hotWallet(orgId: number): PrivateKeyAccount };
   /** RPC client per chain; by default one over the chain's RPC URLs. */
-  client?: (chainKey: string) => PublicClient;
   now?: () => Date;
 }) {
   const { db, chains, txManager, wallets } = options;
   const now = options.now ?? (() => new Date());
-  const clients = new Map<string, PublicClient>();
   const orgMutex = createKeyedMutex();
 
-  function client(chain: RegisteredChain): PublicClient {
-    if (options.client) return options.client(chain.key);
-    let c = clients.get(chain.key);
-    if (!c) {
-      c = createPublicClient({
-        transport: fallback(chain.rpcUrls.map((u) => http(u, { retryCount: 1, timeout: 10_000 }))),
-      }) as PublicClient;
-      clients.set(chain.key, c);
-    }
-    return c;
-  }
+  const client = (chain: RegisteredChain) => txManager.client(chain.key);
 
   function validate(input: TransferInput): Validated {
     const chain = chains.list().find((c) => c.key === input.chain_id);
@@ -449,17 +433,20 @@ export function createPayoutService(options: {
       throw balanceNotEnough(formatTokenAmount(needed - tokenBalance, v.token.decimals));
     }
 
-    // The same sums the transaction manager signs with: 1.2 x the estimate, 2 x base fee + tip.
+    // What the transaction manager will sign with: the most this transfer can cost in gas.
     let cost: bigint;
     let nativeBalance: bigint;
     try {
-      const [estimate, block, tip, balance] = await Promise.all([
-        c.estimateGas({ account: from, to: v.token.address, data: transferData(v) }),
-        c.getBlock({ blockTag: "latest" }),
-        c.estimateMaxPriorityFeePerGas().catch(() => 1_000_000_000n),
+      const [estimate, balance] = await Promise.all([
+        txManager.estimate({
+          chainKey: v.chain.key,
+          from,
+          to: v.token.address,
+          data: transferData(v),
+        }),
         c.getBalance({ address: from }),
       ]);
-      cost = ((estimate * 12n) / 10n) * ((block.baseFeePerGas ?? 0n) * 2n + tip);
+      cost = estimate.maxCost;
       nativeBalance = balance;
     } catch (err) {
       const { kind } = classifyTxError(err);

@@ -166,6 +166,40 @@ export function createTxManager(options: TxManagerOptions) {
   }
   const bump = (v: bigint) => (v * (100n + bumpPercent) + 99n) / 100n;
 
+  /**
+   * The gas limit and fees submit() would sign with now, and the most the sender can be charged
+   * for them (gas limit x max fee). Throws the node's error when the call would fail.
+   */
+  async function estimate(request: {
+    chainKey: string;
+    from: Address;
+    to: Address;
+    data?: Hex;
+    value?: bigint;
+    gasLimit?: bigint;
+  }) {
+    const c = client(request.chainKey);
+    const [gasLimit, fee] = await Promise.all([
+      request.gasLimit ??
+        c
+          .estimateGas({
+            account: request.from,
+            to: request.to,
+            data: request.data ?? "0x",
+            value: request.value ?? 0n,
+          })
+          // A margin: state can change between estimation and inclusion.
+          .then((g) => (g * 12n) / 10n),
+      fees(c),
+    ]);
+    return {
+      gasLimit,
+      maxFeePerGas: fee.maxFee,
+      maxPriorityFeePerGas: fee.priority,
+      maxCost: gasLimit * fee.maxFee,
+    };
+  }
+
   async function byKey(key: string) {
     const row = await db
       .selectFrom("chain_txs")
@@ -212,10 +246,9 @@ export function createTxManager(options: TxManagerOptions) {
     let gas: bigint;
     let fee: { maxFee: bigint; priority: bigint };
     try {
-      gas =
-        request.gasLimit ??
-        ((await c.estimateGas({ account: sender, to: request.to, data, value })) * 12n) / 10n;
-      fee = await fees(c);
+      const e = await estimate({ ...request, from: sender });
+      gas = e.gasLimit;
+      fee = { maxFee: e.maxFeePerGas, priority: e.maxPriorityFeePerGas };
     } catch (err) {
       const { kind, message } = classifyTxError(err);
       throw new TxRejectedError(kind, message);
@@ -588,6 +621,9 @@ export function createTxManager(options: TxManagerOptions) {
       return submit(request);
     },
     byKey,
+    estimate,
+    /** The RPC client the manager uses for a chain, for callers' reads (balances, estimates). */
+    client,
     async get(id: number): Promise<ChainTxView | undefined> {
       const row = await db
         .selectFrom("chain_txs")
