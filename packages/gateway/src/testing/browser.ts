@@ -1,4 +1,4 @@
-import { mkdirSync } from "node:fs";
+import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { REPO_ROOT } from "./cli-process.ts";
@@ -34,6 +34,11 @@ const CHROMIUM_ARGS = [
  * await browser.close();
  */
 export function launchBrowser(): Promise<Browser> {
+  if (!existsSync(CHROMIUM_PATH)) {
+    throw new Error(
+      `the browser tests need chromium at ${CHROMIUM_PATH}: on Debian or Ubuntu, apt-get install chromium fonts-wqy-microhei (or set CHROMIUM_PATH)`,
+    );
+  }
   return chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: CHROMIUM_ARGS });
 }
 
