@@ -234,7 +234,7 @@ describe("examples/react-shop", () => {
       if (r.method() === "POST" && r.url().endsWith(INTENT)) intentPosts.push(r.url());
     });
     await page.goto(shopUrl);
-    await page.getByLabel("Amount").fill("0.001");
+    await page.getByLabel("Amount").fill("0.00");
     await page.getByRole("button", { name: "Tip" }).click();
     const alert = page.getByRole("alert");
     await alert.waitFor();

@@ -158,9 +158,7 @@ export function createServices(options: {
         headroomPercent: config.GAS_TOPUP_HEADROOM_PERCENT,
       }),
       feeAddress: () =>
-        config.FEE_ADDRESS
-          ? getAddress(config.FEE_ADDRESS.toLowerCase())
-          : wallets.feeWallet().address,
+        config.FEE_ADDRESS ? getAddress(config.FEE_ADDRESS) : wallets.feeWallet().address,
       collectionDelaySeconds: config.COLLECTION_DELAY_SECONDS,
       quoteDecimals: config.CRYPTO_AMOUNT_DECIMALS,
       intervalMs: config.TREASURY_INTERVAL_MS,

@@ -1,13 +1,15 @@
 import { type OpenPaymentModalParams, PaymentError } from "./types.ts";
 
-const DECIMAL = /^(\d+)(?:\.(\d+))?$/;
+// The gateway's rule for fiat_amount: at most 2 decimals, from 0.01 to 1000000000.
+const DECIMAL = /^(\d+)(?:\.(\d{1,2}))?$/;
+const MAX_WHOLE = "1000000000";
 
 /**
  * Refuses what the gateway would refuse anyway, before a request leaves the page: the customer
  * sees the mistake at once and no intent is created for it. Throws a PaymentError.
  *
  * @example
- * validatePaymentParams({ fiat_amount: "0.001", fiat_currency: "TWD" }); // throws: at least 0.01
+ * validatePaymentParams({ fiat_amount: "0.00", fiat_currency: "TWD" }); // throws: at least 0.01
  */
 export function validatePaymentParams(params: OpenPaymentModalParams): void {
   const amount: unknown = params?.fiat_amount;
@@ -15,7 +17,7 @@ export function validatePaymentParams(params: OpenPaymentModalParams): void {
   if (match === null) {
     throw new PaymentError(
       "validation",
-      `fiat_amount must be a decimal string such as "100" or "300.0", not ${JSON.stringify(amount)}`,
+      `fiat_amount must be a decimal string with at most 2 decimals, such as "100" or "300.0", not ${JSON.stringify(amount)}`,
       { data: { field: "fiat_amount" } },
     );
   }
@@ -25,6 +27,20 @@ export function validatePaymentParams(params: OpenPaymentModalParams): void {
     throw new PaymentError("validation", `fiat_amount must be at least 0.01, not ${amount}`, {
       data: { field: "fiat_amount" },
     });
+  }
+  const digits = whole.replace(/^0+/, "");
+  const over =
+    digits.length > MAX_WHOLE.length ||
+    (digits.length === MAX_WHOLE.length &&
+      (digits > MAX_WHOLE || (digits === MAX_WHOLE && /[1-9]/.test(fraction))));
+  if (over) {
+    throw new PaymentError(
+      "validation",
+      `fiat_amount must be at most ${MAX_WHOLE}, not ${amount}`,
+      {
+        data: { field: "fiat_amount" },
+      },
+    );
   }
   const currency: unknown = params.fiat_currency;
   if (typeof currency !== "string" || currency === "") {

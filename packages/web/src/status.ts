@@ -1,9 +1,6 @@
-export type PaymentStatus =
-  | "pending"
-  | "success"
-  | "expired"
-  | "insufficient_not_refunded"
-  | "insufficient_refunded";
+import type { components } from "../../sdk/src/openapi.d.ts";
+
+export type PaymentStatus = components["schemas"]["PaymentStatus"];
 
 /** No status leaves these; the page stops following. */
 export function isFinalStatus(status: PaymentStatus): boolean {

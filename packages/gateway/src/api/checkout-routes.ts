@@ -188,9 +188,10 @@ export function registerCheckoutRoutes<E extends Env>(
     );
   });
 
-  // Hashed file names: a file's content never changes, so browsers may keep it for good.
+  // Hashed file names: a file's content never changes, so browsers may keep it for good. Only the
+  // assets folder: index.html is served by /pay/:id, with its own headers.
   let assets: MiddlewareHandler<E> | undefined;
-  app.use(`${CHECKOUT_ASSETS_PREFIX}*`, async (c, next) => {
+  app.use(`${CHECKOUT_ASSETS_PREFIX}assets/*`, async (c, next) => {
     if (!existsSync(join(distDir, "index.html"))) return c.html(notBuiltPage, 503);
     assets ??= serveStatic<E>({
       root: distDir,

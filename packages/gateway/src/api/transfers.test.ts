@@ -373,6 +373,7 @@ describe("POST /v1/studio/api/asset_pro/transfer", () => {
         "wallet_address",
         /zero address/,
       ],
+      [{ ...body("1"), wallet_address: token }, "wallet_address", /token contract itself/],
       [
         { chain_id: CHAIN, contract_address: token, wallet_address: recipient() },
         "amount",
@@ -446,6 +447,10 @@ describe("transfer reads", () => {
     expect([other.status, other.code]).toEqual([404, 4023]);
     const unknown = await getTransfer(a, "1-1627380000-999");
     expect(unknown.code).toBe(4023);
+    // Not an id's shape, down to a NUL byte the database would refuse: unknown, not a 500.
+    for (const odd of ["%00", "1-1-1%00", "x".repeat(500)]) {
+      expect((await getTransfer(a, odd)).code, odd).toBe(4023);
+    }
     const list = await call<{ total_count: number }>("GET", "/v1/studio/api/asset_pro/transfers", {
       apiKey: b.apiKey,
     });

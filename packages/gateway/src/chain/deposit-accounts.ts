@@ -67,7 +67,6 @@ export function createGasTopUpDepositAccounts(options: {
     request: DepositTransferRequest,
     depositAddress: Address,
     value: bigint,
-    maxFee: bigint,
   ): Promise<DepositTransferStep> {
     const previous = await db
       .selectFrom("gas_topups")
@@ -83,7 +82,14 @@ export function createGasTopUpDepositAccounts(options: {
     const c = client(request.chainKey);
     const gasWallet = wallets.gasWallet();
     const funds = await c.getBalance({ address: gasWallet.address });
-    const needed = value + 21_000n * maxFee;
+    // The top-up's own cost as the manager will sign it (not a fixed 21000 gas: L2s charge more).
+    const cost = await txManager.estimate({
+      chainKey: request.chainKey,
+      from: gasWallet.address,
+      to: depositAddress,
+      value,
+    });
+    const needed = value + cost.maxCost;
     if (funds < needed) {
       throw new DepositTransferError(
         `gas wallet ${gasWallet.address} holds ${formatEther(funds)} native coin on ${request.chainKey}; ` +
@@ -100,6 +106,8 @@ export function createGasTopUpDepositAccounts(options: {
         from: gasWallet,
         to: depositAddress,
         value,
+        gasLimit: cost.gasLimit,
+        fees: { maxFeePerGas: cost.maxFeePerGas, maxPriorityFeePerGas: cost.maxPriorityFeePerGas },
         purpose: "gas_topup",
         idempotencyKey: key,
       });
@@ -151,6 +159,7 @@ export function createGasTopUpDepositAccounts(options: {
       });
       let gasLimit: bigint;
       let maxFee: bigint;
+      let tip: bigint;
       try {
         // Estimated without fee fields, so the node does not check the (empty) native balance.
         const estimate = await txManager.estimate({
@@ -161,6 +170,7 @@ export function createGasTopUpDepositAccounts(options: {
         });
         gasLimit = estimate.gasLimit;
         maxFee = estimate.maxFeePerGas;
+        tip = estimate.maxPriorityFeePerGas;
       } catch (err) {
         throw new DepositTransferError(
           `${request.idempotencyKey}: the token transfer of ${request.amount} from ${account.address} would fail (${(err as Error).message.split("\n")[0]})`,
@@ -168,12 +178,7 @@ export function createGasTopUpDepositAccounts(options: {
       }
       const balance = await c.getBalance({ address: account.address });
       if (!gasCovered(balance, gasLimit, maxFee)) {
-        return topUp(
-          request,
-          account.address,
-          gasTopUpAmount(balance, gasLimit, maxFee, headroom),
-          maxFee,
-        );
+        return topUp(request, account.address, gasTopUpAmount(balance, gasLimit, maxFee, headroom));
       }
       let tx: ChainTxView;
       try {
@@ -183,6 +188,8 @@ export function createGasTopUpDepositAccounts(options: {
           to: request.token,
           data,
           gasLimit,
+          // The fees the balance was just checked against: fresh ones could be more than it holds.
+          fees: { maxFeePerGas: maxFee, maxPriorityFeePerGas: tip },
           purpose: request.purpose,
           idempotencyKey: request.idempotencyKey,
         });

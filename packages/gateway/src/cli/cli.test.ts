@@ -132,10 +132,13 @@ describe("an operator's first day", { timeout: 180_000 }, () => {
     for (const args of [
       ["org", "set-fee", String(orgId), "10001"],
       ["org", "set-treasury", String(orgId), "0x123"],
+      // One letter's case off: a typo the EIP-55 checksum catches.
+      ["org", "set-treasury", String(orgId), "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293Bc"],
+      ["org", "set-fee", "99999999999", "100"],
     ]) {
       const r = await runCli(args, installation());
       expect(r.code).toBe(1);
-      expect(r.stderr).toMatch(/^stablegate: (fee_bps|treasury_address): /);
+      expect(r.stderr).toMatch(/^stablegate: (fee_bps|treasury_address|.*org_id.*): |^error: /);
       expectNoStackTrace(r);
     }
     const r = await runCli(["wallets"], installation({ SEED_FILE: seedFile }));

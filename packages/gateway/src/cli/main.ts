@@ -30,9 +30,11 @@ function stopOnSignals(stop: () => Promise<void>): void {
   process.on("SIGTERM", handler);
 }
 
+// Ids are PostgreSQL integers: digits only (no "1e3" or "0x10"), at most 2^31 - 1.
 const positiveInt = (v: string) => {
   const n = Number(v);
-  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError("must be a positive integer");
+  if (!/^[1-9]\d{0,9}$/.test(v) || n > 2_147_483_647)
+    throw new InvalidArgumentError("must be a positive whole number up to 2147483647");
   return n;
 };
 
@@ -193,9 +195,7 @@ program
     );
     print({
       gas_wallet: wallets.gasWallet().address,
-      fee_address: cfg.FEE_ADDRESS
-        ? getAddress(cfg.FEE_ADDRESS.toLowerCase())
-        : wallets.feeWallet().address,
+      fee_address: cfg.FEE_ADDRESS ? getAddress(cfg.FEE_ADDRESS) : wallets.feeWallet().address,
       fee_address_source: cfg.FEE_ADDRESS ? "FEE_ADDRESS" : "seed (fee wallet)",
     });
   });

@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
+import { isAddress } from "viem";
 import { z } from "zod";
 import { parseNetwork } from "../callbacks/url-guard.ts";
 
@@ -92,7 +93,7 @@ const schema = z.object({
   // Treasury: refunds, collections, gas top-ups (docs/treasury.md).
   FEE_ADDRESS: z
     .string()
-    .regex(/^0x[0-9a-fA-F]{40}$/, "must be an EVM address (0x and 40 hex digits)")
+    .refine((a) => isAddress(a), "must be an EVM address (lower case or EIP-55 checksummed)")
     .optional(),
   COLLECTION_DELAY_SECONDS: whole(0, 30 * 24 * 3600).default(0),
   TREASURY_INTERVAL_MS: positiveInt(60_000).default(2000),

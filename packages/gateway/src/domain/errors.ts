@@ -86,6 +86,7 @@ export function paymentIntentNotFound(id: string): DomainError {
   return new DomainError({
     status: 404,
     code: ErrorCode.paymentIntentNotFound,
-    message: `payment intent ${id} not found`,
+    // Cut short: the id is whatever the caller sent, of any length.
+    message: `payment intent ${id.slice(0, 64)} not found`,
   });
 }

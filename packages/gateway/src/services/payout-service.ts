@@ -21,7 +21,13 @@ import {
   TxRejectedError,
 } from "../chain/tx-manager/tx-manager.ts";
 import type { ChainTxState, Database, PayoutsTable } from "../db/schema.ts";
-import { DomainError, ErrorCode, notFound, validationError } from "../domain/errors.ts";
+import {
+  DomainError,
+  ErrorCode,
+  invalidApiKey,
+  notFound,
+  validationError,
+} from "../domain/errors.ts";
 import { formatTokenAmount, PLAIN_DECIMAL, parseTokenAmount } from "../domain/money.ts";
 import type { Caller } from "./tenancy-service.ts";
 
@@ -164,6 +170,29 @@ function chainUnavailable(chainKey: string, cause: unknown): DomainError {
   });
 }
 
+/** The limit columns (same names on organizations and api_keys) that `limits` changes. */
+function limitColumns(limits: Partial<TransferLimits>) {
+  return {
+    ...(limits.maxTransfer === undefined
+      ? {}
+      : { max_transfer_amount: parseLimit(limits.maxTransfer, "max_transfer") }),
+    ...(limits.dailyCap === undefined
+      ? {}
+      : { daily_transfer_cap: parseLimit(limits.dailyCap, "daily_cap") }),
+  };
+}
+
+/** `<org>-<unix time>-<sequence>`, the reference's transfer id. */
+const TRANSFER_ID_PATTERN = /^\d{1,10}-\d{1,12}-\d{1,10}$/;
+
+function transferNotFound(id: string): DomainError {
+  return new DomainError({
+    status: 404,
+    code: ErrorCode.transferNotFound,
+    message: `transfer ${id.slice(0, 64)} not found`,
+  });
+}
+
 function parseLimit(value: string | null, field: string): string | null {
   if (value === null) return null;
   if (!PLAIN_DECIMAL.test(value)) throw validationError(field, 'must be a decimal like "1000.5"');
@@ -186,7 +215,6 @@ export function createPayoutService(options: {
   chains: ChainRegistry;
   txManager: Pick<TxManager, "submit" | "byKey" | "estimate" | "client">;
   wallets: { hotWallet(orgId: number): PrivateKeyAccount };
-  /** RPC client per chain; by default one over the chain's RPC URLs. */
   now?: () => Date;
 }) {
   const { db, chains, txManager, wallets } = options;
@@ -233,12 +261,19 @@ export function createPayoutService(options: {
       throw validationError(
         "wallet_address",
         isAddress(input.wallet_address, { strict: false })
-          ? "has a wrong EIP-55 checksum (mixed case); send it all lower case or correctly checksummed"
+          ? "is neither all lower case nor correctly EIP-55 checksummed"
           : "must be a 0x-prefixed 20-byte hex address",
       );
     }
     const to = getAddress(input.wallet_address);
     if (to === zeroAddress) throw validationError("wallet_address", "must not be the zero address");
+    // Tokens sent to the token's own contract are lost for good.
+    if (to === getAddress(token.address)) {
+      throw validationError(
+        "wallet_address",
+        "is the token contract itself; tokens sent there are lost",
+      );
+    }
     return { chain, token, amount, to };
   }
 
@@ -544,14 +579,20 @@ export function createPayoutService(options: {
         idempotencyKey: chainTxKey(row.id),
       });
     } catch (err) {
-      if (!(err instanceof TxRejectedError)) throw err;
-      // Nothing was signed: release the reservation so it does not hold balance or limits.
+      // Nothing was signed unless the manager stored a transaction under this payout's key (an
+      // error after signing): otherwise release the reservation so it holds no balance or limit.
+      const stored = await txManager.byKey(chainTxKey(row.id)).catch(() => undefined);
+      if (stored) {
+        await link(row.id, stored);
+        return { id: row.id, tx_hash: stored.txHash, transfer_time: unix(row.created_at) };
+      }
       await db
         .deleteFrom("payouts")
         .where("id", "=", row.id)
         .where("chain_tx_id", "is", null)
         .execute();
       const chain = chains.get(row.chain_id);
+      if (!(err instanceof TxRejectedError)) throw chainUnavailable(chain.key, err);
       const token = chain.tokens.find((t) => t.address === row.token_address) as TokenInfo;
       const v = { chain, token, amount: BigInt(row.amount), to: row.to_address as Address };
       if (err.kind === "insufficient_funds") {
@@ -578,13 +619,7 @@ export function createPayoutService(options: {
   }
 
   async function requireApiKeyCaller(caller: Caller) {
-    if (caller.kind !== "api_key") {
-      throw new DomainError({
-        status: 401,
-        code: ErrorCode.invalidApiKey,
-        message: "this endpoint requires X-STUDIO-API-KEY",
-      });
-    }
+    if (caller.kind !== "api_key") throw invalidApiKey("this endpoint requires X-STUDIO-API-KEY");
     return caller;
   }
 
@@ -662,17 +697,13 @@ export function createPayoutService(options: {
 
     async get(caller: Caller, id: string): Promise<TransferView> {
       const who = await requireApiKeyCaller(caller);
+      // Not the id's shape (a NUL byte would even make the database refuse the query): unknown.
+      if (!TRANSFER_ID_PATTERN.test(id)) throw transferNotFound(id);
       const row = (await selectPayouts(db)
         .where("p.org_id", "=", who.orgId)
         .where("p.id", "=", id)
         .executeTakeFirst()) as PayoutRow | undefined;
-      if (!row) {
-        throw new DomainError({
-          status: 404,
-          code: ErrorCode.transferNotFound,
-          message: `transfer ${id} not found`,
-        });
-      }
+      if (!row) throw transferNotFound(id);
       return toView(row);
     },
 
@@ -772,14 +803,7 @@ export function createPayoutService(options: {
     async setOrgLimits(orgId: number, limits: Partial<TransferLimits>): Promise<TransferLimits> {
       const row = await db
         .updateTable("organizations")
-        .set({
-          ...(limits.maxTransfer === undefined
-            ? {}
-            : { max_transfer_amount: parseLimit(limits.maxTransfer, "max_transfer") }),
-          ...(limits.dailyCap === undefined
-            ? {}
-            : { daily_transfer_cap: parseLimit(limits.dailyCap, "daily_cap") }),
-        })
+        .set(limitColumns(limits))
         .where("id", "=", orgId)
         .returning(["max_transfer_amount", "daily_transfer_cap"])
         .executeTakeFirst();
@@ -790,14 +814,7 @@ export function createPayoutService(options: {
     async setKeyLimits(keyId: number, limits: Partial<TransferLimits>): Promise<TransferLimits> {
       const row = await db
         .updateTable("api_keys")
-        .set({
-          ...(limits.maxTransfer === undefined
-            ? {}
-            : { max_transfer_amount: parseLimit(limits.maxTransfer, "max_transfer") }),
-          ...(limits.dailyCap === undefined
-            ? {}
-            : { daily_transfer_cap: parseLimit(limits.dailyCap, "daily_cap") }),
-        })
+        .set(limitColumns(limits))
         .where("id", "=", keyId)
         .returning(["max_transfer_amount", "daily_transfer_cap"])
         .executeTakeFirst();

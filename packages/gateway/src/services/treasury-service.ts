@@ -142,11 +142,14 @@ export function createTreasuryService(options: TreasuryServiceOptions) {
         .where("id", "=", intentId)
         .forUpdate()
         .executeTakeFirstOrThrow();
-      await trx
+      const confirmed = await trx
         .updateTable("refunds")
         .set({ state: "confirmed", chain_tx_id: tx.id, updated_at: now() })
         .where("id", "=", row.id)
-        .execute();
+        .where("state", "!=", "confirmed")
+        .executeTakeFirst();
+      // Another worker confirmed it first (its lease ran out mid-batch): nothing more to write.
+      if (confirmed.numUpdatedRows === 0n) return false;
       const all = await trx
         .selectFrom("refunds")
         .leftJoin("chain_txs", "chain_txs.id", "refunds.chain_tx_id")
@@ -229,7 +232,8 @@ export function createTreasuryService(options: TreasuryServiceOptions) {
     // Until the deadline more on-time payments may arrive and raise received_amount.
     const dueAt = Math.max(
       intent.payment_deadline.getTime() + 1000,
-      (succeeded?.created_at ?? at).getTime() + options.collectionDelaySeconds * 1000,
+      (succeeded?.created_at ?? intent.updated_at).getTime() +
+        options.collectionDelaySeconds * 1000,
     );
     if (at.getTime() < dueAt) return wait("collection not due yet", dueAt - at.getTime());
     const confirming = await db
@@ -240,6 +244,17 @@ export function createTreasuryService(options: TreasuryServiceOptions) {
       .where("block_timestamp", "<=", intent.payment_deadline)
       .executeTakeFirst();
     if (confirming) return wait(`on-time payment ${confirming.tx_hash} is still confirming`);
+    // Chain time, as the lifecycle's deadline sweep uses: until the watcher has stored a block
+    // newer than the deadline, an on-time payment may still be unread, and collecting now would
+    // strand it on the deposit address.
+    const pastDeadline = await db
+      .selectFrom("chain_blocks")
+      .select("number")
+      .where("chain_id", "=", intent.payment_chain_id)
+      .where("timestamp", ">", Math.floor(intent.payment_deadline.getTime() / 1000))
+      .limit(1)
+      .executeTakeFirst();
+    if (!pastDeadline) return wait("the chain watcher has not read past the deadline yet");
 
     const org = await db
       .selectFrom("organizations")
@@ -626,8 +641,16 @@ export function createTreasuryService(options: TreasuryServiceOptions) {
 
     /** Sets where an organisation's payments are collected; collections waiting for it resume. */
     async setTreasury(orgId: number, address: string) {
-      if (!isAddress(address, { strict: false }) || address.toLowerCase() === zeroAddress) {
-        throw validationError("treasury_address", `${address} is not an EVM address`);
+      // Strict: a mixed-case address must carry a valid EIP-55 checksum, so a typo is caught
+      // here rather than collecting payments into an address nobody holds.
+      if (!isAddress(address)) {
+        throw validationError(
+          "treasury_address",
+          `${address} is not an EVM address (0x and 40 hex digits, lower case or EIP-55 checksummed)`,
+        );
+      }
+      if (address.toLowerCase() === zeroAddress) {
+        throw validationError("treasury_address", "must not be the zero address");
       }
       await getOrg(orgId);
       await db.transaction().execute(async (trx) => {

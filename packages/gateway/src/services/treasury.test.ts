@@ -280,7 +280,7 @@ describe("refunds", () => {
     const intent = await shop.create("10");
     await shop.waitFor(intent, (d) => d.status === "expired", "expiry");
     const before = await tokenBalance(chain.payerAddress);
-    const paid = await pay(intent.payment_address, "2");
+    await pay(intent.payment_address, "2");
 
     const done = await shop.waitFor(intent, (d) => d.late_refund_amount !== null, "late refund");
     expect(done).toMatchObject({
@@ -296,7 +296,6 @@ describe("refunds", () => {
     const rows = await history(intent);
     expect(rows.at(-1)).toMatchObject({ from_status: "expired", to_status: "expired" });
     expect(rows.at(-1)?.cause).toContain(`late payment refunded: 2 USDT`);
-    expect(paid).not.toBe(done.late_refund_tx_hash);
   });
 
   it("a restart after the refund was submitted sends nothing twice", async () => {

@@ -26,6 +26,11 @@ export interface TxRequest {
   value?: bigint;
   /** Skips estimation (a plain native transfer needs 21000). */
   gasLimit?: bigint;
+  /**
+   * Sign with these fees (from an estimate() the caller has already checked the sender's balance
+   * against) rather than fresh ones that may be higher than what the sender can pay.
+   */
+  fees?: { maxFeePerGas: bigint; maxPriorityFeePerGas: bigint };
   purpose: ChainTxPurpose;
   /** One key, one on-chain effect: a second submit with it returns the first transaction. */
   idempotencyKey: string;
@@ -246,9 +251,14 @@ export function createTxManager(options: TxManagerOptions) {
     let gas: bigint;
     let fee: { maxFee: bigint; priority: bigint };
     try {
-      const e = await estimate({ ...request, from: sender });
-      gas = e.gasLimit;
-      fee = { maxFee: e.maxFeePerGas, priority: e.maxPriorityFeePerGas };
+      if (request.gasLimit !== undefined && request.fees) {
+        gas = request.gasLimit;
+        fee = { maxFee: request.fees.maxFeePerGas, priority: request.fees.maxPriorityFeePerGas };
+      } else {
+        const e = await estimate({ ...request, from: sender });
+        gas = e.gasLimit;
+        fee = { maxFee: e.maxFeePerGas, priority: e.maxPriorityFeePerGas };
+      }
     } catch (err) {
       const { kind, message } = classifyTxError(err);
       throw new TxRejectedError(kind, message);
