@@ -21,9 +21,12 @@ import { createCallbackDispatcher } from "../packages/gateway/src/callbacks/disp
 import { enqueueStatusCallback } from "../packages/gateway/src/callbacks/outbox.ts";
 import { signatureHeader } from "../packages/gateway/src/callbacks/signature.ts";
 import { createCallbackUrlGuard } from "../packages/gateway/src/callbacks/url-guard.ts";
-import { createWebhookSecrets } from "../packages/gateway/src/callbacks/webhook-secrets.ts";
-import { createDatabase, type DatabaseHandle } from "../packages/gateway/src/db/create-database.ts";
-import { newPaymentIntentId } from "../packages/gateway/src/domain/ids.ts";
+import { createWebhookSecrets } from "../packages/gateway/src/organizations/webhook-secrets.ts";
+import {
+  createDatabase,
+  type DatabaseHandle,
+} from "../packages/gateway/src/platform/database/create-database.ts";
+import { newPaymentIntentId } from "../packages/gateway/src/platform/ids.ts";
 import { dropSchema } from "../packages/gateway/src/testing/test-database.ts";
 import { commandLine, fmt, table } from "./report.ts";
 

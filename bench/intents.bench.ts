@@ -21,10 +21,13 @@ import { Hono } from "hono";
 import { type Kysely, sql } from "kysely";
 import { pino } from "pino";
 import { createDepositAddresses } from "../packages/gateway/src/chain/deposit-addresses.ts";
-import { loadConfig } from "../packages/gateway/src/config/config.ts";
-import { createDatabase, type DatabaseHandle } from "../packages/gateway/src/db/create-database.ts";
 import { type Gateway, startGateway } from "../packages/gateway/src/gateway.ts";
-import type { Caller } from "../packages/gateway/src/services/tenancy-service.ts";
+import type { Caller } from "../packages/gateway/src/organizations/tenancy-service.ts";
+import { loadConfig } from "../packages/gateway/src/platform/config.ts";
+import {
+  createDatabase,
+  type DatabaseHandle,
+} from "../packages/gateway/src/platform/database/create-database.ts";
 import { dropSchema } from "../packages/gateway/src/testing/test-database.ts";
 // Fixed so every run derives the same addresses.
 import { TEST_MNEMONIC } from "../packages/gateway/src/testing/test-gateway.ts";

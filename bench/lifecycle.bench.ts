@@ -45,9 +45,12 @@ import { privateKeyToAccount } from "viem/accounts";
 import type { RegisteredChain } from "../packages/gateway/src/chain/chain-registry.ts";
 import { TRANSFER_EVENT } from "../packages/gateway/src/chain/follower/get-transfer-logs.ts";
 import type { FollowerEvent } from "../packages/gateway/src/chain/follower/types.ts";
-import { loadConfig } from "../packages/gateway/src/config/config.ts";
-import { createDatabase, type DatabaseHandle } from "../packages/gateway/src/db/create-database.ts";
 import { type Gateway, startGateway } from "../packages/gateway/src/gateway.ts";
+import { loadConfig } from "../packages/gateway/src/platform/config.ts";
+import {
+  createDatabase,
+  type DatabaseHandle,
+} from "../packages/gateway/src/platform/database/create-database.ts";
 import { type LocalChain, startLocalChain } from "../packages/gateway/src/sandbox/local-chain.ts";
 import { freePort } from "../packages/gateway/src/testing/cli-process.ts";
 import { startJsonRpcProxy } from "../packages/gateway/src/testing/json-rpc-proxy.ts";

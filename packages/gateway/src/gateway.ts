@@ -4,34 +4,34 @@ import { type ServerType, serve } from "@hono/node-server";
 import { sql } from "kysely";
 import { type Logger, pino } from "pino";
 import { type Address, getAddress, parseGwei } from "viem";
-import { createApp } from "./api/create-app.ts";
+import { createCallbackService } from "./callbacks/callback-service.ts";
 import { createCallbackDispatcher } from "./callbacks/dispatcher.ts";
 import { createCallbackUrlGuard, type Resolve } from "./callbacks/url-guard.ts";
-import { createWebhookSecrets } from "./callbacks/webhook-secrets.ts";
 import {
   type ChainRegistry,
   createChainRegistry,
   type RegisteredChain,
 } from "./chain/chain-registry.ts";
-import { createGasTopUpDepositAccounts } from "./chain/deposit-accounts.ts";
 import { createDepositAddresses } from "./chain/deposit-addresses.ts";
 import { createBlockFollower } from "./chain/follower/index.ts";
 import { createTxManager } from "./chain/tx-manager/tx-manager.ts";
 import { createWallets, type Wallets } from "./chain/wallets.ts";
-import { type Config, ConfigError } from "./config/config.ts";
-import { createDatabase, type DatabaseHandle } from "./db/create-database.ts";
+import { createApp } from "./http/create-app.ts";
+import { createTenancyService } from "./organizations/tenancy-service.ts";
+import { createWebhookSecrets } from "./organizations/webhook-secrets.ts";
+import { createChainIngestService } from "./payments/lifecycle/chain-ingest-service.ts";
+import { startChainWatchers } from "./payments/lifecycle/chain-watcher.ts";
+import { createLifecycleService } from "./payments/lifecycle/lifecycle-service.ts";
+import { createPaymentIntentService } from "./payments/payment-intent-service.ts";
+import { createPayoutService } from "./payouts/payout-service.ts";
+import { type Config, ConfigError } from "./platform/config.ts";
+import { createDatabase, type DatabaseHandle } from "./platform/database/create-database.ts";
 import { createCachedRateProvider } from "./rates/cached-rate-provider.ts";
 import { createHttpRateProvider } from "./rates/http-rate-provider.ts";
 import type { RateProvider } from "./rates/rate-provider.ts";
 import { createStaticRateProvider } from "./rates/static-rate-provider.ts";
-import { createCallbackService } from "./services/callback-service.ts";
-import { createChainIngestService } from "./services/chain-ingest-service.ts";
-import { startChainWatchers } from "./services/chain-watcher.ts";
-import { createLifecycleService } from "./services/lifecycle-service.ts";
-import { createPaymentIntentService } from "./services/payment-intent-service.ts";
-import { createPayoutService } from "./services/payout-service.ts";
-import { createTenancyService } from "./services/tenancy-service.ts";
-import { createTreasuryService } from "./services/treasury-service.ts";
+import { createGasTopUpDepositAccounts } from "./treasury/deposit-accounts.ts";
+import { createTreasuryService } from "./treasury/treasury-service.ts";
 
 export interface GatewayOptions {
   config: Config;

@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { verifyWebhook } from "../../../sdk/src/verify-webhook.ts";
-import type { DatabaseHandle } from "../db/create-database.ts";
+import type { DatabaseHandle } from "../platform/database/create-database.ts";
 import {
   type CallbackReceiver,
   type ReceivedCallback,

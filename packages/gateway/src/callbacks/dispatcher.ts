@@ -1,13 +1,13 @@
 import { setMaxListeners } from "node:events";
 import { type Kysely, type Selectable, sql } from "kysely";
 import type { Logger } from "pino";
-import { sleep } from "../chain/follower/abort.ts";
-import type { CallbackEventsTable, Database } from "../db/schema.ts";
+import type { WebhookSecrets } from "../organizations/webhook-secrets.ts";
+import { sleep } from "../platform/abort.ts";
+import type { CallbackEventsTable, Database } from "../platform/database/schema.ts";
 import { type DeliveryResult, deliverCallback } from "./deliver.ts";
 import { nextAttemptAt } from "./retry-schedule.ts";
 import { signatureHeader } from "./signature.ts";
 import type { CallbackUrlGuard } from "./url-guard.ts";
-import type { WebhookSecrets } from "./webhook-secrets.ts";
 
 export interface CallbackDispatcherOptions {
   db: Kysely<Database>;

@@ -1,6 +1,6 @@
 import type { Selectable, Transaction } from "kysely";
-import type { Database, PaymentIntentsTable } from "../db/schema.ts";
-import { newCallbackEventId } from "../domain/ids.ts";
+import type { Database, PaymentIntentsTable } from "../platform/database/schema.ts";
+import { newCallbackEventId } from "../platform/ids.ts";
 import { callbackBody } from "./payload.ts";
 
 /**

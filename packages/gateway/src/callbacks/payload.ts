@@ -1,6 +1,6 @@
 import type { Selectable } from "kysely";
-import type { PaymentIntentsTable } from "../db/schema.ts";
-import { toPaymentIntentView } from "../services/payment-intent-service.ts";
+import { toPaymentIntentView } from "../payments/payment-intent-service.ts";
+import type { PaymentIntentsTable } from "../platform/database/schema.ts";
 
 /**
  * The body of a status callback: the reference's callback sample field for field (names, order

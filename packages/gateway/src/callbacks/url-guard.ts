@@ -1,6 +1,6 @@
 import { lookup } from "node:dns/promises";
 import { BlockList, isIP } from "node:net";
-import { validationError } from "../domain/errors.ts";
+import { validationError } from "../platform/errors.ts";
 
 export interface ResolvedAddress {
   address: string;

@@ -1,4 +1,4 @@
-import { validationError } from "../domain/errors.ts";
+import { validationError } from "../platform/errors.ts";
 import { type ChainInfo, KNOWN_CHAINS, type TokenInfo } from "./known-chains.ts";
 
 export interface RegisteredChain extends ChainInfo {

@@ -1,5 +1,5 @@
 import type { Address } from "viem";
-import type { TokenSymbol } from "../domain/quote.ts";
+import type { TokenSymbol } from "../payments/quote.ts";
 
 export type { TokenSymbol };
 

@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import path from "node:path";
 import { Command, InvalidArgumentError } from "commander";
-import { type Config, ConfigError, loadConfig } from "../config/config.ts";
+import { type Config, ConfigError, loadConfig } from "../platform/config.ts";
 
 // The heavy modules (viem, PGlite, hono) load inside the commands that need them, so --help and
 // configuration errors answer at once.
@@ -79,7 +79,7 @@ const dev = program
   .description("run the sandbox: local chain, test USDT, sandbox organisation, API on PGlite")
   .action(async () => {
     const cfg = config();
-    const { createLogger } = await import("../logger.ts");
+    const { createLogger } = await import("../platform/logger.ts");
     const { sandboxBanner, startSandbox } = await import("../sandbox/sandbox.ts");
     const log = createLogger({ level: cfg.LOG_LEVEL, pretty: cfg.LOG_PRETTY });
     const sandbox = await startSandbox(cfg, log);
@@ -108,7 +108,7 @@ program
   )
   .action(async () => {
     const cfg = config();
-    const { createLogger } = await import("../logger.ts");
+    const { createLogger } = await import("../platform/logger.ts");
     const { loadSeed } = await import("../chain/seed.ts");
     const { startGateway } = await gatewayModule();
     const log = createLogger({ level: cfg.LOG_LEVEL, pretty: cfg.LOG_PRETTY });
@@ -304,7 +304,7 @@ try {
 } catch (err) {
   // Expected failures get one readable line, not a stack trace.
   const { SeedError } = await import("../chain/seed.ts");
-  const { DomainError } = await import("../domain/errors.ts");
+  const { DomainError } = await import("../platform/errors.ts");
   if (err instanceof ConfigError || err instanceof SeedError || err instanceof DomainError) {
     console.error(`stablegate: ${err.message}`);
     process.exit(1);

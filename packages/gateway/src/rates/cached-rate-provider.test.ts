@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { DomainError } from "../domain/errors.ts";
-import type { Fiat, TokenSymbol } from "../domain/quote.ts";
+import type { Fiat, TokenSymbol } from "../payments/quote.ts";
+import { DomainError } from "../platform/errors.ts";
 import { createCachedRateProvider, DEFAULT_MAX_STALE_MS } from "./cached-rate-provider.ts";
 import type { Rate, RateProvider } from "./rate-provider.ts";
 import { createStaticRateProvider } from "./static-rate-provider.ts";

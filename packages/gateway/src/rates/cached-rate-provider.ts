@@ -1,4 +1,4 @@
-import { DomainError, ErrorCode } from "../domain/errors.ts";
+import { DomainError, ErrorCode } from "../platform/errors.ts";
 import type { Fiat, Rate, RateProvider, TokenSymbol } from "./rate-provider.ts";
 
 export const DEFAULT_MAX_STALE_MS = 60 * 60 * 1000;

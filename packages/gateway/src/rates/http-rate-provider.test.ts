@@ -2,8 +2,8 @@ import { readFile } from "node:fs/promises";
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DomainError } from "../domain/errors.ts";
-import { quote } from "../domain/quote.ts";
+import { quote } from "../payments/quote.ts";
+import { DomainError } from "../platform/errors.ts";
 import { createHttpRateProvider } from "./http-rate-provider.ts";
 
 interface RecordedResponse {

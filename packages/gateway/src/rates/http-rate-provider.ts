@@ -1,6 +1,6 @@
 import Big from "big.js";
 import { z } from "zod";
-import { DomainError, ErrorCode } from "../domain/errors.ts";
+import { DomainError, ErrorCode } from "../platform/errors.ts";
 import type { Fiat, Rate, RateProvider, TokenSymbol } from "./rate-provider.ts";
 
 export interface HttpRateProviderOptions {

@@ -1,4 +1,4 @@
-import type { Fiat, Rate, TokenSymbol } from "../domain/quote.ts";
+import type { Fiat, Rate, TokenSymbol } from "../payments/quote.ts";
 
 export type { Fiat, Rate, TokenSymbol };
 

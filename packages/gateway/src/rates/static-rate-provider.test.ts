@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { quote } from "../domain/quote.ts";
+import { quote } from "../payments/quote.ts";
 import { createStaticRateProvider } from "./static-rate-provider.ts";
 
 describe("createStaticRateProvider", () => {

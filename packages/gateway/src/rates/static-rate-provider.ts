@@ -1,6 +1,6 @@
 import Big from "big.js";
-import { PLAIN_DECIMAL } from "../domain/money.ts";
-import { FIATS, TOKEN_SYMBOLS } from "../domain/quote.ts";
+import { PLAIN_DECIMAL } from "../payments/money.ts";
+import { FIATS, TOKEN_SYMBOLS } from "../payments/quote.ts";
 import type { Fiat, Rate, RateProvider, TokenSymbol } from "./rate-provider.ts";
 
 /** 1 USD = 32.5 TWD and USDT = USDC = 1 USD: the figures behind the reference's samples. */

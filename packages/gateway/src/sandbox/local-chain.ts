@@ -19,7 +19,7 @@ import {
 } from "viem";
 import { mnemonicToAccount } from "viem/accounts";
 import { anvil } from "viem/chains";
-import { ConfigError } from "../config/config.ts";
+import { ConfigError } from "../platform/config.ts";
 
 export interface LocalChain {
   rpcUrl: string;

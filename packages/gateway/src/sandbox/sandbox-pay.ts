@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { createPublicClient, createWalletClient, erc20Abi, type Hex, http, parseUnits } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
-import { ConfigError } from "../config/config.ts";
+import { ConfigError } from "../platform/config.ts";
 import type { SandboxFile } from "./sandbox.ts";
 
 /**

@@ -4,8 +4,8 @@ import type { Logger } from "pino";
 import { formatEther, formatUnits, parseEther, parseUnits } from "viem";
 import type { RegisteredChain } from "../chain/chain-registry.ts";
 import { loadSeed } from "../chain/seed.ts";
-import type { Config } from "../config/config.ts";
 import { type Gateway, startGateway } from "../gateway.ts";
+import type { Config } from "../platform/config.ts";
 import { type LocalChain, startLocalChain } from "./local-chain.ts";
 
 export const SANDBOX_CHAIN_KEY = "local";

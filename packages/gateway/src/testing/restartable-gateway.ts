@@ -1,9 +1,9 @@
 import { mnemonicToSeedSync } from "@scure/bip39";
 import { pino } from "pino";
 import type { RegisteredChain } from "../chain/chain-registry.ts";
-import { loadConfig } from "../config/config.ts";
-import type { DatabaseHandle } from "../db/create-database.ts";
 import { type Gateway, startGateway } from "../gateway.ts";
+import { loadConfig } from "../platform/config.ts";
+import type { DatabaseHandle } from "../platform/database/create-database.ts";
 import { createTestDatabase } from "./test-database.ts";
 import { createTestTenant, TEST_MNEMONIC, type TestTenant } from "./test-gateway.ts";
 

@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import pg from "pg";
-import { createDatabase, type DatabaseHandle } from "../db/create-database.ts";
+import { createDatabase, type DatabaseHandle } from "../platform/database/create-database.ts";
 
 /**
  * A database of its own for one test file: a fresh in-memory PGlite, or, when DATABASE_URL is

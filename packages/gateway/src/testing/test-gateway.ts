@@ -2,10 +2,10 @@ import { mnemonicToSeedSync } from "@scure/bip39";
 import { pino } from "pino";
 import type { Resolve } from "../callbacks/url-guard.ts";
 import type { RegisteredChain } from "../chain/chain-registry.ts";
-import { loadConfig } from "../config/config.ts";
-import type { DatabaseHandle } from "../db/create-database.ts";
 import { type Gateway, startGateway } from "../gateway.ts";
-import type { TenancyService } from "../services/tenancy-service.ts";
+import type { TenancyService } from "../organizations/tenancy-service.ts";
+import { loadConfig } from "../platform/config.ts";
+import type { DatabaseHandle } from "../platform/database/create-database.ts";
 import { createTestDatabase } from "./test-database.ts";
 
 /** The well-known development mnemonic: test deposit addresses are reproducible. */

@@ -7,7 +7,7 @@ import { type Address, parseEther } from "viem";
 import { createChainRegistry } from "../chain/chain-registry.ts";
 import { createTxManager } from "../chain/tx-manager/tx-manager.ts";
 import { createWallets } from "../chain/wallets.ts";
-import { createDatabase } from "../db/create-database.ts";
+import { createDatabase } from "../platform/database/create-database.ts";
 import { TEST_MNEMONIC } from "./test-gateway.ts";
 
 const env = process.env;

@@ -1,5 +1,5 @@
 import { getAddress } from "viem";
-import { sleep } from "./abort.ts";
+import { sleep } from "../../platform/abort.ts";
 import { applyFollowerEvent, assertFollowerState, followerTip } from "./apply-follower-event.ts";
 import { DeepReorgError, FollowerError, LogRangeRefusedError } from "./errors.ts";
 import { getBlockRef } from "./get-block-ref.ts";

@@ -1,5 +1,5 @@
 import { BaseError, BlockNotFoundError, createPublicClient, HttpRequestError, http } from "viem";
-import { abortable } from "./abort.ts";
+import { abortable } from "../../platform/abort.ts";
 import { LogRangeRefusedError, RpcUnavailableError } from "./errors.ts";
 import { isLogRangeError } from "./is-log-range-error.ts";
 import type { FollowerLog } from "./types.ts";

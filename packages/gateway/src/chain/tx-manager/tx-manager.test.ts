@@ -18,7 +18,7 @@ import {
 } from "viem";
 import { anvil } from "viem/chains";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createDatabase, type DatabaseHandle } from "../../db/create-database.ts";
+import { createDatabase, type DatabaseHandle } from "../../platform/database/create-database.ts";
 import { type ManualChain, startManualChain } from "../../testing/manual-chain.ts";
 import { createTestDatabase, dropSchema } from "../../testing/test-database.ts";
 import { TEST_MNEMONIC } from "../../testing/test-gateway.ts";

@@ -13,9 +13,14 @@ import {
   TransactionReceiptNotFoundError,
 } from "viem";
 import type { PrivateKeyAccount } from "viem/accounts";
-import type { ChainTxPurpose, ChainTxState, ChainTxsTable, Database } from "../../db/schema.ts";
+import { sleep } from "../../platform/abort.ts";
+import type {
+  ChainTxPurpose,
+  ChainTxState,
+  ChainTxsTable,
+  Database,
+} from "../../platform/database/schema.ts";
 import type { ChainRegistry } from "../chain-registry.ts";
-import { sleep } from "../follower/abort.ts";
 import { classifyTxError, type TxErrorKind } from "./classify-error.ts";
 
 export interface TxRequest {

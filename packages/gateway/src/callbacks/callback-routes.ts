@@ -1,0 +1,65 @@
+import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
+import type { AppEnv } from "../http/openapi.ts";
+import { AuthHeaders, ErrorEnvelope, envelope } from "../http/openapi.ts";
+import { IntentIdParam } from "../payments/schemas.ts";
+import type { CallbackService } from "./callback-service.ts";
+import { CallbackEvent, CallbackEventList } from "./schemas.ts";
+
+const errors = {
+  401: {
+    description: "Missing or invalid API key (4002)",
+    content: { "application/json": { schema: ErrorEnvelope } },
+  },
+  404: {
+    description: "Unknown payment intent (4006)",
+    content: { "application/json": { schema: ErrorEnvelope } },
+  },
+} as const;
+
+const listRoute = createRoute({
+  method: "get",
+  path: "/v1/studio/api/payment/intent/{id}/callbacks",
+  tags: ["Callbacks"],
+  summary: "List an intent's callback events and their delivery attempts",
+  description: "Requires X-STUDIO-API-KEY. Oldest event first, each with every attempt.",
+  request: { headers: AuthHeaders, params: IntentIdParam },
+  responses: {
+    200: {
+      description: "The intent's callback events",
+      content: { "application/json": { schema: envelope(CallbackEventList) } },
+    },
+    ...errors,
+  },
+});
+
+const resendRoute = createRoute({
+  method: "post",
+  path: "/v1/studio/api/payment/intent/{id}/callbacks/resend",
+  tags: ["Callbacks"],
+  summary: "Deliver the intent's latest callback event again",
+  description:
+    "Requires X-STUDIO-API-KEY. The same event id and body, delivered now and retried on the usual schedule.",
+  request: { headers: AuthHeaders, params: IntentIdParam },
+  responses: {
+    200: {
+      description: "The event, pending again",
+      content: { "application/json": { schema: envelope(CallbackEvent) } },
+    },
+    ...errors,
+    409: {
+      description: "The intent has no callback event to resend (4016)",
+      content: { "application/json": { schema: ErrorEnvelope } },
+    },
+  },
+});
+
+export function registerCallbackRoutes(app: OpenAPIHono<AppEnv>, callbacks: CallbackService): void {
+  app.openapi(listRoute, async (c) => {
+    const items = await callbacks.list(c.get("caller"), c.req.valid("param").id);
+    return c.json({ code: 0 as const, data: { items } }, 200);
+  });
+  app.openapi(resendRoute, async (c) => {
+    const event = await callbacks.resend(c.get("caller"), c.req.valid("param").id);
+    return c.json({ code: 0 as const, data: event }, 200);
+  });
+}

@@ -1,0 +1,141 @@
+import type { Kysely } from "kysely";
+import type { Caller } from "../organizations/tenancy-service.ts";
+import type { PaymentStatus } from "../payments/lifecycle/decide.ts";
+import type { PaymentIntentService } from "../payments/payment-intent-service.ts";
+import type { CallbackOutcome, CallbackState, Database } from "../platform/database/schema.ts";
+import { DomainError, ErrorCode } from "../platform/errors.ts";
+import type { CallbackDispatcher } from "./dispatcher.ts";
+
+export interface CallbackAttemptView {
+  attempted_at: number;
+  http_status: number | null;
+  duration_ms: number;
+  outcome: CallbackOutcome;
+  error: string | null;
+  response_excerpt: string | null;
+}
+
+export interface CallbackEventView {
+  event_id: string;
+  status: PaymentStatus;
+  callback_url: string;
+  state: CallbackState;
+  created_at: number;
+  next_attempt_at: number | null;
+  delivered_at: number | null;
+  failed_at: number | null;
+  /** Why the last attempt did not deliver (the final reason once failed). */
+  last_error: string | null;
+  /** The body every attempt sent, as sent. */
+  payload: Record<string, unknown>;
+  attempts: CallbackAttemptView[];
+}
+
+const unix = (d: Date) => Math.floor(d.getTime() / 1000);
+
+/** The merchant's view of an intent's callbacks: what was sent, each attempt, and resending. */
+export function createCallbackService(options: {
+  db: Kysely<Database>;
+  intents: PaymentIntentService;
+  dispatcher?: Pick<CallbackDispatcher, "nudge">;
+  now?: () => Date;
+}) {
+  const { db, intents } = options;
+  const now = options.now ?? (() => new Date());
+
+  async function list(caller: Caller, intentId: string): Promise<CallbackEventView[]> {
+    await intents.get(caller, intentId);
+    // One snapshot: an attempt recorded between two reads would show beside its event's
+    // previous state (a next_attempt_at that has already passed).
+    const { events, attempts } = await db
+      .transaction()
+      .setIsolationLevel("repeatable read")
+      .execute(async (trx) => {
+        const events = await trx
+          .selectFrom("callback_events")
+          .selectAll()
+          .where("payment_intent_id", "=", intentId)
+          .orderBy("position")
+          .execute();
+        const attempts =
+          events.length === 0
+            ? []
+            : await trx
+                .selectFrom("callback_attempts")
+                .selectAll()
+                .where(
+                  "event_id",
+                  "in",
+                  events.map((e) => e.id),
+                )
+                .orderBy("id")
+                .execute();
+        return { events, attempts };
+      });
+    return events.map((e) => ({
+      event_id: e.id,
+      status: e.status as PaymentStatus,
+      callback_url: e.url,
+      state: e.state,
+      created_at: unix(e.created_at),
+      next_attempt_at: e.state === "pending" ? unix(e.next_attempt_at) : null,
+      delivered_at: e.delivered_at ? unix(e.delivered_at) : null,
+      failed_at: e.failed_at ? unix(e.failed_at) : null,
+      last_error: e.last_error,
+      payload: JSON.parse(e.body) as Record<string, unknown>,
+      attempts: attempts
+        .filter((a) => a.event_id === e.id)
+        .map((a) => ({
+          attempted_at: unix(a.attempted_at),
+          http_status: a.http_status,
+          duration_ms: a.duration_ms,
+          outcome: a.outcome,
+          error: a.error,
+          response_excerpt: a.response_excerpt,
+        })),
+    }));
+  }
+
+  return {
+    list,
+
+    /**
+     * Sends the intent's latest event again, with the same event id and body, as a new run: due
+     * now, backing off from the start again and retried for another 3 days.
+     */
+    async resend(caller: Caller, intentId: string): Promise<CallbackEventView> {
+      await intents.get(caller, intentId);
+      const latest = await db
+        .selectFrom("callback_events")
+        .select("id")
+        .where("payment_intent_id", "=", intentId)
+        .orderBy("position", "desc")
+        .limit(1)
+        .executeTakeFirst();
+      if (!latest) {
+        throw new DomainError({
+          status: 409,
+          code: ErrorCode.noCallbackToResend,
+          message: `payment intent ${intentId} has no callback event yet (no callback_url, or its status has not changed)`,
+        });
+      }
+      await db
+        .updateTable("callback_events")
+        .set({
+          state: "pending",
+          next_attempt_at: now(),
+          run_started_at: now(),
+          run_attempts: 0,
+          delivered_at: null,
+          failed_at: null,
+        })
+        .where("id", "=", latest.id)
+        .execute();
+      options.dispatcher?.nudge();
+      const views = await list(caller, intentId);
+      return views.find((v) => v.event_id === latest.id) as CallbackEventView;
+    },
+  };
+}
+
+export type CallbackService = ReturnType<typeof createCallbackService>;

@@ -1,0 +1,172 @@
+import { OpenAPIHono } from "@hono/zod-openapi";
+import { Scalar } from "@scalar/hono-api-reference";
+import type { MiddlewareHandler } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import type { Logger } from "pino";
+import { registerCallbackRoutes } from "../callbacks/callback-routes.ts";
+import type { CallbackService } from "../callbacks/callback-service.ts";
+import type { TenancyService } from "../organizations/tenancy-service.ts";
+import { registerCheckoutRoutes } from "../payments/checkout/checkout-routes.ts";
+import { registerIntentRoutes } from "../payments/intent-routes.ts";
+import type { PaymentIntentService } from "../payments/payment-intent-service.ts";
+import type { PayoutService } from "../payouts/payout-service.ts";
+import { registerTransferRoutes } from "../payouts/transfer-routes.ts";
+import { ErrorCode, invalidApiKey } from "../platform/errors.ts";
+import { errorResponse, validationResponse } from "./error-handler.ts";
+import type { AppEnv } from "./openapi.ts";
+
+export interface AppDependencies {
+  tenancy: TenancyService;
+  intents: PaymentIntentService;
+  callbacks: CallbackService;
+  payouts: PayoutService;
+  log: Logger;
+  maxBodyBytes: number;
+  /** Resolves when the service can take traffic (database reachable). */
+  ready: () => Promise<boolean>;
+}
+
+type Env = AppEnv;
+
+export function createApp(deps: AppDependencies) {
+  const { tenancy, intents, log } = deps;
+  const app = new OpenAPIHono<Env>({
+    defaultHook: (result, c) => {
+      if (!result.success) return validationResponse(result.error, result.target, c);
+    },
+  });
+
+  app.onError((err, c) => errorResponse(err, c, log));
+  app.notFound((c) =>
+    c.json(
+      { code: ErrorCode.notFound, message: `no route for ${c.req.method} ${c.req.path}` },
+      404,
+    ),
+  );
+
+  app.use("*", async (c, next) => {
+    const started = performance.now();
+    await next();
+    log.debug(
+      {
+        method: c.req.method,
+        path: c.req.path,
+        status: c.res.status,
+        ms: Math.round(performance.now() - started),
+      },
+      "request",
+    );
+  });
+
+  // CORS. A preflight carries no client id, so it is answered for an Origin that some client
+  // allows; the real request is then checked against its own client's allowlist.
+  app.use("/v1/*", async (c, next) => {
+    const origin = c.req.header("origin");
+    if (c.req.method === "OPTIONS") {
+      if (origin === undefined || !(await tenancy.isOriginKnown(origin))) {
+        return c.json(
+          {
+            code: ErrorCode.originNotAllowed,
+            message: `origin ${origin ?? "(none)"} is not allowed`,
+          },
+          403,
+        );
+      }
+      return c.body(null, 204, {
+        "Access-Control-Allow-Origin": origin,
+        "Access-Control-Allow-Methods": "GET, POST",
+        "Access-Control-Allow-Headers": "Content-Type, X-Client-ID",
+        "Access-Control-Max-Age": "600",
+        Vary: "Origin",
+      });
+    }
+    await next();
+    if (
+      origin !== undefined &&
+      c.req.header("x-studio-api-key") === undefined &&
+      // A browser caller's origin was just checked against its client; others ask the database.
+      (c.get("caller")?.kind === "browser" || (await tenancy.isOriginKnown(origin)))
+    ) {
+      c.res.headers.set("Access-Control-Allow-Origin", origin);
+      c.res.headers.append("Vary", "Origin");
+    }
+  });
+
+  // POST only: reading a GET's (empty) body costs the Node adapter a full Request object.
+  app.on(
+    "POST",
+    "/v1/*",
+    bodyLimit({
+      maxSize: deps.maxBodyBytes,
+      onError: (c) =>
+        c.json(
+          {
+            code: ErrorCode.bodyTooLarge,
+            message: `request body too large (limit ${deps.maxBodyBytes} bytes)`,
+          },
+          413,
+          // The rest of the body is never read, so this connection cannot carry another request;
+          // saying so keeps a client from reusing it and failing its next call.
+          { Connection: "close" },
+        ),
+    }),
+  );
+
+  // Authentication runs before body and query validation: a caller without valid credentials
+  // learns nothing about what a valid request would look like.
+  const authenticate: MiddlewareHandler<Env> = async (c, next) => {
+    c.set(
+      "caller",
+      await tenancy.authenticate({
+        apiKey: c.req.header("x-studio-api-key"),
+        clientId: c.req.header("x-client-id"),
+        origin: c.req.header("origin"),
+      }),
+    );
+    await next();
+  };
+  const requireApiKey: MiddlewareHandler<Env> = async (c, next) => {
+    if (c.req.header("x-studio-api-key") === undefined) {
+      throw invalidApiKey("this endpoint requires X-STUDIO-API-KEY");
+    }
+    await authenticate(c, next);
+  };
+  app.use("/v1/studio/api/payment/intent", authenticate);
+  app.use("/v1/studio/api/payment/intent/*", (c, next) =>
+    // An intent's callback log and resend are for the merchant's server, never a browser.
+    /\/callbacks(\/|$)/.test(c.req.path) ? requireApiKey(c, next) : authenticate(c, next),
+  );
+  app.use("/v1/studio/api/payment/intents", requireApiKey);
+
+  registerIntentRoutes(app, intents);
+  registerCheckoutRoutes(app, { intents, log });
+  registerCallbackRoutes(app, deps.callbacks);
+  registerTransferRoutes(app, { payouts: deps.payouts, requireApiKey });
+
+  app.openAPIRegistry.registerComponent("securitySchemes", "ApiKey", {
+    type: "apiKey",
+    in: "header",
+    name: "X-STUDIO-API-KEY",
+  });
+  app.openAPIRegistry.registerComponent("securitySchemes", "ClientId", {
+    type: "apiKey",
+    in: "header",
+    name: "X-Client-ID",
+  });
+  app.doc31("/openapi.json", {
+    openapi: "3.1.0",
+    info: {
+      title: "Stablegate Payment API",
+      version: "1.0.0",
+      description:
+        "Self-hosted stablecoin payments, wire-compatible with the KryptoGO Payment API. Errors use the envelope { code, message, data? }; docs/errors.md lists every code.",
+    },
+    security: [{ ApiKey: [] }, { ClientId: [] }],
+  });
+  app.get("/docs", Scalar({ url: "/openapi.json", pageTitle: "Stablegate API reference" }));
+  app.get("/healthz", (c) => c.json({ status: "ok" }));
+  app.get("/readyz", async (c) =>
+    (await deps.ready()) ? c.json({ status: "ready" }) : c.json({ status: "not ready" }, 503),
+  );
+  return app;
+}

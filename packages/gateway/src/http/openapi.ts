@@ -1,0 +1,42 @@
+import { z } from "@hono/zod-openapi";
+import type { Caller } from "../organizations/tenancy-service.ts";
+
+/** The Hono environment every route shares: the authenticated caller. */
+export type AppEnv = { Variables: { caller: Caller } };
+
+export const ErrorEnvelope = z
+  .object({
+    code: z.number().int().openapi({ example: 4000 }),
+    message: z.string().openapi({ example: "fiat_amount: is required" }),
+    data: z.record(z.string(), z.unknown()).optional(),
+  })
+  .openapi("Error");
+
+export function envelope<T extends z.ZodType>(data: T) {
+  return z.object({ code: z.literal(0), data });
+}
+
+export const AuthHeaders = z.object({
+  "x-client-id": z.string().optional().openapi({ description: "Your client ID (32 hex chars)." }),
+  origin: z
+    .string()
+    .optional()
+    .openapi({ description: "Your application's origin; must be allowed for browser calls." }),
+  "x-studio-api-key": z.string().optional().openapi({ description: "Server-side API key." }),
+});
+
+/** The error answers every authenticated route can give. */
+export const errorResponses = {
+  400: {
+    description: "Invalid request (code 4000)",
+    content: { "application/json": { schema: ErrorEnvelope } },
+  },
+  401: {
+    description: "Invalid client id (4001) or API key (4002)",
+    content: { "application/json": { schema: ErrorEnvelope } },
+  },
+  403: {
+    description: "Origin not allowed for this client (4003)",
+    content: { "application/json": { schema: ErrorEnvelope } },
+  },
+} as const;

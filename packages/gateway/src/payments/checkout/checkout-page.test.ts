@@ -1,0 +1,391 @@
+// Callbacks passed to page.evaluate run in the browser.
+/// <reference lib="dom" />
+import { createServer } from "node:http";
+import { createRequire } from "node:module";
+import type { AddressInfo } from "node:net";
+import type { Browser, Page } from "playwright-core";
+import { type Address, createWalletClient, erc20Abi, type Hex, http, parseUnits } from "viem";
+import { privateKeyToAccount } from "viem/accounts";
+import { anvil } from "viem/chains";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { RegisteredChain } from "../../chain/chain-registry.ts";
+import { type LocalChain, startLocalChain } from "../../sandbox/local-chain.ts";
+import { launchBrowser, saveScreenshot } from "../../testing/browser.ts";
+import { freePort } from "../../testing/cli-process.ts";
+import {
+  type RestartableGateway,
+  startRestartableGateway,
+} from "../../testing/restartable-gateway.ts";
+import type { TestTenant } from "../../testing/test-gateway.ts";
+
+// The hosted checkout in a real browser (Debian's chromium) against the real gateway watching a
+// real anvil chain: what a payer sees and does, on a phone-sized screen, from the QR to the end.
+
+const SHORT_TTL_SECONDS = 6;
+const PHONE = { width: 375, height: 740 };
+const AXE_PATH = createRequire(import.meta.url).resolve("axe-core/axe.min.js");
+// anvil's unlocked account #3 (from the sandbox mnemonic): gas money but no test USDT.
+const EMPTY_ACCOUNT = "0x90F79bf6EB2c4f870365E785982E1f101E93b906";
+
+interface Intent {
+  payment_intent_id: string;
+  payment_address: Address;
+  token_address: Address;
+  crypto_amount: string;
+}
+
+let chain: LocalChain;
+let main: RestartableGateway; // intents live 30 minutes
+let short: RestartableGateway; // intents live SHORT_TTL_SECONDS
+let mainShop: TestTenant;
+let shortShop: TestTenant;
+let browser: Browser;
+
+beforeAll(async () => {
+  chain = await startLocalChain({ port: await freePort(), blockTimeSeconds: 0.5 });
+  const local: RegisteredChain = {
+    key: "local",
+    evmChainId: chain.evmChainId,
+    name: "Sandbox (anvil)",
+    tokens: [{ symbol: "USDT", address: chain.tokenAddress, decimals: 6 }],
+    rpcUrls: [chain.rpcUrl],
+    confirmations: 1,
+    pollingIntervalMs: 100,
+  };
+  // Two gateways watch one chain, so each has its own seed: no deposit address is shared.
+  [main, short, browser] = await Promise.all([
+    startRestartableGateway({
+      seedPassphrase: "checkout-main",
+      extraChains: [local],
+      settleIntervalMs: 200,
+    }),
+    startRestartableGateway({
+      seedPassphrase: "checkout-short",
+      extraChains: [local],
+      env: { PAYMENT_TTL_SECONDS: String(SHORT_TTL_SECONDS) },
+      settleIntervalMs: 200,
+    }),
+    launchBrowser(),
+  ]);
+  [mainShop, shortShop] = await Promise.all([
+    main.createTenant({ chain: "local" }),
+    short.createTenant({ chain: "local" }),
+  ]);
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await Promise.allSettled([main?.close(), short?.close()]);
+  await chain?.stop();
+});
+
+async function createIntent(gateway: RestartableGateway, shop: TestTenant): Promise<Intent> {
+  const res = await fetch(`${gateway.url}/v1/studio/api/payment/intent`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json", "X-STUDIO-API-KEY": shop.apiKey },
+    body: JSON.stringify({
+      fiat_amount: "300.0",
+      fiat_currency: "TWD",
+      order_data: { order_id: "secret-order-42" },
+    }),
+  });
+  expect(res.status).toBe(200);
+  return ((await res.json()) as { data: Intent }).data;
+}
+
+/** The sandbox payer sends `amount` USDT to the intent's deposit address. */
+async function pay(intent: Intent, amount: string): Promise<Hex> {
+  const wallet = createWalletClient({
+    account: privateKeyToAccount(chain.payerPrivateKey),
+    chain: anvil,
+    transport: http(chain.rpcUrl),
+  });
+  return wallet.writeContract({
+    address: intent.token_address,
+    abi: erc20Abi,
+    functionName: "transfer",
+    args: [intent.payment_address, parseUnits(amount, 6)],
+  });
+}
+
+/** A page on its own loopback origin (the browser refuses public pages framing loopback ones). */
+async function serveHtml(html: string): Promise<{ url: string; close(): Promise<void> }> {
+  const server = createServer((_req, res) => {
+    res.writeHead(200, { "Content-Type": "text/html; charset=utf-8" }).end(html);
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://localhost:${port}/`,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}
+
+/** A phone-sized tab whose browser prefers `locale`. */
+async function openPhonePage(locale = "en-US"): Promise<Page> {
+  // bypassCSP: the page's policy forbids inline scripts, which is how axe-core is injected.
+  const context = await browser.newContext({ viewport: PHONE, locale, bypassCSP: true });
+  return context.newPage();
+}
+
+const eip681 = (intent: Intent) =>
+  `ethereum:${intent.token_address}@${chain.evmChainId}/transfer?address=${intent.payment_address}&uint256=${parseUnits(intent.crypto_amount, 6)}`;
+
+/** axe-core in the page: no serious or critical violation of WCAG 2.1 A/AA or best practice. */
+async function expectAccessible(page: Page, screen: string): Promise<void> {
+  await page.addScriptTag({ path: AXE_PATH });
+  const violations = await page.evaluate(async () => {
+    const axe = (window as unknown as { axe: { run(): Promise<{ violations: unknown[] }> } }).axe;
+    const result = await axe.run();
+    return (
+      result.violations as { id: string; impact: string; nodes: { target: unknown }[] }[]
+    ).map((v) => ({ id: v.id, impact: v.impact, targets: v.nodes.map((n) => n.target) }));
+  });
+  const serious = violations.filter((v) => v.impact === "serious" || v.impact === "critical");
+  expect(serious, `axe on the ${screen} screen`).toEqual([]);
+}
+
+/** The page has no horizontal scrollbar: nothing is cut off on a 375 px wide phone. */
+async function expectFitsPhone(page: Page): Promise<void> {
+  const widths = await page.evaluate(() => ({
+    scroll: document.documentElement.scrollWidth,
+    client: document.documentElement.clientWidth,
+  }));
+  expect(widths.scroll).toBeLessThanOrEqual(widths.client);
+}
+
+describe("a payment from start to end", () => {
+  it("shows amount, address, QR and countdown, then the paid screen without a reload", async () => {
+    const intent = await createIntent(main, mainShop);
+    const page = await openPhonePage();
+    await page
+      .context()
+      .grantPermissions(["clipboard-read", "clipboard-write"], { origin: main.url });
+    let navigations = 0;
+    page.on("framenavigated", (frame) => {
+      if (frame === page.mainFrame()) navigations += 1;
+    });
+    await page.goto(`${main.url}/pay/${intent.payment_intent_id}`);
+
+    await expect
+      .poll(() => page.locator("h1").textContent())
+      .toBe(`Pay ${intent.crypto_amount} USDT`);
+    const body = await page.locator("main").innerText();
+    expect(body).toContain("for 300.0 TWD");
+    expect(body).toContain("Sandbox (anvil)");
+    expect(body).toContain(intent.payment_address);
+    expect(body).not.toContain("secret-order-42");
+    expect(await page.getByRole("timer").textContent()).toMatch(/^(29|30):\d\d$/);
+    const qr = page.getByRole("img", { name: /QR code/ });
+    expect(await qr.getAttribute("src")).toMatch(/^data:image\/png;base64,/);
+    expect(await qr.evaluate((img: HTMLImageElement) => img.naturalWidth)).toBeGreaterThan(100);
+    expect(
+      await page.getByRole("link", { name: "Open in a wallet app" }).getAttribute("href"),
+    ).toBe(eip681(intent));
+    await expectFitsPhone(page);
+    await saveScreenshot(page, "checkout-pending");
+
+    // Keyboard: Tab reaches the copy buttons, the focus ring shows, Enter copies.
+    let focused = "";
+    for (let i = 0; i < 10 && !focused.includes("Deposit address"); i++) {
+      await page.keyboard.press("Tab");
+      focused = await page.evaluate(() => document.activeElement?.textContent ?? "");
+    }
+    expect(focused).toBe("Copy Deposit address");
+    const outline = await page.evaluate(() => {
+      const style = getComputedStyle(document.activeElement as Element);
+      return { style: style.outlineStyle, width: style.outlineWidth };
+    });
+    expect(outline).toEqual({ style: "solid", width: "3px" });
+    await page.keyboard.press("Enter");
+    expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(intent.payment_address);
+    await expect
+      .poll(() => page.evaluate(() => document.activeElement?.textContent))
+      .toBe("Copied Deposit address");
+    await expectAccessible(page, "pending");
+
+    const hash = await pay(intent, intent.crypto_amount);
+    const paid = page.getByRole("heading", { name: "Payment received" });
+    await paid.waitFor({ timeout: 15_000 });
+    expect(await page.locator("main").innerText()).toContain(hash);
+    // The sandbox chain has no block explorer: no dead link.
+    expect(await page.getByRole("link", { name: /explorer/ }).count()).toBe(0);
+    expect(await page.getByRole("status").first().textContent()).toBe("Payment received");
+    expect(navigations).toBe(1);
+    await saveScreenshot(page, "checkout-paid");
+    await expectAccessible(page, "paid");
+    await page.context().close();
+  });
+
+  it("pays with an injected browser wallet: switches chain, explains failures, then succeeds", async () => {
+    const intent = await createIntent(main, mainShop);
+    const page = await openPhonePage();
+    const calls: string[] = [];
+    // The wallet's JSON-RPC goes to anvil, whose accounts are unlocked (eth_sendTransaction
+    // signs there); the wallet itself, as a person would drive it, is scripted below.
+    await page.exposeFunction("walletCall", (method: string) => calls.push(method));
+    await page.exposeFunction("anvilRpc", async (method: string, params: unknown[]) => {
+      const res = await fetch(chain.rpcUrl, {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }),
+      });
+      return res.json();
+    });
+    await page.addInitScript((empty) => {
+      const w = window as unknown as Record<string, unknown>;
+      const state = { chainId: "0x1", known: new Set(["0x1"]), account: empty, rejectNext: false };
+      w.walletState = state;
+      const fail = (code: number, message: string) => Object.assign(new Error(message), { code });
+      w.ethereum = {
+        async request({ method, params }: { method: string; params?: unknown[] }) {
+          await (w.walletCall as (m: string) => Promise<void>)(method);
+          if (method === "eth_requestAccounts" || method === "eth_accounts") return [state.account];
+          if (method === "eth_chainId") return state.chainId;
+          if (method === "wallet_switchEthereumChain") {
+            const id = (params as [{ chainId: string }])[0].chainId;
+            if (!state.known.has(id)) throw fail(4902, "Unrecognized chain ID");
+            state.chainId = id;
+            return null;
+          }
+          if (method === "wallet_addEthereumChain") {
+            state.known.add((params as [{ chainId: string }])[0].chainId);
+            return null;
+          }
+          if (method === "eth_sendTransaction" && state.rejectNext) {
+            state.rejectNext = false;
+            throw fail(4001, "User rejected the request.");
+          }
+          const rpc = w.anvilRpc as (m: string, p: unknown[]) => Promise<Record<string, unknown>>;
+          const reply = await rpc(method, params ?? []);
+          if (reply.error) throw Object.assign(new Error("rpc error"), reply.error);
+          return reply.result;
+        },
+        on() {},
+        removeListener() {},
+      };
+    }, EMPTY_ACCOUNT);
+    await page.goto(`${main.url}/pay/${intent.payment_intent_id}`);
+    const button = page.getByRole("button", { name: "Pay with browser wallet" });
+    const alert = page.getByRole("alert");
+
+    // 1. An account without USDT: the shortfall is explained before anything is signed.
+    await button.click();
+    await alert.waitFor();
+    expect(await alert.textContent()).toBe(
+      `Your wallet holds 0 USDT, less than the ${intent.crypto_amount} USDT due. Top it up or use another account.`,
+    );
+    // The wallet was on Ethereum and did not know the sandbox chain: added, then switched.
+    expect(calls.filter((m) => m.startsWith("wallet_"))).toEqual([
+      "wallet_switchEthereumChain",
+      "wallet_addEthereumChain",
+      "wallet_switchEthereumChain",
+    ]);
+    await saveScreenshot(page, "checkout-wallet-error");
+
+    // 2. The payer's account, but the person rejects the transfer in the wallet.
+    await page.evaluate((payer) => {
+      const s = (window as unknown as { walletState: { account: string; rejectNext: boolean } })
+        .walletState;
+      s.account = payer;
+      s.rejectNext = true;
+    }, chain.payerAddress);
+    await button.click();
+    await expect
+      .poll(() => alert.textContent())
+      .toBe("You cancelled the request in your wallet. Nothing was sent.");
+
+    // 3. Approved: the transfer is sent and the page follows it to the paid screen.
+    await button.click();
+    await page.getByText("Transfer sent. Waiting for the network to confirm it…").waitFor();
+    await page.getByRole("heading", { name: "Payment received" }).waitFor({ timeout: 15_000 });
+    expect(calls.filter((m) => m === "eth_sendTransaction")).toHaveLength(2); // rejected, sent
+    const status = (await (
+      await fetch(`${main.url}/v1/checkout/payment/${intent.payment_intent_id}`)
+    ).json()) as { data: { status: string; payment_tx_hash: string } };
+    expect(status.data.status).toBe("success");
+    expect(await page.locator("main").innerText()).toContain(status.data.payment_tx_hash);
+    await saveScreenshot(page, "checkout-wallet-paid");
+    await page.context().close();
+  });
+});
+
+// Both wait out a deadline, so they run side by side.
+describe.concurrent("end screens after the deadline", () => {
+  it("expired: nothing paid; embedded in an iframe it tells the parent page", async () => {
+    const intent = await createIntent(short, shortShop);
+    const page = await openPhonePage("zh-TW"); // ?lang=en below wins over the browser's language
+    // A merchant's page on another origin, embedding the checkout as the React SDK's modal does.
+    const shopPage = await serveHtml(
+      `<!doctype html><title>Shop</title><script>window.received=[];addEventListener("message",e=>received.push(e.data))</script><iframe title="Checkout" style="width:100%;height:700px;border:0" src="${short.url}/pay/${intent.payment_intent_id}?embed=1&lang=en"></iframe>`,
+    );
+    await page.goto(shopPage.url);
+    const frame = page.frameLocator("iframe");
+    await frame.getByRole("heading", { name: /^Pay / }).waitFor({ timeout: 5_000 });
+    expect(await frame.locator(".brand").count()).toBe(0); // no page chrome when embedded
+
+    await frame.getByRole("heading", { name: "Payment expired" }).waitFor({ timeout: 15_000 });
+    expect(await frame.locator("main").innerText()).toContain("Do not send funds to this address");
+    const messages = await page.evaluate(
+      () => (window as unknown as { received: unknown[] }).received,
+    );
+    expect(messages).toEqual([
+      {
+        type: "stablegate:status",
+        payment_intent_id: intent.payment_intent_id,
+        status: "pending",
+        payment_tx_hash: null,
+      },
+      {
+        type: "stablegate:status",
+        payment_intent_id: intent.payment_intent_id,
+        status: "expired",
+        payment_tx_hash: null,
+      },
+    ]);
+    await saveScreenshot(page, "checkout-expired-embedded");
+    await page.context().close();
+    await shopPage.close();
+  });
+
+  it("underpaid, in Traditional Chinese, with live updates by polling: refund pending, then refunded", async () => {
+    const intent = await createIntent(short, shortShop);
+    const page = await openPhonePage("zh-TW"); // no ?lang: the browser's language decides
+    // No event stream (a proxy that drops it): the page must fall back to polling.
+    await page.route("**/events", (route) => route.abort());
+    await page.goto(`${short.url}/pay/${intent.payment_intent_id}`);
+    await page.getByRole("heading", { name: `支付 ${intent.crypto_amount} USDT` }).waitFor();
+    expect(await page.evaluate(() => document.documentElement.lang)).toBe("zh-TW");
+    expect(await page.getByRole("button", { name: "使用瀏覽器錢包付款" }).count()).toBe(0);
+    expect(await page.locator("main").innerText()).toContain("未偵測到瀏覽器錢包");
+
+    await pay(intent, "1");
+    await page
+      .getByText(`目前已收到 1 / ${intent.crypto_amount} USDT`)
+      .waitFor({ timeout: 10_000 });
+    await page.getByRole("heading", { name: "付款金額不足" }).waitFor({ timeout: 15_000 });
+    const text = await page.locator("main").innerText();
+    expect(text).toContain(`截止前收到 1 USDT，應付 ${intent.crypto_amount} USDT。`);
+    expect(text).toContain("已收款項的退款處理中。");
+    await saveScreenshot(page, "checkout-underpaid-zh-TW");
+    await expectAccessible(page, "underpaid");
+
+    // The switcher changes the language in place.
+    await page.getByRole("button", { name: "English" }).click();
+    await page.getByRole("heading", { name: "Payment incomplete" }).waitFor();
+    expect(page.url()).toContain("lang=en");
+    await page.getByRole("button", { name: "繁體中文" }).click();
+
+    // Refunds are sent by the refund job; its outcome is written here as that job records it.
+    const refundTx = `0x${"ab".repeat(32)}`;
+    await short.database.db
+      .updateTable("payment_intents")
+      .set({ status: "insufficient_refunded", refund_tx_hash: refundTx, refund_amount: "1000000" })
+      .where("id", "=", intent.payment_intent_id)
+      .execute();
+    await page.getByText("已退款 1 USDT。").waitFor({ timeout: 10_000 });
+    expect(await page.locator("main").innerText()).toContain(refundTx);
+    await saveScreenshot(page, "checkout-refunded-zh-TW");
+    await page.context().close();
+  });
+});

@@ -1,0 +1,268 @@
+import { existsSync } from "node:fs";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { serveStatic } from "@hono/node-server/serve-static";
+import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
+import type { Env, MiddlewareHandler } from "hono";
+import { streamSSE } from "hono/streaming";
+import type { Logger } from "pino";
+import { ErrorEnvelope, envelope } from "../../http/openapi.ts";
+import { DomainError } from "../../platform/errors.ts";
+import { PAYMENT_INTENT_ID_PATTERN } from "../../platform/ids.ts";
+import type { PaymentStatus } from "../lifecycle/decide.ts";
+import type { CheckoutPaymentView, PaymentIntentService } from "../payment-intent-service.ts";
+import { FiatCurrency, IntentIdParam, PaymentStatus as PaymentStatusSchema } from "../schemas.ts";
+
+/** Where `npm run build -w @stablegate/web` puts the page; the gateway runs from its sources. */
+export const DEFAULT_CHECKOUT_DIST_DIR = fileURLToPath(
+  new URL("../../../../web/dist", import.meta.url),
+);
+
+/** The prefix of the page's built files (vite `base` in packages/web/vite.config.ts). */
+export const CHECKOUT_ASSETS_PREFIX = "/checkout/";
+
+export interface CheckoutRoutesOptions {
+  intents: PaymentIntentService;
+  log: Logger;
+  /** The built page (index.html and assets/); defaults to packages/web/dist. */
+  distDir?: string;
+  /** How often an open event stream re-reads its intent (default 1 s); tests may shorten it. */
+  pollMs?: number;
+}
+
+// No status leaves these: the page's stream can end. insufficient_not_refunded still moves on
+// to insufficient_refunded when the refund is sent.
+const FINAL_STATUSES: ReadonlySet<PaymentStatus> = new Set([
+  "success",
+  "expired",
+  "insufficient_refunded",
+]);
+// Proxies drop connections that stay silent for a minute or so.
+const HEARTBEAT_MS = 15_000;
+// A stream ends after this and the browser's EventSource reconnects on its own: no connection
+// (and no database reader) lives for hours behind a forgotten tab.
+const MAX_STREAM_MS = 5 * 60_000;
+// Waiting for a refund takes minutes, not seconds: read less often.
+const REFUND_WAIT_POLL_MS = 5_000;
+
+export const CheckoutPayment = z
+  .object({
+    payment_intent_id: z.string().openapi({ example: "2MFV9kRD0IyNWauowhq2Bp3IUb3BWKPi" }),
+    status: PaymentStatusSchema,
+    fiat_amount: z.string().openapi({ example: "300.0" }),
+    fiat_currency: FiatCurrency,
+    crypto_amount: z.string().openapi({ example: "9.23" }),
+    crypto_amount_base: z
+      .string()
+      .openapi({ description: "crypto_amount in the token's base units", example: "9230000" }),
+    symbol: z.string().openapi({ example: "USDT" }),
+    decimals: z.number().int().openapi({ example: 6 }),
+    token_address: z.string().openapi({ example: "0xFd086bC7CD5C481DCC9C85ebE478A1C0b69FCbb9" }),
+    payment_address: z.string().openapi({ example: "0xd8dA6BF26964aF9D7eEd9e03E53415D37aA96045" }),
+    payment_chain_id: z.string().openapi({ example: "arb" }),
+    chain_name: z.string().openapi({ example: "Arbitrum One" }),
+    evm_chain_id: z.number().int().nullable().openapi({ example: 42161 }),
+    explorer_url: z.string().nullable().openapi({ example: "https://arbiscan.io" }),
+    payment_deadline: z
+      .number()
+      .int()
+      .openapi({ description: "Unix seconds", example: 1733811354 }),
+    server_time: z
+      .number()
+      .int()
+      .openapi({ description: "Unix seconds at the gateway when read", example: 1733809554 }),
+    payment_tx_hash: z.string().nullable(),
+    received_amount: z.string().nullable(),
+    refund_amount: z.string().nullable(),
+    refund_tx_hash: z.string().nullable(),
+  })
+  .openapi("CheckoutPayment");
+
+const notFoundResponse = {
+  404: {
+    description: "Unknown payment intent (4006)",
+    content: { "application/json": { schema: ErrorEnvelope } },
+  },
+} as const;
+
+const getCheckoutPaymentRoute = createRoute({
+  method: "get",
+  path: "/v1/checkout/payment/{id}",
+  tags: ["Hosted checkout"],
+  summary: "Read a payment for the checkout page",
+  description:
+    "Public: no credentials. The payment intent id (32 random characters) is the capability, so only what a payer needs is returned: no order_data, callback_url, client or organization ids.",
+  security: [],
+  request: { params: IntentIdParam },
+  responses: {
+    200: {
+      description: "The payment as the payer sees it",
+      content: { "application/json": { schema: envelope(CheckoutPayment) } },
+    },
+    ...notFoundResponse,
+  },
+});
+
+const checkoutEventsRoute = createRoute({
+  method: "get",
+  path: "/v1/checkout/payment/{id}/events",
+  tags: ["Hosted checkout"],
+  summary: "Follow a payment live (server-sent events)",
+  description:
+    "Public, like the read. An `event: payment` with the CheckoutPayment as JSON data is sent at once and again whenever the payment changes; a comment line every 15 s keeps the connection alive. The stream ends when the payment reaches success, expired or insufficient_refunded, and after 5 minutes (EventSource reconnects).",
+  security: [],
+  request: { params: IntentIdParam },
+  responses: {
+    200: {
+      description: "A text/event-stream of `payment` events",
+      content: { "text/event-stream": { schema: z.string() } },
+    },
+    ...notFoundResponse,
+  },
+});
+
+/**
+ * The hosted checkout: its public read and event stream on the API, and the built page at
+ * /pay/{payment_intent_id} with its files under /checkout/.
+ */
+export function registerCheckoutRoutes<E extends Env>(
+  app: OpenAPIHono<E>,
+  options: CheckoutRoutesOptions,
+): void {
+  const { intents, log } = options;
+  const distDir = options.distDir ?? DEFAULT_CHECKOUT_DIST_DIR;
+  const pollMs = options.pollMs ?? 1_000;
+
+  app.openapi(getCheckoutPaymentRoute, async (c) => {
+    const payment = await intents.getForCheckout(c.req.valid("param").id);
+    return c.json({ code: 0 as const, data: payment }, 200, { "Cache-Control": "no-store" });
+  });
+
+  app.openapi(checkoutEventsRoute, async (c) => {
+    const id = c.req.valid("param").id;
+    // Read before streaming: an unknown id gets the 404 envelope, not an empty stream.
+    let current = await intents.getForCheckout(id);
+    c.header("Cache-Control", "no-store");
+    // Reverse proxies (nginx) buffer responses unless told not to; events would arrive late.
+    c.header("X-Accel-Buffering", "no");
+    return streamSSE(
+      c,
+      async (stream) => {
+        // Several gateway processes may share one database and any of them may change the
+        // intent, so the stream re-reads it rather than listening to this process's events.
+        const started = Date.now();
+        let lastSent = fingerprint(current);
+        let lastWrite = Date.now();
+        await stream.writeSSE({ event: "payment", data: JSON.stringify(current), retry: 2_000 });
+        while (!stream.aborted && !stream.closed && !FINAL_STATUSES.has(current.status)) {
+          if (Date.now() - started >= MAX_STREAM_MS) break;
+          await stream.sleep(
+            current.status === "insufficient_not_refunded" ? REFUND_WAIT_POLL_MS : pollMs,
+          );
+          if (stream.aborted || stream.closed) break;
+          current = await intents.getForCheckout(id);
+          const next = fingerprint(current);
+          if (next !== lastSent) {
+            await stream.writeSSE({ event: "payment", data: JSON.stringify(current) });
+            lastSent = next;
+            lastWrite = Date.now();
+          } else if (Date.now() - lastWrite >= HEARTBEAT_MS) {
+            await stream.write(": heartbeat\n\n");
+            lastWrite = Date.now();
+          }
+        }
+      },
+      async (err) => {
+        // The browser reconnects (or falls back to polling); the cause is for the operator.
+        log.warn({ err, payment_intent_id: id }, "checkout event stream failed");
+      },
+    );
+  });
+
+  // Hashed file names: a file's content never changes, so browsers may keep it for good. Only the
+  // assets folder: index.html is served by /pay/:id, with its own headers.
+  let assets: MiddlewareHandler<E> | undefined;
+  app.use(`${CHECKOUT_ASSETS_PREFIX}assets/*`, async (c, next) => {
+    if (!existsSync(join(distDir, "index.html"))) return c.html(notBuiltPage, 503);
+    assets ??= serveStatic<E>({
+      root: distDir,
+      rewriteRequestPath: (path) => path.slice(CHECKOUT_ASSETS_PREFIX.length - 1),
+      onFound: (_path, ctx) => {
+        ctx.header("Cache-Control", "public, max-age=31536000, immutable");
+      },
+    });
+    return assets(c, next);
+  });
+
+  app.get("/pay/:id", async (c) => {
+    const id = c.req.param("id");
+    c.header("Cache-Control", "no-cache");
+    // The link is the capability: keep it out of Referer headers sent to explorers and wallets.
+    c.header("Referrer-Policy", "no-referrer");
+    if (!PAYMENT_INTENT_ID_PATTERN.test(id) || !(await exists(intents, id))) {
+      return c.html(notFoundPage, 404);
+    }
+    let html: string;
+    try {
+      html = await readFile(join(distDir, "index.html"), "utf8");
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+      log.error({ distDir }, "checkout page is not built: run npm run build -w @stablegate/web");
+      return c.html(notBuiltPage, 503);
+    }
+    return c.html(html, 200, {
+      "Content-Security-Policy":
+        "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'none'",
+    });
+  });
+}
+
+async function exists(intents: PaymentIntentService, id: string): Promise<boolean> {
+  try {
+    await intents.getForCheckout(id);
+    return true;
+  } catch (err) {
+    if (err instanceof DomainError && err.status === 404) return false;
+    throw err;
+  }
+}
+
+/** What changes for the payer; server_time changes every second and alone is no news. */
+function fingerprint(p: CheckoutPaymentView): string {
+  const { server_time: _ignored, ...rest } = p;
+  return JSON.stringify(rest);
+}
+
+const page = (title: string, body: string) => `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="robots" content="noindex">
+<title>${title}</title>
+<style>
+body{font-family:system-ui,-apple-system,"Segoe UI","Noto Sans TC",sans-serif;margin:0;padding:2rem 1rem;background:#f4f5f7;color:#1c1f24}
+main{max-width:28rem;margin:0 auto;background:#fff;border-radius:12px;padding:1.5rem;box-shadow:0 1px 3px rgba(0,0,0,.1)}
+h1{font-size:1.25rem;margin:0 0 .75rem}
+p{line-height:1.5;margin:.5rem 0}
+</style>
+</head>
+<body><main>${body}</main></body>
+</html>
+`;
+
+const notFoundPage = page(
+  "Payment not found",
+  `<h1>Payment not found</h1>
+<p>This payment link is not valid. Check that you copied the whole link, or ask the shop for a new one.</p>
+<h1 lang="zh-TW">找不到這筆付款</h1>
+<p lang="zh-TW">此付款連結無效。請確認連結完整，或向商店索取新的付款連結。</p>`,
+);
+
+const notBuiltPage = page(
+  "Checkout unavailable",
+  `<h1>Checkout page unavailable</h1>
+<p>The checkout page has not been built on this server. The operator can build it with
+<code>npm run build -w @stablegate/web</code>.</p>`,
+);

@@ -1,0 +1,93 @@
+import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
+import {
+  type AppEnv,
+  AuthHeaders,
+  ErrorEnvelope,
+  envelope,
+  errorResponses,
+} from "../http/openapi.ts";
+import type { PaymentIntentService } from "./payment-intent-service.ts";
+import {
+  CreatePaymentIntentBody,
+  IntentIdParam,
+  ListPaymentIntentsQuery,
+  PaymentIntent,
+  PaymentIntentList,
+} from "./schemas.ts";
+
+const createIntentRoute = createRoute({
+  method: "post",
+  path: "/v1/studio/api/payment/intent",
+  tags: ["Payment intents"],
+  summary: "Create payment intent",
+  description:
+    "From a server: X-STUDIO-API-KEY (X-Client-ID optional, must belong to the key's organization). From a browser: X-Client-ID and an allowed Origin.",
+  request: {
+    headers: AuthHeaders,
+    body: { required: true, content: { "application/json": { schema: CreatePaymentIntentBody } } },
+  },
+  responses: {
+    200: {
+      description: "The new payment intent",
+      content: { "application/json": { schema: envelope(PaymentIntent) } },
+    },
+    ...errorResponses,
+    413: {
+      description: "Body too large (4013)",
+      content: { "application/json": { schema: ErrorEnvelope } },
+    },
+  },
+});
+
+const getIntentRoute = createRoute({
+  method: "get",
+  path: "/v1/studio/api/payment/intent/{id}",
+  tags: ["Payment intents"],
+  summary: "Get payment intent",
+  request: { headers: AuthHeaders, params: IntentIdParam },
+  responses: {
+    200: {
+      description: "The payment intent",
+      content: { "application/json": { schema: envelope(PaymentIntent) } },
+    },
+    ...errorResponses,
+    404: {
+      description: "Unknown payment intent (4006)",
+      content: { "application/json": { schema: ErrorEnvelope } },
+    },
+  },
+});
+
+const listIntentsRoute = createRoute({
+  method: "get",
+  path: "/v1/studio/api/payment/intents",
+  tags: ["Payment intents"],
+  summary: "List payment intents for organization",
+  description: "Requires X-STUDIO-API-KEY. Newest first.",
+  request: { headers: AuthHeaders, query: ListPaymentIntentsQuery },
+  responses: {
+    200: {
+      description: "A page of payment intents",
+      content: { "application/json": { schema: envelope(PaymentIntentList) } },
+    },
+    ...errorResponses,
+  },
+});
+
+/** The KryptoGO intent endpoints: create, get, list. Authentication runs before them. */
+export function registerIntentRoutes(app: OpenAPIHono<AppEnv>, intents: PaymentIntentService) {
+  app.openapi(createIntentRoute, async (c) => {
+    const intent = await intents.create(c.get("caller"), c.req.valid("json"));
+    return c.json({ code: 0 as const, data: intent }, 200);
+  });
+
+  app.openapi(getIntentRoute, async (c) => {
+    const intent = await intents.get(c.get("caller"), c.req.valid("param").id);
+    return c.json({ code: 0 as const, data: intent }, 200);
+  });
+
+  app.openapi(listIntentsRoute, async (c) => {
+    const page = await intents.list(c.get("caller"), c.req.valid("query"));
+    return c.json({ code: 0 as const, data: page }, 200);
+  });
+}

@@ -1,0 +1,375 @@
+import { type Kysely, type Selectable, sql } from "kysely";
+import type { CallbackUrlGuard } from "../callbacks/url-guard.ts";
+import type { ChainRegistry } from "../chain/chain-registry.ts";
+import type { DepositAddresses } from "../chain/deposit-addresses.ts";
+import type { TokenSymbol } from "../chain/known-chains.ts";
+import type { Caller } from "../organizations/tenancy-service.ts";
+import type { Database, PaymentIntentsTable } from "../platform/database/schema.ts";
+import { invalidClientId, paymentIntentNotFound, validationError } from "../platform/errors.ts";
+import { newPaymentIntentId, PAYMENT_INTENT_ID_PATTERN } from "../platform/ids.ts";
+import type { RateProvider } from "../rates/rate-provider.ts";
+import type { PaymentStatus } from "./lifecycle/decide.ts";
+import { formatTokenAmount } from "./money.ts";
+import { quote } from "./quote.ts";
+
+export type FiatCurrency = "TWD" | "USD";
+
+export interface CreatePaymentIntentInput {
+  fiat_amount: string;
+  fiat_currency: FiatCurrency;
+  callback_url?: string | null | undefined;
+  order_data?: Record<string, unknown> | null | undefined;
+  group_key?: string | null | undefined;
+}
+
+export interface ListPaymentIntentsQuery {
+  page_number: number;
+  page_size: number;
+  client_id?: string | undefined;
+  status?: PaymentStatus[] | undefined;
+  group_key?: string | undefined;
+}
+
+/** The wire shape of a payment intent: the reference's fields first, in its order. */
+export interface PaymentIntentView {
+  payment_intent_id: string;
+  payment_chain_id: string;
+  payment_address: string;
+  token_address: string;
+  symbol: string;
+  decimals: number;
+  crypto_amount: string;
+  fiat_amount: string;
+  fiat_currency: FiatCurrency;
+  payment_deadline: number;
+  status: PaymentStatus;
+  payment_tx_hash: string | null;
+  refund_tx_hash: string | null;
+  received_amount: string | null;
+  aggregated_amount: string | null;
+  refund_amount: string | null;
+  order_data: Record<string, unknown> | null;
+  callback_url: string | null;
+  group_key: string | null;
+  client_id: string;
+  org_id: number;
+  payer_address: string | null;
+  payment_tx_timestamp: number | null;
+  aggregation_tx_hash: string | null;
+  excess_amount: string | null;
+  late_amount: string | null;
+  /** Late payments sent back to their senders (confirmed), and the last refund's hash. */
+  late_refund_amount: string | null;
+  late_refund_tx_hash: string | null;
+}
+
+const unixSeconds = (d: Date) => Math.floor(d.getTime() / 1000);
+
+export function toPaymentIntentView(row: Selectable<PaymentIntentsTable>): PaymentIntentView {
+  const amount = (v: string | null) =>
+    v === null ? null : formatTokenAmount(BigInt(v), row.decimals);
+  return {
+    payment_intent_id: row.id,
+    payment_chain_id: row.payment_chain_id,
+    payment_address: row.payment_address,
+    token_address: row.token_address,
+    symbol: row.symbol,
+    decimals: row.decimals,
+    crypto_amount: formatTokenAmount(BigInt(row.crypto_amount), row.decimals),
+    fiat_amount: row.fiat_amount,
+    fiat_currency: row.fiat_currency as FiatCurrency,
+    payment_deadline: unixSeconds(row.payment_deadline),
+    status: row.status as PaymentStatus,
+    payment_tx_hash: row.payment_tx_hash,
+    refund_tx_hash: row.refund_tx_hash,
+    received_amount: amount(row.received_amount),
+    aggregated_amount: amount(row.aggregated_amount),
+    refund_amount: amount(row.refund_amount),
+    order_data: (row.order_data ?? null) as Record<string, unknown> | null,
+    callback_url: row.callback_url,
+    group_key: row.group_key,
+    client_id: row.client_id,
+    org_id: row.org_id,
+    payer_address: row.payer_address,
+    payment_tx_timestamp: row.payment_tx_timestamp ? unixSeconds(row.payment_tx_timestamp) : null,
+    aggregation_tx_hash: row.aggregation_tx_hash,
+    excess_amount: amount(row.excess_amount),
+    late_amount: amount(row.late_amount),
+    late_refund_amount: amount(row.late_refund_amount),
+    late_refund_tx_hash: row.late_refund_tx_hash,
+  };
+}
+
+export const ORDER_DATA_MAX_CHARS = 1000;
+export const GROUP_KEY_MAX_CHARS = 255;
+export const CALLBACK_URL_MAX_CHARS = 2048;
+
+export interface PaymentIntentServiceOptions {
+  db: Kysely<Database>;
+  chains: ChainRegistry;
+  rates: RateProvider;
+  depositAddresses: DepositAddresses;
+  ttlSeconds: number;
+  cryptoDecimals: number;
+  /** Refuses callback URLs that lead into private networks; without one, any http(s) URL. */
+  callbackUrlGuard?: CallbackUrlGuard;
+  now?: () => Date;
+}
+
+export function createPaymentIntentService(options: PaymentIntentServiceOptions) {
+  const { db, chains, rates, depositAddresses } = options;
+  const now = options.now ?? (() => new Date());
+
+  return {
+    async create(caller: Caller, input: CreatePaymentIntentInput): Promise<PaymentIntentView> {
+      const orderData =
+        input.order_data === undefined || input.order_data === null
+          ? null
+          : JSON.stringify(input.order_data);
+      if (orderData !== null && orderData.length > ORDER_DATA_MAX_CHARS) {
+        throw validationError(
+          "order_data",
+          `must be at most ${ORDER_DATA_MAX_CHARS} characters when serialised (got ${orderData.length})`,
+        );
+      }
+      if (input.callback_url) await options.callbackUrlGuard?.checkAtCreation(input.callback_url);
+      // One round trip for the organisation's defaults and, for a server call without
+      // X-Client-ID, the client the intent is booked on: the organisation's first.
+      const org = await db
+        .selectFrom("organizations as o")
+        .select(["o.default_chain_id", "o.default_token_symbol"])
+        .select((eb) =>
+          eb
+            .selectFrom("clients as c")
+            .select("c.client_id")
+            .whereRef("c.org_id", "=", "o.id")
+            .orderBy("c.created_at")
+            .orderBy("c.client_id")
+            .limit(1)
+            .as("first_client_id"),
+        )
+        .where("o.id", "=", caller.orgId)
+        .executeTakeFirstOrThrow();
+      const clientId = caller.client?.clientId ?? org.first_client_id;
+      if (!clientId) {
+        throw invalidClientId("send X-Client-ID: the organization has no client yet");
+      }
+      const chain = chains.get(org.default_chain_id);
+      const token = chains.token(chain.key, org.default_token_symbol);
+      const rate = await rates.getRate(input.fiat_currency, token.symbol as TokenSymbol);
+      const q = quote({
+        fiatAmount: input.fiat_amount,
+        fiatCurrency: input.fiat_currency,
+        rate,
+        tokenDecimals: token.decimals,
+        cryptoDecimals: Math.min(options.cryptoDecimals, token.decimals),
+      });
+      const createdAt = now();
+      const deadline = new Date(
+        Math.floor(createdAt.getTime() / 1000) * 1000 + options.ttlSeconds * 1000,
+      );
+      const id = newPaymentIntentId();
+      // The sequence hands out each index once, even to concurrent creators on several
+      // processes; an index burnt by a failed insert is an unused address, nothing more. Taken
+      // before the transaction so the key derivation does not hold a connection.
+      const { index } = await sql<{
+        index: number;
+      }>`select nextval('deposit_address_index')::int as index`
+        .execute(db)
+        .then((r) => r.rows[0] as { index: number });
+      const paymentAddress = depositAddresses.addressAt(index);
+      const row = await db.transaction().execute(async (trx) => {
+        const inserted = await trx
+          .insertInto("payment_intents")
+          .values({
+            id,
+            org_id: caller.orgId,
+            client_id: clientId,
+            payment_chain_id: chain.key,
+            payment_address: paymentAddress,
+            deposit_index: index,
+            token_address: token.address,
+            symbol: token.symbol,
+            decimals: token.decimals,
+            crypto_amount: q.cryptoAmountBase,
+            fiat_amount: input.fiat_amount,
+            fiat_currency: input.fiat_currency,
+            rate: q.rate,
+            rate_source: q.rateSource,
+            payment_deadline: deadline,
+            status: "pending",
+            payment_tx_hash: null,
+            payment_tx_timestamp: null,
+            payer_address: null,
+            received_amount: null,
+            refund_tx_hash: null,
+            refund_amount: null,
+            aggregated_amount: null,
+            aggregation_tx_hash: null,
+            excess_amount: null,
+            late_amount: null,
+            order_data: orderData,
+            callback_url: input.callback_url ?? null,
+            group_key: input.group_key ?? null,
+            created_at: createdAt,
+            updated_at: createdAt,
+          })
+          .returningAll()
+          .executeTakeFirstOrThrow();
+        await trx
+          .insertInto("payment_intent_status_history")
+          .values({
+            payment_intent_id: id,
+            from_status: null,
+            to_status: "pending",
+            cause: caller.kind === "api_key" ? `api_key:${caller.apiKeyId}` : `client:${clientId}`,
+          })
+          .execute();
+        return inserted;
+      });
+      return toPaymentIntentView(row);
+    },
+
+    async get(caller: Caller, id: string): Promise<PaymentIntentView> {
+      if (!PAYMENT_INTENT_ID_PATTERN.test(id)) throw paymentIntentNotFound(id);
+      let query = db
+        .selectFrom("payment_intents")
+        .selectAll()
+        .where("id", "=", id)
+        .where("org_id", "=", caller.orgId);
+      // A browser sees only its own client's intents; a key sees its whole organisation.
+      if (caller.kind === "browser") query = query.where("client_id", "=", caller.client.clientId);
+      const row = await query.executeTakeFirst();
+      if (!row) throw paymentIntentNotFound(id);
+      return toPaymentIntentView(row);
+    },
+
+    async history(caller: Caller, id: string) {
+      await this.get(caller, id);
+      return db
+        .selectFrom("payment_intent_status_history")
+        .select(["from_status", "to_status", "cause", "created_at"])
+        .where("payment_intent_id", "=", id)
+        .orderBy("id")
+        .execute();
+    },
+
+    async list(caller: Caller, query: ListPaymentIntentsQuery) {
+      let base = db.selectFrom("payment_intents").where("org_id", "=", caller.orgId);
+      if (query.client_id !== undefined) base = base.where("client_id", "=", query.client_id);
+      if (query.status !== undefined && query.status.length > 0)
+        base = base.where("status", "in", query.status);
+      if (query.group_key !== undefined && query.group_key !== "") {
+        // strpos, not LIKE: % and _ typed by the merchant are matched literally.
+        base = base.where((eb) =>
+          eb(
+            eb.fn("strpos", [
+              eb.fn("lower", ["group_key"]),
+              eb.fn("lower", [eb.val(query.group_key)]),
+            ]),
+            ">",
+            0,
+          ),
+        );
+      }
+      const [items, count] = await Promise.all([
+        base
+          .selectAll()
+          .orderBy("created_at", "desc")
+          .orderBy("id", "desc")
+          .limit(query.page_size)
+          .offset((query.page_number - 1) * query.page_size)
+          .execute(),
+        base.select((eb) => eb.fn.countAll<string>().as("n")).executeTakeFirstOrThrow(),
+      ]);
+      return {
+        items: items.map(toPaymentIntentView),
+        total_count: Number(count.n),
+        page_number: query.page_number,
+        page_size: query.page_size,
+      };
+    },
+
+    /**
+     * The hosted checkout's read: by id alone, without a caller. The 32-character random id is
+     * the capability, so only what the payer needs leaves here (see toCheckoutPaymentView).
+     */
+    async getForCheckout(id: string): Promise<CheckoutPaymentView> {
+      if (!PAYMENT_INTENT_ID_PATTERN.test(id)) throw paymentIntentNotFound(id);
+      const row = await db
+        .selectFrom("payment_intents")
+        .selectAll()
+        .where("id", "=", id)
+        .executeTakeFirst();
+      if (!row) throw paymentIntentNotFound(id);
+      return toCheckoutPaymentView(row, chains, now());
+    },
+  };
+}
+
+export type PaymentIntentService = ReturnType<typeof createPaymentIntentService>;
+
+// --- Hosted checkout ------------------------------------------------------------------------
+
+/**
+ * What the public checkout page sees of an intent: amounts, where and how to pay, and the
+ * outcome. Never order_data, callback_url, client or organisation ids: anyone holding the link
+ * reads this.
+ */
+export interface CheckoutPaymentView {
+  payment_intent_id: string;
+  status: PaymentStatus;
+  fiat_amount: string;
+  fiat_currency: FiatCurrency;
+  crypto_amount: string;
+  /** crypto_amount in the token's base units: the EIP-681 uint256. */
+  crypto_amount_base: string;
+  symbol: string;
+  decimals: number;
+  token_address: string;
+  payment_address: string;
+  payment_chain_id: string;
+  chain_name: string;
+  evm_chain_id: number | null;
+  explorer_url: string | null;
+  /** Unix seconds. */
+  payment_deadline: number;
+  /** Unix seconds at the gateway when this was read: the page's countdown ignores local clock skew. */
+  server_time: number;
+  payment_tx_hash: string | null;
+  received_amount: string | null;
+  refund_amount: string | null;
+  refund_tx_hash: string | null;
+}
+
+export function toCheckoutPaymentView(
+  row: Selectable<PaymentIntentsTable>,
+  chains: ChainRegistry,
+  at: Date,
+): CheckoutPaymentView {
+  const view = toPaymentIntentView(row);
+  // A chain removed from the configuration since the intent was made still gets a page.
+  const chain = chains.list().find((c) => c.key === row.payment_chain_id);
+  return {
+    payment_intent_id: view.payment_intent_id,
+    status: view.status,
+    fiat_amount: view.fiat_amount,
+    fiat_currency: view.fiat_currency,
+    crypto_amount: view.crypto_amount,
+    crypto_amount_base: BigInt(row.crypto_amount).toString(),
+    symbol: view.symbol,
+    decimals: view.decimals,
+    token_address: view.token_address,
+    payment_address: view.payment_address,
+    payment_chain_id: view.payment_chain_id,
+    chain_name: chain?.name ?? view.payment_chain_id,
+    evm_chain_id: chain?.evmChainId ?? null,
+    explorer_url: chain?.explorerUrl ?? null,
+    payment_deadline: view.payment_deadline,
+    server_time: unixSeconds(at),
+    payment_tx_hash: view.payment_tx_hash,
+    received_amount: view.received_amount,
+    refund_amount: view.refund_amount,
+    refund_tx_hash: view.refund_tx_hash,
+  };
+}

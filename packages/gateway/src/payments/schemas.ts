@@ -1,0 +1,133 @@
+import { z } from "@hono/zod-openapi";
+import { PAYMENT_STATUSES } from "./lifecycle/decide.ts";
+import { CALLBACK_URL_MAX_CHARS, GROUP_KEY_MAX_CHARS } from "./payment-intent-service.ts";
+
+export const FiatCurrency = z.enum(["TWD", "USD"]).openapi({ example: "TWD" });
+export const PaymentStatus = z.enum(PAYMENT_STATUSES).openapi("PaymentStatus");
+
+export const CreatePaymentIntentBody = z
+  .object({
+    fiat_amount: z
+      .string({
+        error: (issue) =>
+          issue.input === undefined ? "is required" : 'must be a string such as "300.0"',
+      })
+      .regex(
+        /^\d+(\.\d{1,2})?$/,
+        'must be a decimal string with at most 2 decimals, such as "300.0"',
+      )
+      .openapi({
+        example: "300.0",
+        description: "Amount in fiat: 0.01 to 1000000000, at most 2 decimals.",
+      }),
+    fiat_currency: FiatCurrency,
+    callback_url: z
+      .string()
+      .max(CALLBACK_URL_MAX_CHARS)
+      .refine((s) => {
+        try {
+          const u = new URL(s);
+          return (u.protocol === "http:" || u.protocol === "https:") && u.hostname !== "";
+        } catch {
+          return false;
+        }
+      }, "must be an http(s) URL")
+      .nullish()
+      .openapi({ example: "https://example.com/callback" }),
+    order_data: z
+      .record(z.string(), z.unknown(), { error: "must be a JSON object" })
+      .nullish()
+      .openapi({
+        description: "Returned unaltered; at most 1000 characters when serialised.",
+        example: { order_id: "uid_12345", item_id: "100", customer_id: "0x03971234567890" },
+      }),
+    group_key: z
+      .string()
+      .max(GROUP_KEY_MAX_CHARS)
+      .nullish()
+      .openapi({ example: "buy_stone_with_usdt" }),
+  })
+  .openapi("CreatePaymentIntentRequest");
+
+export const PaymentIntent = z
+  .object({
+    payment_intent_id: z.string().openapi({ example: "2MFV9kRD0IyNWauowhq2Bp3IUb3BWKPi" }),
+    payment_chain_id: z.string().openapi({ example: "arb" }),
+    payment_address: z.string().openapi({ example: "0xd8dA6BF26964aF9D7eEd9e03E53415D37aA96045" }),
+    token_address: z.string().openapi({ example: "0xFd086bC7CD5C481DCC9C85ebE478A1C0b69FCbb9" }),
+    symbol: z.string().openapi({ example: "USDT" }),
+    decimals: z.number().int().openapi({ example: 6 }),
+    crypto_amount: z.string().openapi({ example: "9.23" }),
+    fiat_amount: z.string().openapi({ example: "300.0" }),
+    fiat_currency: FiatCurrency,
+    payment_deadline: z
+      .number()
+      .int()
+      .openapi({ description: "Unix seconds", example: 1733811354 }),
+    status: PaymentStatus,
+    payment_tx_hash: z.string().nullable(),
+    refund_tx_hash: z.string().nullable(),
+    received_amount: z.string().nullable(),
+    aggregated_amount: z.string().nullable(),
+    refund_amount: z.string().nullable(),
+    order_data: z.record(z.string(), z.unknown()).nullable(),
+    callback_url: z.string().nullable(),
+    group_key: z.string().nullable(),
+    client_id: z.string().openapi({ example: "9c5a79fc1117310f976b53752659b61d" }),
+    org_id: z.number().int(),
+    payer_address: z.string().nullable(),
+    payment_tx_timestamp: z.number().int().nullable().openapi({ description: "Unix seconds" }),
+    aggregation_tx_hash: z.string().nullable(),
+    excess_amount: z
+      .string()
+      .nullable()
+      .openapi({ description: "Received on time above crypto_amount (an overpayment)." }),
+    late_amount: z
+      .string()
+      .nullable()
+      .openapi({ description: "Received after payment_deadline: not credited, to be refunded." }),
+    late_refund_amount: z.string().nullable().openapi({
+      description: "The part of late_amount refunded to its senders (confirmed on chain).",
+    }),
+    late_refund_tx_hash: z
+      .string()
+      .nullable()
+      .openapi({ description: "The last confirmed refund of a late payment." }),
+  })
+  .openapi("PaymentIntent");
+
+const toArray = (v: unknown) =>
+  v === undefined
+    ? undefined
+    : (Array.isArray(v) ? v : [v]).flatMap((s) => String(s).split(",")).filter((s) => s !== "");
+
+export const ListPaymentIntentsQuery = z.object({
+  page_number: z.coerce.number().int().min(1).max(1_000_000).default(1).openapi({ example: 1 }),
+  page_size: z.coerce.number().int().min(1).max(100).default(10).openapi({ example: 10 }),
+  client_id: z.string().max(64).optional(),
+  status: z.preprocess(toArray, z.array(PaymentStatus).optional()).openapi({
+    description: "Repeatable: status=pending&status=success",
+    type: "array",
+    items: { type: "string", enum: [...PAYMENT_STATUSES] },
+  }),
+  group_key: z
+    .string()
+    .max(GROUP_KEY_MAX_CHARS)
+    .optional()
+    .openapi({ description: "Substring match, case-insensitive; % and _ are literal." }),
+});
+
+export const PaymentIntentList = z
+  .object({
+    items: z.array(PaymentIntent),
+    total_count: z.number().int(),
+    page_number: z.number().int(),
+    page_size: z.number().int(),
+  })
+  .openapi("PaymentIntentList");
+
+export const IntentIdParam = z.object({
+  id: z
+    .string()
+    .openapi({ param: { name: "id", in: "path" }, example: "2MFV9kRD0IyNWauowhq2Bp3IUb3BWKPi" }),
+});

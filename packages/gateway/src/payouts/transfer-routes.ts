@@ -1,0 +1,228 @@
+import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
+import type { MiddlewareHandler } from "hono";
+import type { AppEnv } from "../http/openapi.ts";
+import { ErrorEnvelope, envelope } from "../http/openapi.ts";
+import type { PayoutService } from "./payout-service.ts";
+
+const requiredString = (example: string, description: string) =>
+  z
+    .string({
+      error: (issue) => (issue.input === undefined ? "is required" : "must be a string"),
+    })
+    .openapi({ example, description });
+
+export const TransferBody = z
+  .object({
+    chain_id: requiredString(
+      "arb",
+      "The chain to send on (eth, arb, base, bsc, polygon, optimism).",
+    ),
+    contract_address: requiredString(
+      "0xFd086bC7CD5C481DCC9C85ebE478A1C0b69FCbb9",
+      "A token registered on that chain (USDT or USDC).",
+    ),
+    amount: requiredString(
+      "100.123",
+      "Decimal token amount, greater than 0, at most the token's decimals (6 for USDT).",
+    ),
+    wallet_address: requiredString(
+      "0x3fE5aC82B997255b8226abb6aEfd91f405fe2e8e",
+      "The recipient: lower case or EIP-55 checksummed.",
+    ),
+  })
+  .openapi("TransferRequest");
+
+const TransferResult = z
+  .object({
+    id: z
+      .string()
+      .openapi({ example: "1-1627380000-1", description: "<org>-<unix time>-<sequence>" }),
+    tx_hash: z.string().openapi({ example: "0x1234567890abcdef" }),
+    transfer_time: z.number().int().openapi({ example: 1627380000, description: "Unix seconds" }),
+  })
+  .openapi("TransferResult");
+
+const Transfer = z
+  .object({
+    id: z.string().openapi({ example: "1-1627380000-1" }),
+    status: z.enum(["submitted", "confirmed", "failed"]).openapi({
+      description:
+        "submitted: signed and sent, not yet at the chain's confirmations; confirmed: mined and confirmed; failed: reverted or could not be sent (see error).",
+    }),
+    chain_id: z.string().openapi({ example: "arb" }),
+    contract_address: z.string(),
+    symbol: z.string().openapi({ example: "USDT" }),
+    amount: z.string().openapi({ example: "100.123" }),
+    wallet_address: z.string(),
+    from_address: z.string().openapi({ description: "The organisation's hot wallet." }),
+    tx_hash: z.string().nullable(),
+    transfer_time: z.number().int().openapi({ description: "Unix seconds" }),
+    nonce: z.number().int().nullable(),
+    block_number: z.number().int().nullable(),
+    gas_used: z.string().nullable(),
+    effective_gas_price: z.string().nullable().openapi({ description: "wei per gas" }),
+    error: z.string().nullable(),
+  })
+  .openapi("Transfer");
+
+const TransferList = z
+  .object({
+    items: z.array(Transfer),
+    total_count: z.number().int(),
+    page_number: z.number().int(),
+    page_size: z.number().int(),
+  })
+  .openapi("TransferList");
+
+const HotWallet = z
+  .object({
+    address: z.string().openapi({ description: "The same address on every EVM chain." }),
+    chains: z.array(
+      z.object({
+        chain_id: z.string(),
+        native_balance: z.string().nullable().openapi({ description: "ETH, BNB, POL... for gas" }),
+        tokens: z.array(
+          z.object({
+            symbol: z.string(),
+            contract_address: z.string(),
+            decimals: z.number().int(),
+            balance: z.string().nullable(),
+            in_flight: z
+              .string()
+              .openapi({ description: "Transfers sent but not yet mined: already spoken for." }),
+          }),
+        ),
+        error: z.string().nullable(),
+      }),
+    ),
+  })
+  .openapi("HotWallet");
+
+const ApiKeyHeaders = z.object({
+  "x-studio-api-key": z.string().optional().openapi({ description: "Server-side API key." }),
+});
+
+const TransferHeaders = ApiKeyHeaders.extend({
+  "idempotency-key": z.string().optional().openapi({
+    description:
+      "Optional. The same key and body within 24 hours return the first transfer; the same key with another body is refused (409 / 4018).",
+    example: "withdrawal-8812",
+  }),
+});
+
+const json = (schema: z.ZodType, description: string) => ({
+  description,
+  content: { "application/json": { schema } },
+});
+
+const authErrors = {
+  401: json(ErrorEnvelope, "Missing or invalid API key (4002)"),
+} as const;
+
+const transferRoute = createRoute({
+  method: "post",
+  path: "/v1/studio/api/asset_pro/transfer",
+  tags: ["Transfers"],
+  summary: "Transfer tokens",
+  description:
+    "Sends tokens from the organisation's hot wallet. X-STUDIO-API-KEY alone authenticates. The answer comes once the transaction is signed and sent: tx_hash is final unless a stuck transaction is replaced with higher fees (GET the transfer for the current one).",
+  request: {
+    headers: TransferHeaders,
+    body: { required: true, content: { "application/json": { schema: TransferBody } } },
+  },
+  responses: {
+    200: json(envelope(TransferResult), "The transfer was signed and sent"),
+    400: json(
+      ErrorEnvelope,
+      "Invalid request (4000), Balance not enough (4015, data.insufficient_amount), native coin not enough for gas (4017)",
+    ),
+    ...authErrors,
+    403: json(
+      ErrorEnvelope,
+      "Risk limit: organisation per-transfer maximum (4019) or daily cap (4020), API key per-transfer maximum (4021) or daily cap (4022)",
+    ),
+    409: json(ErrorEnvelope, "Idempotency-Key already used with a different body (4018)"),
+    503: json(ErrorEnvelope, "The chain's RPC did not answer (5031)"),
+  },
+});
+
+const getRoute = createRoute({
+  method: "get",
+  path: "/v1/studio/api/asset_pro/transfer/{id}",
+  tags: ["Transfers"],
+  summary: "Get a transfer",
+  request: {
+    headers: ApiKeyHeaders,
+    params: z.object({
+      id: z.string().openapi({ param: { name: "id", in: "path" }, example: "1-1627380000-1" }),
+    }),
+  },
+  responses: {
+    200: json(envelope(Transfer), "The transfer and its on-chain details"),
+    ...authErrors,
+    404: json(ErrorEnvelope, "Unknown transfer, or another organisation's (4023)"),
+  },
+});
+
+const listRoute = createRoute({
+  method: "get",
+  path: "/v1/studio/api/asset_pro/transfers",
+  tags: ["Transfers"],
+  summary: "List transfers",
+  description: "Newest first.",
+  request: {
+    headers: ApiKeyHeaders,
+    query: z.object({
+      page_number: z.coerce.number().int().min(1).max(1_000_000).default(1).openapi({ example: 1 }),
+      page_size: z.coerce.number().int().min(1).max(100).default(10).openapi({ example: 10 }),
+    }),
+  },
+  responses: {
+    200: json(envelope(TransferList), "A page of transfers"),
+    400: json(ErrorEnvelope, "Bad query parameter (4000)"),
+    ...authErrors,
+  },
+});
+
+const walletRoute = createRoute({
+  method: "get",
+  path: "/v1/studio/api/asset_pro/wallet",
+  tags: ["Transfers"],
+  summary: "The organisation's hot wallet",
+  description:
+    "Its address (fund it with the tokens to pay out and the chain's native coin for gas) and its balances on every chain this gateway has an RPC URL for.",
+  request: { headers: ApiKeyHeaders },
+  responses: {
+    200: json(envelope(HotWallet), "Address and balances"),
+    ...authErrors,
+  },
+});
+
+export function registerTransferRoutes(
+  app: OpenAPIHono<AppEnv>,
+  deps: { payouts: PayoutService; requireApiKey: MiddlewareHandler<AppEnv> },
+): void {
+  const { payouts } = deps;
+  app.use("/v1/studio/api/asset_pro/*", deps.requireApiKey);
+
+  app.openapi(transferRoute, async (c) => {
+    const result = await payouts.transfer(
+      c.get("caller"),
+      c.req.valid("json"),
+      c.req.header("idempotency-key"),
+    );
+    return c.json({ code: 0 as const, data: result }, 200);
+  });
+  app.openapi(getRoute, async (c) => {
+    const transfer = await payouts.get(c.get("caller"), c.req.valid("param").id);
+    return c.json({ code: 0 as const, data: transfer }, 200);
+  });
+  app.openapi(listRoute, async (c) => {
+    const page = await payouts.list(c.get("caller"), c.req.valid("query"));
+    return c.json({ code: 0 as const, data: page }, 200);
+  });
+  app.openapi(walletRoute, async (c) => {
+    const wallet = await payouts.wallet(c.get("caller"));
+    return c.json({ code: 0 as const, data: wallet }, 200);
+  });
+}

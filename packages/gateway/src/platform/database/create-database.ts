@@ -1,0 +1,124 @@
+import { mkdirSync } from "node:fs";
+import path from "node:path";
+import { PGlite } from "@electric-sql/pglite";
+import { Kysely, Migrator, PostgresDialect, sql } from "kysely";
+import pg from "pg";
+import { ConfigError } from "../config.ts";
+import { lockDataDir } from "./data-dir-lock.ts";
+import { migrations } from "./migrations/index.ts";
+import { createPgliteDialect } from "./pglite-dialect.ts";
+import type { Database } from "./schema.ts";
+
+export interface DatabaseHandle {
+  db: Kysely<Database>;
+  kind: "postgres" | "pglite";
+  close(): Promise<void>;
+}
+
+export interface CreateDatabaseOptions {
+  /** postgres:// URL; when absent, PGlite is used. */
+  url?: string | undefined;
+  /** PGlite data directory; absent means in memory. Ignored for PostgreSQL. */
+  dataDir?: string | undefined;
+  /** PostgreSQL schema to live in (created if missing); tests use one per file. */
+  schema?: string | undefined;
+  poolSize?: number;
+}
+
+/** Opens the database (PostgreSQL when a URL is given, else PGlite) and applies pending migrations. */
+export async function createDatabase(options: CreateDatabaseOptions): Promise<DatabaseHandle> {
+  const schema = options.schema ?? "public";
+  if (!/^[a-z_][a-z0-9_]*$/.test(schema)) throw new Error(`invalid schema name ${schema}`);
+  let db: Kysely<Database>;
+  let kind: DatabaseHandle["kind"];
+  let unlock = () => {};
+  if (options.url) {
+    if (schema !== "public") {
+      const admin = new pg.Client({ connectionString: options.url });
+      await admin.connect();
+      try {
+        await admin.query(`create schema if not exists ${schema}`);
+      } finally {
+        await admin.end();
+      }
+    }
+    const pool = new pg.Pool({
+      connectionString: options.url,
+      max: options.poolSize ?? 10,
+      ...(schema === "public" ? {} : { options: `-c search_path=${schema}` }),
+    });
+    // A pool error on an idle client (server restart) must not crash the process; the next
+    // query gets a fresh connection.
+    pool.on("error", () => {});
+    db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+    kind = "postgres";
+  } else {
+    if (options.dataDir) {
+      mkdirSync(path.dirname(options.dataDir), { recursive: true });
+      unlock = lockDataDir(`${options.dataDir}.lock`);
+    }
+    const client = new PGlite(options.dataDir);
+    try {
+      await client.waitReady;
+    } catch (err) {
+      unlock();
+      throw err;
+    }
+    if (schema !== "public") {
+      await client.exec(`create schema if not exists ${schema}; set search_path to ${schema}`);
+    }
+    db = new Kysely<Database>({ dialect: createPgliteDialect(client) });
+    kind = "pglite";
+  }
+  try {
+    if (kind === "postgres") await assertReachable(db, options.url ?? "");
+    await migrate(db, schema);
+  } catch (err) {
+    await db.destroy();
+    unlock();
+    throw err;
+  }
+  return {
+    db,
+    kind,
+    async close() {
+      await db.destroy();
+      unlock();
+    },
+  };
+}
+
+async function migrate(db: Kysely<Database>, schema: string): Promise<void> {
+  const migrator = new Migrator({
+    db,
+    provider: { getMigrations: async () => migrations },
+    // Named explicitly: kysely otherwise finds a migration table in any schema of the database.
+    migrationTableSchema: schema,
+  });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) {
+    const failed = results?.find((r) => r.status === "Error")?.migrationName;
+    const which = failed ? `migration ${failed}` : "migrating the database";
+    throw new Error(`${which} failed: ${(error as Error).message}`, { cause: error });
+  }
+}
+
+/** A wrong or unreachable DATABASE_URL is a configuration problem: say so, naming the host. */
+async function assertReachable(db: Kysely<Database>, url: string): Promise<void> {
+  try {
+    await sql`select 1`.execute(db);
+  } catch (err) {
+    let host = "the server";
+    try {
+      const u = new URL(url);
+      host = `${u.hostname}:${u.port || "5432"}/${u.pathname.slice(1)}`;
+    } catch {}
+    const e = err as NodeJS.ErrnoException;
+    throw new ConfigError(
+      `DATABASE_URL: cannot use ${host}: ${e.code ?? ""} ${e.message}`.replace(/\s+/g, " "),
+      {
+        cause: err,
+      },
+    );
+  }
+}
