@@ -74,7 +74,7 @@ export function createCallbackService(options: {
       });
     return events.map((e) => ({
       event_id: e.id,
-      status: e.status as PaymentStatus,
+      status: e.status,
       callback_url: e.url,
       state: e.state,
       created_at: unix(e.created_at),

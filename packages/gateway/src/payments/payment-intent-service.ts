@@ -79,7 +79,7 @@ export function toPaymentIntentView(row: Selectable<PaymentIntentsTable>): Payme
     fiat_amount: row.fiat_amount,
     fiat_currency: row.fiat_currency as FiatCurrency,
     payment_deadline: unixSeconds(row.payment_deadline),
-    status: row.status as PaymentStatus,
+    status: row.status,
     payment_tx_hash: row.payment_tx_hash,
     refund_tx_hash: row.refund_tx_hash,
     received_amount: amount(row.received_amount),

@@ -428,7 +428,7 @@ export function createTreasuryService(options: TreasuryServiceOptions) {
       .where("id", "=", intentId)
       .executeTakeFirst();
     if (!intent) return { kind: "done" };
-    const status = intent.status as PaymentStatus;
+    const status = intent.status;
     const transfers = await db
       .selectFrom("transfers")
       .selectAll()

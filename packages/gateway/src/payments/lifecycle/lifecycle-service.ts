@@ -53,7 +53,7 @@ export function createLifecycleService(options: LifecycleServiceOptions) {
         .execute();
       const decision = decidePaymentStatus(
         {
-          status: intent.status as PaymentStatus,
+          status: intent.status,
           cryptoAmount: BigInt(intent.crypto_amount),
           deadline: intent.payment_deadline,
         },
@@ -116,7 +116,7 @@ export function createLifecycleService(options: LifecycleServiceOptions) {
           })
           .execute();
         await enqueueStatusCallback(trx, updated, now());
-        changes.push({ id, from: intent.status as PaymentStatus, to: decision.status });
+        changes.push({ id, from: intent.status, to: decision.status });
       }
     }
     return changes;

@@ -1,4 +1,5 @@
 import type { ColumnType, Generated } from "kysely";
+import type { PaymentStatus } from "../../payments/lifecycle/decide.ts";
 
 // numeric columns come back from both drivers as strings; token amounts are base units.
 type Numeric = ColumnType<string, string | bigint, string | bigint>;
@@ -51,7 +52,7 @@ export interface PaymentIntentsTable {
   rate: string;
   rate_source: string;
   payment_deadline: Timestamp;
-  status: string;
+  status: PaymentStatus;
   payment_tx_hash: string | null;
   payment_tx_timestamp: Timestamp | null;
   payer_address: string | null;
@@ -75,8 +76,8 @@ export interface PaymentIntentsTable {
 export interface PaymentIntentStatusHistoryTable {
   id: Generated<number>;
   payment_intent_id: string;
-  from_status: string | null;
-  to_status: string;
+  from_status: PaymentStatus | null;
+  to_status: PaymentStatus;
   cause: string;
   created_at: DefaultTimestamp;
 }
@@ -125,7 +126,7 @@ export interface CallbackEventsTable {
   payment_intent_id: string;
   org_id: number;
   /** The intent status this event reports. */
-  status: string;
+  status: PaymentStatus;
   url: string;
   /** The exact bytes sent: every attempt (and a resend) signs and sends the same body. */
   body: string;
