@@ -5,14 +5,14 @@ import type { Logger } from "pino";
  * What one pass reports: `"more"` when work is left that can run at once (a full batch), so the
  * next pass starts without the pause; anything else waits `intervalMs` (or a nudge).
  */
-export type WorkerPassResult = "more" | "idle" | undefined | void;
+export type WorkerPassResult = "more" | "idle" | undefined;
 
 export interface CreateWorkerParameters {
   /** Names the worker in its logs. */
   name: string;
   log: Logger;
   /** One pass of the work. It is handed the stop signal; a pass in flight at stop() is awaited. */
-  run: (signal: AbortSignal) => Promise<WorkerPassResult>;
+  run: (signal: AbortSignal) => Promise<WorkerPassResult | undefined>;
   /** The pause between passes that found nothing more to do. */
   intervalMs: number;
   /** After a failed pass: the first pause, doubled per consecutive failure up to maxMs. */

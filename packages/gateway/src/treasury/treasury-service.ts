@@ -3,7 +3,6 @@ import type { Logger } from "pino";
 import { type Address, getAddress, isAddress, zeroAddress } from "viem";
 import { enqueueStatusCallback } from "../callbacks/outbox.ts";
 import type { ChainTxView, TxManager } from "../chain/tx-manager/tx-manager.ts";
-import type { PaymentStatus } from "../payments/lifecycle/decide.ts";
 import { formatTokenAmount } from "../payments/money.ts";
 import { sleep as sleepUnlessAborted } from "../platform/abort.ts";
 import type {
