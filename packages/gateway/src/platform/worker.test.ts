@@ -63,7 +63,7 @@ describe("createWorker", () => {
       name: "slow",
       log,
       intervalMs: HOUR,
-      run: async (signal) => {
+      run: async (signal): Promise<undefined> => {
         started = true;
         await new Promise<void>((resolve) => signal.addEventListener("abort", () => resolve()));
         finished = true;

@@ -12,7 +12,7 @@ export interface CreateWorkerParameters {
   name: string;
   log: Logger;
   /** One pass of the work. It is handed the stop signal; a pass in flight at stop() is awaited. */
-  run: (signal: AbortSignal) => Promise<WorkerPassResult | undefined>;
+  run: (signal: AbortSignal) => Promise<WorkerPassResult>;
   /** The pause between passes that found nothing more to do. */
   intervalMs: number;
   /** After a failed pass: the first pause, doubled per consecutive failure up to maxMs. */
