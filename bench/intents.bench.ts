@@ -9,13 +9,9 @@
  *   BENCH_DURATION=10 BENCH_CONNECTIONS=10 BENCH_WARMUP=2 npm run bench
  */
 import { randomBytes } from "node:crypto";
-import { mkdtemp, rm } from "node:fs/promises";
 import type { AddressInfo } from "node:net";
-import os from "node:os";
-import path from "node:path";
 import { performance } from "node:perf_hooks";
 import { type ServerType, serve } from "@hono/node-server";
-import { mnemonicToSeedSync } from "@scure/bip39";
 import autocannon from "autocannon";
 import { Hono } from "hono";
 import { type Kysely, sql } from "kysely";
@@ -23,15 +19,11 @@ import { pino } from "pino";
 import { createDepositAddresses } from "../packages/gateway/src/chain/deposit-addresses.ts";
 import { type Gateway, startGateway } from "../packages/gateway/src/gateway.ts";
 import type { Caller } from "../packages/gateway/src/organizations/tenancy-service.ts";
-import { loadConfig } from "../packages/gateway/src/platform/config.ts";
-import {
-  createDatabase,
-  type DatabaseHandle,
-} from "../packages/gateway/src/platform/database/create-database.ts";
-import { dropSchema } from "../packages/gateway/src/testing/test-database.ts";
-// Fixed so every run derives the same addresses.
-import { TEST_MNEMONIC } from "../packages/gateway/src/testing/test-gateway.ts";
-import { commandLine, fmt, table } from "./report.ts";
+import { openBenchDatabase } from "./bench-database.ts";
+import { benchGatewayConfig } from "./bench-gateway-config.ts";
+import { envDatabaseUrl, envNumber } from "./env-settings.ts";
+import { commandLine, fmt, printRunHeader, table } from "./report.ts";
+import { runWithCleanups } from "./run-with-cleanups.ts";
 
 const CREATE_BODY = {
   fiat_amount: "300.0",
@@ -64,23 +56,11 @@ interface Measured {
 }
 
 function readSettings(): Settings {
-  const int = (key: string, fallback: number, min: number): number => {
-    const raw = process.env[key];
-    if (raw === undefined || raw === "") return fallback;
-    const n = Number(raw);
-    if (!Number.isInteger(n) || n < min)
-      throw new Error(`${key} must be an integer >= ${min}, got ${JSON.stringify(raw)}`);
-    return n;
-  };
-  const databaseUrl = process.env.DATABASE_URL || undefined;
-  if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
-    throw new Error("DATABASE_URL must be a postgres:// or postgresql:// URL");
-  }
   return {
-    databaseUrl,
-    duration: int("BENCH_DURATION", 10, 1),
-    warmup: int("BENCH_WARMUP", 2, 0),
-    connections: int("BENCH_CONNECTIONS", 10, 1),
+    databaseUrl: envDatabaseUrl(),
+    duration: envNumber("BENCH_DURATION", 10, 1),
+    warmup: envNumber("BENCH_WARMUP", 2, 0),
+    connections: envNumber("BENCH_CONNECTIONS", 10, 1),
   };
 }
 
@@ -263,8 +243,6 @@ const ratio = (a: number, b: number) =>
 async function main(): Promise<void> {
   const settings = readSettings();
   const cmd = commandLine(ENV_KEYS);
-  const cleanups: Array<[string, () => Promise<unknown>]> = [];
-  let failed = false;
 
   // Ctrl-C stops the load and still runs the cleanup (drops the schema); a second one exits.
   const onSigint = () => {
@@ -275,50 +253,22 @@ async function main(): Promise<void> {
   };
   process.on("SIGINT", onSigint);
 
-  try {
+  const ok = await runWithCleanups(async (addCleanup) => {
     // ---- database ---------------------------------------------------------------------------
-    let database: DatabaseHandle;
-    let where: string;
-    let dataDir: string;
-    if (settings.databaseUrl) {
-      const url = settings.databaseUrl;
-      const schema = `bench_${randomBytes(4).toString("hex")}`;
-      where = `schema ${schema}, dropped at the end`;
-      dataDir = await mkdtemp(path.join(os.tmpdir(), "stablegate-bench-"));
-      cleanups.push(["remove temp dir", () => rm(dataDir, { recursive: true, force: true })]);
-      // Registered before the schema exists: a failed migration must not leave it behind.
-      cleanups.push([`drop schema ${schema}`, () => dropSchema(url, schema)]);
-      database = await createDatabase({ url, schema });
-    } else {
-      dataDir = await mkdtemp(path.join(os.tmpdir(), "stablegate-bench-"));
-      where = `data dir ${dataDir}, removed at the end`;
-      cleanups.push(["remove temp dir", () => rm(dataDir, { recursive: true, force: true })]);
-      database = await createDatabase({ dataDir: path.join(dataDir, "pglite") });
-    }
-    cleanups.push(["close database", () => database.close()]);
-    const db = database.db as unknown as Kysely<unknown>;
-    const { rows: versionRows } = await sql<{ v: string }>`select version() as v`.execute(db);
-    const serverVersion = versionRows[0]?.v.split(" on ")[0] ?? "?";
+    const { database, db, dataDir, label } = await openBenchDatabase(
+      settings.databaseUrl,
+      addCleanup,
+    );
 
     // ---- gateway ----------------------------------------------------------------------------
-    const config = loadConfig(
-      {},
-      {
-        PORT: 0,
-        HOST: "127.0.0.1",
-        LOG_LEVEL: "silent",
-        DATA_DIR: dataDir,
-        RATES_PROVIDER: "static",
-      },
-    );
-    const seed = mnemonicToSeedSync(TEST_MNEMONIC);
+    const { config, seed } = benchGatewayConfig(dataDir);
     const gateway: Gateway = await startGateway({
       config,
       log: pino({ level: "silent" }),
       seed,
       database,
     });
-    cleanups.push(["stop gateway", () => gateway.stop()]);
+    addCleanup("stop gateway", () => gateway.stop());
     const { tenancy, intents } = gateway.services;
     const org = await tenancy.createOrganization({
       name: "bench",
@@ -332,7 +282,7 @@ async function main(): Promise<void> {
     await sql.raw(BASELINE_DDL).execute(db);
     const baseline = createBaseline(db);
     const baselineServer = await listen(baseline.app.fetch);
-    cleanups.push(["close baseline server", () => closeServer(baselineServer)]);
+    addCleanup("close baseline server", () => closeServer(baselineServer));
     const baselineUrl = `http://127.0.0.1:${(baselineServer.address() as AddressInfo).port}`;
 
     // ---- scenarios --------------------------------------------------------------------------
@@ -371,27 +321,9 @@ async function main(): Promise<void> {
     await call(get);
     await call(select);
 
-    const dbLabel =
-      database.kind === "postgres"
-        ? `PostgreSQL (${serverVersion}; ${where})`
-        : `PGlite (${serverVersion}; on disk, ${where})`;
-    console.log("Stablegate payment-intents benchmark");
-    console.log(`command:     ${cmd.typed}`);
-    if (cmd.typed !== cmd.node) console.log(`runs:        ${cmd.node}`);
-    console.log(`date:        ${new Date().toISOString()}`);
-    console.log(`node:        ${process.version} (${process.platform}/${process.arch})`);
-    console.log(`cpus:        ${os.availableParallelism()} x ${os.cpus()[0]?.model.trim() ?? "?"}`);
-    // Other work on a shared machine moves the absolute figures; the load average shows how much.
-    const loadavg = os
-      .loadavg()
-      .map((n) => n.toFixed(2))
-      .join(" ");
-    console.log(`load avg:    ${loadavg} (1, 5, 15 min, at start)`);
-    console.log(`database:    ${dbLabel}`);
-    console.log(
+    printRunHeader("Stablegate payment-intents benchmark", cmd, label, [
       `load:        autocannon, ${settings.connections} connections, ${settings.warmup} s warm-up + ${settings.duration} s measured per row, one worker thread`,
-    );
-    console.log("");
+    ]);
 
     // Gateway and baseline alternate so a noisy neighbour on a shared machine hits both sides of
     // a ratio alike.
@@ -480,25 +412,10 @@ async function main(): Promise<void> {
     for (const [name, p] of profile)
       profileRows.push([name, fmt(p.mean, 3), fmt(p.p50, 3), String(p.n)]);
     console.log(table(profileRows, 1));
-  } catch (err) {
-    failed = true;
-    console.error(
-      `bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`,
-    );
-  } finally {
-    // Reverse order: servers before the database they use, the database before its schema/dir.
-    for (const [name, fn] of cleanups.reverse()) {
-      try {
-        await fn();
-      } catch (err) {
-        failed = true;
-        console.error(`cleanup: ${name} failed: ${(err as Error).message}`);
-      }
-    }
-  }
+  });
   process.removeListener("SIGINT", onSigint);
   if (interrupted) process.exit(130); // an interrupted autocannon worker would keep the process up
-  if (failed) process.exitCode = 1;
+  if (!ok) process.exitCode = 1;
 }
 
 await main();

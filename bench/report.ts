@@ -1,3 +1,4 @@
+import os from "node:os";
 import path from "node:path";
 
 // Output helpers shared by the benchmark scripts: how a run was started, and its tables.
@@ -42,4 +43,31 @@ export function table(rows: string[][], rightAligned: number): string {
         .trimEnd(),
     )
     .join("\n");
+}
+
+/**
+ * The opening lines of a report: what ran, where, on what, and how busy the machine was; then
+ * `extra` lines of the benchmark's own and a blank line.
+ */
+export function printRunHeader(
+  title: string,
+  cmd: { typed: string; node: string },
+  database: string,
+  extra: string[],
+): void {
+  console.log(title);
+  console.log(`command:     ${cmd.typed}`);
+  if (cmd.typed !== cmd.node) console.log(`runs:        ${cmd.node}`);
+  console.log(`date:        ${new Date().toISOString()}`);
+  console.log(`node:        ${process.version} (${process.platform}/${process.arch})`);
+  console.log(`cpus:        ${os.availableParallelism()} x ${os.cpus()[0]?.model.trim() ?? "?"}`);
+  // Other work on a shared machine moves the absolute figures; the load average shows how much.
+  const loadavg = os
+    .loadavg()
+    .map((n) => n.toFixed(2))
+    .join(" ");
+  console.log(`load avg:    ${loadavg} (1, 5, 15 min, at start)`);
+  console.log(`database:    ${database}`);
+  for (const line of extra) console.log(line);
+  console.log("");
 }
