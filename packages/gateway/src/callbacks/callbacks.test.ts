@@ -1,4 +1,4 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { verifyWebhook } from "../../../sdk/src/verify-webhook.ts";
 import type { DatabaseHandle } from "../platform/database/create-database.ts";
 import {
@@ -78,22 +78,35 @@ async function events(gw: TestGateway, tenant: TestTenant, id: string): Promise<
   return r.body.data.items;
 }
 
-async function until<T>(what: string, fn: () => Promise<T | undefined | false>, ms = 15_000) {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await fn();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
+const WAIT = { timeout: 15_000, interval: 25 };
 
 /** Waits until the intent's first event has `n` attempts recorded, and returns it. */
 const attemptsReach = (gw: TestGateway, t: TestTenant, id: string, n: number) =>
-  until(`${n} attempts`, async () => {
+  vi.waitFor(async () => {
     const [event] = await events(gw, t, id);
-    return event && event.attempts.length >= n ? event : undefined;
-  });
+    expect(event?.attempts.length ?? 0, `attempts of ${id}`).toBeGreaterThanOrEqual(n);
+    return event;
+  }, WAIT);
+
+/** Waits until the intent's first event is in `state`, and returns it. */
+const stateReaches = (gw: TestGateway, t: TestTenant, id: string, state: string) =>
+  vi.waitFor(async () => {
+    const [event] = await events(gw, t, id);
+    expect(event?.state, `state of ${id}'s callback`).toBe(state);
+    return event;
+  }, WAIT);
+
+/**
+ * An intent whose callback is answered 200 and awaited: once it is delivered, the dispatcher has
+ * claimed after everything written before it, so what it did not send was held back on purpose.
+ */
+async function sentinelDelivered(gw: TestGateway, t: TestTenant): Promise<void> {
+  const id = await createIntent(gw, t, { group_key: "sentinel" });
+  await stateReaches(gw, t, id, "delivered");
+}
+
+const notSentinel = (calls: ReceivedCallback[]) =>
+  calls.filter((c) => c.body.group_key !== "sentinel");
 
 const eventIds = (calls: ReceivedCallback[]) =>
   calls.map((c) => c.headers["x-stablegate-event-id"]);
@@ -273,27 +286,23 @@ describe("retries", () => {
     const gw = await gateway();
     const shop = await gw.createTenant();
     receiver.respondWith((r) =>
-      r.body.group_key === "redirect"
-        ? { status: 302, headers: { location: "http://127.0.0.1:1/elsewhere" } }
-        : { status: 400, body: "unknown order" },
+      r.body.group_key === "sentinel"
+        ? { status: 200 }
+        : r.body.group_key === "redirect"
+          ? { status: 302, headers: { location: "http://127.0.0.1:1/elsewhere" } }
+          : { status: 400, body: "unknown order" },
     );
     const rejected = await createIntent(gw, shop);
     const redirected = await createIntent(gw, shop, { group_key: "redirect" });
-    const a = await until("failed", async () => {
-      const [e] = await events(gw, shop, rejected);
-      return e?.state === "failed" ? e : undefined;
-    });
-    const b = await until("failed", async () => {
-      const [e] = await events(gw, shop, redirected);
-      return e?.state === "failed" ? e : undefined;
-    });
+    const a = await stateReaches(gw, shop, rejected, "failed");
+    const b = await stateReaches(gw, shop, redirected, "failed");
     expect(a.last_error).toBe("HTTP 400 (not retried)");
     expect(a.attempts).toEqual([expect.objectContaining({ http_status: 400, outcome: "failed" })]);
     expect(a.attempts[0].response_excerpt).toBe("unknown order");
     expect(b.last_error).toBe("redirect to http://127.0.0.1:1/elsewhere not followed");
     offsetMs += 24 * 3600 * 1000;
-    await new Promise((r) => setTimeout(r, 300));
-    expect(receiver.received).toHaveLength(2);
+    await sentinelDelivered(gw, shop);
+    expect(notSentinel(receiver.received)).toHaveLength(2);
   });
 
   it("loses nothing while the receiver is down, and delivers each event once when it is back", async () => {
@@ -310,10 +319,7 @@ describe("retries", () => {
     offsetMs += 60_000;
     const calls = await receiver.waitFor(5);
     // The receiver answers before the attempt is recorded: wait for the records.
-    await until("all delivered", async () => {
-      const all = await Promise.all(ids.map(async (id) => (await events(gw, shop, id))[0]));
-      return all.every((e) => e.state === "delivered");
-    });
+    for (const id of ids) await stateReaches(gw, shop, id, "delivered");
     expect(new Set(eventIds(calls)).size).toBe(5);
     expect(calls.map((c) => c.body.payment_intent_id).sort()).toEqual([...ids].sort());
   });
@@ -329,9 +335,9 @@ describe("retries", () => {
       // The next delivery hangs: stop the gateway while it is on the wire.
       receiver.respondWith(() => "hang");
       const hung = await createIntent(first, shop);
-      await until("the request in flight", async () =>
-        receiver.received.some((c) => c.body.payment_intent_id === hung),
-      );
+      await expect
+        .poll(() => receiver.received.some((c) => c.body.payment_intent_id === hung), WAIT)
+        .toBe(true);
       await first.close();
 
       receiver.respondWith(() => ({ status: 200 }));
@@ -374,11 +380,11 @@ describe("crash recovery", () => {
         .where("id", "=", eventId as string)
         .execute();
     });
-    await new Promise((r) => setTimeout(r, 500));
-    expect(receiver.received).toHaveLength(0);
+    await sentinelDelivered(gw, shop);
+    expect(notSentinel(receiver.received)).toHaveLength(0);
     offsetMs += 61_000;
-    const [call] = await receiver.waitFor(1);
-    expect(call?.body.payment_intent_id).toBe(id);
+    await expect.poll(() => notSentinel(receiver.received).length, WAIT).toBe(1);
+    expect(notSentinel(receiver.received)[0]?.body.payment_intent_id).toBe(id);
     const event = await attemptsReach(gw, shop, id, 1);
     expect(event.state).toBe("delivered");
   });
@@ -390,9 +396,11 @@ describe("ordering", () => {
     const shop = await gw.createTenant();
     let failFirst = 2;
     receiver.respondWith((r) =>
-      r.body.status === "expired" && failFirst-- > 0 ? { status: 503 } : { status: 200 },
+      r.body.group_key === "ordered" && r.body.status === "expired" && failFirst-- > 0
+        ? { status: 503 }
+        : { status: 200 },
     );
-    const id = await createIntent(gw, shop);
+    const id = await createIntent(gw, shop, { group_key: "ordered" });
     await attemptsReach(gw, shop, id, 1);
     // A later status change of the same intent (what a refund will write), due at once.
     await gw.database.db.transaction().execute(async (trx) => {
@@ -403,23 +411,24 @@ describe("ordering", () => {
         .executeTakeFirstOrThrow();
       await enqueueStatusCallback(trx, { ...row, status: "insufficient_refunded" }, new Date());
     });
-    await new Promise((r) => setTimeout(r, 300));
-    expect(receiver.received.map((c) => c.body.status)).toEqual(["expired"]);
+    await sentinelDelivered(gw, shop);
+    expect(notSentinel(receiver.received).map((c) => c.body.status)).toEqual(["expired"]);
     for (const n of [2, 3]) {
       offsetMs += 10 * 60_000;
       await attemptsReach(gw, shop, id, n);
     }
-    await receiver.waitFor(4);
-    expect(receiver.received.map((c) => c.body.status)).toEqual([
+    await expect.poll(() => notSentinel(receiver.received).length, WAIT).toBe(4);
+    expect(notSentinel(receiver.received).map((c) => c.body.status)).toEqual([
       "expired",
       "expired",
       "expired",
       "insufficient_refunded",
     ]);
-    const list = await until("both delivered", async () => {
+    const list = await vi.waitFor(async () => {
       const l = await events(gw, shop, id);
-      return l.every((e) => e.state === "delivered") ? l : undefined;
-    });
+      expect(l.map((e) => e.state)).toEqual(["delivered", "delivered"]);
+      return l;
+    }, WAIT);
     expect(list.map((e) => [e.status, e.state])).toEqual([
       ["expired", "delivered"],
       ["insufficient_refunded", "delivered"],
@@ -473,10 +482,7 @@ describe("callback URL safety", () => {
       callback_url: `http://merchant.example:${receiver.port}/callback`,
     });
     answer = "127.0.0.1";
-    const event = await until("refused", async () => {
-      const [e] = await events(gw, shop, id);
-      return e?.state === "failed" ? e : undefined;
-    });
+    const event = await stateReaches(gw, shop, id, "failed");
     expect(event.last_error).toMatch(/^refused: merchant.example resolves to 127.0.0.1/);
     expect(receiver.received).toHaveLength(0);
   });
@@ -561,8 +567,20 @@ describe("load", () => {
     const gw = await gateway();
     const shop = await gw.createTenant();
     const ids = await Promise.all(Array.from({ length: 100 }, () => createIntent(gw, shop)));
-    const calls = await receiver.waitFor(100, 30_000);
-    await new Promise((r) => setTimeout(r, 300));
+    // Once every event is recorded delivered, nothing can send it again: then count.
+    await vi.waitFor(
+      async () => {
+        const { n } = await gw.database.db
+          .selectFrom("callback_events")
+          .select((eb) => eb.fn.countAll<string>().as("n"))
+          .where("payment_intent_id", "in", ids)
+          .where("state", "=", "delivered")
+          .executeTakeFirstOrThrow();
+        expect(Number(n)).toBe(100);
+      },
+      { timeout: 30_000, interval: 50 },
+    );
+    const calls = receiver.received;
     expect(calls).toHaveLength(100);
     expect(new Set(eventIds(calls)).size).toBe(100);
     expect(calls.map((c) => c.body.payment_intent_id).sort()).toEqual([...ids].sort());

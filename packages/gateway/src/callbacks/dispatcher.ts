@@ -2,9 +2,9 @@ import { setMaxListeners } from "node:events";
 import { type Kysely, type Selectable, sql } from "kysely";
 import type { Logger } from "pino";
 import type { WebhookSecrets } from "../organizations/webhook-secrets.ts";
-import { sleep } from "../platform/abort.ts";
 import type { CallbackEventsTable, Database } from "../platform/database/schema.ts";
-import { type DeliveryResult, deliverCallback } from "./deliver.ts";
+import { createWorker } from "../platform/worker.ts";
+import { createCallbackDelivery, type DeliveryResult } from "./callback-delivery.ts";
 import { nextAttemptAt } from "./retry-schedule.ts";
 import { signatureHeader } from "./signature.ts";
 import type { CallbackUrlGuard } from "./url-guard.ts";
@@ -40,10 +40,12 @@ export function createCallbackDispatcher(options: CallbackDispatcherOptions) {
   const random = options.random ?? Math.random;
   const concurrency = options.concurrency ?? 16;
   const leaseMs = options.leaseMs ?? 60_000;
-  const timeoutMs = options.timeoutMs ?? 10_000;
-  let abort = new AbortController();
-  let running: Promise<void> | undefined;
-  let wake: (() => void) | undefined;
+  const delivery = createCallbackDelivery({
+    guard,
+    timeoutMs: options.timeoutMs ?? 10_000,
+    maxResponseBytes: options.maxResponseBytes ?? 4096,
+    now,
+  });
 
   async function claim(limit: number): Promise<Selectable<CallbackEventsTable>[]> {
     const at = now();
@@ -142,7 +144,7 @@ export function createCallbackDispatcher(options: CallbackDispatcherOptions) {
     signal: AbortSignal,
   ) {
     const attemptedAt = now();
-    const result = await deliverCallback({
+    const result = await delivery.deliver({
       url: event.url,
       body: event.body,
       headers: {
@@ -155,9 +157,6 @@ export function createCallbackDispatcher(options: CallbackDispatcherOptions) {
           Math.floor(attemptedAt.getTime() / 1000),
         ),
       },
-      guard,
-      timeoutMs,
-      maxResponseBytes: options.maxResponseBytes ?? 4096,
       signal,
     });
     if (signal.aborted) {
@@ -195,61 +194,54 @@ export function createCallbackDispatcher(options: CallbackDispatcherOptions) {
 
   // A pool, not batches: free slots take the next due events without waiting for the rest of
   // their batch, so a receiver that takes its full timeout to answer holds one slot, not
-  // everyone's deliveries.
-  async function loop(signal: AbortSignal): Promise<void> {
-    const inFlight = new Set<Promise<void>>();
-    // Refill when half the slots are free: one claim query per several deliveries, not per one.
-    const refillAt = Math.ceil(concurrency / 2);
-    while (!signal.aborted) {
-      const free = concurrency - inFlight.size;
-      let claimed = 0;
-      if (free >= refillAt) {
-        try {
-          const events = await claim(free);
-          claimed = events.length;
-          for (const event of events) {
-            const p: Promise<void> = deliverOne(event, signal).finally(() => {
-              inFlight.delete(p);
-              wake?.();
-            });
-            inFlight.add(p);
-          }
-        } catch (err) {
-          log.error({ err }, "callback dispatcher failed; will retry");
-        }
+  // everyone's deliveries. Each finished delivery nudges the worker to refill.
+  const inFlight = new Set<Promise<void>>();
+  // Refill when half the slots are free: one claim query per several deliveries, not per one.
+  const refillAt = Math.ceil(concurrency / 2);
+  let listenersRaised = false;
+
+  const worker = createWorker({
+    name: "callback dispatcher",
+    log,
+    // Other processes may have written events: poll for them when nothing nudges.
+    intervalMs: options.pollIntervalMs ?? 500,
+    async run(signal) {
+      if (!listenersRaised) {
+        // Every delivery in flight listens on the one stop signal.
+        setMaxListeners(concurrency + 10, signal);
+        listenersRaised = true;
       }
-      // More may be due right away; otherwise wait for a free slot, a nudge or the next poll.
-      if (free >= refillAt && claimed === free) continue;
-      // One pause per wait, ended by the poll timer, a wake-up or stop(): nothing is left
-      // listening on the long-lived stop signal afterwards.
-      const pause = new AbortController();
-      const endPause = () => pause.abort();
-      signal.addEventListener("abort", endPause, { once: true });
-      wake = endPause;
-      await sleep(options.pollIntervalMs ?? 500, pause.signal);
-      signal.removeEventListener("abort", endPause);
-      wake = undefined;
-    }
-    await Promise.allSettled([...inFlight]);
-  }
+      const free = concurrency - inFlight.size;
+      if (free < refillAt) return "idle";
+      const events = await claim(free);
+      for (const event of events) {
+        const p: Promise<void> = deliverOne(event, signal).finally(() => {
+          inFlight.delete(p);
+          worker.nudge();
+        });
+        inFlight.add(p);
+      }
+      // A full claim means more may be due right away.
+      return events.length === free ? "more" : "idle";
+    },
+  });
 
   return {
     /** Delivers now rather than at the next poll (after this process wrote an event). */
     nudge() {
-      wake?.();
+      worker.nudge();
     },
     start() {
-      if (running) return;
-      abort = new AbortController();
-      // Every delivery in flight listens on the one stop signal.
-      setMaxListeners(concurrency + 10, abort.signal);
-      running = loop(abort.signal);
+      worker.start();
     },
+    /**
+     * Stops claiming and drains: deliveries in flight are cut short and their events handed
+     * back for the next process. A stopped dispatcher does not start again.
+     */
     async stop() {
-      abort.abort();
-      wake?.();
-      await running;
-      running = undefined;
+      await worker.stop();
+      await Promise.allSettled([...inFlight]);
+      await delivery.close();
     },
   };
 }

@@ -1,5 +1,6 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
+import { vi } from "vitest";
 
 export interface ReceivedCallback {
   headers: http.IncomingHttpHeaders;
@@ -20,7 +21,6 @@ export type Responder = (
 export async function startCallbackReceiver(respond: Responder = () => ({ status: 200 })) {
   const received: ReceivedCallback[] = [];
   let responder = respond;
-  const waiters: Array<() => void> = [];
   const hanging = new Set<http.ServerResponse>();
 
   const server = http.createServer((req, res) => {
@@ -34,7 +34,6 @@ export async function startCallbackReceiver(respond: Responder = () => ({ status
       } catch {}
       const request = { headers: req.headers, rawBody, body, path: req.url ?? "/" };
       const index = received.push(request) - 1;
-      for (const w of waiters.splice(0)) w();
       const answer = responder(request, index);
       if (answer === "hang") {
         hanging.add(res);
@@ -60,21 +59,15 @@ export async function startCallbackReceiver(respond: Responder = () => ({ status
       responder = r;
     },
     /** Resolves once `count` requests have arrived (or throws after `timeoutMs`). */
-    async waitFor(count: number, timeoutMs = 15_000): Promise<ReceivedCallback[]> {
-      const deadline = Date.now() + timeoutMs;
-      while (received.length < count) {
-        const left = deadline - Date.now();
-        if (left <= 0)
-          throw new Error(`expected ${count} callbacks, got ${received.length} in ${timeoutMs} ms`);
-        await new Promise<void>((resolve) => {
-          const t = setTimeout(resolve, Math.min(left, 200));
-          waiters.push(() => {
-            clearTimeout(t);
-            resolve();
-          });
-        });
-      }
-      return received;
+    waitFor(count: number, timeoutMs = 15_000): Promise<ReceivedCallback[]> {
+      return vi.waitFor(
+        () => {
+          if (received.length < count)
+            throw new Error(`expected ${count} callbacks, got ${received.length}`);
+          return received;
+        },
+        { timeout: timeoutMs, interval: 20 },
+      );
     },
     /** Stops listening: connections are refused until up() is called. */
     async down() {

@@ -18,6 +18,7 @@ import { StaleFollowerStateError } from "./chain-ingest-service.ts";
 let chain: LocalChain;
 let first: TestGateway;
 let second: Gateway;
+const secondLog: Array<{ level: number; msg: string; chain?: string }> = [];
 
 beforeAll(async () => {
   chain = await startLocalChain({ port: await freePort(), blockTimeSeconds: 0.3 });
@@ -33,7 +34,7 @@ beforeAll(async () => {
   first = await startTestGateway({ extraChains: [local] });
   second = await startGateway({
     config: loadConfig({}, { PORT: 0, HOST: "127.0.0.1", LOG_LEVEL: "silent" }),
-    log: pino({ level: "silent" }),
+    log: pino({ level: "info" }, { write: (line: string) => secondLog.push(JSON.parse(line)) }),
     seed: mnemonicToSeedSync(TEST_MNEMONIC),
     database: first.database,
     extraChains: [local],
@@ -136,4 +137,13 @@ it("refuses an event from a follower whose view of the stored window is out of d
     .where("hash", "=", next.hash)
     .execute();
   expect(after).toEqual([]);
+});
+
+it("restarts a follower that lost the race to the other gateway at once, without an error", async () => {
+  // Both gateways follow the same blocks, so one of them regularly finds the stored window moved.
+  const stale = () =>
+    secondLog.filter((l) => l.msg.startsWith("another process advanced this chain"));
+  await expect.poll(() => stale().length, { timeout: 15_000 }).toBeGreaterThan(0);
+  expect(stale().every((l) => l.level === 30 && l.chain === "local")).toBe(true);
+  expect(secondLog.filter((l) => l.level >= 50)).toEqual([]);
 });

@@ -7,7 +7,7 @@ import type {
   ConfirmationPolicy,
   CreateBlockFollowerParameters,
 } from "../../chain/follower/types.ts";
-import { sleep as sleepUnlessAborted } from "../../platform/abort.ts";
+import { createWorker, type Worker } from "../../platform/worker.ts";
 import { type ChainIngestService, StaleFollowerStateError } from "./chain-ingest-service.ts";
 import type { LifecycleService } from "./lifecycle-service.ts";
 
@@ -27,73 +27,84 @@ export interface ChainWatcherOptions {
 
 /**
  * Runs one follower per chain that has RPC URLs, applying each event through the ingest service,
- * and settles deadlines on a timer. If applying fails (the database is away), the follower is
- * rebuilt from the state the database last committed, so nothing is skipped or counted twice.
+ * and settles deadlines on a timer; each is a worker. If applying fails (the database is away),
+ * the follower is rebuilt from the state the database last committed, so nothing is skipped or
+ * counted twice.
  */
 export function startChainWatchers(options: ChainWatcherOptions): { stop(): Promise<void> } {
   const { ingest, lifecycle, log } = options;
-  const abort = new AbortController();
-  const sleep = (ms: number) => sleepUnlessAborted(ms, abort.signal);
 
-  async function watch(chain: RegisteredChain): Promise<void> {
+  function watcher(chain: RegisteredChain): Worker {
     const chainLog = log.child({ chain: chain.key });
-    let delay = 1000;
-    while (!abort.signal.aborted) {
-      try {
-        let state = await ingest.loadState(chain.key);
-        const follower = options.createFollower({
-          chainKey: chain.key,
-          rpcUrls: chain.rpcUrls,
-          tokens: chain.tokens.map((t) => t.address as Address),
-          confirmations: options.confirmations(chain.key),
-          pollingIntervalMs: options.pollingIntervalMs(chain.key),
-          state,
-          log: chainLog,
-        });
-        for await (const event of follower.events(abort.signal)) {
-          const changes = await ingest.apply(chain.key, event, state);
-          state = applyFollowerEvent(state, event);
-          for (const c of changes)
-            chainLog.info(
-              { payment_intent_id: c.id, status: c.to },
-              "payment intent status changed",
-            );
-          if (changes.length > 0) options.onStatusChange?.();
-          delay = 1000;
+    return createWorker({
+      name: "chain watcher",
+      log: chainLog,
+      // Only a follower that ends without failing waits this long before the next session.
+      intervalMs: 1000,
+      backoff: { initialMs: 1000, maxMs: 30_000 },
+      // One pass is one follower session: it runs until it fails or the watcher stops.
+      async run(signal) {
+        let applied = 0;
+        try {
+          let state = await ingest.loadState(chain.key);
+          const follower = options.createFollower({
+            chainKey: chain.key,
+            rpcUrls: chain.rpcUrls,
+            tokens: chain.tokens.map((t) => t.address as Address),
+            confirmations: options.confirmations(chain.key),
+            pollingIntervalMs: options.pollingIntervalMs(chain.key),
+            state,
+            log: chainLog,
+          });
+          for await (const event of follower.events(signal)) {
+            const changes = await ingest.apply(chain.key, event, state);
+            state = applyFollowerEvent(state, event);
+            applied += 1;
+            for (const c of changes)
+              chainLog.info(
+                { payment_intent_id: c.id, status: c.to },
+                "payment intent status changed",
+              );
+            if (changes.length > 0) options.onStatusChange?.();
+          }
+          return "idle";
+        } catch (err) {
+          if (signal.aborted) return "idle";
+          if (err instanceof StaleFollowerStateError) {
+            chainLog.info("another process advanced this chain; continuing from the stored state");
+            return "more";
+          }
+          // A session that made progress before failing starts the backoff afresh: a database
+          // that goes away now and then must not leave every later restart at the longest pause.
+          if (applied === 0) throw err;
+          chainLog.error({ err }, "chain watcher failed; will retry");
+          return "idle";
         }
-      } catch (err) {
-        if (abort.signal.aborted) return;
-        if (err instanceof StaleFollowerStateError) {
-          chainLog.info("another process advanced this chain; continuing from the stored state");
-          continue;
-        }
-        chainLog.error({ err }, "chain watcher failed; restarting from the stored state");
-        await sleep(delay);
-        delay = Math.min(delay * 2, 30_000);
-      }
-    }
+      },
+    });
   }
 
-  async function settleLoop(): Promise<void> {
-    while (!abort.signal.aborted) {
-      try {
-        const changed = await lifecycle.settleDue();
-        if (changed > 0) {
-          log.info({ changed }, "settled payment intents past their deadline");
-          options.onStatusChange?.();
-        }
-      } catch (err) {
-        log.error({ err }, "settling deadlines failed; will retry");
+  const settleIntervalMs = options.settleIntervalMs ?? 5000;
+  const settler = createWorker({
+    name: "deadline settler",
+    log,
+    intervalMs: settleIntervalMs,
+    backoff: { initialMs: settleIntervalMs, maxMs: Math.max(30_000, settleIntervalMs) },
+    async run() {
+      const changed = await lifecycle.settleDue();
+      if (changed > 0) {
+        log.info({ changed }, "settled payment intents past their deadline");
+        options.onStatusChange?.();
       }
-      await sleep(options.settleIntervalMs ?? 5000);
-    }
-  }
+      return "idle";
+    },
+  });
 
-  const running = [...options.chains.filter((c) => c.rpcUrls.length > 0).map(watch), settleLoop()];
+  const workers = [...options.chains.filter((c) => c.rpcUrls.length > 0).map(watcher), settler];
+  for (const worker of workers) worker.start();
   return {
     async stop() {
-      abort.abort();
-      await Promise.allSettled(running);
+      await Promise.all(workers.map((worker) => worker.stop()));
     },
   };
 }
