@@ -241,7 +241,7 @@ export function createTxManager(options: TxManagerOptions) {
 
   function crash(point: "after-sign" | "after-broadcast") {
     if (options.crashAt !== point) return;
-    log.fatal({ point }, "crash requested (STABLEGATE_TX_CRASH_AT)");
+    log.fatal({ point }, "crash requested (crashAt option)");
     process.kill(process.pid, "SIGKILL");
   }
 
