@@ -379,8 +379,9 @@ export function createTxManager(options: TxManagerOptions) {
       await client(row.chain_id).sendRawTransaction({ serializedTransaction: row.raw_tx as Hex });
     } catch (err) {
       const { kind, message } = classifyTxError(err);
-      // "nonce too low": this nonce is mined, probably as this very transaction; receipts tell.
-      if (kind !== "already_known" && kind !== "nonce_too_low") {
+      // The node has it already, or this nonce is mined (probably as this very transaction):
+      // receipts tell.
+      if (kind !== "nonce_too_low") {
         await setError(row, kind, message);
         return;
       }
