@@ -16,6 +16,7 @@ import {
   parseGwei,
   parseUnits,
 } from "viem";
+import type { PrivateKeyAccount } from "viem/accounts";
 import { anvil } from "viem/chains";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDatabase, type DatabaseHandle } from "../../platform/database/create-database.ts";
@@ -65,6 +66,20 @@ function manager(
 
 const testClient = () =>
   createTestClient({ mode: "anvil", chain: anvil, transport: http(m.chain.rpcUrl) });
+
+/** Funds `from` and submits a plain transfer of 1 wei through `manager`. */
+async function sendOneWei(manager: TxManager, from: PrivateKeyAccount, idempotencyKey: string) {
+  await testClient().setBalance({ address: from.address, value: parseEther("100") });
+  return manager.submit({
+    chainKey: "local",
+    from,
+    to: recipient(),
+    value: 1n,
+    gasLimit: 21_000n,
+    purpose: "payout",
+    idempotencyKey,
+  });
+}
 
 /** Mines a block and lets the manager take one pass, `n` times. */
 async function mineAndTick(tm: TxManager, n = 1) {
@@ -253,21 +268,11 @@ describe("transaction manager", () => {
   });
 
   it("leaves a chain to the lease holder until the lease runs out by its clock, then takes over", async () => {
-    const from = wallets.hotWallet(5);
-    await testClient().setBalance({ address: from.address, value: parseEther("100") });
     let ahead = 0;
     const other = manager(database, { now: () => new Date(Date.now() + ahead) });
     try {
       // submit() works in any process; following the transaction needs the chain's lease.
-      const tx = await other.submit({
-        chainKey: "local",
-        from,
-        to: recipient(),
-        value: 1n,
-        gasLimit: 21_000n,
-        purpose: "payout",
-        idempotencyKey: "leased",
-      });
+      const tx = await sendOneWei(other, wallets.hotWallet(5), "leased");
       await tm.tick("local");
       await m.mine();
       await other.tick("local");
@@ -288,23 +293,13 @@ describe("transaction manager", () => {
   });
 
   it("follows transactions on its own once started, and gives up its lease when stopped", async () => {
-    const from = wallets.hotWallet(6);
-    await testClient().setBalance({ address: from.address, value: parseEther("100") });
     const running = manager(database, { pollIntervalMs: () => 50 });
     const leases = () =>
       database.db.selectFrom("tx_manager_leases").select("holder").where("chain_id", "=", "local");
     // The shared manager's lease would keep this one waiting.
     await tm.stop();
     try {
-      const tx = await running.submit({
-        chainKey: "local",
-        from,
-        to: recipient(),
-        value: 1n,
-        gasLimit: 21_000n,
-        purpose: "payout",
-        idempotencyKey: "worker",
-      });
+      const tx = await sendOneWei(running, wallets.hotWallet(6), "worker");
       running.start(["local"]);
       await m.mine();
       await expect.poll(async () => (await running.get(tx.id))?.state).toBe("mined");
