@@ -133,7 +133,6 @@ export function createServices(options: {
     pollIntervalMs: (key) => chains.get(key).pollingIntervalMs ?? config.CHAIN_POLL_MS,
     replaceAfterBlocks: config.TX_REPLACE_AFTER_BLOCKS,
     maxFeePerGasCap: parseGwei(String(config.TX_MAX_FEE_GWEI)),
-    crashAt: config.TX_CRASH_AT,
     resolveSigner: (address) => findSigner(database, wallets, address),
   });
   return {

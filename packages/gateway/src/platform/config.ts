@@ -88,8 +88,6 @@ const schema = z.object({
   CALLBACK_TIMEOUT_MS: positiveInt(60_000).default(10_000),
   TX_REPLACE_AFTER_BLOCKS: positiveInt(10_000).default(10),
   TX_MAX_FEE_GWEI: positiveInt(1_000_000).default(1000),
-  // Crash tests only: the process kills itself at this point of sending a transaction.
-  TX_CRASH_AT: z.enum(["after-sign", "after-broadcast"]).optional(),
   // Treasury: refunds, collections, gas top-ups (docs/treasury.md).
   FEE_ADDRESS: z
     .string()

@@ -1,6 +1,7 @@
 // A process that submits one transaction through the transaction manager and is killed at the
-// point TX_CRASH_AT names (by the manager itself). tx-manager.test.ts runs it, then checks that a
-// fresh manager on the same database sends exactly one transaction.
+// point CHILD_CRASH_AT names, by the manager itself through its crashAt option (never a setting
+// of the production config). tx-manager.test.ts runs it, then checks that a fresh manager on the
+// same database sends exactly one transaction.
 import { mnemonicToSeedSync } from "@scure/bip39";
 import { pino } from "pino";
 import { type Address, parseEther } from "viem";

@@ -16,6 +16,7 @@ import {
   parseGwei,
   parseUnits,
 } from "viem";
+import type { PrivateKeyAccount } from "viem/accounts";
 import { anvil } from "viem/chains";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDatabase, type DatabaseHandle } from "../../platform/database/create-database.ts";
@@ -49,18 +50,36 @@ const chainsFor = (rpcUrl: string, tokenAddress: Address) =>
   });
 
 // One manager per database, as one process has: a second would wait for the first one's lease.
-function manager(db: DatabaseHandle): TxManager {
+function manager(
+  db: DatabaseHandle,
+  options: Partial<Parameters<typeof createTxManager>[0]> = {},
+): TxManager {
   return createTxManager({
     db: db.db,
     chains: chainsFor(m.chain.rpcUrl, m.chain.tokenAddress),
     log: pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" }),
     confirmations: () => 2,
     replaceAfterBlocks: 2,
+    ...options,
   });
 }
 
 const testClient = () =>
   createTestClient({ mode: "anvil", chain: anvil, transport: http(m.chain.rpcUrl) });
+
+/** Funds `from` and submits a plain transfer of 1 wei through `manager`. */
+async function sendOneWei(manager: TxManager, from: PrivateKeyAccount, idempotencyKey: string) {
+  await testClient().setBalance({ address: from.address, value: parseEther("100") });
+  return manager.submit({
+    chainKey: "local",
+    from,
+    to: recipient(),
+    value: 1n,
+    gasLimit: 21_000n,
+    purpose: "payout",
+    idempotencyKey,
+  });
+}
 
 /** Mines a block and lets the manager take one pass, `n` times. */
 async function mineAndTick(tm: TxManager, n = 1) {
@@ -110,6 +129,30 @@ describe("transaction manager", () => {
     expect(
       await m.publicClient.getTransactionCount({ address: sender.address, blockTag: "pending" }),
     ).toBe(first.nonce + 1);
+  });
+
+  it("estimates twice the base fee plus the node's tip, under the operator's cap", async () => {
+    const request = {
+      chainKey: "local",
+      from: sender.address,
+      to: recipient(),
+      value: 1n,
+    };
+    const [estimate, block, tip] = await Promise.all([
+      tm.estimate(request),
+      m.publicClient.getBlock(),
+      m.publicClient.estimateMaxPriorityFeePerGas(),
+    ]);
+    const maxFee = (block.baseFeePerGas ?? 0n) * 2n + tip;
+    expect(estimate).toEqual({
+      // anvil's 21000, plus the 20 % margin.
+      gasLimit: 25_200n,
+      maxFeePerGas: maxFee,
+      maxPriorityFeePerGas: tip,
+      maxCost: 25_200n * maxFee,
+    });
+    const capped = manager(database, { maxFeePerGasCap: maxFee - 1n });
+    expect(await capped.estimate(request)).toMatchObject({ maxFeePerGas: maxFee - 1n });
   });
 
   it("refuses before taking a nonce when the call would revert or cannot be paid", async () => {
@@ -222,6 +265,51 @@ describe("transaction manager", () => {
     expect(attempts.map((a) => a.tx_hash)).toEqual([stuck.txHash, replaced?.txHash]);
     expect(await m.publicClient.getBalance({ address: to })).toBe(parseEther("2"));
     expect(await m.publicClient.getTransactionCount({ address: from.address })).toBe(1);
+  });
+
+  it("leaves a chain to the lease holder until the lease runs out by its clock, then takes over", async () => {
+    let ahead = 0;
+    const other = manager(database, { now: () => new Date(Date.now() + ahead) });
+    try {
+      // submit() works in any process; following the transaction needs the chain's lease.
+      const tx = await sendOneWei(other, wallets.hotWallet(5), "leased");
+      await tm.tick("local");
+      await m.mine();
+      await other.tick("local");
+      expect((await other.get(tx.id))?.state).toBe("broadcast");
+      ahead = 31_000;
+      await other.tick("local");
+      expect((await other.get(tx.id))?.state).toBe("mined");
+      const row = await database.db
+        .selectFrom("chain_txs")
+        .select("updated_at")
+        .where("id", "=", tx.id)
+        .executeTakeFirstOrThrow();
+      // Written with the manager's clock, not the wall clock.
+      expect(new Date(row.updated_at).getTime()).toBeGreaterThan(Date.now() + 20_000);
+    } finally {
+      await other.stop();
+    }
+  });
+
+  it("follows transactions on its own once started, and gives up its lease when stopped", async () => {
+    const running = manager(database, { pollIntervalMs: () => 50 });
+    const leases = () =>
+      database.db.selectFrom("tx_manager_leases").select("holder").where("chain_id", "=", "local");
+    // The shared manager's lease would keep this one waiting.
+    await tm.stop();
+    try {
+      const tx = await sendOneWei(running, wallets.hotWallet(6), "worker");
+      running.start(["local"]);
+      await m.mine();
+      await expect.poll(async () => (await running.get(tx.id))?.state).toBe("mined");
+      expect(await leases().execute()).toHaveLength(1);
+      await m.mine();
+      await expect.poll(async () => (await running.get(tx.id))?.state).toBe("confirmed");
+    } finally {
+      await running.stop();
+    }
+    expect(await leases().execute()).toEqual([]);
   });
 });
 

@@ -1,0 +1,188 @@
+import type { Kysely } from "kysely";
+import type { Logger } from "pino";
+import { type Address, type Hex, keccak256, type PublicClient } from "viem";
+import type { PrivateKeyAccount } from "viem/accounts";
+import type { ChainTxPurpose, Database } from "../../platform/database/schema.ts";
+import type { ChainRegistry } from "../chain-registry.ts";
+import type { Broadcaster, CrashPoint } from "./broadcaster.ts";
+import { type ChainTxView, type ChainTxViews, toChainTxView } from "./chain-tx-view.ts";
+import { classifyTxError, type TxErrorKind } from "./classify-error.ts";
+import type { FeeOracle, Fees } from "./fee-oracle.ts";
+
+export interface TxRequest {
+  chainKey: string;
+  from: PrivateKeyAccount;
+  to: Address;
+  data?: Hex;
+  value?: bigint;
+  /** Skips estimation (a plain native transfer needs 21000). */
+  gasLimit?: bigint;
+  /**
+   * Sign with these fees (from an estimate() the caller has already checked the sender's balance
+   * against) rather than fresh ones that may be higher than what the sender can pay.
+   */
+  fees?: Fees;
+  purpose: ChainTxPurpose;
+  /** One key, one on-chain effect: a second submit with it returns the first transaction. */
+  idempotencyKey: string;
+}
+
+/** Estimation failed before a nonce was taken: nothing was signed or sent. */
+export class TxRejectedError extends Error {
+  readonly kind: TxErrorKind;
+  constructor(kind: TxErrorKind, message: string) {
+    super(message);
+    this.name = "TxRejectedError";
+    this.kind = kind;
+  }
+}
+
+export interface CreateSubmitterParameters {
+  db: Kysely<Database>;
+  chains: ChainRegistry;
+  client: (chainKey: string) => PublicClient;
+  log: Logger;
+  fees: FeeOracle;
+  views: ChainTxViews;
+  broadcaster: Broadcaster;
+  crash: (point: CrashPoint) => void;
+}
+
+/**
+ * A request becomes at most one on-chain effect: its idempotency key is unique, its nonce is
+ * taken under the sender's row lock (no gaps, no duplicates), and the signed bytes are stored
+ * before the first broadcast, so after a crash the same bytes are sent again.
+ */
+export function createSubmitter(parameters: CreateSubmitterParameters) {
+  const { db, chains, client, log, fees, views, broadcaster, crash } = parameters;
+
+  async function ensureSenderRow(chainKey: string, sender: Address): Promise<void> {
+    const exists = await db
+      .selectFrom("chain_senders")
+      .select("next_nonce")
+      .where("chain_id", "=", chainKey)
+      .where("sender", "=", sender)
+      .executeTakeFirst();
+    if (exists) return;
+    // First use of this sender here: start where the chain is (it may have been used before).
+    const pending = await client(chainKey).getTransactionCount({
+      address: sender,
+      blockTag: "pending",
+    });
+    await db
+      .insertInto("chain_senders")
+      .values({ chain_id: chainKey, sender, next_nonce: pending })
+      .onConflict((oc) => oc.doNothing())
+      .execute();
+  }
+
+  async function gasAndFees(request: TxRequest): Promise<{ gas: bigint; fee: Fees }> {
+    if (request.gasLimit !== undefined && request.fees) {
+      return { gas: request.gasLimit, fee: request.fees };
+    }
+    try {
+      const e = await fees.estimate({ ...request, from: request.from.address });
+      return {
+        gas: e.gasLimit,
+        fee: { maxFeePerGas: e.maxFeePerGas, maxPriorityFeePerGas: e.maxPriorityFeePerGas },
+      };
+    } catch (err) {
+      const { kind, message } = classifyTxError(err);
+      throw new TxRejectedError(kind, message);
+    }
+  }
+
+  return async function submit(request: TxRequest): Promise<ChainTxView> {
+    const existing = await views.byKey(request.idempotencyKey);
+    if (existing) return existing;
+    const chain = chains.get(request.chainKey);
+    const sender = request.from.address;
+    const data = request.data ?? "0x";
+    const value = request.value ?? 0n;
+    const { gas, fee } = await gasAndFees(request);
+    await ensureSenderRow(chain.key, sender);
+    const signed = await db.transaction().execute(async (trx) => {
+      const row = await trx
+        .selectFrom("chain_senders")
+        .select("next_nonce")
+        .where("chain_id", "=", chain.key)
+        .where("sender", "=", sender)
+        .forUpdate()
+        .executeTakeFirstOrThrow();
+      // Re-checked under the sender's lock: a concurrent submit of the same key has committed.
+      const again = await trx
+        .selectFrom("chain_txs")
+        .selectAll()
+        .where("idempotency_key", "=", request.idempotencyKey)
+        .executeTakeFirst();
+      if (again) return again;
+      const nonce = Number(row.next_nonce);
+      const raw = await request.from.signTransaction({
+        chainId: chain.evmChainId,
+        type: "eip1559",
+        nonce,
+        to: request.to,
+        data,
+        value,
+        gas,
+        ...fee,
+      });
+      const hash = keccak256(raw);
+      await trx
+        .updateTable("chain_senders")
+        .set({ next_nonce: nonce + 1 })
+        .where("chain_id", "=", chain.key)
+        .where("sender", "=", sender)
+        .execute();
+      const inserted = await trx
+        .insertInto("chain_txs")
+        .values({
+          idempotency_key: request.idempotencyKey,
+          purpose: request.purpose,
+          chain_id: chain.key,
+          sender,
+          nonce,
+          to_address: request.to,
+          value,
+          data,
+          gas_limit: gas,
+          max_fee_per_gas: fee.maxFeePerGas,
+          max_priority_fee_per_gas: fee.maxPriorityFeePerGas,
+          tx_hash: hash,
+          raw_tx: raw,
+          state: "signed",
+        })
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      await trx
+        .insertInto("chain_tx_attempts")
+        .values({
+          chain_tx_id: inserted.id,
+          tx_hash: hash,
+          raw_tx: raw,
+          max_fee_per_gas: fee.maxFeePerGas,
+          max_priority_fee_per_gas: fee.maxPriorityFeePerGas,
+        })
+        .execute();
+      return inserted;
+    });
+    if (signed.state !== "signed") return toChainTxView(signed);
+    crash("after-sign");
+    log.info(
+      {
+        chain: chain.key,
+        purpose: request.purpose,
+        tx_hash: signed.tx_hash,
+        nonce: Number(signed.nonce),
+      },
+      "transaction signed",
+    );
+    try {
+      await broadcaster.broadcast(signed, await client(chain.key).getBlockNumber());
+    } catch (err) {
+      // Stored and signed: the loop sends it again.
+      log.warn({ err, tx_hash: signed.tx_hash }, "first broadcast failed; will retry");
+    }
+    return (await views.byKey(request.idempotencyKey)) as ChainTxView;
+  };
+}
