@@ -869,7 +869,7 @@ export interface components {
         };
         CreatePaymentIntentRequest: {
             /**
-             * @description Amount in fiat: 0.01 to 1000000000, at most 2 decimals.
+             * @description Amount in fiat: a plain decimal from 0.01 to 1000000000, at most 2 decimals (trailing zeros aside); returned exactly as sent.
              * @example 300.0
              */
             fiat_amount: string;

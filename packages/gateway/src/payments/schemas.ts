@@ -1,25 +1,29 @@
 import { z } from "@hono/zod-openapi";
 import { PAYMENT_STATUSES } from "./lifecycle/decide.ts";
+import { fiatAmountProblem, MAX_FIAT_AMOUNT, MAX_FIAT_DECIMALS, MIN_FIAT_AMOUNT } from "./money.ts";
 import { CALLBACK_URL_MAX_CHARS, GROUP_KEY_MAX_CHARS } from "./payment-intent-service.ts";
 
 export const FiatCurrency = z.enum(["TWD", "USD"]).openapi({ example: "TWD" });
 export const PaymentStatus = z.enum(PAYMENT_STATUSES).openapi("PaymentStatus");
 
+/** The request's fiat_amount: money.ts's rule, so the edge and the quote never disagree. */
+export const FiatAmount = z
+  .string({
+    error: (issue) =>
+      issue.input === undefined ? "is required" : 'must be a string such as "300.0"',
+  })
+  .superRefine((value, ctx) => {
+    const problem = fiatAmountProblem(value);
+    if (problem !== undefined) ctx.addIssue({ code: "custom", message: problem });
+  })
+  .openapi({
+    example: "300.0",
+    description: `Amount in fiat: a plain decimal from ${MIN_FIAT_AMOUNT} to ${MAX_FIAT_AMOUNT}, at most ${MAX_FIAT_DECIMALS} decimals (trailing zeros aside); returned exactly as sent.`,
+  });
+
 export const CreatePaymentIntentBody = z
   .object({
-    fiat_amount: z
-      .string({
-        error: (issue) =>
-          issue.input === undefined ? "is required" : 'must be a string such as "300.0"',
-      })
-      .regex(
-        /^\d+(\.\d{1,2})?$/,
-        'must be a decimal string with at most 2 decimals, such as "300.0"',
-      )
-      .openapi({
-        example: "300.0",
-        description: "Amount in fiat: 0.01 to 1000000000, at most 2 decimals.",
-      }),
+    fiat_amount: FiatAmount,
     fiat_currency: FiatCurrency,
     callback_url: z
       .string()
