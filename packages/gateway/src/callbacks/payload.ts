@@ -1,5 +1,5 @@
 import type { Selectable } from "kysely";
-import { toPaymentIntentView } from "../payments/payment-intent-service.ts";
+import { toPaymentIntentView } from "../payments/intent-wire.ts";
 import type { PaymentIntentsTable } from "../platform/database/schema.ts";
 
 /**
