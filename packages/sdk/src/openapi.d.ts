@@ -799,9 +799,104 @@ export interface paths {
         trace?: never;
     };
 }
-export type webhooks = Record<string, never>;
+export interface webhooks {
+    "payment-status": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A payment intent's status changed
+         * @description Sent to the intent's callback_url on every status change (not at creation), at least once: retried until your server answers 2xx or the retry window ends (docs/callbacks.md). Verify the signature over the raw body before trusting it (verifyWebhook in @stablegate/sdk) and deduplicate by event_id.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header: {
+                    /** @description t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>"> with your webhook secret. */
+                    "x-stablegate-signature": string;
+                    /** @description The payload's event_id. */
+                    "x-stablegate-event-id": string;
+                };
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: {
+                content: {
+                    "application/json": components["schemas"]["CallbackPayload"];
+                };
+            };
+            responses: {
+                /** @description Received. Any 2xx ends the retries; see docs/callbacks.md for the rest. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+}
 export interface components {
     schemas: {
+        CallbackPayload: {
+            /** @example 2MFV9kRD0IyNWauowhq2Bp3IUb3BWKPi */
+            payment_intent_id: string;
+            /** @example 9c5a79fc1117310f976b53752659b61d */
+            client_id: string;
+            /** @example 300.0 */
+            fiat_amount: string;
+            fiat_currency: components["schemas"]["FiatCurrency"];
+            /**
+             * @description Unix seconds
+             * @example 1733811354
+             */
+            payment_deadline: number;
+            status: components["schemas"]["PaymentStatus"];
+            /** @example arb */
+            payment_chain_id: string;
+            /** @example USDT */
+            symbol: string;
+            /** @example 9.23 */
+            crypto_amount: string;
+            payment_tx_hash: string | null;
+            refund_tx_hash: string | null;
+            received_amount: string | null;
+            aggregated_amount: string | null;
+            refund_amount: string | null;
+            order_data: {
+                [key: string]: unknown;
+            } | null;
+            callback_url: string | null;
+            group_key: string | null;
+            /**
+             * @description Also in the X-Stablegate-Event-Id header; the same on every retry and resend.
+             * @example evt_3kTzQvP9dYw1LmA0bC7xRsE2
+             */
+            event_id: string;
+            /**
+             * @description Unix seconds when the status changed.
+             * @example 1715462400
+             */
+            event_time: number;
+        };
+        /**
+         * @example TWD
+         * @enum {string}
+         */
+        FiatCurrency: "TWD" | "USD";
+        /** @enum {string} */
+        PaymentStatus: "pending" | "success" | "expired" | "insufficient_not_refunded" | "insufficient_refunded";
         PaymentIntent: {
             /** @example 2MFV9kRD0IyNWauowhq2Bp3IUb3BWKPi */
             payment_intent_id: string;
@@ -852,13 +947,6 @@ export interface components {
             /** @description The last confirmed refund of a late payment. */
             late_refund_tx_hash: string | null;
         };
-        /**
-         * @example TWD
-         * @enum {string}
-         */
-        FiatCurrency: "TWD" | "USD";
-        /** @enum {string} */
-        PaymentStatus: "pending" | "success" | "expired" | "insufficient_not_refunded" | "insufficient_refunded";
         Error: {
             /** @example 4000 */
             code: number;
@@ -960,10 +1048,7 @@ export interface components {
             failed_at: number | null;
             /** @description Why the last attempt did not deliver; the reason once failed. */
             last_error: string | null;
-            /** @description The body as sent (docs/callbacks.md). */
-            payload: {
-                [key: string]: unknown;
-            };
+            payload: components["schemas"]["CallbackPayload"];
             attempts: components["schemas"]["CallbackAttempt"][];
         };
         CallbackAttempt: {
