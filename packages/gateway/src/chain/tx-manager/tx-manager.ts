@@ -21,6 +21,7 @@ import type {
   Database,
 } from "../../platform/database/schema.ts";
 import type { ChainRegistry } from "../chain-registry.ts";
+import type { ConfirmationPolicy } from "../follower/index.ts";
 import { classifyTxError, type TxErrorKind } from "./classify-error.ts";
 
 export interface TxRequest {
@@ -73,13 +74,11 @@ export class TxRejectedError extends Error {
   }
 }
 
-export type TxConfirmations = number | "safe" | "finalized";
-
 export interface TxManagerOptions {
   db: Kysely<Database>;
   chains: ChainRegistry;
   log: Logger;
-  confirmations: (chainKey: string) => TxConfirmations;
+  confirmations: (chainKey: string) => ConfirmationPolicy;
   /** A transaction not mined this many blocks after its broadcast is replaced with higher fees. */
   replaceAfterBlocks?: number;
   /** Each replacement raises both fees by at least this many percent (nodes require 10). */
