@@ -1,67 +1,30 @@
+import type { components } from "@stablegate/sdk/openapi";
+
+// Every wire type here is the gateway's own, from the OpenAPI document generated from its zod
+// schemas; the names stay those of the KryptoGO SDK that merchants already use.
+
 /** One of the five statuses of the KryptoGO-compatible API. */
-export type PaymentStatus =
-  | "pending"
-  | "success"
-  | "expired"
-  | "insufficient_not_refunded"
-  | "insufficient_refunded";
+export type PaymentStatus = components["schemas"]["PaymentStatus"];
 
 /** The fiat currencies the gateway quotes. */
-export type FiatCurrency = "TWD" | "USD";
+export type FiatCurrency = components["schemas"]["FiatCurrency"];
 
 /**
  * A payment intent exactly as the gateway's API returns it (`data` of
  * `GET /v1/studio/api/payment/intent/{id}`): snake_case, amounts as decimal strings.
  */
-export interface PaymentIntent {
-  payment_intent_id: string;
-  payment_chain_id: string;
-  payment_address: string;
-  token_address: string;
-  symbol: string;
-  decimals: number;
-  crypto_amount: string;
-  fiat_amount: string;
-  fiat_currency: FiatCurrency;
-  /** Unix seconds. */
-  payment_deadline: number;
-  status: PaymentStatus;
-  payment_tx_hash: string | null;
-  refund_tx_hash: string | null;
-  received_amount: string | null;
-  aggregated_amount: string | null;
-  refund_amount: string | null;
-  order_data: Record<string, unknown> | null;
-  callback_url: string | null;
-  group_key: string | null;
-  client_id: string;
-  org_id: number;
-  payer_address: string | null;
-  /** Unix seconds. */
-  payment_tx_timestamp: number | null;
-  aggregation_tx_hash: string | null;
-  /** Received on time above crypto_amount (an overpayment). */
-  excess_amount: string | null;
-  /** Received after payment_deadline: not credited, to be refunded. */
-  late_amount: string | null;
-  /** The part of late_amount refunded to its senders (confirmed on chain). */
-  late_refund_amount: string | null;
-  /** The last confirmed refund of a late payment. */
-  late_refund_tx_hash: string | null;
-}
+export type PaymentIntent = components["schemas"]["PaymentIntent"];
 
-/** What `openPaymentModal` takes: the body of the create-intent request. */
-export interface OpenPaymentModalParams {
-  /** A decimal string, at least `"0.01"`, at most 2 decimals, e.g. `"100"` or `"300.0"`. */
-  fiat_amount: string;
-  fiat_currency: FiatCurrency;
-  /** Your server's endpoint for signed status callbacks. */
-  callback_url?: string;
-  /** Anything you need to match the payment to your order; returned unaltered. */
-  order_data?: Record<string, unknown>;
-  /** A label to group and filter intents by (e.g. a product line). */
-  group_key?: string;
-}
+/**
+ * What `openPaymentModal` takes: the body of the create-intent request. `fiat_amount` is a
+ * decimal string from `"0.01"` to `"1000000000"` with at most 2 decimals (trailing zeros
+ * aside), e.g. `"100"` or `"300.0"`; `order_data` is returned unaltered in callbacks.
+ */
+export type OpenPaymentModalParams = {
+  // The API also takes null for "absent"; the hook's params keep KryptoGO's plain optionals.
+  [K in keyof CreatePaymentIntentRequest]: Exclude<CreatePaymentIntentRequest[K], null>;
+};
+type CreatePaymentIntentRequest = components["schemas"]["CreatePaymentIntentRequest"];
 
 /**
  * Why a payment did not go through. `kind` says where it failed:

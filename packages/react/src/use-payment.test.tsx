@@ -103,18 +103,26 @@ describe("usePayment types", () => {
 describe("openPaymentModal's parameter check", () => {
   const params = (fiat_amount: string) => ({ fiat_amount, fiat_currency: "TWD" as const });
 
-  it.each(["0.01", "1", "100", "300.0", "0000.10", "1000000000", "1000000000.00"])(
-    "accepts %s",
-    (amount) => {
-      expect(() => validatePaymentParams(params(amount))).not.toThrow();
-    },
-  );
+  it.each([
+    "0.01",
+    "1",
+    "100",
+    "300.0",
+    "300.000",
+    "0.0100",
+    "0000.10",
+    "1000000000",
+    "1000000000.000",
+  ])("accepts %s", (amount) => {
+    expect(() => validatePaymentParams(params(amount))).not.toThrow();
+  });
 
   it.each([
     ["0.019", /at most 2 decimals/],
     ["1000000000.01", /at most 1000000000/],
     ["99999999999", /at most 1000000000/],
     ["0.001", /at most 2 decimals/],
+    ["1.0010", /at most 2 decimals/],
     ["0.00", /at least 0\.01/],
     ["0", /at least 0\.01/],
     ["0.00", /at least 0\.01/],

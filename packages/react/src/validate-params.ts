@@ -1,7 +1,10 @@
 import { type OpenPaymentModalParams, PaymentError } from "./types.ts";
 
-// The gateway's rule for fiat_amount: at most 2 decimals, from 0.01 to 1000000000.
-const DECIMAL = /^(\d+)(?:\.(\d{1,2}))?$/;
+// The gateway's rule for fiat_amount (payments/money.ts, fiatAmountProblem): a plain decimal
+// with at most 2 decimals once trailing zeros are dropped ("300.000" is 300), from 0.01 to
+// 1000000000. The gateway's money tests check that this copy refuses exactly what it refuses.
+const DECIMAL = /^(\d+)(?:\.(\d+))?$/;
+const MAX_DECIMALS = 2;
 const MAX_WHOLE = "1000000000";
 
 /**
@@ -17,12 +20,20 @@ export function validatePaymentParams(params: OpenPaymentModalParams): void {
   if (match === null) {
     throw new PaymentError(
       "validation",
-      `fiat_amount must be a decimal string with at most 2 decimals, such as "100" or "300.0", not ${JSON.stringify(amount)}`,
+      `fiat_amount must be a decimal string such as "100" or "300.0", not ${JSON.stringify(amount)}`,
+      { data: { field: "fiat_amount" } },
+    );
+  }
+  const [, whole = "", written = ""] = match;
+  const fraction = written.replace(/0+$/, "");
+  if (fraction.length > MAX_DECIMALS) {
+    throw new PaymentError(
+      "validation",
+      `fiat_amount must have at most ${MAX_DECIMALS} decimals, not ${amount}`,
       { data: { field: "fiat_amount" } },
     );
   }
   // Exact, without floats: at least 0.01 means a non-zero integer part or a non-zero cent.
-  const [, whole = "", fraction = ""] = match;
   if (!/[1-9]/.test(whole) && !/[1-9]/.test(`${fraction}00`.slice(0, 2))) {
     throw new PaymentError("validation", `fiat_amount must be at least 0.01, not ${amount}`, {
       data: { field: "fiat_amount" },

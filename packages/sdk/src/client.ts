@@ -7,6 +7,8 @@ export type PaymentIntent = components["schemas"]["PaymentIntent"];
 export type CreatePaymentIntentRequest = components["schemas"]["CreatePaymentIntentRequest"];
 /** One of `pending`, `success`, `expired`, `insufficient_not_refunded`, `insufficient_refunded`. */
 export type PaymentStatus = components["schemas"]["PaymentStatus"];
+/** A fiat currency the gateway quotes (`fiat_currency`): `TWD` or `USD`. */
+export type FiatCurrency = components["schemas"]["FiatCurrency"];
 /** A page of `GET /v1/studio/api/payment/intents`. */
 export type PaymentIntentList = components["schemas"]["PaymentIntentList"];
 /** The error envelope every failed call answers with: `{ code, message, data? }`. */

@@ -2,6 +2,7 @@ export {
   type CreatePaymentIntentRequest,
   createStablegateClient,
   type ErrorEnvelope,
+  type FiatCurrency,
   type PaymentIntent,
   type PaymentIntentList,
   type PaymentStatus,

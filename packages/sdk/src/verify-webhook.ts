@@ -1,30 +1,11 @@
 import { createHmac, timingSafeEqual } from "node:crypto";
+import type { components } from "./openapi.d.ts";
 
-/** The JSON body of a Stablegate status callback (docs/callbacks.md). */
-export interface CallbackPayload {
-  payment_intent_id: string;
-  client_id: string;
-  fiat_amount: string;
-  fiat_currency: "TWD" | "USD";
-  /** Unix seconds. */
-  payment_deadline: number;
-  status: "pending" | "success" | "expired" | "insufficient_not_refunded" | "insufficient_refunded";
-  payment_chain_id: string;
-  symbol: string;
-  crypto_amount: string;
-  payment_tx_hash: string | null;
-  refund_tx_hash: string | null;
-  received_amount: string | null;
-  aggregated_amount: string | null;
-  refund_amount: string | null;
-  order_data: Record<string, unknown> | null;
-  callback_url: string | null;
-  group_key: string | null;
-  /** Also in the X-Stablegate-Event-Id header; the same on every retry and resend. */
-  event_id: string;
-  /** Unix seconds when the status changed. */
-  event_time: number;
-}
+/**
+ * The JSON body of a Stablegate status callback (docs/callbacks.md): the `payment-status`
+ * webhook of the gateway's OpenAPI document.
+ */
+export type CallbackPayload = components["schemas"]["CallbackPayload"];
 
 export type WebhookVerificationReason =
   | "missing_header"

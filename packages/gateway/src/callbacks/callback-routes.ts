@@ -1,9 +1,9 @@
-import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
+import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AppEnv } from "../http/openapi.ts";
 import { AuthHeaders, ErrorEnvelope, envelope } from "../http/openapi.ts";
 import { IntentIdParam } from "../payments/schemas.ts";
 import type { CallbackService } from "./callback-service.ts";
-import { CallbackEvent, CallbackEventList } from "./schemas.ts";
+import { CallbackEvent, CallbackEventList, CallbackPayload } from "./schemas.ts";
 
 const errors = {
   401: {
@@ -53,7 +53,32 @@ const resendRoute = createRoute({
   },
 });
 
+// What the gateway sends to an intent's callback_url: published as an OpenAPI 3.1 webhook so the
+// SDK's verifyWebhook gets its payload type from the same schema the gateway serialises with.
+const statusWebhook = createRoute({
+  method: "post",
+  path: "payment-status",
+  tags: ["Callbacks"],
+  summary: "A payment intent's status changed",
+  description:
+    "Sent to the intent's callback_url on every status change (not at creation), at least once: retried until your server answers 2xx or the retry window ends (docs/callbacks.md). Verify the signature over the raw body before trusting it (verifyWebhook in @stablegate/sdk) and deduplicate by event_id.",
+  request: {
+    headers: z.object({
+      "x-stablegate-signature": z.string().openapi({
+        description:
+          't=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>"> with your webhook secret.',
+      }),
+      "x-stablegate-event-id": z.string().openapi({ description: "The payload's event_id." }),
+    }),
+    body: { content: { "application/json": { schema: CallbackPayload } } },
+  },
+  responses: {
+    200: { description: "Received. Any 2xx ends the retries; see docs/callbacks.md for the rest." },
+  },
+});
+
 export function registerCallbackRoutes(app: OpenAPIHono<AppEnv>, callbacks: CallbackService): void {
+  app.openAPIRegistry.registerWebhook(statusWebhook);
   app.openapi(listRoute, async (c) => {
     const items = await callbacks.list(c.get("caller"), c.req.valid("param").id);
     return c.json({ code: 0 as const, data: { items } }, 200);

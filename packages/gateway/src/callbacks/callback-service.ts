@@ -1,35 +1,13 @@
 import type { Kysely } from "kysely";
 import type { Caller } from "../organizations/tenancy-service.ts";
-import type { PaymentStatus } from "../payments/lifecycle/decide.ts";
 import type { PaymentIntentService } from "../payments/payment-intent-service.ts";
-import type { CallbackOutcome, CallbackState, Database } from "../platform/database/schema.ts";
+import type { Database } from "../platform/database/schema.ts";
 import { DomainError, ErrorCode } from "../platform/errors.ts";
 import type { CallbackDispatcher } from "./dispatcher.ts";
+import type { CallbackEvent, CallbackPayload } from "./schemas.ts";
 
-export interface CallbackAttemptView {
-  attempted_at: number;
-  http_status: number | null;
-  duration_ms: number;
-  outcome: CallbackOutcome;
-  error: string | null;
-  response_excerpt: string | null;
-}
-
-export interface CallbackEventView {
-  event_id: string;
-  status: PaymentStatus;
-  callback_url: string;
-  state: CallbackState;
-  created_at: number;
-  next_attempt_at: number | null;
-  delivered_at: number | null;
-  failed_at: number | null;
-  /** Why the last attempt did not deliver (the final reason once failed). */
-  last_error: string | null;
-  /** The body every attempt sent, as sent. */
-  payload: Record<string, unknown>;
-  attempts: CallbackAttemptView[];
-}
+/** An intent's callback event as the API shows it (the CallbackEvent schema). */
+export type CallbackEventView = CallbackEvent;
 
 const unix = (d: Date) => Math.floor(d.getTime() / 1000);
 
@@ -82,7 +60,7 @@ export function createCallbackService(options: {
       delivered_at: e.delivered_at ? unix(e.delivered_at) : null,
       failed_at: e.failed_at ? unix(e.failed_at) : null,
       last_error: e.last_error,
-      payload: JSON.parse(e.body) as Record<string, unknown>,
+      payload: JSON.parse(e.body) as CallbackPayload,
       attempts: attempts
         .filter((a) => a.event_id === e.id)
         .map((a) => ({

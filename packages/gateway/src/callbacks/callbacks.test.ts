@@ -10,6 +10,7 @@ import { createTestDatabase } from "../testing/test-database.ts";
 import { startTestGateway, type TestGateway, type TestTenant } from "../testing/test-gateway.ts";
 import { enqueueStatusCallback } from "./outbox.ts";
 import { nominalRetryDelayMs, RETRY_WINDOW_MS } from "./retry-schedule.ts";
+import { CallbackPayload } from "./schemas.ts";
 
 // Intents here live one second and nobody watches their chain, so the deadline sweep expires them
 // on the wall clock: each intent with a callback_url then owes exactly one "expired" callback.
@@ -163,6 +164,9 @@ describe("callback payload and signature", () => {
       "event_id",
       "event_time",
     ]);
+    // The body is what the published schema says, field for field and in its order.
+    expect(CallbackPayload.strict().parse(payload)).toEqual(payload);
+    expect(Object.keys(payload)).toEqual(Object.keys(CallbackPayload.shape));
     expect(payload).toMatchObject({
       payment_intent_id: id,
       client_id: shop.clientId,
@@ -552,12 +556,23 @@ describe("callbacks API", () => {
     );
     expect(none).toMatchObject({ status: 409, body: { code: 4016 } });
 
-    const doc = (await (await fetch(`${gw.url}/openapi.json`)).json()) as { paths: object };
+    const doc = (await (await fetch(`${gw.url}/openapi.json`)).json()) as {
+      paths: object;
+      webhooks: Record<string, any>;
+      components: { schemas: Record<string, any> };
+    };
     expect(Object.keys(doc.paths)).toEqual(
       expect.arrayContaining([
         "/v1/studio/api/payment/intent/{id}/callbacks",
         "/v1/studio/api/payment/intent/{id}/callbacks/resend",
       ]),
+    );
+    // The callback itself is published as an OpenAPI 3.1 webhook with the payload's schema.
+    expect(
+      doc.webhooks["payment-status"].post.requestBody.content["application/json"].schema,
+    ).toEqual({ $ref: "#/components/schemas/CallbackPayload" });
+    expect(Object.keys(doc.components.schemas.CallbackPayload.properties)).toEqual(
+      Object.keys(CallbackPayload.shape),
     );
   });
 });

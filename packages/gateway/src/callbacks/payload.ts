@@ -1,18 +1,19 @@
 import type { Selectable } from "kysely";
-import { toPaymentIntentView } from "../payments/payment-intent-service.ts";
+import { toPaymentIntentView, unixSeconds } from "../payments/intent-wire.ts";
 import type { PaymentIntentsTable } from "../platform/database/schema.ts";
+import type { CallbackPayload } from "./schemas.ts";
 
 /**
- * The body of a status callback: the reference's callback sample field for field (names, order
- * and types), plus `callback_url` and the event's id and time. It is serialised once, when the
- * event is written, and every attempt sends those same bytes.
+ * The body of a status callback (the CallbackPayload schema), built from the same wire view as
+ * the API's intent so both show the same values. It is serialised once, when the event is
+ * written, and every attempt sends those same bytes; the keys go out in the schema's order.
  */
 export function callbackBody(
   row: Selectable<PaymentIntentsTable>,
   event: { id: string; createdAt: Date },
 ): string {
   const view = toPaymentIntentView(row);
-  return JSON.stringify({
+  const payload: CallbackPayload = {
     payment_intent_id: view.payment_intent_id,
     client_id: view.client_id,
     fiat_amount: view.fiat_amount,
@@ -31,6 +32,7 @@ export function callbackBody(
     callback_url: view.callback_url,
     group_key: view.group_key,
     event_id: event.id,
-    event_time: Math.floor(event.createdAt.getTime() / 1000),
-  });
+    event_time: unixSeconds(event.createdAt),
+  };
+  return JSON.stringify(payload);
 }

@@ -1,5 +1,43 @@
 import { z } from "@hono/zod-openapi";
-import { PaymentStatus } from "../payments/schemas.ts";
+import { PaymentIntent, PaymentStatus } from "../payments/schemas.ts";
+
+const intent = PaymentIntent.shape;
+
+/**
+ * The body of a status callback: the reference's callback sample field for field (names, order
+ * and types, taken from the intent's own schema), plus `callback_url` and the event's id and
+ * time. Published as the OpenAPI document's `webhooks` (callback-routes.ts).
+ */
+export const CallbackPayload = z
+  .object({
+    payment_intent_id: intent.payment_intent_id,
+    client_id: intent.client_id,
+    fiat_amount: intent.fiat_amount,
+    fiat_currency: intent.fiat_currency,
+    payment_deadline: intent.payment_deadline,
+    status: intent.status,
+    payment_chain_id: intent.payment_chain_id,
+    symbol: intent.symbol,
+    crypto_amount: intent.crypto_amount,
+    payment_tx_hash: intent.payment_tx_hash,
+    refund_tx_hash: intent.refund_tx_hash,
+    received_amount: intent.received_amount,
+    aggregated_amount: intent.aggregated_amount,
+    refund_amount: intent.refund_amount,
+    order_data: intent.order_data,
+    callback_url: intent.callback_url,
+    group_key: intent.group_key,
+    event_id: z.string().openapi({
+      description: "Also in the X-Stablegate-Event-Id header; the same on every retry and resend.",
+      example: "evt_3kTzQvP9dYw1LmA0bC7xRsE2",
+    }),
+    event_time: z
+      .number()
+      .int()
+      .openapi({ description: "Unix seconds when the status changed.", example: 1715462400 }),
+  })
+  .openapi("CallbackPayload");
+export type CallbackPayload = z.infer<typeof CallbackPayload>;
 
 export const CallbackAttempt = z
   .object({
@@ -33,12 +71,12 @@ export const CallbackEvent = z
       .string()
       .nullable()
       .openapi({ description: "Why the last attempt did not deliver; the reason once failed." }),
-    payload: z
-      .record(z.string(), z.unknown())
-      .openapi({ description: "The body as sent (docs/callbacks.md)." }),
+    // The body as sent (docs/callbacks.md).
+    payload: CallbackPayload,
     attempts: z.array(CallbackAttempt),
   })
   .openapi("CallbackEvent");
+export type CallbackEvent = z.infer<typeof CallbackEvent>;
 
 export const CallbackEventList = z
   .object({ items: z.array(CallbackEvent) })

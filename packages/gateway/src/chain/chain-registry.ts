@@ -1,10 +1,11 @@
 import { validationError } from "../platform/errors.ts";
+import type { ConfirmationPolicy } from "./follower/index.ts";
 import { type ChainInfo, KNOWN_CHAINS, type TokenInfo } from "./known-chains.ts";
 
 export interface RegisteredChain extends ChainInfo {
   rpcUrls: string[];
   /** When a payment counts; from CONFIRMATIONS_<CHAIN>, or set by whoever registers the chain. */
-  confirmations?: number | "safe" | "finalized";
+  confirmations?: ConfirmationPolicy;
   pollingIntervalMs?: number;
 }
 

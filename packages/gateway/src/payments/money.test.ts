@@ -1,7 +1,9 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { validatePaymentParams } from "../../../react/src/validate-params.ts";
 import { DomainError } from "../platform/errors.ts";
 import {
+  fiatAmountProblem,
   formatTokenAmount,
   MAX_FIAT_AMOUNT,
   MAX_TOKEN_AMOUNT,
@@ -9,6 +11,7 @@ import {
   parseFiatAmount,
   parseTokenAmount,
 } from "./money.ts";
+import { CreatePaymentIntentBody } from "./schemas.ts";
 
 function expectValidationError(run: () => unknown, field: string) {
   try {
@@ -186,6 +189,53 @@ describe("parseFiatAmount", () => {
           expectValidationError(() => parseFiatAmount(text), "fiat_amount");
         }
       }),
+    );
+  });
+});
+
+describe("one rule for fiat_amount", () => {
+  // Amounts near every boundary: signs, exponents and spaces, 0 to 14 fractional digits (trailing
+  // zeros included), around 0.01 and around 1000000000.
+  const amounts = fc.oneof(
+    fc
+      .tuple(
+        fc.oneof(fc.stringMatching(/^\d{1,3}$/), fc.constantFrom("0", "999999999", "1000000000")),
+        fc.option(fc.stringMatching(/^\d{0,4}0{0,10}$/), { nil: undefined }),
+      )
+      .map(([whole, fraction]) => (fraction === undefined ? whole : `${whole}.${fraction}`)),
+    fc.stringMatching(/^[-+ ]?[0-9.e]{0,8} ?$/),
+    fc.constantFrom("300.000", "0.010", "0.0010", "1000000000.000", "1000000000.0001", "1.", ".5"),
+  );
+  const body = (fiat_amount: string) => ({ fiat_amount, fiat_currency: "TWD" as const });
+
+  it('accepts "300.000" at the edge, as the quote does: trailing zeros do not change the value', () => {
+    expect(CreatePaymentIntentBody.safeParse(body("300.000")).success).toBe(true);
+    expect(parseFiatAmount("300.000").toFixed()).toBe("300");
+    const refused = CreatePaymentIntentBody.safeParse(body("300.001"));
+    expect(refused.error?.issues[0]?.message).toBe("has more than 2 decimal places");
+  });
+
+  it("the request schema, the quote and the React SDK's check accept exactly the same amounts", () => {
+    fc.assert(
+      fc.property(amounts, (amount) => {
+        const accepted = fiatAmountProblem(amount) === undefined;
+        expect(CreatePaymentIntentBody.safeParse(body(amount)).success).toBe(accepted);
+        let quoted = true;
+        try {
+          parseFiatAmount(amount);
+        } catch {
+          quoted = false;
+        }
+        expect(quoted).toBe(accepted);
+        let inBrowser = true;
+        try {
+          validatePaymentParams(body(amount));
+        } catch {
+          inBrowser = false;
+        }
+        expect(inBrowser, amount).toBe(accepted);
+      }),
+      { numRuns: 2000 },
     );
   });
 });

@@ -65,22 +65,25 @@ export function formatTokenAmount(base: bigint, decimals: number): string {
 }
 
 /**
- * A fiat amount as sent by a merchant ("300", "300.5", "300.50"): plain decimal, at most
- * MAX_FIAT_DECIMALS significant fractional digits, within [MIN_FIAT_AMOUNT, MAX_FIAT_AMOUNT].
+ * Why a fiat amount as sent by a merchant is refused, or undefined when it is fine: a plain
+ * decimal with at most MAX_FIAT_DECIMALS significant fractional digits ("300", "300.5",
+ * "300.50", "300.000"), within [MIN_FIAT_AMOUNT, MAX_FIAT_AMOUNT]. The one rule for fiat_amount:
+ * the request schema and parseFiatAmount both ask it (docs/decisions.md, 2026-11-27).
  */
-export function parseFiatAmount(input: string, field = "fiat_amount"): Big {
-  if (!PLAIN_DECIMAL.test(input)) {
-    throw validationError(field, 'must be a plain decimal string like "300.50"');
-  }
+export function fiatAmountProblem(input: string): string | undefined {
+  if (!PLAIN_DECIMAL.test(input)) return 'must be a plain decimal string like "300.50"';
   if (significantFractionDigits(input) > MAX_FIAT_DECIMALS) {
-    throw validationError(field, `has more than ${MAX_FIAT_DECIMALS} decimal places`);
+    return `has more than ${MAX_FIAT_DECIMALS} decimal places`;
   }
   const amount = new Big(input);
-  if (amount.lt(MIN_FIAT_AMOUNT)) {
-    throw validationError(field, `must be at least ${MIN_FIAT_AMOUNT}`);
-  }
-  if (amount.gt(MAX_FIAT_AMOUNT)) {
-    throw validationError(field, `must be at most ${MAX_FIAT_AMOUNT}`);
-  }
-  return amount;
+  if (amount.lt(MIN_FIAT_AMOUNT)) return `must be at least ${MIN_FIAT_AMOUNT}`;
+  if (amount.gt(MAX_FIAT_AMOUNT)) return `must be at most ${MAX_FIAT_AMOUNT}`;
+  return undefined;
+}
+
+/** A fiat amount that fiatAmountProblem accepts, as an exact decimal; else a validation error. */
+export function parseFiatAmount(input: string, field = "fiat_amount"): Big {
+  const problem = fiatAmountProblem(input);
+  if (problem !== undefined) throw validationError(field, problem);
+  return new Big(input);
 }

@@ -1,108 +1,23 @@
-import { type Kysely, type Selectable, sql } from "kysely";
+import { type Kysely, sql } from "kysely";
 import type { CallbackUrlGuard } from "../callbacks/url-guard.ts";
 import type { ChainRegistry } from "../chain/chain-registry.ts";
 import type { DepositAddresses } from "../chain/deposit-addresses.ts";
 import type { TokenSymbol } from "../chain/known-chains.ts";
 import type { Caller } from "../organizations/tenancy-service.ts";
-import type { Database, PaymentIntentsTable } from "../platform/database/schema.ts";
+import type { Database } from "../platform/database/schema.ts";
 import { invalidClientId, paymentIntentNotFound, validationError } from "../platform/errors.ts";
 import { newPaymentIntentId, PAYMENT_INTENT_ID_PATTERN } from "../platform/ids.ts";
 import type { RateProvider } from "../rates/rate-provider.ts";
-import type { PaymentStatus } from "./lifecycle/decide.ts";
-import { formatTokenAmount } from "./money.ts";
+import { toCheckoutPaymentView, toPaymentIntentView } from "./intent-wire.ts";
 import { quote } from "./quote.ts";
-
-export type FiatCurrency = "TWD" | "USD";
-
-export interface CreatePaymentIntentInput {
-  fiat_amount: string;
-  fiat_currency: FiatCurrency;
-  callback_url?: string | null | undefined;
-  order_data?: Record<string, unknown> | null | undefined;
-  group_key?: string | null | undefined;
-}
-
-export interface ListPaymentIntentsQuery {
-  page_number: number;
-  page_size: number;
-  client_id?: string | undefined;
-  status?: PaymentStatus[] | undefined;
-  group_key?: string | undefined;
-}
-
-/** The wire shape of a payment intent: the reference's fields first, in its order. */
-export interface PaymentIntentView {
-  payment_intent_id: string;
-  payment_chain_id: string;
-  payment_address: string;
-  token_address: string;
-  symbol: string;
-  decimals: number;
-  crypto_amount: string;
-  fiat_amount: string;
-  fiat_currency: FiatCurrency;
-  payment_deadline: number;
-  status: PaymentStatus;
-  payment_tx_hash: string | null;
-  refund_tx_hash: string | null;
-  received_amount: string | null;
-  aggregated_amount: string | null;
-  refund_amount: string | null;
-  order_data: Record<string, unknown> | null;
-  callback_url: string | null;
-  group_key: string | null;
-  client_id: string;
-  org_id: number;
-  payer_address: string | null;
-  payment_tx_timestamp: number | null;
-  aggregation_tx_hash: string | null;
-  excess_amount: string | null;
-  late_amount: string | null;
-  /** Late payments sent back to their senders (confirmed), and the last refund's hash. */
-  late_refund_amount: string | null;
-  late_refund_tx_hash: string | null;
-}
-
-const unixSeconds = (d: Date) => Math.floor(d.getTime() / 1000);
-
-export function toPaymentIntentView(row: Selectable<PaymentIntentsTable>): PaymentIntentView {
-  const amount = (v: string | null) =>
-    v === null ? null : formatTokenAmount(BigInt(v), row.decimals);
-  return {
-    payment_intent_id: row.id,
-    payment_chain_id: row.payment_chain_id,
-    payment_address: row.payment_address,
-    token_address: row.token_address,
-    symbol: row.symbol,
-    decimals: row.decimals,
-    crypto_amount: formatTokenAmount(BigInt(row.crypto_amount), row.decimals),
-    fiat_amount: row.fiat_amount,
-    fiat_currency: row.fiat_currency as FiatCurrency,
-    payment_deadline: unixSeconds(row.payment_deadline),
-    status: row.status,
-    payment_tx_hash: row.payment_tx_hash,
-    refund_tx_hash: row.refund_tx_hash,
-    received_amount: amount(row.received_amount),
-    aggregated_amount: amount(row.aggregated_amount),
-    refund_amount: amount(row.refund_amount),
-    order_data: (row.order_data ?? null) as Record<string, unknown> | null,
-    callback_url: row.callback_url,
-    group_key: row.group_key,
-    client_id: row.client_id,
-    org_id: row.org_id,
-    payer_address: row.payer_address,
-    payment_tx_timestamp: row.payment_tx_timestamp ? unixSeconds(row.payment_tx_timestamp) : null,
-    aggregation_tx_hash: row.aggregation_tx_hash,
-    excess_amount: amount(row.excess_amount),
-    late_amount: amount(row.late_amount),
-    late_refund_amount: amount(row.late_refund_amount),
-    late_refund_tx_hash: row.late_refund_tx_hash,
-  };
-}
-
-export const ORDER_DATA_MAX_CHARS = 1000;
-export const GROUP_KEY_MAX_CHARS = 255;
-export const CALLBACK_URL_MAX_CHARS = 2048;
+import {
+  type CheckoutPayment,
+  type CreatePaymentIntentBody,
+  type ListPaymentIntentsQuery,
+  ORDER_DATA_MAX_CHARS,
+  type PaymentIntent,
+  type PaymentIntentList,
+} from "./schemas.ts";
 
 export interface PaymentIntentServiceOptions {
   db: Kysely<Database>;
@@ -121,7 +36,7 @@ export function createPaymentIntentService(options: PaymentIntentServiceOptions)
   const now = options.now ?? (() => new Date());
 
   return {
-    async create(caller: Caller, input: CreatePaymentIntentInput): Promise<PaymentIntentView> {
+    async create(caller: Caller, input: CreatePaymentIntentBody): Promise<PaymentIntent> {
       const orderData =
         input.order_data === undefined || input.order_data === null
           ? null
@@ -230,7 +145,7 @@ export function createPaymentIntentService(options: PaymentIntentServiceOptions)
       return toPaymentIntentView(row);
     },
 
-    async get(caller: Caller, id: string): Promise<PaymentIntentView> {
+    async get(caller: Caller, id: string): Promise<PaymentIntent> {
       if (!PAYMENT_INTENT_ID_PATTERN.test(id)) throw paymentIntentNotFound(id);
       let query = db
         .selectFrom("payment_intents")
@@ -254,7 +169,7 @@ export function createPaymentIntentService(options: PaymentIntentServiceOptions)
         .execute();
     },
 
-    async list(caller: Caller, query: ListPaymentIntentsQuery) {
+    async list(caller: Caller, query: ListPaymentIntentsQuery): Promise<PaymentIntentList> {
       let base = db.selectFrom("payment_intents").where("org_id", "=", caller.orgId);
       if (query.client_id !== undefined) base = base.where("client_id", "=", query.client_id);
       if (query.status !== undefined && query.status.length > 0)
@@ -294,7 +209,7 @@ export function createPaymentIntentService(options: PaymentIntentServiceOptions)
      * The hosted checkout's read: by id alone, without a caller. The 32-character random id is
      * the capability, so only what the payer needs leaves here (see toCheckoutPaymentView).
      */
-    async getForCheckout(id: string): Promise<CheckoutPaymentView> {
+    async getForCheckout(id: string): Promise<CheckoutPayment> {
       if (!PAYMENT_INTENT_ID_PATTERN.test(id)) throw paymentIntentNotFound(id);
       const row = await db
         .selectFrom("payment_intents")
@@ -308,68 +223,3 @@ export function createPaymentIntentService(options: PaymentIntentServiceOptions)
 }
 
 export type PaymentIntentService = ReturnType<typeof createPaymentIntentService>;
-
-// --- Hosted checkout ------------------------------------------------------------------------
-
-/**
- * What the public checkout page sees of an intent: amounts, where and how to pay, and the
- * outcome. Never order_data, callback_url, client or organisation ids: anyone holding the link
- * reads this.
- */
-export interface CheckoutPaymentView {
-  payment_intent_id: string;
-  status: PaymentStatus;
-  fiat_amount: string;
-  fiat_currency: FiatCurrency;
-  crypto_amount: string;
-  /** crypto_amount in the token's base units: the EIP-681 uint256. */
-  crypto_amount_base: string;
-  symbol: string;
-  decimals: number;
-  token_address: string;
-  payment_address: string;
-  payment_chain_id: string;
-  chain_name: string;
-  evm_chain_id: number | null;
-  explorer_url: string | null;
-  /** Unix seconds. */
-  payment_deadline: number;
-  /** Unix seconds at the gateway when this was read: the page's countdown ignores local clock skew. */
-  server_time: number;
-  payment_tx_hash: string | null;
-  received_amount: string | null;
-  refund_amount: string | null;
-  refund_tx_hash: string | null;
-}
-
-export function toCheckoutPaymentView(
-  row: Selectable<PaymentIntentsTable>,
-  chains: ChainRegistry,
-  at: Date,
-): CheckoutPaymentView {
-  const view = toPaymentIntentView(row);
-  // A chain removed from the configuration since the intent was made still gets a page.
-  const chain = chains.list().find((c) => c.key === row.payment_chain_id);
-  return {
-    payment_intent_id: view.payment_intent_id,
-    status: view.status,
-    fiat_amount: view.fiat_amount,
-    fiat_currency: view.fiat_currency,
-    crypto_amount: view.crypto_amount,
-    crypto_amount_base: BigInt(row.crypto_amount).toString(),
-    symbol: view.symbol,
-    decimals: view.decimals,
-    token_address: view.token_address,
-    payment_address: view.payment_address,
-    payment_chain_id: view.payment_chain_id,
-    chain_name: chain?.name ?? view.payment_chain_id,
-    evm_chain_id: chain?.evmChainId ?? null,
-    explorer_url: chain?.explorerUrl ?? null,
-    payment_deadline: view.payment_deadline,
-    server_time: unixSeconds(at),
-    payment_tx_hash: view.payment_tx_hash,
-    received_amount: view.received_amount,
-    refund_amount: view.refund_amount,
-    refund_tx_hash: view.refund_tx_hash,
-  };
-}

@@ -298,6 +298,15 @@ describe("create payment intent", () => {
       }
     });
 
+    it('accepts trailing zeros beyond 2 decimals ("300.000") and returns the amount as sent', async () => {
+      const r = await call("POST", INTENT, {
+        headers: server(shop),
+        body: { fiat_amount: "300.000", fiat_currency: "TWD" },
+      });
+      expect(r.status, JSON.stringify(r.body)).toBe(200);
+      expect(r.body.data).toMatchObject({ fiat_amount: "300.000", crypto_amount: "9.23" });
+    });
+
     it("says which field is missing", async () => {
       const r = await call("POST", INTENT, {
         headers: server(shop),

@@ -1,25 +1,38 @@
 import { z } from "@hono/zod-openapi";
 import { PAYMENT_STATUSES } from "./lifecycle/decide.ts";
-import { CALLBACK_URL_MAX_CHARS, GROUP_KEY_MAX_CHARS } from "./payment-intent-service.ts";
+import { fiatAmountProblem, MAX_FIAT_AMOUNT, MAX_FIAT_DECIMALS, MIN_FIAT_AMOUNT } from "./money.ts";
+import { FIATS } from "./quote.ts";
 
-export const FiatCurrency = z.enum(["TWD", "USD"]).openapi({ example: "TWD" });
+// The wire shapes of payments, written once: the service's types are inferred from these, and
+// the SDK, the React package and the checkout page take theirs from the OpenAPI document
+// generated from them (packages/sdk/src/openapi.d.ts).
+
+export const ORDER_DATA_MAX_CHARS = 1000;
+export const GROUP_KEY_MAX_CHARS = 255;
+export const CALLBACK_URL_MAX_CHARS = 2048;
+
+export const FiatCurrency = z.enum(FIATS).openapi("FiatCurrency", { example: "TWD" });
+export type FiatCurrency = z.infer<typeof FiatCurrency>;
 export const PaymentStatus = z.enum(PAYMENT_STATUSES).openapi("PaymentStatus");
+
+/** The request's fiat_amount: money.ts's rule, so the edge and the quote never disagree. */
+export const FiatAmount = z
+  .string({
+    error: (issue) =>
+      issue.input === undefined ? "is required" : 'must be a string such as "300.0"',
+  })
+  .superRefine((value, ctx) => {
+    const problem = fiatAmountProblem(value);
+    if (problem !== undefined) ctx.addIssue({ code: "custom", message: problem });
+  })
+  .openapi({
+    example: "300.0",
+    description: `Amount in fiat: a plain decimal from ${MIN_FIAT_AMOUNT} to ${MAX_FIAT_AMOUNT}, at most ${MAX_FIAT_DECIMALS} decimals (trailing zeros aside); returned exactly as sent.`,
+  });
 
 export const CreatePaymentIntentBody = z
   .object({
-    fiat_amount: z
-      .string({
-        error: (issue) =>
-          issue.input === undefined ? "is required" : 'must be a string such as "300.0"',
-      })
-      .regex(
-        /^\d+(\.\d{1,2})?$/,
-        'must be a decimal string with at most 2 decimals, such as "300.0"',
-      )
-      .openapi({
-        example: "300.0",
-        description: "Amount in fiat: 0.01 to 1000000000, at most 2 decimals.",
-      }),
+    fiat_amount: FiatAmount,
     fiat_currency: FiatCurrency,
     callback_url: z
       .string()
@@ -96,6 +109,44 @@ export const PaymentIntent = z
   })
   .openapi("PaymentIntent");
 
+/**
+ * What the public checkout page sees of an intent: amounts, where and how to pay, and the
+ * outcome. Never order_data, callback_url, client or organisation ids: anyone holding the link
+ * reads this.
+ */
+export const CheckoutPayment = z
+  .object({
+    payment_intent_id: z.string().openapi({ example: "2MFV9kRD0IyNWauowhq2Bp3IUb3BWKPi" }),
+    status: PaymentStatus,
+    fiat_amount: z.string().openapi({ example: "300.0" }),
+    fiat_currency: FiatCurrency,
+    crypto_amount: z.string().openapi({ example: "9.23" }),
+    crypto_amount_base: z
+      .string()
+      .openapi({ description: "crypto_amount in the token's base units", example: "9230000" }),
+    symbol: z.string().openapi({ example: "USDT" }),
+    decimals: z.number().int().openapi({ example: 6 }),
+    token_address: z.string().openapi({ example: "0xFd086bC7CD5C481DCC9C85ebE478A1C0b69FCbb9" }),
+    payment_address: z.string().openapi({ example: "0xd8dA6BF26964aF9D7eEd9e03E53415D37aA96045" }),
+    payment_chain_id: z.string().openapi({ example: "arb" }),
+    chain_name: z.string().openapi({ example: "Arbitrum One" }),
+    evm_chain_id: z.number().int().nullable().openapi({ example: 42161 }),
+    explorer_url: z.string().nullable().openapi({ example: "https://arbiscan.io" }),
+    payment_deadline: z
+      .number()
+      .int()
+      .openapi({ description: "Unix seconds", example: 1733811354 }),
+    server_time: z
+      .number()
+      .int()
+      .openapi({ description: "Unix seconds at the gateway when read", example: 1733809554 }),
+    payment_tx_hash: z.string().nullable(),
+    received_amount: z.string().nullable(),
+    refund_amount: z.string().nullable(),
+    refund_tx_hash: z.string().nullable(),
+  })
+  .openapi("CheckoutPayment");
+
 const toArray = (v: unknown) =>
   v === undefined
     ? undefined
@@ -131,3 +182,9 @@ export const IntentIdParam = z.object({
     .string()
     .openapi({ param: { name: "id", in: "path" }, example: "2MFV9kRD0IyNWauowhq2Bp3IUb3BWKPi" }),
 });
+
+export type CreatePaymentIntentBody = z.infer<typeof CreatePaymentIntentBody>;
+export type PaymentIntent = z.infer<typeof PaymentIntent>;
+export type CheckoutPayment = z.infer<typeof CheckoutPayment>;
+export type ListPaymentIntentsQuery = z.infer<typeof ListPaymentIntentsQuery>;
+export type PaymentIntentList = z.infer<typeof PaymentIntentList>;

@@ -3,6 +3,7 @@ import path from "node:path";
 import { isAddress } from "viem";
 import { z } from "zod";
 import { parseNetwork } from "../callbacks/url-guard.ts";
+import type { ConfirmationPolicy } from "../chain/follower/index.ts";
 
 const CHAIN_KEYS = ["eth", "arb", "base", "bsc", "polygon", "optimism"] as const;
 
@@ -15,8 +16,9 @@ const whole = (min: number, max: number) =>
     .pipe(z.number().min(min).max(max));
 const port = whole(0, 65535);
 const positiveInt = (max = Number.MAX_SAFE_INTEGER) => whole(1, max);
-// A block count, or the chain's own "safe" / "finalized" block tag.
-const confirmations = z.union([z.enum(["safe", "finalized"]), whole(1, 10_000)], {
+// A block count, or the chain's own "safe" / "finalized" block tag (the follower's policy).
+const blockTags = ["safe", "finalized"] as const satisfies readonly ConfirmationPolicy[];
+const confirmations = z.union([z.enum(blockTags), whole(1, 10_000)], {
   error: 'must be a block count (1-10000), "safe" or "finalized"',
 });
 const csv = z
@@ -102,10 +104,8 @@ const schema = z.object({
   ),
 });
 
-export type Confirmations = number | "safe" | "finalized";
-
 /** Blocks (or tags) after which a payment counts, per chain, unless CONFIRMATIONS_<CHAIN> says otherwise. */
-export const DEFAULT_CONFIRMATIONS: Record<(typeof CHAIN_KEYS)[number], Confirmations> = {
+export const DEFAULT_CONFIRMATIONS: Record<(typeof CHAIN_KEYS)[number], ConfirmationPolicy> = {
   eth: 12,
   arb: 20,
   base: 10,
@@ -116,7 +116,7 @@ export const DEFAULT_CONFIRMATIONS: Record<(typeof CHAIN_KEYS)[number], Confirma
 
 export type Config = z.infer<typeof schema> & {
   rpcUrls: Partial<Record<(typeof CHAIN_KEYS)[number], string[]>>;
-  confirmations: Record<(typeof CHAIN_KEYS)[number], Confirmations>;
+  confirmations: Record<(typeof CHAIN_KEYS)[number], ConfirmationPolicy>;
 };
 
 export class ConfigError extends Error {
@@ -159,7 +159,7 @@ export function loadConfig(
   }
   const confirmations = { ...DEFAULT_CONFIRMATIONS };
   for (const k of CHAIN_KEYS) {
-    const c = parsed[`CONFIRMATIONS_${k.toUpperCase()}`] as Confirmations | undefined;
+    const c = parsed[`CONFIRMATIONS_${k.toUpperCase()}`] as ConfirmationPolicy | undefined;
     if (c !== undefined) confirmations[k] = c;
   }
   return { ...parsed, DATA_DIR: path.resolve(parsed.DATA_DIR), rpcUrls, confirmations };

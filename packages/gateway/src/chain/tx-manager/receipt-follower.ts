@@ -8,18 +8,17 @@ import {
   TransactionReceiptNotFoundError,
 } from "viem";
 import type { Database } from "../../platform/database/schema.ts";
+import type { ConfirmationPolicy } from "../follower/index.ts";
 import type { Broadcaster } from "./broadcaster.ts";
 import type { ChainTxRow } from "./chain-tx-view.ts";
 import type { Replace } from "./replacer.ts";
-
-export type TxConfirmations = number | "safe" | "finalized";
 
 export interface CreateReceiptFollowerParameters {
   db: Kysely<Database>;
   client: (chainKey: string) => PublicClient;
   log: Logger;
   now: () => Date;
-  confirmations: (chainKey: string) => TxConfirmations;
+  confirmations: (chainKey: string) => ConfirmationPolicy;
   /** A transaction not mined this many blocks after its broadcast is replaced with higher fees. */
   replaceAfterBlocks: number;
   broadcaster: Broadcaster;

@@ -5,23 +5,23 @@ import type { PrivateKeyAccount } from "viem/accounts";
 import type { Database } from "../../platform/database/schema.ts";
 import { createWorker, type Worker } from "../../platform/worker.ts";
 import type { ChainRegistry } from "../chain-registry.ts";
+import type { ConfirmationPolicy } from "../follower/index.ts";
 import { type CrashPoint, createBroadcaster } from "./broadcaster.ts";
 import { createChainLease } from "./chain-lease.ts";
 import { createChainTxViews } from "./chain-tx-view.ts";
 import { createFeeOracle } from "./fee-oracle.ts";
-import { createReceiptFollower, type TxConfirmations } from "./receipt-follower.ts";
+import { createReceiptFollower } from "./receipt-follower.ts";
 import { createReplacer } from "./replacer.ts";
 import { createSubmitter, type TxRequest } from "./submitter.ts";
 
 export type { ChainTxView } from "./chain-tx-view.ts";
-export type { TxConfirmations } from "./receipt-follower.ts";
 export { TxRejectedError, type TxRequest } from "./submitter.ts";
 
 export interface TxManagerOptions {
   db: Kysely<Database>;
   chains: ChainRegistry;
   log: Logger;
-  confirmations: (chainKey: string) => TxConfirmations;
+  confirmations: (chainKey: string) => ConfirmationPolicy;
   /** A transaction not mined this many blocks after its broadcast is replaced with higher fees. */
   replaceAfterBlocks?: number;
   /** Each replacement raises both fees by at least this many percent (nodes require 10). */

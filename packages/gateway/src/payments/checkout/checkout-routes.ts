@@ -11,8 +11,8 @@ import { ErrorEnvelope, envelope } from "../../http/openapi.ts";
 import { DomainError } from "../../platform/errors.ts";
 import { PAYMENT_INTENT_ID_PATTERN } from "../../platform/ids.ts";
 import type { PaymentStatus } from "../lifecycle/decide.ts";
-import type { CheckoutPaymentView, PaymentIntentService } from "../payment-intent-service.ts";
-import { FiatCurrency, IntentIdParam, PaymentStatus as PaymentStatusSchema } from "../schemas.ts";
+import type { PaymentIntentService } from "../payment-intent-service.ts";
+import { CheckoutPayment, IntentIdParam } from "../schemas.ts";
 
 /** Where `npm run build -w @stablegate/web` puts the page; the gateway runs from its sources. */
 export const DEFAULT_CHECKOUT_DIST_DIR = fileURLToPath(
@@ -45,39 +45,6 @@ const HEARTBEAT_MS = 15_000;
 const MAX_STREAM_MS = 5 * 60_000;
 // Waiting for a refund takes minutes, not seconds: read less often.
 const REFUND_WAIT_POLL_MS = 5_000;
-
-export const CheckoutPayment = z
-  .object({
-    payment_intent_id: z.string().openapi({ example: "2MFV9kRD0IyNWauowhq2Bp3IUb3BWKPi" }),
-    status: PaymentStatusSchema,
-    fiat_amount: z.string().openapi({ example: "300.0" }),
-    fiat_currency: FiatCurrency,
-    crypto_amount: z.string().openapi({ example: "9.23" }),
-    crypto_amount_base: z
-      .string()
-      .openapi({ description: "crypto_amount in the token's base units", example: "9230000" }),
-    symbol: z.string().openapi({ example: "USDT" }),
-    decimals: z.number().int().openapi({ example: 6 }),
-    token_address: z.string().openapi({ example: "0xFd086bC7CD5C481DCC9C85ebE478A1C0b69FCbb9" }),
-    payment_address: z.string().openapi({ example: "0xd8dA6BF26964aF9D7eEd9e03E53415D37aA96045" }),
-    payment_chain_id: z.string().openapi({ example: "arb" }),
-    chain_name: z.string().openapi({ example: "Arbitrum One" }),
-    evm_chain_id: z.number().int().nullable().openapi({ example: 42161 }),
-    explorer_url: z.string().nullable().openapi({ example: "https://arbiscan.io" }),
-    payment_deadline: z
-      .number()
-      .int()
-      .openapi({ description: "Unix seconds", example: 1733811354 }),
-    server_time: z
-      .number()
-      .int()
-      .openapi({ description: "Unix seconds at the gateway when read", example: 1733809554 }),
-    payment_tx_hash: z.string().nullable(),
-    received_amount: z.string().nullable(),
-    refund_amount: z.string().nullable(),
-    refund_tx_hash: z.string().nullable(),
-  })
-  .openapi("CheckoutPayment");
 
 const notFoundResponse = {
   404: {
@@ -229,7 +196,7 @@ async function exists(intents: PaymentIntentService, id: string): Promise<boolea
 }
 
 /** What changes for the payer; server_time changes every second and alone is no news. */
-function fingerprint(p: CheckoutPaymentView): string {
+function fingerprint(p: CheckoutPayment): string {
   const { server_time: _ignored, ...rest } = p;
   return JSON.stringify(rest);
 }

@@ -1,5 +1,6 @@
 import type { ColumnType, Generated } from "kysely";
 import type { PaymentStatus } from "../../payments/lifecycle/decide.ts";
+import type { Fiat } from "../../payments/quote.ts";
 
 // numeric columns come back from both drivers as strings; token amounts are base units.
 type Numeric = ColumnType<string, string | bigint, string | bigint>;
@@ -48,7 +49,7 @@ export interface PaymentIntentsTable {
   decimals: number;
   crypto_amount: Numeric;
   fiat_amount: string;
-  fiat_currency: string;
+  fiat_currency: Fiat;
   rate: string;
   rate_source: string;
   payment_deadline: Timestamp;
