@@ -303,14 +303,14 @@ describe("POST /v1/studio/api/asset_pro/transfer", () => {
 
   it("enforces the organisation's per-transfer maximum and daily cap", async () => {
     const shop = await fundedTenant("100");
-    await gateway.services.payouts.setOrgLimits(shop.orgId, { maxTransfer: "10" });
+    await gateway.services.transferLimits.setOrgLimits(shop.orgId, { maxTransfer: "10" });
     const tooBig = await transfer(shop, body("10.000001"));
     expect(tooBig.status).toBe(403);
     expect(tooBig.code).toBe(4019);
     expect(tooBig.message).toContain("organisation's per-transfer maximum of 10");
     expect((await transfer(shop, body("10"))).code).toBe(0);
 
-    await gateway.services.payouts.setOrgLimits(shop.orgId, { dailyCap: "25" });
+    await gateway.services.transferLimits.setOrgLimits(shop.orgId, { dailyCap: "25" });
     expect((await transfer(shop, body("10"))).code).toBe(0); // 20 of 25 sent today
     const refused = await transfer(shop, body("5.5"));
     expect(refused.status).toBe(403);
@@ -323,14 +323,20 @@ describe("POST /v1/studio/api/asset_pro/transfer", () => {
     });
     expect((await transfer(shop, body("5"))).code).toBe(0);
     // Lifting the limits lets the next one through.
-    await gateway.services.payouts.setOrgLimits(shop.orgId, { maxTransfer: null, dailyCap: null });
+    await gateway.services.transferLimits.setOrgLimits(shop.orgId, {
+      maxTransfer: null,
+      dailyCap: null,
+    });
     expect((await transfer(shop, body("11"))).code).toBe(0);
   });
 
   it("enforces an API key's own per-transfer maximum and daily cap, across the organisation's keys", async () => {
     const shop = await fundedTenant("100");
     const limited = await gateway.services.tenancy.createApiKey({ orgId: shop.orgId, name: "ops" });
-    await gateway.services.payouts.setKeyLimits(limited.id, { maxTransfer: "3", dailyCap: "5" });
+    await gateway.services.transferLimits.setKeyLimits(limited.id, {
+      maxTransfer: "3",
+      dailyCap: "5",
+    });
     const opts = { apiKey: limited.secret };
 
     const tooBig = await transfer(shop, body("3.5"), opts);
