@@ -1,24 +1,9 @@
+import { Mutex } from "async-mutex";
 import { sql, type Transaction } from "kysely";
 import type { Database } from "../platform/database/schema.ts";
 
 /** Namespace of the per-organisation advisory lock (pg_advisory_xact_lock(ns, org_id)). */
 const LOCK_NAMESPACE = 0x7061_796f; // "payo"
-
-/** Runs callbacks one at a time per key, in arrival order, within this process. */
-function createKeyedMutex() {
-  const tails = new Map<number, Promise<unknown>>();
-  return async <T>(key: number, fn: () => Promise<T>): Promise<T> => {
-    const previous = tails.get(key) ?? Promise.resolve();
-    const run = previous.then(fn, fn);
-    const tail = run.catch(() => {});
-    tails.set(key, tail);
-    try {
-      return await run;
-    } finally {
-      if (tails.get(key) === tail) tails.delete(key);
-    }
-  };
-}
 
 /**
  * One organisation's transfer checks and reservations in turn (docs/decisions.md, "transfers").
@@ -27,8 +12,22 @@ function createKeyedMutex() {
  * advisory lock that `lockInTransaction` takes inside the reserving transaction.
  */
 export function createOrganizationLock() {
+  const mutexes = new Map<number, Mutex>();
   return {
-    runExclusive: createKeyedMutex(),
+    async runExclusive<T>(orgId: number, fn: () => Promise<T>): Promise<T> {
+      let mutex = mutexes.get(orgId);
+      if (!mutex) {
+        mutex = new Mutex();
+        mutexes.set(orgId, mutex);
+      }
+      try {
+        return await mutex.runExclusive(fn);
+      } finally {
+        // Unlocked means no holder and no waiter (a release hands the lock straight to the next
+        // waiter), so the entry can go; the identity check keeps a newer mutex for this org.
+        if (!mutex.isLocked() && mutexes.get(orgId) === mutex) mutexes.delete(orgId);
+      }
+    },
     async lockInTransaction(trx: Transaction<Database>, orgId: number): Promise<void> {
       await sql`select pg_advisory_xact_lock(${LOCK_NAMESPACE}, ${orgId})`.execute(trx);
     },
