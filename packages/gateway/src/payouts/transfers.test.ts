@@ -1,7 +1,9 @@
 import {
   type Address,
   createTestClient,
+  encodeFunctionData,
   erc20Abi,
+  formatEther,
   getAddress,
   type Hex,
   http,
@@ -14,6 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RegisteredChain } from "../chain/chain-registry.ts";
 import { type ManualChain, startManualChain } from "../testing/manual-chain.ts";
 import { startTestGateway, type TestGateway, type TestTenant } from "../testing/test-gateway.ts";
+import type { TransferView, TransferResult as WireTransferResult } from "./transfer-schemas.ts";
 
 // The transfer (withdrawal) API end to end: a real anvil chain mined by hand (a transfer stays in
 // flight until the test mines), the real gateway with its transaction manager, and only what a
@@ -28,25 +31,9 @@ interface Envelope<T = Record<string, unknown>> {
   message?: string;
   data: T & Record<string, unknown>;
 }
-interface TransferResult {
-  id: string;
-  tx_hash: Hex;
-  transfer_time: number;
-}
-interface Transfer extends TransferResult {
-  status: "submitted" | "confirmed" | "failed";
-  chain_id: string;
-  contract_address: string;
-  symbol: string;
-  amount: string;
-  wallet_address: string;
-  from_address: string;
-  nonce: number | null;
-  block_number: number | null;
-  gas_used: string | null;
-  effective_gas_price: string | null;
-  error: string | null;
-}
+// The wire shapes the API documents; a transfer's hash is a hex string.
+type TransferResult = WireTransferResult & { tx_hash: Hex };
+type Transfer = TransferView;
 
 let chain: ManualChain;
 let gateway: TestGateway;
@@ -251,18 +238,54 @@ describe("POST /v1/studio/api/asset_pro/transfer", () => {
     expect(results.find((r) => r.code === 4015)?.data).toEqual({ insufficient_amount: "20" });
   });
 
-  it("refuses with 4017 when the hot wallet cannot pay for gas", async () => {
+  it("refuses with 4017 and the exact gas shortfall, counting the gas of transfers in flight", async () => {
     const shop = await fundedTenant("100", "0");
-    const refused = await transfer(shop, body("1"));
+    const to = recipient();
+    // The most a transfer can cost in gas, as the transaction manager would sign it now (no block
+    // is mined in between, so the gateway's own estimate is the same).
+    const maxGasCost = async (amount: string) => {
+      const data = encodeFunctionData({
+        abi: erc20Abi,
+        functionName: "transfer",
+        args: [to, units(amount)],
+      });
+      const estimate = await gateway.services.txManager.estimate({
+        chainKey: CHAIN,
+        from: shop.hot,
+        to: token,
+        data,
+      });
+      return estimate.maxCost;
+    };
+    const cost = await maxGasCost("1");
+    expect(cost).toBeGreaterThan(0n);
+    const refused = await transfer(shop, body("1", to));
     expect(refused.status).toBe(400);
     expect(refused.code).toBe(4017);
     expect(refused.message).toContain(shop.hot);
-    expect(Number(refused.data.insufficient_amount)).toBeGreaterThan(0);
-    // Once funded it goes through, and nothing was left reserved by the refusal.
-    await testClient.setBalance({ address: shop.hot, value: parseEther("1") });
-    const ok = await transfer(shop, body("100"));
-    expect(ok.code).toBe(0);
-    expect(ok.data.id).toMatch(/-1$/);
+    expect(refused.data).toEqual({
+      insufficient_amount: formatEther(cost),
+      hot_wallet_address: shop.hot,
+    });
+
+    // Exactly that much is enough, and the refusal left nothing reserved (sequence 1).
+    await testClient.setBalance({ address: shop.hot, value: cost });
+    const first = await transfer(shop, body("1", to));
+    expect(first.code).toBe(0);
+    expect(first.data.id).toMatch(/-1$/);
+
+    // Not mined: the next transfer must also leave the first one's gas (as signed) unspent.
+    const signed = await chain.publicClient.getTransaction({ hash: first.data.tx_hash });
+    const inFlightGas = signed.gas * (signed.maxFeePerGas ?? signed.gasPrice ?? 0n);
+    expect(inFlightGas).toBeGreaterThan(0n);
+    const nextCost = await maxGasCost("2");
+    const second = await transfer(shop, body("2", to));
+    expect([second.status, second.code]).toEqual([400, 4017]);
+    expect(second.data).toEqual({
+      insufficient_amount: formatEther(inFlightGas + nextCost - cost),
+      hot_wallet_address: shop.hot,
+    });
+    await mineUntilConfirmed(shop, [first.data.id]);
   });
 
   it("returns the first transfer for a retried Idempotency-Key and refuses it with another body", async () => {
