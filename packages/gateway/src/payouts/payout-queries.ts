@@ -6,7 +6,7 @@ import type { TransferView } from "./transfer-schemas.ts";
 type Db = Kysely<Database> | Transaction<Database>;
 
 /** A same-key request after this long is a new request (the key may be reused). */
-export const IDEMPOTENCY_WINDOW_MS = 24 * 60 * 60 * 1000;
+const IDEMPOTENCY_WINDOW_MS = 24 * 60 * 60 * 1000;
 
 export const unixSeconds = (d: Date) => Math.floor(d.getTime() / 1000);
 

@@ -1,5 +1,4 @@
 import type { Kysely } from "kysely";
-import type { Address } from "viem";
 import type { PrivateKeyAccount } from "viem/accounts";
 import type { ChainRegistry } from "../chain/chain-registry.ts";
 import type { TxManager } from "../chain/tx-manager/tx-manager.ts";
@@ -131,11 +130,6 @@ export function createPayoutService(options: {
         page_number: query.page_number,
         page_size: query.page_size,
       };
-    },
-
-    /** The organisation's hot wallet (the same address on every EVM chain). */
-    hotWalletAddress(orgId: number): Address {
-      return wallets.hotWallet(orgId).address;
     },
 
     /** The hot wallet's balances on every chain with an RPC URL, and what is in flight. */
