@@ -229,8 +229,11 @@ org
   .option("--max-transfer <amount>", "largest single transfer, e.g. 1000")
   .option("--daily-cap <amount>", "total of the day's transfers, e.g. 10000")
   .action((orgId: number, o: { maxTransfer?: string; dailyCap?: string }) =>
-    withServices(async ({ payouts }) =>
-      print({ org_id: orgId, ...limitsOutput(await payouts.setOrgLimits(orgId, limitsInput(o))) }),
+    withServices(async ({ transferLimits }) =>
+      print({
+        org_id: orgId,
+        ...limitsOutput(await transferLimits.setOrgLimits(orgId, limitsInput(o))),
+      }),
     ),
   );
 
@@ -285,8 +288,8 @@ key
   .option("--max-transfer <amount>", "largest single transfer, e.g. 100")
   .option("--daily-cap <amount>", "total of the day's transfers by this key, e.g. 1000")
   .action((id: number, o: { maxTransfer?: string; dailyCap?: string }) =>
-    withServices(async ({ payouts }) =>
-      print({ key_id: id, ...limitsOutput(await payouts.setKeyLimits(id, limitsInput(o))) }),
+    withServices(async ({ transferLimits }) =>
+      print({ key_id: id, ...limitsOutput(await transferLimits.setKeyLimits(id, limitsInput(o))) }),
     ),
   );
 key

@@ -3,100 +3,13 @@ import type { MiddlewareHandler } from "hono";
 import type { AppEnv } from "../http/openapi.ts";
 import { ErrorEnvelope, envelope } from "../http/openapi.ts";
 import type { PayoutService } from "./payout-service.ts";
-
-const requiredString = (example: string, description: string) =>
-  z
-    .string({
-      error: (issue) => (issue.input === undefined ? "is required" : "must be a string"),
-    })
-    .openapi({ example, description });
-
-export const TransferBody = z
-  .object({
-    chain_id: requiredString(
-      "arb",
-      "The chain to send on (eth, arb, base, bsc, polygon, optimism).",
-    ),
-    contract_address: requiredString(
-      "0xFd086bC7CD5C481DCC9C85ebE478A1C0b69FCbb9",
-      "A token registered on that chain (USDT or USDC).",
-    ),
-    amount: requiredString(
-      "100.123",
-      "Decimal token amount, greater than 0, at most the token's decimals (6 for USDT).",
-    ),
-    wallet_address: requiredString(
-      "0x3fE5aC82B997255b8226abb6aEfd91f405fe2e8e",
-      "The recipient: lower case or EIP-55 checksummed.",
-    ),
-  })
-  .openapi("TransferRequest");
-
-const TransferResult = z
-  .object({
-    id: z
-      .string()
-      .openapi({ example: "1-1627380000-1", description: "<org>-<unix time>-<sequence>" }),
-    tx_hash: z.string().openapi({ example: "0x1234567890abcdef" }),
-    transfer_time: z.number().int().openapi({ example: 1627380000, description: "Unix seconds" }),
-  })
-  .openapi("TransferResult");
-
-const Transfer = z
-  .object({
-    id: z.string().openapi({ example: "1-1627380000-1" }),
-    status: z.enum(["submitted", "confirmed", "failed"]).openapi({
-      description:
-        "submitted: signed and sent, not yet at the chain's confirmations; confirmed: mined and confirmed; failed: reverted or could not be sent (see error).",
-    }),
-    chain_id: z.string().openapi({ example: "arb" }),
-    contract_address: z.string(),
-    symbol: z.string().openapi({ example: "USDT" }),
-    amount: z.string().openapi({ example: "100.123" }),
-    wallet_address: z.string(),
-    from_address: z.string().openapi({ description: "The organisation's hot wallet." }),
-    tx_hash: z.string().nullable(),
-    transfer_time: z.number().int().openapi({ description: "Unix seconds" }),
-    nonce: z.number().int().nullable(),
-    block_number: z.number().int().nullable(),
-    gas_used: z.string().nullable(),
-    effective_gas_price: z.string().nullable().openapi({ description: "wei per gas" }),
-    error: z.string().nullable(),
-  })
-  .openapi("Transfer");
-
-const TransferList = z
-  .object({
-    items: z.array(Transfer),
-    total_count: z.number().int(),
-    page_number: z.number().int(),
-    page_size: z.number().int(),
-  })
-  .openapi("TransferList");
-
-const HotWallet = z
-  .object({
-    address: z.string().openapi({ description: "The same address on every EVM chain." }),
-    chains: z.array(
-      z.object({
-        chain_id: z.string(),
-        native_balance: z.string().nullable().openapi({ description: "ETH, BNB, POL... for gas" }),
-        tokens: z.array(
-          z.object({
-            symbol: z.string(),
-            contract_address: z.string(),
-            decimals: z.number().int(),
-            balance: z.string().nullable(),
-            in_flight: z
-              .string()
-              .openapi({ description: "Transfers sent but not yet mined: already spoken for." }),
-          }),
-        ),
-        error: z.string().nullable(),
-      }),
-    ),
-  })
-  .openapi("HotWallet");
+import {
+  TransferBody,
+  TransferList,
+  TransferResult,
+  TransferView,
+  WalletView,
+} from "./transfer-schemas.ts";
 
 const ApiKeyHeaders = z.object({
   "x-studio-api-key": z.string().optional().openapi({ description: "Server-side API key." }),
@@ -158,7 +71,7 @@ const getRoute = createRoute({
     }),
   },
   responses: {
-    200: json(envelope(Transfer), "The transfer and its on-chain details"),
+    200: json(envelope(TransferView), "The transfer and its on-chain details"),
     ...authErrors,
     404: json(ErrorEnvelope, "Unknown transfer, or another organisation's (4023)"),
   },
@@ -193,7 +106,7 @@ const walletRoute = createRoute({
     "Its address (fund it with the tokens to pay out and the chain's native coin for gas) and its balances on every chain this gateway has an RPC URL for.",
   request: { headers: ApiKeyHeaders },
   responses: {
-    200: json(envelope(HotWallet), "Address and balances"),
+    200: json(envelope(WalletView), "Address and balances"),
     ...authErrors,
   },
 });
