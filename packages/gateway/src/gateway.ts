@@ -18,6 +18,7 @@ import { createTxManager } from "./chain/tx-manager/tx-manager.ts";
 import { createWallets, type Wallets } from "./chain/wallets.ts";
 import { createApp } from "./http/create-app.ts";
 import { createTenancyService } from "./organizations/tenancy-service.ts";
+import { createTreasurySettings } from "./organizations/treasury-settings.ts";
 import { createWebhookSecrets } from "./organizations/webhook-secrets.ts";
 import { createChainIngestService } from "./payments/lifecycle/chain-ingest-service.ts";
 import { startChainWatchers } from "./payments/lifecycle/chain-watcher.ts";
@@ -148,6 +149,7 @@ export function createServices(options: {
     wallets,
     txManager,
     payouts: createPayoutService({ db: database.db, chains, txManager, wallets }),
+    treasurySettings: createTreasurySettings({ db: database.db }),
     treasury: createTreasuryService({
       db: database.db,
       txManager,

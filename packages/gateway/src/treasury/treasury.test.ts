@@ -119,8 +119,8 @@ async function eventually<T>(
 
 async function openShop(o: { treasury?: Address; feeBps?: number } = {}) {
   const tenant: TestTenant = await gw.createTenant({ chain: CHAIN_KEY });
-  if (o.treasury) await gw.services.treasury.setTreasury(tenant.orgId, o.treasury);
-  if (o.feeBps !== undefined) await gw.services.treasury.setFee(tenant.orgId, o.feeBps);
+  if (o.treasury) await gw.services.treasurySettings.setTreasury(tenant.orgId, o.treasury);
+  if (o.feeBps !== undefined) await gw.services.treasurySettings.setFee(tenant.orgId, o.feeBps);
   const headers = { "Content-Type": "application/json", "X-STUDIO-API-KEY": tenant.apiKey };
   const get = async (id: string) => {
     const res = await fetch(`${gw.url}/v1/studio/api/payment/intent/${id}`, { headers });
@@ -369,7 +369,7 @@ describe("collection into the treasury", () => {
     expect((await shop.get(intent.payment_intent_id)).aggregated_amount).toBeNull();
 
     const treasury = privateKeyToAccount(generatePrivateKey()).address;
-    await gw.services.treasury.setTreasury(shop.tenant.orgId, treasury.toLowerCase());
+    await gw.services.treasurySettings.setTreasury(shop.tenant.orgId, treasury.toLowerCase());
     const done = await shop.waitFor(intent, (d) => d.aggregated_amount !== null, "collection");
     expect(done.aggregated_amount).toBe("3");
     expect(await tokenBalance(treasury)).toBe(units("3"));
