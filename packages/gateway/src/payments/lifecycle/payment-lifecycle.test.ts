@@ -1,5 +1,6 @@
+import { setTimeout } from "node:timers/promises";
 import { type Address, erc20Abi, getAddress, type Hex, parseUnits } from "viem";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import type { RegisteredChain } from "../../chain/chain-registry.ts";
 import { freePort } from "../../testing/cli-process.ts";
 import { type ManualChain, startManualChain } from "../../testing/manual-chain.ts";
@@ -75,7 +76,7 @@ beforeAll(async () => {
     }),
     startRestartableGateway({
       seedPassphrase: "short",
-      extraChains: [chainOn(a, "short", {}), chainOn(a, "short2", { confirmations: 2 })],
+      extraChains: [chainOn(a, "short", {}), chainOn(a, "short3", { confirmations: 3 })],
       env: {
         PAYMENT_TTL_SECONDS: String(SHORT_TTL_SECONDS),
         CONFIRMATION_GRACE_SECONDS: "60",
@@ -90,27 +91,9 @@ afterAll(async () => {
   await Promise.allSettled([a?.stop(), b?.stop()]);
 });
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
 const units = (amount: string) => parseUnits(amount, 6);
 
-/** Polls `probe` until it returns something; the error names what was awaited and what was last seen. */
-async function eventually<T>(
-  probe: () => Promise<{ value: T | undefined; seen: unknown }>,
-  what: string,
-  timeoutMs = 15_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const { value, seen } = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) {
-      throw new Error(
-        `timed out after ${timeoutMs} ms waiting for ${what}; last seen: ${JSON.stringify(seen)}`,
-      );
-    }
-    await sleep(POLL_MS);
-  }
-}
+const WAIT = { timeout: 15_000, interval: POLL_MS };
 
 /** A merchant on one gateway whose organisation is paid on `chainKey`. */
 interface Shop {
@@ -146,11 +129,14 @@ async function openShop(gw: RestartableGateway, chainKey: string): Promise<Shop>
       return r.body.data as Intent;
     },
     waitFor(intent, ok, what) {
-      return eventually(async () => {
+      return vi.waitFor(async () => {
         const r = await read(intent.payment_intent_id);
         const d = r.body.data;
-        return { value: d && ok(d) ? d : undefined, seen: r.body };
-      }, `intent ${intent.payment_intent_id} on ${chainKey}: ${what}`);
+        if (d && ok(d)) return d;
+        throw new Error(
+          `intent ${intent.payment_intent_id} on ${chainKey}: waiting for ${what}; last seen: ${JSON.stringify(r.body)}`,
+        );
+      }, WAIT);
     },
   };
 }
@@ -181,16 +167,35 @@ async function pay(m: ManualChain, to: Address, amount: string): Promise<Mined> 
 /** Waits until the gateway's watcher for `chainKey` has processed the chain's current head. */
 async function followed(gw: RestartableGateway, chainKey: string, m: ManualChain): Promise<void> {
   const head = await m.publicClient.getBlock({ blockTag: "latest" });
-  await eventually(async () => {
-    const rows = await gw.database.db
-      .selectFrom("chain_blocks")
-      .select(["number", "hash"])
-      .where("chain_id", "=", chainKey)
-      .orderBy("number")
-      .execute();
-    const done = rows.some((r) => BigInt(r.number) === head.number && r.hash === head.hash);
-    return { value: done || undefined, seen: rows };
-  }, `the ${chainKey} watcher to process block ${head.number} (${head.hash})`);
+  await expect
+    .poll(
+      async () => {
+        const rows = await gw.database.db
+          .selectFrom("chain_blocks")
+          .select(["number", "hash"])
+          .where("chain_id", "=", chainKey)
+          .where("hash", "=", head.hash)
+          .execute();
+        return rows.some((r) => BigInt(r.number) === head.number);
+      },
+      {
+        ...WAIT,
+        message: `the ${chainKey} watcher to process block ${head.number} (${head.hash})`,
+      },
+    )
+    .toBe(true);
+}
+
+/**
+ * Waits until `gw` has completed two deadline sweeps after this call, so at least one of them
+ * started after it: what a sweep would do at this moment has been done.
+ */
+async function swept(gw: RestartableGateway): Promise<void> {
+  const { lifecycle } = gw.services;
+  const before = lifecycle.sweeps;
+  await expect
+    .poll(() => lifecycle.sweeps, { ...WAIT, message: "two deadline sweeps" })
+    .toBeGreaterThanOrEqual(before + 2);
 }
 
 function transfersTo(gw: RestartableGateway, intent: Intent) {
@@ -215,7 +220,9 @@ function history(gw: RestartableGateway, intent: Intent) {
     .execute();
 }
 
-const waitUntilUnixSeconds = (seconds: number) => sleep(seconds * 1000 - Date.now());
+/** Waits for the wall clock to reach `seconds` (a deadline passing is the event itself). */
+const waitUntilUnixSeconds = (seconds: number) =>
+  setTimeout(Math.max(0, seconds * 1000 - Date.now()));
 
 /** Lets the wall clock pass the deadline, then mines a block after it, as a live chain would. */
 async function passDeadlineOnChain(intent: Intent): Promise<void> {
@@ -416,7 +423,7 @@ describe("deadlines", () => {
     // The wall clock passes the deadline while the chain has not produced a later block yet:
     // the sweeps must leave the intent alone, since an on-time block may still come.
     await waitUntilUnixSeconds(intent.payment_deadline + 1);
-    await sleep(300); // several deadline sweeps
+    await swept(short);
     expect((await shop.get(intent.payment_intent_id)).status).toBe("pending");
     await a.publicClient.request({
       method: "evm_setNextBlockTimestamp" as never,
@@ -453,14 +460,16 @@ describe("deadlines", () => {
   });
 
   it("a payment mined before the deadline and confirmed after it succeeds", async () => {
-    const confirming = await openShop(short, "short2");
+    const confirming = await openShop(short, "short3");
     const intent = await confirming.create("10");
     const tx = await pay(a, intent.payment_address, "10");
     expect(tx.timestamp).toBeLessThanOrEqual(intent.payment_deadline);
-    await followed(short, "short2", a);
-    // Past the deadline with the payment one confirmation short: within the grace period.
-    await waitUntilUnixSeconds(intent.payment_deadline + 1);
-    await sleep(300); // several deadline sweeps
+    // A block after the deadline, so the sweeps take the intent up (they wait for chain time),
+    // with the payment one confirmation short: only the grace period keeps it pending.
+    await passDeadlineOnChain(intent);
+    await followed(short, "short3", a);
+    expect((await transfersTo(short, intent)).map((t) => t.state)).toEqual(["seen"]);
+    await swept(short);
     expect(await confirming.get(intent.payment_intent_id)).toMatchObject({
       status: "pending",
       received_amount: null,
