@@ -19,6 +19,7 @@ import { createWallets, type Wallets } from "./chain/wallets.ts";
 import { createApp } from "./http/create-app.ts";
 import { createTenancyService } from "./organizations/tenancy-service.ts";
 import { createTransferLimits } from "./organizations/transfer-limits.ts";
+import { createTreasurySettings } from "./organizations/treasury-settings.ts";
 import { createWebhookSecrets } from "./organizations/webhook-secrets.ts";
 import { createChainIngestService } from "./payments/lifecycle/chain-ingest-service.ts";
 import { startChainWatchers } from "./payments/lifecycle/chain-watcher.ts";
@@ -149,6 +150,7 @@ export function createServices(options: {
     txManager,
     payouts: createPayoutService({ db: database.db, chains, txManager, wallets }),
     transferLimits: createTransferLimits({ db: database.db }),
+    treasurySettings: createTreasurySettings({ db: database.db }),
     treasury: createTreasuryService({
       db: database.db,
       txManager,

@@ -164,7 +164,9 @@ org
   .argument("<org_id>", "organisation id", positiveInt)
   .argument("<address>", "treasury address, 0x…")
   .action((orgId: number, address: string) =>
-    withServices(async ({ treasury }) => print(await treasury.setTreasury(orgId, address))),
+    withServices(async ({ treasurySettings }) =>
+      print(await treasurySettings.setTreasury(orgId, address)),
+    ),
   );
 org
   .command("set-fee")
@@ -175,7 +177,7 @@ org
     return Number(v);
   })
   .action((orgId: number, bps: number) =>
-    withServices(async ({ treasury }) => print(await treasury.setFee(orgId, bps))),
+    withServices(async ({ treasurySettings }) => print(await treasurySettings.setFee(orgId, bps))),
   );
 
 program

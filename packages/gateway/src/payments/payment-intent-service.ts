@@ -9,6 +9,7 @@ import { invalidClientId, paymentIntentNotFound, validationError } from "../plat
 import { newPaymentIntentId, PAYMENT_INTENT_ID_PATTERN } from "../platform/ids.ts";
 import type { RateProvider } from "../rates/rate-provider.ts";
 import { toCheckoutPaymentView, toPaymentIntentView } from "./intent-wire.ts";
+import { appendStatusHistory } from "./lifecycle/status-history.ts";
 import { quote } from "./quote.ts";
 import {
   type CheckoutPayment,
@@ -131,15 +132,13 @@ export function createPaymentIntentService(options: PaymentIntentServiceOptions)
           })
           .returningAll()
           .executeTakeFirstOrThrow();
-        await trx
-          .insertInto("payment_intent_status_history")
-          .values({
-            payment_intent_id: id,
-            from_status: null,
-            to_status: "pending",
-            cause: caller.kind === "api_key" ? `api_key:${caller.apiKeyId}` : `client:${clientId}`,
-          })
-          .execute();
+        await appendStatusHistory(trx, {
+          paymentIntentId: id,
+          from: null,
+          to: "pending",
+          cause: caller.kind === "api_key" ? `api_key:${caller.apiKeyId}` : `client:${clientId}`,
+          at: createdAt,
+        });
         return inserted;
       });
       return toPaymentIntentView(row);

@@ -161,10 +161,10 @@ async function prepareSandboxTreasury(
     token: 0n,
     eth: GAS_WALLET_ETH,
   });
-  const { treasury } = gateway.services;
-  const current = await treasury.getOrganizationTreasury(orgId);
+  const { treasurySettings } = gateway.services;
+  const current = await treasurySettings.getOrganizationTreasury(orgId);
   if (current.treasury_address) return current.treasury_address;
-  return (await treasury.setTreasury(orgId, SANDBOX_TREASURY)).treasury_address as string;
+  return (await treasurySettings.setTreasury(orgId, SANDBOX_TREASURY)).treasury_address as string;
 }
 
 async function ensureSandboxTenant(

@@ -14,7 +14,7 @@ import {
 } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { anvil } from "viem/chains";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import type { RegisteredChain } from "../chain/chain-registry.ts";
 import { createWallets } from "../chain/wallets.ts";
 import { type LocalChain, startLocalChain } from "../sandbox/local-chain.ts";
@@ -99,28 +99,12 @@ afterAll(async () => {
   await chain?.stop();
 });
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
-
-async function eventually<T>(
-  probe: () => Promise<{ value: T | undefined; seen: unknown }>,
-  what: string,
-  timeoutMs = 30_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const { value, seen } = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) {
-      throw new Error(`timed out waiting for ${what}; last seen: ${JSON.stringify(seen)}`);
-    }
-    await sleep(100);
-  }
-}
+const WAIT = { timeout: 30_000, interval: 100 };
 
 async function openShop(o: { treasury?: Address; feeBps?: number } = {}) {
   const tenant: TestTenant = await gw.createTenant({ chain: CHAIN_KEY });
-  if (o.treasury) await gw.services.treasury.setTreasury(tenant.orgId, o.treasury);
-  if (o.feeBps !== undefined) await gw.services.treasury.setFee(tenant.orgId, o.feeBps);
+  if (o.treasury) await gw.services.treasurySettings.setTreasury(tenant.orgId, o.treasury);
+  if (o.feeBps !== undefined) await gw.services.treasurySettings.setFee(tenant.orgId, o.feeBps);
   const headers = { "Content-Type": "application/json", "X-STUDIO-API-KEY": tenant.apiKey };
   const get = async (id: string) => {
     const res = await fetch(`${gw.url}/v1/studio/api/payment/intent/${id}`, { headers });
@@ -145,15 +129,14 @@ async function openShop(o: { treasury?: Address; feeBps?: number } = {}) {
       return body.data;
     },
     get,
-    waitFor(intent: Intent, ok: (d: Intent) => boolean, what: string, timeoutMs?: number) {
-      return eventually(
-        async () => {
-          const d = await get(intent.payment_intent_id);
-          return { value: ok(d) ? d : undefined, seen: d };
-        },
-        `${intent.payment_intent_id}: ${what}`,
-        timeoutMs,
-      );
+    waitFor(intent: Intent, ok: (d: Intent) => boolean, what: string) {
+      return vi.waitFor(async () => {
+        const d = await get(intent.payment_intent_id);
+        if (ok(d)) return d;
+        throw new Error(
+          `${intent.payment_intent_id}: waiting for ${what}; last seen: ${JSON.stringify(d)}`,
+        );
+      }, WAIT);
     },
   };
 }
@@ -251,14 +234,15 @@ describe("refunds", () => {
       "insufficient_not_refunded",
       "insufficient_refunded",
     ]);
-    const callback = await eventually(async () => {
+    const callback = await vi.waitFor(() => {
       const found = receiver.received.find(
         (r) =>
           r.body.payment_intent_id === intent.payment_intent_id &&
           r.body.status === "insufficient_refunded",
       );
-      return { value: found, seen: receiver.received.length };
-    }, "the insufficient_refunded callback");
+      if (found) return found;
+      throw new Error(`no insufficient_refunded callback among ${receiver.received.length}`);
+    }, WAIT);
     expect(callback.body).toMatchObject({
       refund_amount: "4",
       refund_tx_hash: done.refund_tx_hash,
@@ -303,16 +287,25 @@ describe("refunds", () => {
     const intent = await shop.create("10");
     await pay(intent.payment_address, "1.5");
     const before = await tokenBalance(chain.payerAddress);
-    await eventually(async () => {
-      const row = await gw.database.db
-        .selectFrom("refunds")
-        .select("chain_tx_id")
-        .where("payment_intent_id", "=", intent.payment_intent_id)
-        .executeTakeFirst();
-      return { value: row?.chain_tx_id ?? undefined, seen: row };
-    }, "the refund to be submitted");
+    await expect
+      .poll(
+        async () => {
+          const row = await gw.database.db
+            .selectFrom("refunds")
+            .select("chain_tx_id")
+            .where("payment_intent_id", "=", intent.payment_intent_id)
+            .executeTakeFirst();
+          return row?.chain_tx_id ?? null;
+        },
+        { ...WAIT, message: "the refund to be submitted" },
+      )
+      .not.toBeNull();
     await gw.stop();
-    await sleep(1000);
+    // The chain moves on while the gateway is down.
+    const down = await publicClient.getBlockNumber({ cacheTime: 0 });
+    await expect
+      .poll(() => publicClient.getBlockNumber({ cacheTime: 0 }), WAIT)
+      .toBeGreaterThanOrEqual(down + 3n);
     await gw.start();
 
     const done = await shop.waitFor(intent, (d) => d.status === "insufficient_refunded", "refund");
@@ -357,19 +350,20 @@ describe("collection into the treasury", () => {
     const intent = await shop.create("3");
     await pay(intent.payment_address, "3");
     await shop.waitFor(intent, (d) => d.status === "success", "success");
-    const waiting = await eventually(async () => {
+    const waiting = await vi.waitFor(async () => {
       const row = await gw.database.db
         .selectFrom("collections")
         .select(["state", "error"])
         .where("payment_intent_id", "=", intent.payment_intent_id)
         .executeTakeFirst();
-      return { value: row?.state === "waiting_treasury" ? row : undefined, seen: row };
-    }, "the collection to wait for a treasury");
-    expect(waiting.error).toContain(`org set-treasury ${shop.tenant.orgId}`);
+      expect(row?.state, "the collection to wait for a treasury").toBe("waiting_treasury");
+      return row;
+    }, WAIT);
+    expect(waiting?.error).toContain(`org set-treasury ${shop.tenant.orgId}`);
     expect((await shop.get(intent.payment_intent_id)).aggregated_amount).toBeNull();
 
     const treasury = privateKeyToAccount(generatePrivateKey()).address;
-    await gw.services.treasury.setTreasury(shop.tenant.orgId, treasury.toLowerCase());
+    await gw.services.treasurySettings.setTreasury(shop.tenant.orgId, treasury.toLowerCase());
     const done = await shop.waitFor(intent, (d) => d.aggregated_amount !== null, "collection");
     expect(done.aggregated_amount).toBe("3");
     expect(await tokenBalance(treasury)).toBe(units("3"));
@@ -409,14 +403,15 @@ describe("an operator who has not funded the gas wallet", () => {
     });
     const intent = ((await res.json()) as { data: Intent }).data;
     await pay(intent.payment_address, "1");
-    const reason = await eventually(async () => {
+    const reason = await vi.waitFor(async () => {
       const row = await empty.database.db
         .selectFrom("treasury_work")
         .select("last_error")
         .where("payment_intent_id", "=", intent.payment_intent_id)
         .executeTakeFirst();
-      return { value: row?.last_error ?? undefined, seen: row };
-    }, "the treasury to report the empty gas wallet");
+      if (row?.last_error) return row.last_error;
+      throw new Error(`the treasury has not reported the empty gas wallet: ${JSON.stringify(row)}`);
+    }, WAIT);
     expect(reason).toContain(`gas wallet ${emptyWallets.gasWallet().address} holds 0 native coin`);
     expect(reason).toContain("fund the gas wallet");
     expect(await empty.database.db.selectFrom("chain_txs").select("id").execute()).toEqual([]);
@@ -426,16 +421,18 @@ describe("an operator who has not funded the gas wallet", () => {
       chain: anvil,
       transport: http(chain.rpcUrl),
     }).setBalance({ address: emptyWallets.gasWallet().address, value: parseEther("1") });
-    await eventually(async () => {
-      const r = await fetch(
-        `${empty.url}/v1/studio/api/payment/intent/${intent.payment_intent_id}`,
-        {
-          headers,
+    await expect
+      .poll(
+        async () => {
+          const r = await fetch(
+            `${empty.url}/v1/studio/api/payment/intent/${intent.payment_intent_id}`,
+            { headers },
+          );
+          return ((await r.json()) as { data: Intent }).data.status;
         },
-      );
-      const d = ((await r.json()) as { data: Intent }).data;
-      return { value: d.status === "insufficient_refunded" ? d : undefined, seen: d };
-    }, "the refund after funding");
+        { ...WAIT, message: "the refund after funding" },
+      )
+      .toBe("insufficient_refunded");
     expect(await sentFrom(intent.payment_address)).toHaveLength(1);
   });
 });

@@ -18,8 +18,10 @@ import type { LifecycleService } from "./lifecycle-service.ts";
 export function createChainIngestService(options: {
   db: Kysely<Database>;
   lifecycle: LifecycleService;
+  now?: () => Date;
 }) {
   const { db, lifecycle } = options;
+  const now = options.now ?? (() => new Date());
 
   async function matchTransfers(
     trx: Transaction<Database>,
@@ -67,7 +69,7 @@ export function createChainIngestService(options: {
             block_hash: row.block_hash,
             block_timestamp: row.block_timestamp,
             state: row.state,
-            updated_at: new Date(),
+            updated_at: now(),
           }),
         )
         .execute();
@@ -151,7 +153,7 @@ export function createChainIngestService(options: {
   ): Promise<string[]> {
     const confirmed = await trx
       .updateTable("transfers")
-      .set({ state: "confirmed", updated_at: new Date() })
+      .set({ state: "confirmed", updated_at: now() })
       .where("chain_id", "=", chainKey)
       .where("state", "=", "seen")
       .where("block_number", "<=", block.number.toString())
@@ -198,7 +200,7 @@ export function createChainIngestService(options: {
             // Kept, not deleted: what was seen and dropped stays visible for audit.
             const orphaned = await trx
               .updateTable("transfers")
-              .set({ state: "orphaned", updated_at: new Date() })
+              .set({ state: "orphaned", updated_at: now() })
               .where("chain_id", "=", chainKey)
               .where("state", "=", "seen")
               .where("block_number", ">", event.commonAncestor.number.toString())

@@ -1,8 +1,7 @@
 import { type Kysely, sql, type Transaction } from "kysely";
-import { enqueueStatusCallback } from "../../callbacks/outbox.ts";
 import type { Database } from "../../platform/database/schema.ts";
-import { enqueueTreasuryWork } from "../../treasury/treasury-work.ts";
 import { decidePaymentStatus, type PaymentStatus } from "./decide.ts";
+import { transition } from "./transition.ts";
 
 export interface LifecycleServiceOptions {
   db: Kysely<Database>;
@@ -12,9 +11,9 @@ export interface LifecycleServiceOptions {
 }
 
 /**
- * Stores the lifecycle's decisions. Every status change writes the intent, its history row and its
- * callback event (the outbox) in the caller's transaction, under a row lock, so two processes (a block consumer and a deadline
- * sweep) never decide the same intent at once, and a crash leaves both or neither.
+ * Stores the lifecycle's decisions through transition(), in the caller's transaction and under
+ * the intent's row lock, so two processes (a block consumer and a deadline sweep) never decide
+ * the same intent at once, and a crash leaves the decision and its consequences both or neither.
  */
 export function createLifecycleService(options: LifecycleServiceOptions) {
   const { db, graceSeconds } = options;
@@ -30,17 +29,7 @@ export function createLifecycleService(options: LifecycleServiceOptions) {
     for (const id of [...new Set(intentIds)].sort()) {
       const intent = await trx
         .selectFrom("payment_intents")
-        .select([
-          "id",
-          "status",
-          "crypto_amount",
-          "payment_deadline",
-          "received_amount",
-          "excess_amount",
-          "late_amount",
-          "payment_tx_hash",
-          "payer_address",
-        ])
+        .selectAll()
         .where("id", "=", id)
         .forUpdate()
         .executeTakeFirst();
@@ -51,6 +40,7 @@ export function createLifecycleService(options: LifecycleServiceOptions) {
         .where("payment_intent_id", "=", id)
         .where("state", "!=", "orphaned")
         .execute();
+      const at = now();
       const decision = decidePaymentStatus(
         {
           status: intent.status,
@@ -66,29 +56,15 @@ export function createLifecycleService(options: LifecycleServiceOptions) {
           minedAt: t.block_timestamp,
           confirmed: t.state === "confirmed",
         })),
-        now(),
+        at,
         graceSeconds,
       );
       const c = decision.status === "success" ? decision.completing : undefined;
       const firstPayer = transfers.find((t) => t.state === "confirmed");
-      const values = {
-        status: decision.status,
-        received_amount: decision.receivedAmount > 0n ? decision.receivedAmount.toString() : null,
-        excess_amount: decision.excessAmount > 0n ? decision.excessAmount.toString() : null,
-        late_amount: decision.lateAmount > 0n ? decision.lateAmount.toString() : null,
-        payment_tx_hash: c ? c.txHash : null,
-        payer_address: c ? c.from : (firstPayer?.from_address ?? null),
-      };
-      // Most recomputations (a transfer only seen, a sweep during the grace period) change
-      // nothing: skip the write rather than leave a dead row version per block.
-      const unchanged = (Object.keys(values) as (keyof typeof values)[]).every(
-        (k) => (intent[k] ?? null) === values[k],
-      );
-      if (unchanged) continue;
-      const updated = await trx
-        .updateTable("payment_intents")
-        .set({
-          status: decision.status,
+      const result = await transition(trx, {
+        intent,
+        to: decision.status,
+        set: {
           received_amount: decision.receivedAmount > 0n ? decision.receivedAmount : null,
           excess_amount: decision.excessAmount > 0n ? decision.excessAmount : null,
           late_amount: decision.lateAmount > 0n ? decision.lateAmount : null,
@@ -97,33 +73,27 @@ export function createLifecycleService(options: LifecycleServiceOptions) {
           payment_tx_hash: c ? c.txHash : null,
           payment_tx_timestamp: c ? c.minedAt : null,
           payer_address: c ? c.from : (firstPayer?.from_address ?? null),
-          updated_at: now(),
-        })
-        .where("id", "=", id)
-        .returningAll()
-        .executeTakeFirstOrThrow();
-      // A decided intent whose money changed has refunds or a collection to make: queued in this
-      // transaction, so the decision and the work it causes commit together.
-      if (decision.status !== "pending") await enqueueTreasuryWork(trx, id, now());
-      if (decision.status !== intent.status) {
-        await trx
-          .insertInto("payment_intent_status_history")
-          .values({
-            payment_intent_id: id,
-            from_status: intent.status,
-            to_status: decision.status,
-            cause,
-          })
-          .execute();
-        await enqueueStatusCallback(trx, updated, now());
-        changes.push({ id, from: intent.status, to: decision.status });
-      }
+        },
+        cause,
+        at,
+      });
+      if (result.statusChanged) changes.push({ id, from: intent.status, to: decision.status });
     }
     return changes;
   }
 
+  let sweeps = 0;
+
   return {
     recompute,
+
+    /**
+     * Deadline sweeps completed by this service: a health figure, and what lets a test see that
+     * a sweep really ran after some moment instead of hoping one did within a fixed time.
+     */
+    get sweeps(): number {
+      return sweeps;
+    },
 
     /**
      * Settles pending intents whose deadline (plus nothing, or the grace period when a payment
@@ -161,7 +131,10 @@ export function createLifecycleService(options: LifecycleServiceOptions) {
         });
         changed += moved.changes;
         // A batch where nothing moved is made of intents waiting out their grace period.
-        if (moved.seen < batchSize || moved.changes === 0) return changed;
+        if (moved.seen < batchSize || moved.changes === 0) {
+          sweeps += 1;
+          return changed;
+        }
       }
     },
   };

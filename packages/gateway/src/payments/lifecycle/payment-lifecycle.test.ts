@@ -1,235 +1,53 @@
-import { type Address, erc20Abi, getAddress, type Hex, parseUnits } from "viem";
+import { erc20Abi, getAddress } from "viem";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { RegisteredChain } from "../../chain/chain-registry.ts";
 import { freePort } from "../../testing/cli-process.ts";
+import {
+  chainOn,
+  followed,
+  history,
+  included,
+  mineIncluding,
+  openShop,
+  pay,
+  type Shop,
+  transfersTo,
+  units,
+} from "../../testing/lifecycle-shop.ts";
 import { type ManualChain, startManualChain } from "../../testing/manual-chain.ts";
 import {
   type RestartableGateway,
   startRestartableGateway,
 } from "../../testing/restartable-gateway.ts";
-import type { TestTenant } from "../../testing/test-gateway.ts";
 
 // The payment lifecycle end to end: real anvil chains mined by hand (so each test decides exactly
 // which blocks exist), the real gateway with its chain watchers, and only the merchant's view
-// (the HTTP API) plus the audit tables a person would inspect.
+// (the HTTP API) plus the audit tables a person would inspect. Deadlines have a file of their
+// own, payment-deadlines.test.ts.
 
-interface Intent {
-  payment_intent_id: string;
-  payment_chain_id: string;
-  payment_address: Address;
-  token_address: Address;
-  crypto_amount: string;
-  payment_deadline: number;
-  status: string;
-  payment_tx_hash: string | null;
-  received_amount: string | null;
-  payer_address: string | null;
-  payment_tx_timestamp: number | null;
-  excess_amount: string | null;
-  late_amount: string | null;
-}
-
-interface Mined {
-  hash: Hex;
-  blockNumber: bigint;
-  blockHash: Hex;
-  /** Unix seconds. */
-  timestamp: number;
-}
-
-const POLL_MS = 50;
-const SHORT_TTL_SECONDS = 4;
-
-let a: ManualChain; // watched by both gateways under several chain keys; never reorganised
+let a: ManualChain; // watched under several chain keys; never reorganised
 let b: ManualChain; // only for confirmation counts and reorgs
 let main: RestartableGateway; // intents live 30 minutes
-let short: RestartableGateway; // intents live SHORT_TTL_SECONDS
-
-function chainOn(m: ManualChain, key: string, extra: Partial<RegisteredChain>): RegisteredChain {
-  return {
-    key,
-    evmChainId: m.chain.evmChainId,
-    name: `Anvil (${key})`,
-    tokens: [{ symbol: "USDT", address: m.chain.tokenAddress, decimals: 6 }],
-    rpcUrls: [m.chain.rpcUrl],
-    confirmations: 1,
-    pollingIntervalMs: POLL_MS,
-    ...extra,
-  };
-}
 
 beforeAll(async () => {
   [a, b] = await Promise.all([startManualChain(), startManualChain()]);
   // A port nothing listens on: the first RPC URL of the "flaky" chain refuses every connection.
   const closed = `http://127.0.0.1:${await freePort()}`;
-  [main, short] = await Promise.all([
-    startRestartableGateway({
-      seedPassphrase: "main",
-      extraChains: [
-        chainOn(a, "local", {}),
-        chainOn(a, "local2", { confirmations: 2 }),
-        chainOn(a, "flaky", { rpcUrls: [closed, a.chain.rpcUrl] }),
-        chainOn(b, "deep", { confirmations: 3 }),
-      ],
-      settleIntervalMs: 100,
-    }),
-    startRestartableGateway({
-      seedPassphrase: "short",
-      extraChains: [chainOn(a, "short", {}), chainOn(a, "short2", { confirmations: 2 })],
-      env: {
-        PAYMENT_TTL_SECONDS: String(SHORT_TTL_SECONDS),
-        CONFIRMATION_GRACE_SECONDS: "60",
-      },
-      settleIntervalMs: 100,
-    }),
-  ]);
+  main = await startRestartableGateway({
+    seedPassphrase: "main",
+    extraChains: [
+      chainOn(a, "local", {}),
+      chainOn(a, "local2", { confirmations: 2 }),
+      chainOn(a, "flaky", { rpcUrls: [closed, a.chain.rpcUrl] }),
+      chainOn(b, "deep", { confirmations: 3 }),
+    ],
+    settleIntervalMs: 100,
+  });
 });
 
 afterAll(async () => {
-  await Promise.allSettled([main?.close(), short?.close()]);
+  await main?.close();
   await Promise.allSettled([a?.stop(), b?.stop()]);
 });
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
-const units = (amount: string) => parseUnits(amount, 6);
-
-/** Polls `probe` until it returns something; the error names what was awaited and what was last seen. */
-async function eventually<T>(
-  probe: () => Promise<{ value: T | undefined; seen: unknown }>,
-  what: string,
-  timeoutMs = 15_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const { value, seen } = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) {
-      throw new Error(
-        `timed out after ${timeoutMs} ms waiting for ${what}; last seen: ${JSON.stringify(seen)}`,
-      );
-    }
-    await sleep(POLL_MS);
-  }
-}
-
-/** A merchant on one gateway whose organisation is paid on `chainKey`. */
-interface Shop {
-  chainKey: string;
-  create(fiatUsd?: string): Promise<Intent>;
-  get(id: string): Promise<Intent>;
-  waitFor(intent: Intent, ok: (d: Intent) => boolean, what: string): Promise<Intent>;
-}
-
-async function openShop(gw: RestartableGateway, chainKey: string): Promise<Shop> {
-  const tenant: TestTenant = await gw.createTenant({ chain: chainKey });
-  const headers = { "Content-Type": "application/json", "X-STUDIO-API-KEY": tenant.apiKey };
-  const read = async (id: string) => {
-    const res = await fetch(`${gw.url}/v1/studio/api/payment/intent/${id}`, { headers });
-    return { status: res.status, body: (await res.json()) as { code: number; data?: Intent } };
-  };
-  return {
-    chainKey,
-    async create(fiatUsd = "10") {
-      const res = await fetch(`${gw.url}/v1/studio/api/payment/intent`, {
-        method: "POST",
-        headers,
-        body: JSON.stringify({ fiat_amount: fiatUsd, fiat_currency: "USD" }),
-      });
-      const body = (await res.json()) as { code: number; data: Intent };
-      expect(res.status, JSON.stringify(body)).toBe(200);
-      expect(body.data).toMatchObject({ status: "pending", payment_chain_id: chainKey });
-      return body.data;
-    },
-    async get(id) {
-      const r = await read(id);
-      expect(r.status, JSON.stringify(r.body)).toBe(200);
-      return r.body.data as Intent;
-    },
-    waitFor(intent, ok, what) {
-      return eventually(async () => {
-        const r = await read(intent.payment_intent_id);
-        const d = r.body.data;
-        return { value: d && ok(d) ? d : undefined, seen: r.body };
-      }, `intent ${intent.payment_intent_id} on ${chainKey}: ${what}`);
-    },
-  };
-}
-
-/** Mines the next block and describes the block that includes `hash`. */
-async function mineIncluding(m: ManualChain, hash: Hex): Promise<Mined> {
-  await m.mine();
-  return included(m, hash);
-}
-
-async function included(m: ManualChain, hash: Hex): Promise<Mined> {
-  const receipt = await m.publicClient.getTransactionReceipt({ hash });
-  expect(receipt.status).toBe("success");
-  const block = await m.publicClient.getBlock({ blockHash: receipt.blockHash });
-  return {
-    hash,
-    blockNumber: block.number,
-    blockHash: block.hash,
-    timestamp: Number(block.timestamp),
-  };
-}
-
-/** The sandbox payer sends `amount` USDT to `to` in a block of its own. */
-async function pay(m: ManualChain, to: Address, amount: string): Promise<Mined> {
-  return mineIncluding(m, await m.transfer({ to, value: units(amount) }));
-}
-
-/** Waits until the gateway's watcher for `chainKey` has processed the chain's current head. */
-async function followed(gw: RestartableGateway, chainKey: string, m: ManualChain): Promise<void> {
-  const head = await m.publicClient.getBlock({ blockTag: "latest" });
-  await eventually(async () => {
-    const rows = await gw.database.db
-      .selectFrom("chain_blocks")
-      .select(["number", "hash"])
-      .where("chain_id", "=", chainKey)
-      .orderBy("number")
-      .execute();
-    const done = rows.some((r) => BigInt(r.number) === head.number && r.hash === head.hash);
-    return { value: done || undefined, seen: rows };
-  }, `the ${chainKey} watcher to process block ${head.number} (${head.hash})`);
-}
-
-function transfersTo(gw: RestartableGateway, intent: Intent) {
-  return gw.database.db
-    .selectFrom("transfers")
-    .select(["tx_hash", "log_index", "amount", "block_number", "block_hash", "state"])
-    .where("payment_intent_id", "=", intent.payment_intent_id)
-    .orderBy("block_number")
-    .orderBy("log_index")
-    .execute()
-    .then((rows) =>
-      rows.map((r) => ({ ...r, amount: BigInt(r.amount), block_number: BigInt(r.block_number) })),
-    );
-}
-
-function history(gw: RestartableGateway, intent: Intent) {
-  return gw.database.db
-    .selectFrom("payment_intent_status_history")
-    .select(["from_status", "to_status", "cause"])
-    .where("payment_intent_id", "=", intent.payment_intent_id)
-    .orderBy("id")
-    .execute();
-}
-
-const waitUntilUnixSeconds = (seconds: number) => sleep(seconds * 1000 - Date.now());
-
-/** Lets the wall clock pass the deadline, then mines a block after it, as a live chain would. */
-async function passDeadlineOnChain(intent: Intent): Promise<void> {
-  await waitUntilUnixSeconds(intent.payment_deadline + 1);
-  // Pinned: evm_setNextBlockTimestamp in another test leaves anvil's clock a little behind.
-  const latest = await a.publicClient.getBlock({ blockTag: "latest" });
-  if (latest.timestamp <= BigInt(intent.payment_deadline)) {
-    await a.publicClient.request({
-      method: "evm_setNextBlockTimestamp" as never,
-      params: [intent.payment_deadline + 1] as never,
-    });
-  }
-  await a.mine();
-}
 
 describe("payments on a chain with one confirmation", () => {
   let shop: Shop;
@@ -356,125 +174,6 @@ describe("payments on a chain with one confirmation", () => {
       payer_address: null,
     });
     expect(await transfersTo(main, intent)).toEqual([]);
-  });
-});
-
-describe("deadlines", () => {
-  let shop: Shop;
-  beforeAll(async () => {
-    shop = await openShop(short, "short");
-  });
-
-  it("an underpayment becomes insufficient_not_refunded once the deadline passes", async () => {
-    const intent = await shop.create("10");
-    expect(intent.payment_deadline - Date.now() / 1000).toBeLessThanOrEqual(SHORT_TTL_SECONDS);
-    const tx = await pay(a, intent.payment_address, "3");
-    const partial = await shop.waitFor(
-      intent,
-      (d) => d.received_amount !== null,
-      "the underpayment to be received",
-    );
-    expect(partial.status).toBe("pending");
-
-    await passDeadlineOnChain(intent);
-    const done = await shop.waitFor(intent, (d) => d.status !== "pending", "the deadline");
-    expect(done).toMatchObject({
-      status: "insufficient_not_refunded",
-      received_amount: "3",
-      payment_tx_hash: null,
-      // Where a refund would go.
-      payer_address: getAddress(a.chain.payerAddress),
-      late_amount: null,
-    });
-    expect(tx.timestamp).toBeLessThanOrEqual(intent.payment_deadline);
-    expect((await history(short, intent)).at(-1)).toEqual({
-      from_status: "pending",
-      to_status: "insufficient_not_refunded",
-      cause: "deadline",
-    });
-  });
-
-  it("an unpaid intent expires once the deadline passes", async () => {
-    const intent = await shop.create("10");
-    await passDeadlineOnChain(intent);
-    const done = await shop.waitFor(intent, (d) => d.status !== "pending", "the deadline");
-    expect(done).toMatchObject({
-      status: "expired",
-      received_amount: null,
-      payment_tx_hash: null,
-      payer_address: null,
-      late_amount: null,
-    });
-    expect(await history(short, intent)).toEqual([
-      { from_status: null, to_status: "pending", cause: expect.any(String) },
-      { from_status: "pending", to_status: "expired", cause: "deadline" },
-    ]);
-  });
-
-  it("waits for the chain, not the wall clock: a payment in the deadline's own second counts", async () => {
-    const intent = await shop.create("10");
-    // The wall clock passes the deadline while the chain has not produced a later block yet:
-    // the sweeps must leave the intent alone, since an on-time block may still come.
-    await waitUntilUnixSeconds(intent.payment_deadline + 1);
-    await sleep(300); // several deadline sweeps
-    expect((await shop.get(intent.payment_intent_id)).status).toBe("pending");
-    await a.publicClient.request({
-      method: "evm_setNextBlockTimestamp" as never,
-      params: [intent.payment_deadline] as never,
-    });
-    const tx = await pay(a, intent.payment_address, "10");
-    expect(tx.timestamp).toBe(intent.payment_deadline);
-    const done = await shop.waitFor(intent, (d) => d.status !== "pending", "the payment");
-    expect(done).toMatchObject({
-      status: "success",
-      payment_tx_hash: tx.hash,
-      received_amount: "10",
-      late_amount: null,
-    });
-  });
-
-  it("a payment mined after the deadline is recorded as late and does not revive the intent", async () => {
-    const intent = await shop.create("10");
-    await passDeadlineOnChain(intent);
-    await shop.waitFor(intent, (d) => d.status === "expired", "expiry");
-    // A block in a later second than the deadline: unambiguously late.
-    const tx = await pay(a, intent.payment_address, "10");
-    expect(tx.timestamp).toBeGreaterThan(intent.payment_deadline);
-
-    const done = await shop.waitFor(intent, (d) => d.late_amount !== null, "the late payment");
-    expect(done).toMatchObject({
-      status: "expired",
-      late_amount: "10",
-      received_amount: null,
-      payment_tx_hash: null,
-      excess_amount: null,
-    });
-    expect((await history(short, intent)).map((h) => h.to_status)).toEqual(["pending", "expired"]);
-  });
-
-  it("a payment mined before the deadline and confirmed after it succeeds", async () => {
-    const confirming = await openShop(short, "short2");
-    const intent = await confirming.create("10");
-    const tx = await pay(a, intent.payment_address, "10");
-    expect(tx.timestamp).toBeLessThanOrEqual(intent.payment_deadline);
-    await followed(short, "short2", a);
-    // Past the deadline with the payment one confirmation short: within the grace period.
-    await waitUntilUnixSeconds(intent.payment_deadline + 1);
-    await sleep(300); // several deadline sweeps
-    expect(await confirming.get(intent.payment_intent_id)).toMatchObject({
-      status: "pending",
-      received_amount: null,
-    });
-
-    await a.mine();
-    const done = await confirming.waitFor(intent, (d) => d.status !== "pending", "confirmation");
-    expect(done).toMatchObject({
-      status: "success",
-      payment_tx_hash: tx.hash,
-      payment_tx_timestamp: tx.timestamp,
-      received_amount: "10",
-      late_amount: null,
-    });
   });
 });
 
@@ -627,32 +326,6 @@ describe("resilience", () => {
       }
     } finally {
       if (!main.running) await main.start();
-    }
-  });
-
-  it("a payment mined before the deadline while the gateway was down succeeds after a restart", async () => {
-    const shop = await openShop(short, "short");
-    const intent = await shop.create("10");
-    await short.stop();
-    try {
-      const tx = await pay(a, intent.payment_address, "10");
-      expect(tx.timestamp).toBeLessThanOrEqual(intent.payment_deadline);
-      await waitUntilUnixSeconds(intent.payment_deadline + 1);
-      await short.start();
-
-      const done = await shop.waitFor(
-        intent,
-        (d) => d.received_amount !== null || d.late_amount !== null,
-        "the payment to be credited",
-      );
-      expect(done).toMatchObject({
-        status: "success",
-        payment_tx_hash: tx.hash,
-        received_amount: "10",
-        late_amount: null,
-      });
-    } finally {
-      if (!short.running) await short.start();
     }
   });
 });

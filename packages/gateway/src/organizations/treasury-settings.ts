@@ -1,0 +1,77 @@
+import type { Kysely } from "kysely";
+import { getAddress, isAddress, zeroAddress } from "viem";
+import type { Database } from "../platform/database/schema.ts";
+import { notFound, validationError } from "../platform/errors.ts";
+import { assertFeeBps } from "../treasury/rules.ts";
+import { enqueueTreasuryWork } from "../treasury/treasury-work.ts";
+
+export interface OrganizationTreasury {
+  org_id: number;
+  treasury_address: string | null;
+  fee_bps: number;
+}
+
+/**
+ * An organisation's treasury settings: where its payments are collected, and the operator's fee
+ * on each collection. The treasury worker reads them when it collects.
+ */
+export function createTreasurySettings(options: { db: Kysely<Database>; now?: () => Date }) {
+  const { db } = options;
+  const now = options.now ?? (() => new Date());
+
+  async function getOrganizationTreasury(orgId: number): Promise<OrganizationTreasury> {
+    const row = await db
+      .selectFrom("organizations")
+      .select(["id", "treasury_address", "fee_bps"])
+      .where("id", "=", orgId)
+      .executeTakeFirst();
+    if (!row) throw notFound(`organization ${orgId} not found`);
+    return { org_id: row.id, treasury_address: row.treasury_address, fee_bps: row.fee_bps };
+  }
+
+  return {
+    getOrganizationTreasury,
+
+    /** Sets where an organisation's payments are collected; collections waiting for it resume. */
+    async setTreasury(orgId: number, address: string): Promise<OrganizationTreasury> {
+      // Strict: a mixed-case address must carry a valid EIP-55 checksum, so a typo is caught
+      // here rather than collecting payments into an address nobody holds.
+      if (!isAddress(address)) {
+        throw validationError(
+          "treasury_address",
+          `${address} is not an EVM address (0x and 40 hex digits, lower case or EIP-55 checksummed)`,
+        );
+      }
+      if (address.toLowerCase() === zeroAddress) {
+        throw validationError("treasury_address", "must not be the zero address");
+      }
+      await getOrganizationTreasury(orgId);
+      await db.transaction().execute(async (trx) => {
+        await trx
+          .updateTable("organizations")
+          .set({ treasury_address: getAddress(address) })
+          .where("id", "=", orgId)
+          .execute();
+        const waiting = await trx
+          .selectFrom("collections")
+          .innerJoin("payment_intents", "payment_intents.id", "collections.payment_intent_id")
+          .select("collections.payment_intent_id")
+          .where("payment_intents.org_id", "=", orgId)
+          .where("collections.state", "=", "waiting_treasury")
+          .execute();
+        for (const w of waiting) await enqueueTreasuryWork(trx, w.payment_intent_id, now());
+      });
+      return getOrganizationTreasury(orgId);
+    },
+
+    /** The operator's fee on the organisation's future collections, in basis points. */
+    async setFee(orgId: number, bps: number): Promise<OrganizationTreasury> {
+      assertFeeBps(bps);
+      await getOrganizationTreasury(orgId);
+      await db.updateTable("organizations").set({ fee_bps: bps }).where("id", "=", orgId).execute();
+      return getOrganizationTreasury(orgId);
+    },
+  };
+}
+
+export type TreasurySettings = ReturnType<typeof createTreasurySettings>;

@@ -1,0 +1,34 @@
+import type { Transaction } from "kysely";
+import type { Database } from "../../platform/database/schema.ts";
+import type { PaymentStatus } from "./decide.ts";
+
+export interface StatusHistoryEntry {
+  paymentIntentId: string;
+  /** null for the row that records the intent's creation. */
+  from: PaymentStatus | null;
+  to: PaymentStatus;
+  /** Who or what caused it: a person reads this when a payment is disputed. */
+  cause: string;
+  at: Date;
+}
+
+/**
+ * Appends one row to an intent's status history in the caller's transaction. Kept apart from
+ * transition() because creating an intent records its first status too, and the intent service
+ * cannot import the callback outbox that transition() needs without an import cycle.
+ */
+export async function appendStatusHistory(
+  trx: Transaction<Database>,
+  entry: StatusHistoryEntry,
+): Promise<void> {
+  await trx
+    .insertInto("payment_intent_status_history")
+    .values({
+      payment_intent_id: entry.paymentIntentId,
+      from_status: entry.from,
+      to_status: entry.to,
+      cause: entry.cause,
+      created_at: entry.at,
+    })
+    .execute();
+}

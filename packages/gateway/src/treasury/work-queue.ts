@@ -1,0 +1,133 @@
+import { type Kysely, sql } from "kysely";
+import type { Logger } from "pino";
+import type { Database } from "../platform/database/schema.ts";
+import { DepositTransferError } from "./deposit-accounts.ts";
+import type { TreasuryStep } from "./deposit-sender.ts";
+
+export interface TreasuryJob {
+  id: string;
+  enqueuedAt: Date;
+  lastError: string | null;
+}
+
+const LEASE_MS = 120_000;
+const MAX_BACKOFF_MS = 5 * 60_000;
+
+/**
+ * The treasury's durable queue (treasury_work, one row per intent with something left to do):
+ * jobs are claimed under a lease with SKIP LOCKED, so several processes share the queue and a
+ * crashed one's jobs come back when its lease runs out; a failure backs off exponentially.
+ */
+export function createTreasuryWorkQueue(options: {
+  db: Kysely<Database>;
+  now: () => Date;
+  log: Logger;
+  /** Jobs claimed per pass. */
+  batchSize: number;
+  /** The first retry's pause after a failure, doubled per attempt up to five minutes. */
+  intervalMs: number;
+}) {
+  const { db, now, log, batchSize, intervalMs } = options;
+
+  async function claim(): Promise<TreasuryJob[]> {
+    const at = now();
+    const rows = await sql<{
+      payment_intent_id: string;
+      enqueued_at: Date;
+      last_error: string | null;
+    }>`update treasury_work set locked_until = ${new Date(at.getTime() + LEASE_MS)}
+      where payment_intent_id in (
+        select payment_intent_id from treasury_work
+        where next_attempt_at <= ${at} and (locked_until is null or locked_until < ${at})
+        order by next_attempt_at limit ${batchSize}
+        for update skip locked)
+      returning payment_intent_id, enqueued_at, last_error`.execute(db);
+    return rows.rows.map((r) => ({
+      id: r.payment_intent_id,
+      enqueuedAt: new Date(r.enqueued_at),
+      lastError: r.last_error,
+    }));
+  }
+
+  /** Runs one claimed job's next step and records the outcome: done, wait, or retry later. */
+  async function runOne(job: TreasuryJob, work: (intentId: string) => Promise<TreasuryStep>) {
+    let step: TreasuryStep;
+    try {
+      step = await work(job.id);
+    } catch (err) {
+      const reason =
+        err instanceof DepositTransferError ? err.message : `${(err as Error).message ?? err}`;
+      // Logged when the reason changes, not on every retry: an operator sees each new problem.
+      if (reason !== job.lastError) {
+        log.error(
+          {
+            payment_intent_id: job.id,
+            reason,
+            ...(err instanceof DepositTransferError ? {} : { err }),
+          },
+          "treasury: cannot move funds yet; will retry",
+        );
+      }
+      await db
+        .updateTable("treasury_work")
+        .set((eb) => ({
+          attempts: eb("attempts", "+", 1),
+          last_error: reason,
+          locked_until: null,
+          next_attempt_at: sql<Date>`${now()}::timestamptz + least(${MAX_BACKOFF_MS}, ${intervalMs} * power(2, least(attempts, 12))) * interval '1 millisecond'`,
+        }))
+        .where("payment_intent_id", "=", job.id)
+        .execute();
+      return;
+    }
+    if (step.kind === "done") {
+      const gone = await db
+        .deleteFrom("treasury_work")
+        .where("payment_intent_id", "=", job.id)
+        .where("enqueued_at", "=", job.enqueuedAt)
+        .executeTakeFirst();
+      if (gone.numDeletedRows > 0n) return;
+      // Queued again while this pass ran: look again soon.
+      await db
+        .updateTable("treasury_work")
+        .set({ locked_until: null, next_attempt_at: now(), attempts: 0, last_error: null })
+        .where("payment_intent_id", "=", job.id)
+        .execute();
+      return;
+    }
+    await db
+      .updateTable("treasury_work")
+      .set({ locked_until: null, next_attempt_at: step.until, attempts: 0, last_error: null })
+      .where("payment_intent_id", "=", job.id)
+      .execute();
+  }
+
+  /**
+   * Queues every intent with something left to do. The lifecycle queues work as it decides; this
+   * catches intents decided before the treasury existed, or a queue row lost some other way.
+   */
+  async function discover(): Promise<number> {
+    const at = now();
+    const result =
+      await sql`insert into treasury_work (payment_intent_id, next_attempt_at, enqueued_at)
+      select i.id, ${at}, ${at} from payment_intents i
+      where i.status <> 'pending' and (
+        exists (select 1 from transfers t
+          where t.payment_intent_id = i.id and t.state = 'confirmed'
+            and (i.status in ('insufficient_not_refunded', 'insufficient_refunded')
+              or t.block_timestamp > i.payment_deadline)
+            and not exists (select 1 from refunds r
+              where r.chain_id = t.chain_id and r.tx_hash = t.tx_hash and r.log_index = t.log_index))
+        or exists (select 1 from refunds r
+          where r.payment_intent_id = i.id and r.state in ('pending', 'submitted'))
+        or (i.status = 'success' and not exists (select 1 from collections c
+          where c.payment_intent_id = i.id and c.state in ('waiting_treasury', 'confirmed', 'failed')))
+      )
+      on conflict (payment_intent_id) do nothing`.execute(db);
+    return Number(result.numAffectedRows ?? 0n);
+  }
+
+  return { claim, runOne, discover };
+}
+
+export type TreasuryWorkQueue = ReturnType<typeof createTreasuryWorkQueue>;
