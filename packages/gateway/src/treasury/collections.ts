@@ -77,19 +77,18 @@ export function createCollections(options: {
       .where("payment_intent_id", "=", intent.id)
       .executeTakeFirst();
     if (!row || row.state === "waiting_treasury") {
+      const source = {
+        payment_intent_id: intent.id,
+        chain_id: intent.payment_chain_id,
+        token_address: intent.token_address,
+        from_address: intent.payment_address,
+      };
       if (!org.treasury_address) {
         if (!row) {
           const error = `organization ${org.id} has no treasury_address: set one with \`stablegate org set-treasury ${org.id} <address>\``;
           await db
             .insertInto("collections")
-            .values({
-              payment_intent_id: intent.id,
-              chain_id: intent.payment_chain_id,
-              token_address: intent.token_address,
-              from_address: intent.payment_address,
-              state: "waiting_treasury",
-              error,
-            })
+            .values({ ...source, state: "waiting_treasury", error })
             .onConflict((oc) => oc.column("payment_intent_id").doNothing())
             .execute();
           log.warn(
@@ -116,13 +115,7 @@ export function createCollections(options: {
       };
       row = await db
         .insertInto("collections")
-        .values({
-          payment_intent_id: intent.id,
-          chain_id: intent.payment_chain_id,
-          token_address: intent.token_address,
-          from_address: intent.payment_address,
-          ...values,
-        })
+        .values({ ...source, ...values })
         .onConflict((oc) =>
           oc
             .column("payment_intent_id")
