@@ -1,5 +1,5 @@
 import http from "node:http";
-import type { AddressInfo } from "node:net";
+import net, { type AddressInfo } from "node:net";
 import { vi } from "vitest";
 
 export interface ReceivedCallback {
@@ -50,6 +50,7 @@ export async function startCallbackReceiver(respond: Responder = () => ({ status
     });
   await listen(0);
   const port = (server.address() as AddressInfo).port;
+  let holder: { release(): Promise<void> } | undefined;
 
   return {
     url: `http://127.0.0.1:${port}/callback`,
@@ -75,16 +76,54 @@ export async function startCallbackReceiver(respond: Responder = () => ({ status
       hanging.clear();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      holder = await holdPort(port);
     },
     async up() {
       await listen(port);
+      await holder?.release();
+      holder = undefined;
     },
     async close() {
       for (const res of hanging) res.destroy();
       server.closeAllConnections();
+      await holder?.release();
       if (server.listening) await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
 }
 
 export type CallbackReceiver = Awaited<ReturnType<typeof startCallbackReceiver>>;
+
+/**
+ * Keeps a closed receiver's port from being taken while it is down. A freed port is soon handed
+ * to another process's listener (bind to port 0 reuses recent ports), which would then answer the
+ * gateway's callbacks in the receiver's place: seen as an HTTP 404 where the test expects a
+ * refused connection. A socket bound to the port and connected elsewhere, not listening, still
+ * has connections to the port refused, yet the kernel gives the port to no other bind(0); the
+ * receiver's own listen (SO_REUSEADDR) is allowed beside it.
+ */
+async function holdPort(port: number): Promise<{ release(): Promise<void> }> {
+  const accepted = new Set<net.Socket>();
+  const anchor = net.createServer((socket) => {
+    accepted.add(socket);
+    socket.on("error", () => {});
+  });
+  await new Promise<void>((resolve) => anchor.listen(0, "127.0.0.1", () => resolve()));
+  const release = async () => {
+    socket.destroy();
+    for (const s of accepted) s.destroy();
+    await new Promise<void>((resolve) => anchor.close(() => resolve()));
+  };
+  const socket = net.connect({
+    host: "127.0.0.1",
+    port: (anchor.address() as AddressInfo).port,
+    localAddress: "127.0.0.1",
+    localPort: port,
+  });
+  socket.on("error", () => {});
+  await new Promise<void>((resolve, reject) => {
+    socket.once("connect", () => resolve());
+    socket.once("error", (err) => void release().then(() => reject(err)));
+  });
+  return { release };
+}

@@ -1,0 +1,84 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import {
+  api,
+  attemptsReach,
+  type CallbackFixture,
+  INTENT,
+  key,
+  startCallbackFixture,
+  stateReaches,
+} from "./callback-fixture.ts";
+
+// The callback URL cannot be turned against the gateway's own network, at creation or at
+// delivery, and a receiver cannot make the dispatcher read or wait without bound.
+
+let f: CallbackFixture;
+beforeAll(async () => {
+  f = await startCallbackFixture();
+});
+afterEach(() => f.reset());
+afterAll(() => f?.stop());
+
+describe("callback URL safety", () => {
+  it("refuses, at creation, callback URLs that lead to loopback, private, link-local or metadata addresses", async () => {
+    const gw = await f.gateway({ env: { CALLBACK_ALLOWED_NETWORKS: "" } });
+    const shop = await gw.createTenant();
+    for (const url of [
+      "http://127.0.0.1:8080/cb",
+      "http://localhost/cb",
+      "http://[::1]/cb",
+      "http://10.1.2.3/cb",
+      "http://192.168.0.10/cb",
+      "http://169.254.169.254/latest/meta-data/",
+      "http://100.100.100.200/",
+      "http://[::ffff:127.0.0.1]/cb",
+      "http://[fd00:ec2::254]/",
+    ]) {
+      const r = await api(gw, "POST", INTENT, key(shop), {
+        fiat_amount: "1",
+        fiat_currency: "USD",
+        callback_url: url,
+      });
+      expect(r.status, url).toBe(400);
+      expect(r.body.code).toBe(4000);
+      expect(r.body.message).toMatch(/^callback_url: .* private, loopback, link-local or metadata/);
+    }
+    const ftp = await api(gw, "POST", INTENT, key(shop), {
+      fiat_amount: "1",
+      fiat_currency: "USD",
+      callback_url: "ftp://example.com/x",
+    });
+    expect(ftp.body).toMatchObject({ code: 4000, message: expect.stringMatching(/^callback_url/) });
+  });
+
+  it("checks again at delivery: a host that now resolves to a private address is refused", async () => {
+    let answer = "93.184.216.34";
+    const gw = await f.gateway({
+      env: { CALLBACK_ALLOWED_NETWORKS: "" },
+      resolve: async () => [{ address: answer, family: 4 }],
+    });
+    const shop = await gw.createTenant();
+    const id = await f.createIntent(gw, shop, {
+      callback_url: `http://merchant.example:${f.receiver.port}/callback`,
+    });
+    answer = "127.0.0.1";
+    const event = await stateReaches(gw, shop, id, "failed");
+    expect(event.last_error).toMatch(/^refused: merchant.example resolves to 127.0.0.1/);
+    expect(f.receiver.received).toHaveLength(0);
+  });
+
+  it("reads at most 4 KB of an answer and gives up on a receiver that does not answer in time", async () => {
+    const gw = await f.gateway({ env: { CALLBACK_TIMEOUT_MS: "300" } });
+    const shop = await gw.createTenant();
+    f.receiver.respondWith((r) =>
+      r.body.group_key === "slow" ? "hang" : { status: 200, body: "x".repeat(1_000_000) },
+    );
+    const big = await f.createIntent(gw, shop);
+    const slow = await f.createIntent(gw, shop, { group_key: "slow" });
+    const a = await attemptsReach(gw, shop, big, 1);
+    expect(a.state).toBe("delivered");
+    expect(a.attempts[0].response_excerpt).toHaveLength(4096);
+    const b = await attemptsReach(gw, shop, slow, 1);
+    expect(b.attempts[0]).toMatchObject({ outcome: "retry", error: "no answer within 0.3 s" });
+  });
+});
