@@ -1,19 +1,19 @@
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AppEnv } from "../http/openapi.ts";
-import { AuthHeaders, ErrorEnvelope, envelope } from "../http/openapi.ts";
+import {
+  AuthHeaders,
+  envelope,
+  errorResponse,
+  intentNotFoundResponse,
+  jsonResponse,
+} from "../http/openapi.ts";
 import { IntentIdParam } from "../payments/schemas.ts";
 import type { CallbackService } from "./callback-service.ts";
 import { CallbackEvent, CallbackEventList, CallbackPayload } from "./schemas.ts";
 
 const errors = {
-  401: {
-    description: "Missing or invalid API key (4002)",
-    content: { "application/json": { schema: ErrorEnvelope } },
-  },
-  404: {
-    description: "Unknown payment intent (4006)",
-    content: { "application/json": { schema: ErrorEnvelope } },
-  },
+  401: errorResponse("Missing or invalid API key (4002)"),
+  ...intentNotFoundResponse,
 } as const;
 
 const listRoute = createRoute({
@@ -24,10 +24,7 @@ const listRoute = createRoute({
   description: "Requires X-STUDIO-API-KEY. Oldest event first, each with every attempt.",
   request: { headers: AuthHeaders, params: IntentIdParam },
   responses: {
-    200: {
-      description: "The intent's callback events",
-      content: { "application/json": { schema: envelope(CallbackEventList) } },
-    },
+    200: jsonResponse(envelope(CallbackEventList), "The intent's callback events"),
     ...errors,
   },
 });
@@ -41,15 +38,9 @@ const resendRoute = createRoute({
     "Requires X-STUDIO-API-KEY. The same event id and body, delivered now and retried on the usual schedule.",
   request: { headers: AuthHeaders, params: IntentIdParam },
   responses: {
-    200: {
-      description: "The event, pending again",
-      content: { "application/json": { schema: envelope(CallbackEvent) } },
-    },
+    200: jsonResponse(envelope(CallbackEvent), "The event, pending again"),
     ...errors,
-    409: {
-      description: "The intent has no callback event to resend (4016)",
-      content: { "application/json": { schema: ErrorEnvelope } },
-    },
+    409: errorResponse("The intent has no callback event to resend (4016)"),
   },
 });
 

@@ -25,18 +25,21 @@ export const AuthHeaders = z.object({
   "x-studio-api-key": z.string().optional().openapi({ description: "Server-side API key." }),
 });
 
+/** An OpenAPI response whose body is JSON of `schema`. */
+export function jsonResponse<T extends z.ZodType>(schema: T, description: string) {
+  return { description, content: { "application/json": { schema } } };
+}
+
+/** An OpenAPI error response: the error envelope, with the codes it may carry described. */
+export const errorResponse = (description: string) => jsonResponse(ErrorEnvelope, description);
+
 /** The error answers every authenticated route can give. */
 export const errorResponses = {
-  400: {
-    description: "Invalid request (code 4000)",
-    content: { "application/json": { schema: ErrorEnvelope } },
-  },
-  401: {
-    description: "Invalid client id (4001) or API key (4002)",
-    content: { "application/json": { schema: ErrorEnvelope } },
-  },
-  403: {
-    description: "Origin not allowed for this client (4003)",
-    content: { "application/json": { schema: ErrorEnvelope } },
-  },
+  400: errorResponse("Invalid request (code 4000)"),
+  401: errorResponse("Invalid client id (4001) or API key (4002)"),
+  403: errorResponse("Origin not allowed for this client (4003)"),
+} as const;
+
+export const intentNotFoundResponse = {
+  404: errorResponse("Unknown payment intent (4006)"),
 } as const;

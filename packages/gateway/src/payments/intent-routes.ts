@@ -2,9 +2,11 @@ import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
 import {
   type AppEnv,
   AuthHeaders,
-  ErrorEnvelope,
   envelope,
+  errorResponse,
   errorResponses,
+  intentNotFoundResponse,
+  jsonResponse,
 } from "../http/openapi.ts";
 import type { PaymentIntentService } from "./payment-intent-service.ts";
 import {
@@ -27,15 +29,9 @@ const createIntentRoute = createRoute({
     body: { required: true, content: { "application/json": { schema: CreatePaymentIntentBody } } },
   },
   responses: {
-    200: {
-      description: "The new payment intent",
-      content: { "application/json": { schema: envelope(PaymentIntent) } },
-    },
+    200: jsonResponse(envelope(PaymentIntent), "The new payment intent"),
     ...errorResponses,
-    413: {
-      description: "Body too large (4013)",
-      content: { "application/json": { schema: ErrorEnvelope } },
-    },
+    413: errorResponse("Body too large (4013)"),
   },
 });
 
@@ -46,15 +42,9 @@ const getIntentRoute = createRoute({
   summary: "Get payment intent",
   request: { headers: AuthHeaders, params: IntentIdParam },
   responses: {
-    200: {
-      description: "The payment intent",
-      content: { "application/json": { schema: envelope(PaymentIntent) } },
-    },
+    200: jsonResponse(envelope(PaymentIntent), "The payment intent"),
     ...errorResponses,
-    404: {
-      description: "Unknown payment intent (4006)",
-      content: { "application/json": { schema: ErrorEnvelope } },
-    },
+    ...intentNotFoundResponse,
   },
 });
 
@@ -66,10 +56,7 @@ const listIntentsRoute = createRoute({
   description: "Requires X-STUDIO-API-KEY. Newest first.",
   request: { headers: AuthHeaders, query: ListPaymentIntentsQuery },
   responses: {
-    200: {
-      description: "A page of payment intents",
-      content: { "application/json": { schema: envelope(PaymentIntentList) } },
-    },
+    200: jsonResponse(envelope(PaymentIntentList), "A page of payment intents"),
     ...errorResponses,
   },
 });

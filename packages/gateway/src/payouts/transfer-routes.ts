@@ -1,7 +1,7 @@
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import type { MiddlewareHandler } from "hono";
 import type { AppEnv } from "../http/openapi.ts";
-import { ErrorEnvelope, envelope } from "../http/openapi.ts";
+import { envelope, errorResponse, jsonResponse } from "../http/openapi.ts";
 import type { PayoutService } from "./payout-service.ts";
 import {
   TransferBody,
@@ -23,13 +23,8 @@ const TransferHeaders = ApiKeyHeaders.extend({
   }),
 });
 
-const json = (schema: z.ZodType, description: string) => ({
-  description,
-  content: { "application/json": { schema } },
-});
-
 const authErrors = {
-  401: json(ErrorEnvelope, "Missing or invalid API key (4002)"),
+  401: errorResponse("Missing or invalid API key (4002)"),
 } as const;
 
 const transferRoute = createRoute({
@@ -44,18 +39,16 @@ const transferRoute = createRoute({
     body: { required: true, content: { "application/json": { schema: TransferBody } } },
   },
   responses: {
-    200: json(envelope(TransferResult), "The transfer was signed and sent"),
-    400: json(
-      ErrorEnvelope,
+    200: jsonResponse(envelope(TransferResult), "The transfer was signed and sent"),
+    400: errorResponse(
       "Invalid request (4000), Balance not enough (4015, data.insufficient_amount), native coin not enough for gas (4017)",
     ),
     ...authErrors,
-    403: json(
-      ErrorEnvelope,
+    403: errorResponse(
       "Risk limit: organisation per-transfer maximum (4019) or daily cap (4020), API key per-transfer maximum (4021) or daily cap (4022)",
     ),
-    409: json(ErrorEnvelope, "Idempotency-Key already used with a different body (4018)"),
-    503: json(ErrorEnvelope, "The chain's RPC did not answer (5031)"),
+    409: errorResponse("Idempotency-Key already used with a different body (4018)"),
+    503: errorResponse("The chain's RPC did not answer (5031)"),
   },
 });
 
@@ -71,9 +64,9 @@ const getRoute = createRoute({
     }),
   },
   responses: {
-    200: json(envelope(TransferView), "The transfer and its on-chain details"),
+    200: jsonResponse(envelope(TransferView), "The transfer and its on-chain details"),
     ...authErrors,
-    404: json(ErrorEnvelope, "Unknown transfer, or another organisation's (4023)"),
+    404: errorResponse("Unknown transfer, or another organisation's (4023)"),
   },
 });
 
@@ -91,8 +84,8 @@ const listRoute = createRoute({
     }),
   },
   responses: {
-    200: json(envelope(TransferList), "A page of transfers"),
-    400: json(ErrorEnvelope, "Bad query parameter (4000)"),
+    200: jsonResponse(envelope(TransferList), "A page of transfers"),
+    400: errorResponse("Bad query parameter (4000)"),
     ...authErrors,
   },
 });
@@ -106,7 +99,7 @@ const walletRoute = createRoute({
     "Its address (fund it with the tokens to pay out and the chain's native coin for gas) and its balances on every chain this gateway has an RPC URL for.",
   request: { headers: ApiKeyHeaders },
   responses: {
-    200: json(envelope(WalletView), "Address and balances"),
+    200: jsonResponse(envelope(WalletView), "Address and balances"),
     ...authErrors,
   },
 });

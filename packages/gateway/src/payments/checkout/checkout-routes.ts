@@ -7,7 +7,7 @@ import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import type { Env, MiddlewareHandler } from "hono";
 import { streamSSE } from "hono/streaming";
 import type { Logger } from "pino";
-import { ErrorEnvelope, envelope } from "../../http/openapi.ts";
+import { envelope, intentNotFoundResponse, jsonResponse } from "../../http/openapi.ts";
 import { DomainError } from "../../platform/errors.ts";
 import { PAYMENT_INTENT_ID_PATTERN } from "../../platform/ids.ts";
 import type { PaymentStatus } from "../lifecycle/decide.ts";
@@ -46,13 +46,6 @@ const MAX_STREAM_MS = 5 * 60_000;
 // Waiting for a refund takes minutes, not seconds: read less often.
 const REFUND_WAIT_POLL_MS = 5_000;
 
-const notFoundResponse = {
-  404: {
-    description: "Unknown payment intent (4006)",
-    content: { "application/json": { schema: ErrorEnvelope } },
-  },
-} as const;
-
 const getCheckoutPaymentRoute = createRoute({
   method: "get",
   path: "/v1/checkout/payment/{id}",
@@ -63,11 +56,8 @@ const getCheckoutPaymentRoute = createRoute({
   security: [],
   request: { params: IntentIdParam },
   responses: {
-    200: {
-      description: "The payment as the payer sees it",
-      content: { "application/json": { schema: envelope(CheckoutPayment) } },
-    },
-    ...notFoundResponse,
+    200: jsonResponse(envelope(CheckoutPayment), "The payment as the payer sees it"),
+    ...intentNotFoundResponse,
   },
 });
 
@@ -85,7 +75,7 @@ const checkoutEventsRoute = createRoute({
       description: "A text/event-stream of `payment` events",
       content: { "text/event-stream": { schema: z.string() } },
     },
-    ...notFoundResponse,
+    ...intentNotFoundResponse,
   },
 });
 
