@@ -26,10 +26,8 @@ import { createPaymentIntentService } from "./payments/payment-intent-service.ts
 import { createPayoutService } from "./payouts/payout-service.ts";
 import { type Config, ConfigError } from "./platform/config.ts";
 import { createDatabase, type DatabaseHandle } from "./platform/database/create-database.ts";
-import { createCachedRateProvider } from "./rates/cached-rate-provider.ts";
-import { createHttpRateProvider } from "./rates/http-rate-provider.ts";
+import { createRateProvider } from "./rates/create-rate-provider.ts";
 import type { RateProvider } from "./rates/rate-provider.ts";
-import { createStaticRateProvider } from "./rates/static-rate-provider.ts";
 import { createGasTopUpDepositAccounts } from "./treasury/deposit-accounts.ts";
 import { createTreasuryService } from "./treasury/treasury-service.ts";
 
@@ -56,16 +54,6 @@ export interface Gateway {
   services: ReturnType<typeof createServices>;
   database: DatabaseHandle;
   stop(): Promise<void>;
-}
-
-export function createRateProvider(config: Config): RateProvider {
-  const fixed = createStaticRateProvider({ fiatPerUsd: { TWD: config.RATES_TWD_PER_USD } });
-  if (config.RATES_PROVIDER === "static" || config.RATES_HTTP_URL === undefined) return fixed;
-  // No silent fallback to fixed figures in production: a stale hard-coded rate would misprice.
-  return createCachedRateProvider({
-    primary: createHttpRateProvider({ url: config.RATES_HTTP_URL, timeoutMs: 5000 }),
-    ttlMs: config.RATES_CACHE_SECONDS * 1000,
-  });
 }
 
 export function createServices(options: {

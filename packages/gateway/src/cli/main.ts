@@ -108,6 +108,8 @@ program
   )
   .action(async () => {
     const cfg = config();
+    const { requireDeliberateRateSource } = await import("../rates/create-rate-provider.ts");
+    requireDeliberateRateSource(cfg);
     const { createLogger } = await import("../platform/logger.ts");
     const { loadSeed } = await import("../chain/seed.ts");
     const { startGateway } = await gatewayModule();
