@@ -1097,6 +1097,7 @@ async function main(): Promise<void> {
     const chain = await startLocalChain({
       port: await freePort(),
       blockTimeSeconds: settings.blockTimeSeconds,
+      log: pino({ level: settings.logLevel }, pino.destination(2)),
     });
     cleanups.push(["stop anvil", () => chain.stop()]);
     const anvilVersion = await rpc<string>(chain.rpcUrl, "web3_clientVersion").catch(() => "?");

@@ -2,7 +2,7 @@ import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { type ServerType, serve } from "@hono/node-server";
 import { sql } from "kysely";
-import { type Logger, pino } from "pino";
+import type { Logger } from "pino";
 import { type Address, getAddress, parseGwei } from "viem";
 import { createCallbackService } from "./callbacks/callback-service.ts";
 import { createCallbackDispatcher } from "./callbacks/dispatcher.ts";
@@ -62,7 +62,7 @@ export function createServices(options: {
   seed: Uint8Array;
   extraChains?: RegisteredChain[] | undefined;
   rates?: RateProvider;
-  log?: Logger;
+  log: Logger;
   allowPrivateCallbacks?: boolean | undefined;
   callbackClock?: (() => Date) | undefined;
   resolve?: Resolve | undefined;
@@ -98,7 +98,7 @@ export function createServices(options: {
   });
   const dispatcher = createCallbackDispatcher({
     db: database.db,
-    log: options.log ?? pino({ level: "silent" }),
+    log: options.log,
     guard: callbackGuard,
     secrets: webhookSecrets,
     pollIntervalMs: config.CALLBACK_POLL_MS,
@@ -116,7 +116,7 @@ export function createServices(options: {
   const txManager = createTxManager({
     db: database.db,
     chains,
-    log: options.log ?? pino({ level: "silent" }),
+    log: options.log,
     confirmations: (key) => chainConfirmations(config, chains, key),
     pollIntervalMs: (key) => chains.get(key).pollingIntervalMs ?? config.CHAIN_POLL_MS,
     replaceAfterBlocks: config.TX_REPLACE_AFTER_BLOCKS,
@@ -150,7 +150,7 @@ export function createServices(options: {
       collectionDelaySeconds: config.COLLECTION_DELAY_SECONDS,
       quoteDecimals: config.CRYPTO_AMOUNT_DECIMALS,
       intervalMs: config.TREASURY_INTERVAL_MS,
-      log: options.log ?? pino({ level: "silent" }),
+      log: options.log,
       onStatusChange: () => dispatcher.nudge(),
     }),
   };

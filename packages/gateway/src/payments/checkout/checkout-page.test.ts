@@ -17,6 +17,7 @@ import {
   startRestartableGateway,
 } from "../../testing/restartable-gateway.ts";
 import type { TestTenant } from "../../testing/test-gateway.ts";
+import { createTestLogger } from "../../testing/test-logger.ts";
 
 // The hosted checkout in a real browser (Debian's chromium) against the real gateway watching a
 // real anvil chain: what a payer sees and does, on a phone-sized screen, from the QR to the end.
@@ -42,7 +43,11 @@ let shortShop: TestTenant;
 let browser: Browser;
 
 beforeAll(async () => {
-  chain = await startLocalChain({ port: await freePort(), blockTimeSeconds: 0.5 });
+  chain = await startLocalChain({
+    port: await freePort(),
+    blockTimeSeconds: 0.5,
+    log: createTestLogger(),
+  });
   const local: RegisteredChain = {
     key: "local",
     evmChainId: chain.evmChainId,
