@@ -47,16 +47,17 @@ export async function setUpBench(
 
   const database = await openBenchDatabase(settings.databaseUrl, addCleanup, { namePool: true });
 
+  // Warnings (RPC failures, watcher restarts) go to stderr: a run that had them says so.
+  const log = pino({ level: settings.logLevel }, pino.destination(2));
   const chain = await startLocalChain({
     port: await freePort(),
     blockTimeSeconds: settings.blockTimeSeconds,
+    log,
   });
   addCleanup("stop anvil", () => chain.stop());
   const anvilVersion = await rpc<string>(chain.rpcUrl, "web3_clientVersion").catch(() => "?");
 
   const { config, seed } = benchGatewayConfig(database.dataDir);
-  // Warnings (RPC failures, watcher restarts) go to stderr: a run that had them says so.
-  const log = pino({ level: settings.logLevel }, pino.destination(2));
   const runner = createGatewayRunner({ config, log, seed, database: database.database, chain });
   addCleanup("stop gateway", () => runner.stop());
 

@@ -2,7 +2,7 @@ import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { type ServerType, serve } from "@hono/node-server";
 import { sql } from "kysely";
-import { type Logger, pino } from "pino";
+import type { Logger } from "pino";
 import { type Address, getAddress, parseGwei } from "viem";
 import { createCallbackService } from "./callbacks/callback-service.ts";
 import { createCallbackDispatcher } from "./callbacks/dispatcher.ts";
@@ -28,10 +28,8 @@ import { createPaymentIntentService } from "./payments/payment-intent-service.ts
 import { createPayoutService } from "./payouts/payout-service.ts";
 import { type Config, ConfigError } from "./platform/config.ts";
 import { createDatabase, type DatabaseHandle } from "./platform/database/create-database.ts";
-import { createCachedRateProvider } from "./rates/cached-rate-provider.ts";
-import { createHttpRateProvider } from "./rates/http-rate-provider.ts";
+import { createRateProvider } from "./rates/create-rate-provider.ts";
 import type { RateProvider } from "./rates/rate-provider.ts";
-import { createStaticRateProvider } from "./rates/static-rate-provider.ts";
 import { createGasTopUpDepositAccounts } from "./treasury/deposit-accounts.ts";
 import { createTreasuryService } from "./treasury/treasury-service.ts";
 
@@ -60,23 +58,13 @@ export interface Gateway {
   stop(): Promise<void>;
 }
 
-export function createRateProvider(config: Config): RateProvider {
-  const fixed = createStaticRateProvider({ fiatPerUsd: { TWD: config.RATES_TWD_PER_USD } });
-  if (config.RATES_PROVIDER === "static" || config.RATES_HTTP_URL === undefined) return fixed;
-  // No silent fallback to fixed figures in production: a stale hard-coded rate would misprice.
-  return createCachedRateProvider({
-    primary: createHttpRateProvider({ url: config.RATES_HTTP_URL, timeoutMs: 5000 }),
-    ttlMs: config.RATES_CACHE_SECONDS * 1000,
-  });
-}
-
 export function createServices(options: {
   config: Config;
   database: DatabaseHandle;
   seed: Uint8Array;
   extraChains?: RegisteredChain[] | undefined;
   rates?: RateProvider;
-  log?: Logger;
+  log: Logger;
   allowPrivateCallbacks?: boolean | undefined;
   callbackClock?: (() => Date) | undefined;
   resolve?: Resolve | undefined;
@@ -112,7 +100,7 @@ export function createServices(options: {
   });
   const dispatcher = createCallbackDispatcher({
     db: database.db,
-    log: options.log ?? pino({ level: "silent" }),
+    log: options.log,
     guard: callbackGuard,
     secrets: webhookSecrets,
     pollIntervalMs: config.CALLBACK_POLL_MS,
@@ -130,7 +118,7 @@ export function createServices(options: {
   const txManager = createTxManager({
     db: database.db,
     chains,
-    log: options.log ?? pino({ level: "silent" }),
+    log: options.log,
     confirmations: (key) => chainConfirmations(config, chains, key),
     pollIntervalMs: (key) => chains.get(key).pollingIntervalMs ?? config.CHAIN_POLL_MS,
     replaceAfterBlocks: config.TX_REPLACE_AFTER_BLOCKS,
@@ -165,7 +153,7 @@ export function createServices(options: {
       collectionDelaySeconds: config.COLLECTION_DELAY_SECONDS,
       quoteDecimals: config.CRYPTO_AMOUNT_DECIMALS,
       intervalMs: config.TREASURY_INTERVAL_MS,
-      log: options.log ?? pino({ level: "silent" }),
+      log: options.log,
       onStatusChange: () => dispatcher.nudge(),
     }),
   };

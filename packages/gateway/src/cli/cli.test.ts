@@ -46,9 +46,19 @@ afterAll(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
+// serve quotes only with a rate source chosen on purpose; 31 (not the sandbox's 32.5) shows
+// that the configured rate is the one used.
+const STATIC_RATES = { RATES_PROVIDER: "static", RATES_TWD_PER_USD: "31" };
+
 /** Settings shared by every command of one installation. */
 function installation(extra: Record<string, string | undefined> = {}) {
-  return { DATA_DIR: join(dir, "data"), DATABASE_URL: database.url, LOG_LEVEL: "warn", ...extra };
+  return {
+    DATA_DIR: join(dir, "data"),
+    DATABASE_URL: database.url,
+    LOG_LEVEL: "warn",
+    ...STATIC_RATES,
+    ...extra,
+  };
 }
 
 async function admin(args: string[]): Promise<any> {
@@ -157,7 +167,7 @@ describe("an operator's first day", { timeout: 180_000 }, () => {
     expect(byServer.body.data).toMatchObject({
       payment_chain_id: "arb",
       symbol: "USDT",
-      crypto_amount: "9.23",
+      crypto_amount: "9.68", // 300 TWD at 31 TWD per USD
       client_id: clientId,
       org_id: orgId,
       status: "pending",
@@ -238,6 +248,18 @@ describe.concurrent("bad configuration stops the start", { timeout: 90_000 }, ()
     ],
     ["no seed", async () => ({ SEED_FILE: undefined }), [/SEED_FILE/]],
     [
+      "no rate source",
+      async () => ({ RATES_PROVIDER: undefined, RATES_TWD_PER_USD: undefined }),
+      [
+        /^\s*RATES_PROVIDER: .*RATES_PROVIDER=http with RATES_HTTP_URL.*RATES_PROVIDER=static with RATES_TWD_PER_USD/m,
+      ],
+    ],
+    [
+      "static rates without every rate",
+      async () => ({ RATES_PROVIDER: "static", RATES_TWD_PER_USD: undefined }),
+      [/^\s*RATES_TWD_PER_USD: required when RATES_PROVIDER=static/m],
+    ],
+    [
       "a seed file readable by others",
       async () => {
         const file = join(dir, "open-seed.txt");
@@ -263,7 +285,12 @@ describe.concurrent("bad configuration stops the start", { timeout: 90_000 }, ()
   it.each(cases)("%s", async (_name, settings, lines) => {
     const r = await runCli(
       ["serve"],
-      { DATA_DIR: join(dir, "unused"), SEED_FILE: seedFile, ...(await settings()) },
+      {
+        DATA_DIR: join(dir, "unused"),
+        SEED_FILE: seedFile,
+        ...STATIC_RATES,
+        ...(await settings()),
+      },
       60_000,
     );
     expect(r.code, r.stderr).toBe(1);
@@ -281,6 +308,7 @@ describe.concurrent("bad configuration stops the start", { timeout: 90_000 }, ()
       {
         DATA_DIR: join(dir, "unused"),
         SEED_FILE: seedFile,
+        ...STATIC_RATES,
         DATABASE_URL: `postgres://127.0.0.1:${port}/x`,
       },
       60_000,
@@ -297,7 +325,12 @@ describe.concurrent("bad configuration stops the start", { timeout: 90_000 }, ()
     try {
       const r = await runCli(
         ["serve"],
-        { DATA_DIR: join(dir, "port-in-use"), SEED_FILE: seedFile, PORT: String(port) },
+        {
+          DATA_DIR: join(dir, "port-in-use"),
+          SEED_FILE: seedFile,
+          ...STATIC_RATES,
+          PORT: String(port),
+        },
         60_000,
       );
       expect(r.code).toBe(1);

@@ -44,11 +44,13 @@ async function withServices<T>(
   seed: Uint8Array = new Uint8Array(64),
 ): Promise<T> {
   const cfg = config();
+  const { createLogger } = await import("../platform/logger.ts");
   const { createServices, openDatabase } = await gatewayModule();
   const database = await openDatabase(cfg);
   try {
     // Most admin commands need no seed; an empty one keeps them usable without the secret.
-    return await fn(createServices({ config: cfg, database, seed }));
+    const log = createLogger({ level: cfg.LOG_LEVEL, pretty: cfg.LOG_PRETTY });
+    return await fn(createServices({ config: cfg, database, seed, log }));
   } finally {
     await database.close();
   }
@@ -108,6 +110,8 @@ program
   )
   .action(async () => {
     const cfg = config();
+    const { requireDeliberateRateSource } = await import("../rates/create-rate-provider.ts");
+    requireDeliberateRateSource(cfg);
     const { createLogger } = await import("../platform/logger.ts");
     const { loadSeed } = await import("../chain/seed.ts");
     const { startGateway } = await gatewayModule();

@@ -2,6 +2,7 @@ import { OpenAPIHono } from "@hono/zod-openapi";
 import { Scalar } from "@scalar/hono-api-reference";
 import type { MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
+import { cors } from "hono/cors";
 import type { Logger } from "pino";
 import { registerCallbackRoutes } from "../callbacks/callback-routes.ts";
 import type { CallbackService } from "../callbacks/callback-service.ts";
@@ -11,7 +12,7 @@ import { registerIntentRoutes } from "../payments/intent-routes.ts";
 import type { PaymentIntentService } from "../payments/payment-intent-service.ts";
 import type { PayoutService } from "../payouts/payout-service.ts";
 import { registerTransferRoutes } from "../payouts/transfer-routes.ts";
-import { ErrorCode, invalidApiKey } from "../platform/errors.ts";
+import { DomainError, ErrorCode, invalidApiKey } from "../platform/errors.ts";
 import { errorResponse, validationResponse } from "./error-handler.ts";
 import type { AppEnv } from "./openapi.ts";
 
@@ -59,38 +60,27 @@ export function createApp(deps: AppDependencies) {
   });
 
   // CORS. A preflight carries no client id, so it is answered for an Origin that some client
-  // allows; the real request is then checked against its own client's allowlist.
-  app.use("/v1/*", async (c, next) => {
-    const origin = c.req.header("origin");
-    if (c.req.method === "OPTIONS") {
-      if (origin === undefined || !(await tenancy.isOriginKnown(origin))) {
-        return c.json(
-          {
-            code: ErrorCode.originNotAllowed,
-            message: `origin ${origin ?? "(none)"} is not allowed`,
-          },
-          403,
-        );
-      }
-      return c.body(null, 204, {
-        "Access-Control-Allow-Origin": origin,
-        "Access-Control-Allow-Methods": "GET, POST",
-        "Access-Control-Allow-Headers": "Content-Type, X-Client-ID",
-        "Access-Control-Max-Age": "600",
-        Vary: "Origin",
-      });
-    }
-    await next();
-    if (
-      origin !== undefined &&
-      c.req.header("x-studio-api-key") === undefined &&
-      // A browser caller's origin was just checked against its client; others ask the database.
-      (c.get("caller")?.kind === "browser" || (await tenancy.isOriginKnown(origin)))
-    ) {
-      c.res.headers.set("Access-Control-Allow-Origin", origin);
-      c.res.headers.append("Vary", "Origin");
-    }
-  });
+  // allows; the real request is checked against its own client's allowlist by authenticate, and
+  // its response may be read by an origin some client allows (server calls, with an API key,
+  // get no CORS headers).
+  app.use(
+    "/v1/*",
+    cors({
+      origin: async (origin, c) => {
+        const known = async () => origin !== "" && (await tenancy.isOriginKnown(origin));
+        if (c.req.method === "OPTIONS") {
+          // hono/cors would answer an unknown origin's preflight 204 without the header; the API
+          // refuses it with the 4003 error envelope instead, which a thrown error becomes.
+          if (!(await known())) throw preflightRefused(origin);
+          return origin;
+        }
+        return c.req.header("x-studio-api-key") === undefined && (await known()) ? origin : null;
+      },
+      allowMethods: ["GET", "POST"],
+      allowHeaders: ["Content-Type", "X-Client-ID"],
+      maxAge: 600,
+    }),
+  );
 
   // POST only: reading a GET's (empty) body costs the Node adapter a full Request object.
   app.on(
@@ -169,4 +159,12 @@ export function createApp(deps: AppDependencies) {
     (await deps.ready()) ? c.json({ status: "ready" }) : c.json({ status: "not ready" }, 503),
   );
   return app;
+}
+
+function preflightRefused(origin: string): DomainError {
+  return new DomainError({
+    status: 403,
+    code: ErrorCode.originNotAllowed,
+    message: `origin ${origin === "" ? "(none)" : origin} is not allowed`,
+  });
 }

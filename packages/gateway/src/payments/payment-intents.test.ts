@@ -440,12 +440,43 @@ describe("authentication and tenancy", () => {
     });
     expect(ok.status).toBe(204);
     expect(ok.headers.get("access-control-allow-origin")).toBe(shop.origin);
-    expect(ok.headers.get("access-control-allow-headers")).toMatch(/X-Client-ID/i);
-    const bad = await call("OPTIONS", INTENT, {
-      headers: { Origin: "https://evil.example", "Access-Control-Request-Method": "POST" },
+    const list = (name: string) =>
+      ok.headers
+        .get(name)
+        ?.split(",")
+        .map((v) => v.trim().toLowerCase());
+    expect(list("access-control-allow-headers")).toEqual(["content-type", "x-client-id"]);
+    expect(list("access-control-allow-methods")).toEqual(["get", "post"]);
+    expect(ok.headers.get("access-control-max-age")).toBe("600");
+    expect(list("vary")).toContain("origin");
+    for (const origin of ["https://evil.example", undefined]) {
+      const bad = await call("OPTIONS", INTENT, {
+        headers: {
+          ...(origin === undefined ? {} : { Origin: origin }),
+          "Access-Control-Request-Method": "POST",
+        },
+      });
+      expect([bad.status, bad.body.code], origin).toEqual([403, 4003]);
+      expect(bad.body.message).toMatch(/not allowed/);
+      expect(bad.headers.get("access-control-allow-origin")).toBeNull();
+    }
+  });
+
+  it("lets only an origin some client allows read a response, and never a server call's", async () => {
+    // A browser caller refused by its own client still reads the refusal from a known origin.
+    const cross = await call("POST", INTENT, {
+      headers: { "X-Client-ID": shop.clientId, Origin: other.origin },
+      body: SAMPLE,
     });
-    expect(bad.status).toBe(403);
-    expect(bad.headers.get("access-control-allow-origin")).toBeNull();
+    expect([cross.status, cross.body.code]).toEqual([403, 4003]);
+    expect(cross.headers.get("access-control-allow-origin")).toBe(other.origin);
+    expect(cross.headers.get("vary")).toMatch(/origin/i);
+    const byServer = await call("POST", INTENT, {
+      headers: server(shop),
+      body: SAMPLE,
+    });
+    expect(byServer.status).toBe(200);
+    expect(byServer.headers.get("access-control-allow-origin")).toBeNull();
   });
 
   it("never shows one organisation's intents to another, nor another client's to a browser", async () => {

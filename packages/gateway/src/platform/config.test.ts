@@ -14,10 +14,11 @@ describe("loadConfig", () => {
       PAYMENT_TTL_SECONDS: 1800,
       LOG_LEVEL: "info",
       CRYPTO_AMOUNT_DECIMALS: 2,
-      RATES_PROVIDER: "static",
-      RATES_TWD_PER_USD: "32.5",
     });
     expect(c.DATABASE_URL).toBeUndefined();
+    // No rate source by default: serve makes the operator choose one (the sandbox needs none).
+    expect(c.RATES_PROVIDER).toBeUndefined();
+    expect(c.RATES_TWD_PER_USD).toBeUndefined();
   });
 
   it("reads confirmation policies per chain, with defaults", () => {
@@ -53,6 +54,7 @@ describe("loadConfig", () => {
     [{ RPC_URLS_ARB: "not a url" }, "RPC_URLS_ARB"],
     [{ RATES_PROVIDER: "http" }, "RATES_HTTP_URL"],
     [{ RATES_TWD_PER_USD: "32,5" }, "RATES_TWD_PER_USD"],
+    [{ RATES_TWD_PER_USD: "0.00" }, "RATES_TWD_PER_USD"],
     [{ CONFIRMATIONS_ETH: "soon" }, "CONFIRMATIONS_ETH"],
     [{ CONFIRMATIONS_ARB: "0" }, "CONFIRMATIONS_ARB"],
   ])("stops on %j naming %s", (env, name) => {

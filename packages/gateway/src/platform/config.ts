@@ -51,13 +51,16 @@ const schema = z.object({
   MAX_BODY_BYTES: positiveInt(10 * 1024 * 1024).default(64 * 1024),
   SEED_PHRASE: z.string().min(1).optional(),
   SEED_FILE: z.string().min(1).optional(),
-  RATES_PROVIDER: z.enum(["static", "http"]).default("static"),
+  // No defaults: `serve` refuses to start until the operator chooses a rate source (the sandbox
+  // and tests quote with the static sample rates when these are unset; rates/create-rate-provider.ts).
+  RATES_PROVIDER: z.enum(["static", "http"]).optional(),
   RATES_HTTP_URL: z.url({ protocol: /^https?$/ }).optional(),
   RATES_CACHE_SECONDS: positiveInt(24 * 3600).default(60),
   RATES_TWD_PER_USD: z
     .string()
     .regex(/^\d+(\.\d+)?$/, "must be a decimal number")
-    .default("32.5"),
+    .refine((v) => /[1-9]/.test(v), "must be more than 0")
+    .optional(),
   ANVIL_PORT: port.default(8545),
   CONFIRMATION_GRACE_SECONDS: whole(0, 24 * 3600).default(600),
   CHAIN_POLL_MS: positiveInt(60_000).default(2000),

@@ -15,6 +15,7 @@ import { privateKeyToAccount } from "viem/accounts";
 import { anvil } from "viem/chains";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { freePort } from "../testing/cli-process.ts";
+import { createTestLogger } from "../testing/test-logger.ts";
 import { type LocalChain, startLocalChain } from "./local-chain.ts";
 
 // Fast interval mining keeps each deploy/mint/transfer round trip well under a second.
@@ -66,7 +67,11 @@ describe("ephemeral local chain", () => {
   let chain: LocalChain;
 
   beforeAll(async () => {
-    chain = await startLocalChain({ port: await freePort(), blockTimeSeconds: BLOCK_TIME });
+    chain = await startLocalChain({
+      port: await freePort(),
+      blockTimeSeconds: BLOCK_TIME,
+      log: createTestLogger(),
+    });
   });
   afterAll(async () => {
     await chain?.stop();
@@ -100,7 +105,9 @@ describe("ephemeral local chain", () => {
 
   it("refuses a port that is already taken instead of talking to another server", async () => {
     const takenPort = Number(new URL(chain.rpcUrl).port);
-    await expect(startLocalChain({ port: takenPort })).rejects.toThrow(/already in use/);
+    await expect(startLocalChain({ port: takenPort, log: createTestLogger() })).rejects.toThrow(
+      /already in use/,
+    );
   });
 });
 

@@ -52,7 +52,7 @@ export interface StartLocalChainOptions {
   host?: string;
   /** Interval mining period; fractions (e.g. 0.2) are accepted by anvil. Default 1. */
   blockTimeSeconds?: number;
-  log?: LocalChainLog;
+  log: LocalChainLog;
 }
 
 /** Anvil's built-in accounts come from this mnemonic; passed explicitly so the two cannot drift. */
@@ -72,8 +72,6 @@ const OUTPUT_TAIL_CHARS = 4_000;
 const mintAbi = parseAbi(["function mint(address to, uint256 value)"]);
 const balanceOfAbi = parseAbi(["function balanceOf(address) view returns (uint256)"]);
 
-const silentLog: LocalChainLog = { info() {}, warn() {} };
-
 /**
  * Starts anvil with the sandbox's test USDT deployed and a funded payer account.
  *
@@ -81,7 +79,7 @@ const silentLog: LocalChainLog = { info() {}, warn() {} };
  * the same token, so deposit addresses and balances a developer has seen stay valid.
  */
 export async function startLocalChain(options: StartLocalChainOptions): Promise<LocalChain> {
-  const log = options.log ?? silentLog;
+  const { log } = options;
   const host = options.host ?? "127.0.0.1";
   const blockTimeSeconds = options.blockTimeSeconds ?? 1;
   const { port, dataDir } = options;

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { createPublicClient, erc20Abi, getAddress, http, parseUnits } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { anvil } from "viem/chains";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { verifyWebhook } from "../../../sdk/src/verify-webhook.ts";
 import { startCallbackReceiver } from "../testing/callback-receiver.ts";
 import {
@@ -264,16 +264,16 @@ describe("stablegate dev", { timeout: 90_000 }, () => {
     const part = await runCli(["dev", "pay", intentId, "4"], env);
     expect(part.code, part.stderr).toBe(0);
     expect(part.stdout).toMatch(/^sent 4 to 0x[0-9a-fA-F]{40} in 0x[0-9a-f]{64}/);
-    const waitFor = async (predicate: (data: any) => boolean) => {
-      const until = Date.now() + 15_000;
-      let last: any;
-      while (Date.now() < until) {
-        last = (await getIntent(file, { "X-STUDIO-API-KEY": file.api_key }, intentId)).body.data;
-        if (predicate(last)) return last;
-        await new Promise((r) => setTimeout(r, 200));
-      }
-      throw new Error(`intent never got there; last: ${JSON.stringify(last)}`);
-    };
+    const waitFor = (predicate: (data: any) => boolean) =>
+      vi.waitFor(
+        async () => {
+          const { data } = (await getIntent(file, { "X-STUDIO-API-KEY": file.api_key }, intentId))
+            .body;
+          if (!predicate(data)) throw new Error(`intent not there yet: ${JSON.stringify(data)}`);
+          return data;
+        },
+        { timeout: 15_000, interval: 200 },
+      );
     const partial = await waitFor((d) => d.received_amount === "4");
     expect(partial.status).toBe("pending");
     const rest = await runCli(["dev", "pay", intentId, "5.23"], env);

@@ -18,6 +18,7 @@ import { privateKeyToAccount } from "viem/accounts";
 import { anvil } from "viem/chains";
 import { type LocalChain, startLocalChain } from "../sandbox/local-chain.ts";
 import { freePort } from "./cli-process.ts";
+import { createTestLogger } from "./test-logger.ts";
 
 export interface ManualChain {
   chain: LocalChain;
@@ -57,7 +58,11 @@ const mintAbi = parseAbi(["function mint(address to, uint256 value)"]);
  * when a test mines them, so what the chain looks like at each step is deterministic.
  */
 export async function startManualChain(): Promise<ManualChain> {
-  const chain = await startLocalChain({ port: await freePort(), blockTimeSeconds: 0.1 });
+  const chain = await startLocalChain({
+    port: await freePort(),
+    blockTimeSeconds: 0.1,
+    log: createTestLogger(),
+  });
   const transport = http(chain.rpcUrl);
   const publicClient = createPublicClient({ chain: anvil, transport, pollingInterval: 50 });
   const testClient = createTestClient({ mode: "anvil", chain: anvil, transport });

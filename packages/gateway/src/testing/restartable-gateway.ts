@@ -1,11 +1,11 @@
 import { mnemonicToSeedSync } from "@scure/bip39";
-import { pino } from "pino";
 import type { RegisteredChain } from "../chain/chain-registry.ts";
 import { type Gateway, startGateway } from "../gateway.ts";
 import { loadConfig } from "../platform/config.ts";
 import type { DatabaseHandle } from "../platform/database/create-database.ts";
 import { createTestDatabase } from "./test-database.ts";
 import { createTestTenant, TEST_MNEMONIC, type TestTenant } from "./test-gateway.ts";
+import { createTestLogger } from "./test-logger.ts";
 
 export interface RestartableGateway {
   /** The running gateway's base URL; a restart listens on a new port. */
@@ -43,7 +43,7 @@ export async function startRestartableGateway(options: {
   const launch = () =>
     startGateway({
       config,
-      log: pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" }),
+      log: createTestLogger(),
       seed,
       database,
       extraChains: options.extraChains,

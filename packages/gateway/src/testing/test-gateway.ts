@@ -1,5 +1,4 @@
 import { mnemonicToSeedSync } from "@scure/bip39";
-import { pino } from "pino";
 import type { Resolve } from "../callbacks/url-guard.ts";
 import type { RegisteredChain } from "../chain/chain-registry.ts";
 import { type Gateway, startGateway } from "../gateway.ts";
@@ -7,6 +6,7 @@ import type { TenancyService } from "../organizations/tenancy-service.ts";
 import { loadConfig } from "../platform/config.ts";
 import type { DatabaseHandle } from "../platform/database/create-database.ts";
 import { createTestDatabase } from "./test-database.ts";
+import { createTestLogger } from "./test-logger.ts";
 
 /** The well-known development mnemonic: test deposit addresses are reproducible. */
 export const TEST_MNEMONIC = "test test test test test test test test test test test junk";
@@ -45,7 +45,7 @@ export async function startTestGateway(
   );
   const gateway = await startGateway({
     config,
-    log: pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" }),
+    log: createTestLogger(),
     seed: mnemonicToSeedSync(TEST_MNEMONIC),
     database,
     ...(options.extraChains ? { extraChains: options.extraChains } : {}),

@@ -25,6 +25,7 @@ import {
   startRestartableGateway,
 } from "../testing/restartable-gateway.ts";
 import { TEST_MNEMONIC, type TestTenant } from "../testing/test-gateway.ts";
+import { createTestLogger } from "../testing/test-logger.ts";
 
 // Refunds, collections and gas top-ups end to end: a real anvil mining every 200 ms, the real
 // gateway (watcher, lifecycle, transaction manager, treasury worker), and what a merchant and a
@@ -58,7 +59,11 @@ const wallets = createWallets(mnemonicToSeedSync(TEST_MNEMONIC, SEED_PASSPHRASE)
 const units = (amount: string) => parseUnits(amount, 6);
 
 beforeAll(async () => {
-  chain = await startLocalChain({ port: await freePort(), blockTimeSeconds: 0.2 });
+  chain = await startLocalChain({
+    port: await freePort(),
+    blockTimeSeconds: 0.2,
+    log: createTestLogger(),
+  });
   const transport = http(chain.rpcUrl);
   publicClient = createPublicClient({ chain: anvil, transport, pollingInterval: 50 });
   payerWallet = createWalletClient({

@@ -6,6 +6,7 @@ import {
   recordFollower,
 } from "../../testing/follower-recorder.ts";
 import { type ManualChain, startManualChain } from "../../testing/manual-chain.ts";
+import { createTestLogger } from "../../testing/test-logger.ts";
 import { createBlockFollower } from "./create-block-follower.ts";
 import { TRANSFER_EVENT } from "./get-transfer-logs.ts";
 import type {
@@ -40,6 +41,7 @@ function follow(
     tokens: [m.chain.tokenAddress],
     confirmations: 3,
     pollingIntervalMs: 20,
+    log: createTestLogger(),
     ...options,
     state,
   });

@@ -23,8 +23,6 @@ const DEFAULT_MAX_RETRY_DELAY_MS = 30_000;
 // stretch of the chain should not slow down the rest of a long catch-up.
 const RANGE_GROWTH_AFTER = 8;
 
-const silentLog = { info() {}, warn() {} };
-
 /**
  * Follows one chain and yields its watched-token transfers as an ordered stream of events.
  *
@@ -46,7 +44,7 @@ const silentLog = { info() {}, warn() {} };
  */
 export function createBlockFollower(parameters: CreateBlockFollowerParameters): BlockFollower {
   const { chainKey, confirmations, pollingIntervalMs } = parameters;
-  const log = parameters.log ?? silentLog;
+  const { log } = parameters;
   const maxLogRange = parameters.maxLogRange ?? DEFAULT_MAX_LOG_RANGE;
   const backfillThreshold = parameters.backfillThreshold ?? DEFAULT_BACKFILL_THRESHOLD;
   const maxRetryDelayMs = parameters.maxRetryDelayMs ?? DEFAULT_MAX_RETRY_DELAY_MS;

@@ -5,9 +5,9 @@ import {
   type FollowerRecorder,
   recordFollower,
   recordingLog,
-  until,
 } from "../../testing/follower-recorder.ts";
 import { type ManualChain, startManualChain } from "../../testing/manual-chain.ts";
+import { createTestLogger } from "../../testing/test-logger.ts";
 import { createBlockFollower } from "./create-block-follower.ts";
 import type { BlockRef, CreateBlockFollowerParameters, FollowerEvent } from "./types.ts";
 
@@ -37,6 +37,7 @@ function follow(
     tokens: [m.chain.tokenAddress],
     confirmations: 4,
     pollingIntervalMs: 20,
+    log: createTestLogger(),
     ...options,
     state,
   });
@@ -156,10 +157,12 @@ describe("block follower across reorgs", () => {
     await m.reorg(3); // replaces start .. start+2, below the finalised start+1
     await m.mine(2);
     // Logged on every retry, not once and then forgotten.
-    await until(
-      () => warnings().filter((w) => /reorg deeper/.test(w.msg)).length >= 3,
-      "repeated deep-reorg warnings",
-    );
+    await expect
+      .poll(() => warnings().filter((w) => /reorg deeper/.test(w.msg)).length, {
+        message: "repeated deep-reorg warnings",
+        timeout: 10_000,
+      })
+      .toBeGreaterThanOrEqual(3);
     const warning = warnings().find((w) => /reorg deeper/.test(w.msg));
     expect(warning?.obj).toMatchObject({
       errorName: "DeepReorgError",

@@ -5,7 +5,6 @@ import {
   type FollowerRecorder,
   recordFollower,
   recordingLog,
-  until,
 } from "../../testing/follower-recorder.ts";
 import {
   type JsonRpcProxy,
@@ -13,6 +12,7 @@ import {
   startJsonRpcProxy,
 } from "../../testing/json-rpc-proxy.ts";
 import { type ManualChain, startManualChain } from "../../testing/manual-chain.ts";
+import { createTestLogger } from "../../testing/test-logger.ts";
 import { createBlockFollower } from "./create-block-follower.ts";
 import { InvalidFollowerStateError } from "./errors.ts";
 import { TRANSFER_EVENT } from "./get-transfer-logs.ts";
@@ -47,6 +47,7 @@ function follow(options: Partial<CreateBlockFollowerParameters>): FollowerRecord
       tokens: [m.chain.tokenAddress],
       confirmations: 1,
       pollingIntervalMs: 20,
+      log: createTestLogger(),
       ...options,
       state,
     }),
@@ -114,7 +115,9 @@ describe("block follower RPC handling", () => {
     const seenWhileDown = flaky.requests.length;
     await m.mine();
     await recorder.waitFor(sawBlock(start + 1n));
-    await until(() => entries.some((e) => e.msg === "RPC URL answers again"), "the recovery log");
+    await expect
+      .poll(() => entries.map((e) => e.msg), { message: "the recovery log", timeout: 10_000 })
+      .toContain("RPC URL answers again");
     await m.mine();
     await recorder.waitFor(sawBlock(start + 2n));
     expect(flaky.requests.length).toBeGreaterThan(seenWhileDown);
@@ -199,6 +202,7 @@ describe("block follower RPC handling", () => {
       tokens: [m.chain.tokenAddress],
       confirmations: 3,
       pollingIntervalMs: 20,
+      log: createTestLogger(),
       state: { window: [a, c], finalized: undefined },
     });
     await expect(follower.events().next()).rejects.toBeInstanceOf(InvalidFollowerStateError);

@@ -74,7 +74,7 @@ export interface CreateBlockFollowerParameters {
   startBlock?: bigint;
   /** Restored by the consumer (see applyFollowerEvent); the follower resumes right after it. */
   state: FollowerState;
-  log?: FollowerLog;
+  log: FollowerLog;
   /** Bound on each RPC call. Default 10 000 ms. */
   requestTimeoutMs?: number;
   /** How long a failed RPC URL is set aside before it is preferred again. Default 30 000 ms. */

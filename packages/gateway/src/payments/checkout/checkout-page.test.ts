@@ -4,7 +4,16 @@ import { createServer } from "node:http";
 import { createRequire } from "node:module";
 import type { AddressInfo } from "node:net";
 import type { Browser, Page } from "playwright-core";
-import { type Address, createWalletClient, erc20Abi, type Hex, http, parseUnits } from "viem";
+import {
+  type Address,
+  createWalletClient,
+  erc20Abi,
+  type Hex,
+  http,
+  keccak256,
+  parseUnits,
+  type TransactionRequest,
+} from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { anvil } from "viem/chains";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -12,16 +21,19 @@ import type { RegisteredChain } from "../../chain/chain-registry.ts";
 import { type LocalChain, startLocalChain } from "../../sandbox/local-chain.ts";
 import { launchBrowser, saveScreenshot } from "../../testing/browser.ts";
 import { freePort } from "../../testing/cli-process.ts";
+import { endPaymentWindow } from "../../testing/end-payment-window.ts";
 import {
   type RestartableGateway,
   startRestartableGateway,
 } from "../../testing/restartable-gateway.ts";
 import type { TestTenant } from "../../testing/test-gateway.ts";
+import { createTestLogger } from "../../testing/test-logger.ts";
 
 // The hosted checkout in a real browser (Debian's chromium) against the real gateway watching a
 // real anvil chain: what a payer sees and does, on a phone-sized screen, from the QR to the end.
+// Intents live 30 minutes; a test ends a payment window itself (endPaymentWindow) once the page
+// has shown what it checks while the intent is pending, so no deadline races the browser.
 
-const SHORT_TTL_SECONDS = 6;
 const PHONE = { width: 375, height: 740 };
 const AXE_PATH = createRequire(import.meta.url).resolve("axe-core/axe.min.js");
 // anvil's unlocked account #3 (from the sandbox mnemonic): gas money but no test USDT.
@@ -35,14 +47,16 @@ interface Intent {
 }
 
 let chain: LocalChain;
-let main: RestartableGateway; // intents live 30 minutes
-let short: RestartableGateway; // intents live SHORT_TTL_SECONDS
+let main: RestartableGateway;
 let mainShop: TestTenant;
-let shortShop: TestTenant;
 let browser: Browser;
 
 beforeAll(async () => {
-  chain = await startLocalChain({ port: await freePort(), blockTimeSeconds: 0.5 });
+  chain = await startLocalChain({
+    port: await freePort(),
+    blockTimeSeconds: 0.5,
+    log: createTestLogger(),
+  });
   const local: RegisteredChain = {
     key: "local",
     evmChainId: chain.evmChainId,
@@ -52,37 +66,27 @@ beforeAll(async () => {
     confirmations: 1,
     pollingIntervalMs: 100,
   };
-  // Two gateways watch one chain, so each has its own seed: no deposit address is shared.
-  [main, short, browser] = await Promise.all([
+  [main, browser] = await Promise.all([
     startRestartableGateway({
       seedPassphrase: "checkout-main",
       extraChains: [local],
       settleIntervalMs: 200,
     }),
-    startRestartableGateway({
-      seedPassphrase: "checkout-short",
-      extraChains: [local],
-      env: { PAYMENT_TTL_SECONDS: String(SHORT_TTL_SECONDS) },
-      settleIntervalMs: 200,
-    }),
     launchBrowser(),
   ]);
-  [mainShop, shortShop] = await Promise.all([
-    main.createTenant({ chain: "local" }),
-    short.createTenant({ chain: "local" }),
-  ]);
+  mainShop = await main.createTenant({ chain: "local" });
 });
 
 afterAll(async () => {
   await browser?.close();
-  await Promise.allSettled([main?.close(), short?.close()]);
+  await main?.close();
   await chain?.stop();
 });
 
-async function createIntent(gateway: RestartableGateway, shop: TestTenant): Promise<Intent> {
-  const res = await fetch(`${gateway.url}/v1/studio/api/payment/intent`, {
+async function createIntent(): Promise<Intent> {
+  const res = await fetch(`${main.url}/v1/studio/api/payment/intent`, {
     method: "POST",
-    headers: { "Content-Type": "application/json", "X-STUDIO-API-KEY": shop.apiKey },
+    headers: { "Content-Type": "application/json", "X-STUDIO-API-KEY": mainShop.apiKey },
     body: JSON.stringify({
       fiat_amount: "300.0",
       fiat_currency: "TWD",
@@ -156,7 +160,7 @@ async function expectFitsPhone(page: Page): Promise<void> {
 
 describe("a payment from start to end", () => {
   it("shows amount, address, QR and countdown, then the paid screen without a reload", async () => {
-    const intent = await createIntent(main, mainShop);
+    const intent = await createIntent();
     const page = await openPhonePage();
     await page
       .context()
@@ -218,13 +222,32 @@ describe("a payment from start to end", () => {
   });
 
   it("pays with an injected browser wallet: switches chain, explains failures, then succeeds", async () => {
-    const intent = await createIntent(main, mainShop);
+    const intent = await createIntent();
     const page = await openPhonePage();
     const calls: string[] = [];
-    // The wallet's JSON-RPC goes to anvil, whose accounts are unlocked (eth_sendTransaction
-    // signs there); the wallet itself, as a person would drive it, is scripted below.
+    // The wallet's JSON-RPC goes to anvil; the wallet itself, as a person would drive it, is
+    // scripted below.
     await page.exposeFunction("walletCall", (method: string) => calls.push(method));
+    // The payer's transfer is signed when the page asks and its hash answered, as a wallet
+    // does, but broadcast only once the test has seen the page's "sent" state: mined at once,
+    // it could confirm and replace that state before the test looked.
+    const payer = createWalletClient({
+      account: privateKeyToAccount(chain.payerPrivateKey),
+      chain: anvil,
+      transport: http(chain.rpcUrl),
+    });
+    let held: Hex | undefined;
     await page.exposeFunction("anvilRpc", async (method: string, params: unknown[]) => {
+      if (method === "eth_sendTransaction") {
+        const { to, data, value } = (params as [TransactionRequest])[0];
+        const request = await payer.prepareTransactionRequest({
+          ...(to ? { to } : {}),
+          ...(data ? { data } : {}),
+          ...(value === undefined ? {} : { value: BigInt(value) }),
+        });
+        held = await payer.signTransaction(request);
+        return { result: keccak256(held) };
+      }
       const res = await fetch(chain.rpcUrl, {
         method: "POST",
         headers: { "Content-Type": "application/json" },
@@ -298,6 +321,8 @@ describe("a payment from start to end", () => {
     // 3. Approved: the transfer is sent and the page follows it to the paid screen.
     await button.click();
     await page.getByText("Transfer sent. Waiting for the network to confirm it…").waitFor();
+    expect(held).toBeDefined();
+    await payer.sendRawTransaction({ serializedTransaction: held as Hex });
     await page.getByRole("heading", { name: "Payment received" }).waitFor({ timeout: 15_000 });
     expect(calls.filter((m) => m === "eth_sendTransaction")).toHaveLength(2); // rejected, sent
     const status = (await (
@@ -310,20 +335,20 @@ describe("a payment from start to end", () => {
   });
 });
 
-// Both wait out a deadline, so they run side by side.
-describe.concurrent("end screens after the deadline", () => {
+describe("end screens after the deadline", () => {
   it("expired: nothing paid; embedded in an iframe it tells the parent page", async () => {
-    const intent = await createIntent(short, shortShop);
+    const intent = await createIntent();
     const page = await openPhonePage("zh-TW"); // ?lang=en below wins over the browser's language
     // A merchant's page on another origin, embedding the checkout as the React SDK's modal does.
     const shopPage = await serveHtml(
-      `<!doctype html><title>Shop</title><script>window.received=[];addEventListener("message",e=>received.push(e.data))</script><iframe title="Checkout" style="width:100%;height:700px;border:0" src="${short.url}/pay/${intent.payment_intent_id}?embed=1&lang=en"></iframe>`,
+      `<!doctype html><title>Shop</title><script>window.received=[];addEventListener("message",e=>received.push(e.data))</script><iframe title="Checkout" style="width:100%;height:700px;border:0" src="${main.url}/pay/${intent.payment_intent_id}?embed=1&lang=en"></iframe>`,
     );
     await page.goto(shopPage.url);
     const frame = page.frameLocator("iframe");
-    await frame.getByRole("heading", { name: /^Pay / }).waitFor({ timeout: 5_000 });
+    await frame.getByRole("heading", { name: /^Pay / }).waitFor();
     expect(await frame.locator(".brand").count()).toBe(0); // no page chrome when embedded
 
+    await endPaymentWindow(main.database, intent.payment_intent_id);
     await frame.getByRole("heading", { name: "Payment expired" }).waitFor({ timeout: 15_000 });
     expect(await frame.locator("main").innerText()).toContain("Do not send funds to this address");
     const messages = await page.evaluate(
@@ -349,11 +374,11 @@ describe.concurrent("end screens after the deadline", () => {
   });
 
   it("underpaid, in Traditional Chinese, with live updates by polling: refund pending, then refunded", async () => {
-    const intent = await createIntent(short, shortShop);
+    const intent = await createIntent();
     const page = await openPhonePage("zh-TW"); // no ?lang: the browser's language decides
     // No event stream (a proxy that drops it): the page must fall back to polling.
     await page.route("**/events", (route) => route.abort());
-    await page.goto(`${short.url}/pay/${intent.payment_intent_id}`);
+    await page.goto(`${main.url}/pay/${intent.payment_intent_id}`);
     await page.getByRole("heading", { name: `支付 ${intent.crypto_amount} USDT` }).waitFor();
     expect(await page.evaluate(() => document.documentElement.lang)).toBe("zh-TW");
     expect(await page.getByRole("button", { name: "使用瀏覽器錢包付款" }).count()).toBe(0);
@@ -363,6 +388,7 @@ describe.concurrent("end screens after the deadline", () => {
     await page
       .getByText(`目前已收到 1 / ${intent.crypto_amount} USDT`)
       .waitFor({ timeout: 10_000 });
+    await endPaymentWindow(main.database, intent.payment_intent_id);
     await page.getByRole("heading", { name: "付款金額不足" }).waitFor({ timeout: 15_000 });
     const text = await page.locator("main").innerText();
     expect(text).toContain(`截止前收到 1 USDT，應付 ${intent.crypto_amount} USDT。`);
@@ -378,7 +404,7 @@ describe.concurrent("end screens after the deadline", () => {
 
     // Refunds are sent by the refund job; its outcome is written here as that job records it.
     const refundTx = `0x${"ab".repeat(32)}`;
-    await short.database.db
+    await main.database.db
       .updateTable("payment_intents")
       .set({ status: "insufficient_refunded", refund_tx_hash: refundTx, refund_amount: "1000000" })
       .where("id", "=", intent.payment_intent_id)

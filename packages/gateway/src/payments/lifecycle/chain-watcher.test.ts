@@ -10,6 +10,7 @@ import { loadConfig } from "../../platform/config.ts";
 import { type LocalChain, startLocalChain } from "../../sandbox/local-chain.ts";
 import { freePort } from "../../testing/cli-process.ts";
 import { startTestGateway, TEST_MNEMONIC, type TestGateway } from "../../testing/test-gateway.ts";
+import { createTestLogger } from "../../testing/test-logger.ts";
 import { StaleFollowerStateError } from "./chain-ingest-service.ts";
 
 // Scale-out: two gateway processes on one database both watch the same chain. Whatever order
@@ -21,7 +22,11 @@ let second: Gateway;
 const secondLog: Array<{ level: number; msg: string; chain?: string }> = [];
 
 beforeAll(async () => {
-  chain = await startLocalChain({ port: await freePort(), blockTimeSeconds: 0.3 });
+  chain = await startLocalChain({
+    port: await freePort(),
+    blockTimeSeconds: 0.3,
+    log: createTestLogger(),
+  });
   const local = {
     key: "local",
     evmChainId: chain.evmChainId,

@@ -6,6 +6,7 @@ import { loadConfig } from "../../platform/config.ts";
 import type { DatabaseHandle } from "../../platform/database/create-database.ts";
 import { createTestDatabase } from "../../testing/test-database.ts";
 import { createTestTenant, TEST_MNEMONIC } from "../../testing/test-gateway.ts";
+import { createTestLogger } from "../../testing/test-logger.ts";
 import type { PaymentStatus } from "./decide.ts";
 import { type TransitionParameters, transition } from "./transition.ts";
 
@@ -22,6 +23,7 @@ beforeAll(async () => {
     config: loadConfig({}, { LOG_LEVEL: "silent" }),
     database,
     seed: mnemonicToSeedSync(TEST_MNEMONIC),
+    log: createTestLogger(),
     // The callback URL's host "resolves" to a public address: no DNS in this test.
     resolve: async () => [{ address: "93.184.216.34", family: 4 }],
   });
