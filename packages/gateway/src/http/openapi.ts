@@ -16,6 +16,22 @@ export function envelope<T extends z.ZodType>(data: T) {
   return z.object({ code: z.literal(0), data });
 }
 
+/** The paging parameters every list endpoint takes. */
+export const PageQuery = z.object({
+  page_number: z.coerce.number().int().min(1).max(1_000_000).default(1).openapi({ example: 1 }),
+  page_size: z.coerce.number().int().min(1).max(100).default(10).openapi({ example: 10 }),
+});
+
+/** One page of `item`s, as every list endpoint answers. */
+export function pageOf<T extends z.ZodType>(item: T) {
+  return z.object({
+    items: z.array(item),
+    total_count: z.number().int(),
+    page_number: z.number().int(),
+    page_size: z.number().int(),
+  });
+}
+
 export const AuthHeaders = z.object({
   "x-client-id": z.string().optional().openapi({ description: "Your client ID (32 hex chars)." }),
   origin: z

@@ -1,4 +1,5 @@
 import { z } from "@hono/zod-openapi";
+import { PageQuery, pageOf } from "../http/openapi.ts";
 import { PAYMENT_STATUSES } from "./lifecycle/decide.ts";
 import { fiatAmountProblem, MAX_FIAT_AMOUNT, MAX_FIAT_DECIMALS, MIN_FIAT_AMOUNT } from "./money.ts";
 import { FIATS } from "./quote.ts";
@@ -152,9 +153,7 @@ const toArray = (v: unknown) =>
     ? undefined
     : (Array.isArray(v) ? v : [v]).flatMap((s) => String(s).split(",")).filter((s) => s !== "");
 
-export const ListPaymentIntentsQuery = z.object({
-  page_number: z.coerce.number().int().min(1).max(1_000_000).default(1).openapi({ example: 1 }),
-  page_size: z.coerce.number().int().min(1).max(100).default(10).openapi({ example: 10 }),
+export const ListPaymentIntentsQuery = PageQuery.extend({
   client_id: z.string().max(64).optional(),
   status: z.preprocess(toArray, z.array(PaymentStatus).optional()).openapi({
     description: "Repeatable: status=pending&status=success",
@@ -168,14 +167,7 @@ export const ListPaymentIntentsQuery = z.object({
     .openapi({ description: "Substring match, case-insensitive; % and _ are literal." }),
 });
 
-export const PaymentIntentList = z
-  .object({
-    items: z.array(PaymentIntent),
-    total_count: z.number().int(),
-    page_number: z.number().int(),
-    page_size: z.number().int(),
-  })
-  .openapi("PaymentIntentList");
+export const PaymentIntentList = pageOf(PaymentIntent).openapi("PaymentIntentList");
 
 export const IntentIdParam = z.object({
   id: z

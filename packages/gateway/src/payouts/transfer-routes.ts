@@ -1,7 +1,7 @@
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import type { MiddlewareHandler } from "hono";
 import type { AppEnv } from "../http/openapi.ts";
-import { envelope, errorResponse, jsonResponse } from "../http/openapi.ts";
+import { envelope, errorResponse, jsonResponse, PageQuery } from "../http/openapi.ts";
 import type { PayoutService } from "./payout-service.ts";
 import {
   TransferBody,
@@ -78,10 +78,7 @@ const listRoute = createRoute({
   description: "Newest first.",
   request: {
     headers: ApiKeyHeaders,
-    query: z.object({
-      page_number: z.coerce.number().int().min(1).max(1_000_000).default(1).openapi({ example: 1 }),
-      page_size: z.coerce.number().int().min(1).max(100).default(10).openapi({ example: 10 }),
-    }),
+    query: PageQuery,
   },
   responses: {
     200: jsonResponse(envelope(TransferList), "A page of transfers"),

@@ -1,4 +1,5 @@
 import { z } from "@hono/zod-openapi";
+import { pageOf } from "../http/openapi.ts";
 
 // The transfer API's wire shapes. The service's types are inferred from these, so the documented
 // shape and the returned one cannot drift apart.
@@ -71,14 +72,7 @@ export const TransferView = z
 export type TransferView = z.infer<typeof TransferView>;
 export type TransferStatus = TransferView["status"];
 
-export const TransferList = z
-  .object({
-    items: z.array(TransferView),
-    total_count: z.number().int(),
-    page_number: z.number().int(),
-    page_size: z.number().int(),
-  })
-  .openapi("TransferList");
+export const TransferList = pageOf(TransferView).openapi("TransferList");
 export type TransferList = z.infer<typeof TransferList>;
 
 export const WalletView = z

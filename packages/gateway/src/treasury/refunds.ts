@@ -2,7 +2,7 @@ import type { Kysely, Selectable } from "kysely";
 import type { Logger } from "pino";
 import type { Address } from "viem";
 import type { ChainTxView } from "../chain/tx-manager/tx-manager.ts";
-import { transition } from "../payments/lifecycle/transition.ts";
+import { lockIntent, transition } from "../payments/lifecycle/transition.ts";
 import { formatTokenAmount } from "../payments/money.ts";
 import type { Database, PaymentIntentsTable, RefundsTable } from "../platform/database/schema.ts";
 import type { DepositSender, TreasuryStep } from "./deposit-sender.ts";
@@ -141,12 +141,8 @@ export function createRefunds(options: {
   async function confirmRefund(intentId: string, row: Selectable<RefundsTable>, tx: ChainTxView) {
     const changed = await db.transaction().execute(async (trx) => {
       const at = now();
-      const intent = await trx
-        .selectFrom("payment_intents")
-        .selectAll()
-        .where("id", "=", intentId)
-        .forUpdate()
-        .executeTakeFirstOrThrow();
+      const intent = await lockIntent(trx, intentId);
+      if (!intent) throw new Error(`payment intent ${intentId} vanished during its refund`);
       const confirmed = await trx
         .updateTable("refunds")
         .set({ state: "confirmed", chain_tx_id: tx.id, updated_at: at })

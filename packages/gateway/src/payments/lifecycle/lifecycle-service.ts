@@ -1,7 +1,7 @@
 import { type Kysely, sql, type Transaction } from "kysely";
 import type { Database } from "../../platform/database/schema.ts";
 import { decidePaymentStatus, type PaymentStatus } from "./decide.ts";
-import { transition } from "./transition.ts";
+import { lockIntent, transition } from "./transition.ts";
 
 export interface LifecycleServiceOptions {
   db: Kysely<Database>;
@@ -27,12 +27,7 @@ export function createLifecycleService(options: LifecycleServiceOptions) {
     const changes: Array<{ id: string; from: PaymentStatus; to: PaymentStatus }> = [];
     // Sorted, so concurrent recomputations lock rows in the same order and cannot deadlock.
     for (const id of [...new Set(intentIds)].sort()) {
-      const intent = await trx
-        .selectFrom("payment_intents")
-        .selectAll()
-        .where("id", "=", id)
-        .forUpdate()
-        .executeTakeFirst();
+      const intent = await lockIntent(trx, id);
       if (!intent) continue;
       const transfers = await trx
         .selectFrom("transfers")

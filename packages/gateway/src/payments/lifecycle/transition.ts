@@ -45,6 +45,19 @@ const MONEY_COLUMNS = [
   "payer_address",
 ] as const satisfies readonly (keyof IntentChangeColumns)[];
 
+/** Reads an intent under its row lock (FOR UPDATE), as `transition()` needs it. */
+export function lockIntent(
+  trx: Transaction<Database>,
+  id: string,
+): Promise<Selectable<PaymentIntentsTable> | undefined> {
+  return trx
+    .selectFrom("payment_intents")
+    .selectAll()
+    .where("id", "=", id)
+    .forUpdate()
+    .executeTakeFirst();
+}
+
 /**
  * The only writer of `payment_intents.status`. In the caller's transaction, with the intent's row
  * already locked by the caller, it writes the new status and the columns that change with it,
