@@ -2,7 +2,7 @@
  * Callback deliveries per second: the real dispatcher (claim with SKIP LOCKED, sign, POST, record
  * the attempt and the event's new state) draining an outbox of N events into a local receiver,
  * beside a baseline measured in the same run: the same signed POSTs sent straight from memory
- * with the same concurrency and connection policy, no database. The receiver runs in a child
+ * with the same concurrency and keep-alive connections, no database. The receiver runs in a child
  * process so that it does not share this process's event loop.
  *
  *   node --import tsx bench/callbacks.bench.ts                       (PGlite in a temp dir)
@@ -12,11 +12,11 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
-import http from "node:http";
 import os from "node:os";
 import path from "node:path";
 import { sql } from "kysely";
 import { pino } from "pino";
+import { Pool } from "undici";
 import { createCallbackDispatcher } from "../packages/gateway/src/callbacks/dispatcher.ts";
 import { enqueueStatusCallback } from "../packages/gateway/src/callbacks/outbox.ts";
 import { signatureHeader } from "../packages/gateway/src/callbacks/signature.ts";
@@ -144,34 +144,37 @@ async function seed(database: DatabaseHandle, url: string, n: number, orgId: num
   }
 }
 
-/** The same signed POSTs without the database: what the network and the receiver allow. */
+/**
+ * The same signed POSTs without the database: what the network and the receiver allow. Like the
+ * dispatcher's delivery, it keeps connections alive in an undici pool for the receiver's origin.
+ */
 async function baseline(url: string, bodies: string[], secret: string, concurrency: number) {
   let next = 0;
-  const post = (body: string) =>
-    new Promise<void>((resolve, reject) => {
-      const req = http.request(url, {
-        method: "POST",
-        agent: false,
-        headers: {
-          "content-type": "application/json",
-          "content-length": Buffer.byteLength(body),
-          "x-stablegate-signature": signatureHeader(body, [secret], Math.floor(Date.now() / 1000)),
-        },
-      });
-      req.on("error", reject);
-      req.on("response", (res) => {
-        res.resume();
-        res.on("end", () => resolve());
-      });
-      req.end(body);
+  const { origin, pathname } = new URL(url);
+  const pool = new Pool(origin);
+  const post = async (body: string) => {
+    const res = await pool.request({
+      path: pathname,
+      method: "POST",
+      headers: {
+        "content-type": "application/json",
+        "x-stablegate-signature": signatureHeader(body, [secret], Math.floor(Date.now() / 1000)),
+      },
+      body,
     });
-  const started = performance.now();
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < bodies.length) await post(bodies[next++] as string);
-    }),
-  );
-  return bodies.length / ((performance.now() - started) / 1000);
+    await res.body.dump();
+  };
+  try {
+    const started = performance.now();
+    await Promise.all(
+      Array.from({ length: concurrency }, async () => {
+        while (next < bodies.length) await post(bodies[next++] as string);
+      }),
+    );
+    return bodies.length / ((performance.now() - started) / 1000);
+  } finally {
+    await pool.close();
+  }
 }
 
 async function main() {
