@@ -20,7 +20,7 @@ export interface Reply {
   status: number;
   // biome-ignore lint/suspicious/noExplicitAny: the wire's JSON, read loosely as in the test files (where biome allows any); each test asserts the fields it relies on
   body: any;
-  /** The body as sent: what a test checks when key order or bytes matter. */
+  /** The response body as received: what a test checks when key order or bytes matter. */
   text: string;
   headers: Headers;
 }
