@@ -1,0 +1,45 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  INTENT,
+  type IntentFixture,
+  LIST,
+  server,
+  startIntentFixture,
+} from "../payments/intent-fixture.ts";
+
+// What the app serves besides the API: health, readiness, the OpenAPI document, the reference
+// page, and a 404 for everything else.
+
+let f: IntentFixture;
+beforeAll(async () => {
+  f = await startIntentFixture();
+});
+afterAll(() => f?.stop());
+
+describe("service endpoints", () => {
+  it("serves health, readiness, the OpenAPI document and the reference page", async () => {
+    expect((await f.call("GET", "/healthz")).body).toEqual({ status: "ok" });
+    expect((await f.call("GET", "/readyz")).status).toBe(200);
+    const doc = await f.call("GET", "/openapi.json");
+    expect(doc.body.openapi).toBe("3.1.0");
+    expect(Object.keys(doc.body.paths)).toEqual(
+      expect.arrayContaining([INTENT, `${INTENT}/{id}`, LIST]),
+    );
+    const status = doc.body.paths[LIST].get.parameters.find((p: any) => p.name === "status");
+    expect(status.schema.items.enum).toEqual([
+      "pending",
+      "success",
+      "expired",
+      "insufficient_not_refunded",
+      "insufficient_refunded",
+    ]);
+    const page = await f.call("GET", "/docs");
+    expect(page.status).toBe(200);
+    expect(page.text).toMatch(/<html/i);
+  });
+
+  it("answers unknown routes with 404 and code 4004", async () => {
+    const r = await f.call("GET", "/v1/studio/api/nothing", { headers: server(f.shop) });
+    expect([r.status, r.body.code]).toEqual([404, 4004]);
+  });
+});
