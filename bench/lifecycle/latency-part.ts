@@ -87,7 +87,7 @@ function printLatency(latency: LatencyResult[], { settings }: LifecycleBench): v
     [
       `seen:   the block holding the payment first answered by eth_blockNumber (polled every ${HEAD_POLL_MS} ms in a worker thread)`,
       `GET:    the first GET /payment/intent/{id} answering success (each paid intent read every ${API_POLL_MS} ms once a block after its payment was seen)`,
-      "commit: created_at of the success history row (clock_timestamp() in the transaction, just before COMMIT)",
+      "commit: created_at of the success history row (the gateway's clock as it decided, inside the deciding transaction)",
       "sent:   eth_sendRawTransaction returned; includes the wait to be mined (up to one block interval)",
       "apply:  mean wall time of the watcher's ingest.apply per event (one transaction each)",
       `floor:  seen->GET >= the wait for the watcher's next poll (0..poll interval); sent->GET >= the wait for the block (0..${blockMs} ms)`,

@@ -81,10 +81,8 @@ it("credits each payment once when two gateways watch the same chain", async () 
       args: [to, parseUnits("2", 6)],
     });
   }
-  const deadline = Date.now() + 20_000;
-  let statuses: string[] = [];
-  while (Date.now() < deadline) {
-    statuses = await Promise.all(
+  const statuses = () =>
+    Promise.all(
       ids.map(async (id) => {
         const res = await fetch(`${second.url}/v1/studio/api/payment/intent/${id}`, {
           headers: { "X-STUDIO-API-KEY": tenant.apiKey },
@@ -92,10 +90,7 @@ it("credits each payment once when two gateways watch the same chain", async () 
         return ((await res.json()) as { data: { status: string } }).data.status;
       }),
     );
-    if (statuses.every((s) => s === "success")) break;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  expect(statuses).toEqual(["success", "success", "success"]);
+  await expect.poll(statuses, { timeout: 20_000 }).toEqual(["success", "success", "success"]);
   const db = first.database.db;
   const transfers = await db
     .selectFrom("transfers")
