@@ -33,6 +33,12 @@ describe("callback URL safety", () => {
       "http://100.100.100.200/",
       "http://[::ffff:127.0.0.1]/cb",
       "http://[fd00:ec2::254]/",
+      // IPv6 spellings that carry an IPv4 address: compatible, NAT64, 6to4; and a documentation
+      // range (TEST-NET-1) that no real receiver uses.
+      "http://[::127.0.0.1]/cb",
+      "http://[64:ff9b::7f00:1]/cb",
+      "http://[2002:7f00:1::]/cb",
+      "http://192.0.2.1/cb",
     ]) {
       const r = await api(gw, "POST", INTENT, key(shop), {
         fiat_amount: "1",
@@ -41,7 +47,9 @@ describe("callback URL safety", () => {
       });
       expect(r.status, url).toBe(400);
       expect(r.body.code).toBe(4000);
-      expect(r.body.message).toMatch(/^callback_url: .* private, loopback, link-local or metadata/);
+      expect(r.body.message).toMatch(
+        /^callback_url: .* private, loopback, link-local, metadata or reserved address/,
+      );
     }
     const ftp = await api(gw, "POST", INTENT, key(shop), {
       fiat_amount: "1",

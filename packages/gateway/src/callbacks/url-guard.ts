@@ -1,5 +1,6 @@
 import { lookup } from "node:dns/promises";
 import { BlockList, isIP } from "node:net";
+import ipaddr from "ipaddr.js";
 import { validationError } from "../platform/errors.ts";
 
 export interface ResolvedAddress {
@@ -15,27 +16,22 @@ const systemResolve: Resolve = async (hostname) =>
     family: a.family === 6 ? 6 : 4,
   }));
 
-// Where a merchant-supplied URL must not lead: this host, the operator's private networks and
-// the cloud metadata services (169.254.169.254 is link-local; Alibaba's 100.100.100.200 is in
-// the shared range; AWS's fd00:ec2::254 is unique-local).
-const PRIVATE_RANGES: Array<[string, number, "ipv4" | "ipv6"]> = [
-  ["0.0.0.0", 8, "ipv4"],
-  ["10.0.0.0", 8, "ipv4"],
-  ["100.64.0.0", 10, "ipv4"],
-  ["127.0.0.0", 8, "ipv4"],
-  ["169.254.0.0", 16, "ipv4"],
-  ["172.16.0.0", 12, "ipv4"],
-  ["192.0.0.0", 24, "ipv4"],
-  ["192.168.0.0", 16, "ipv4"],
-  ["198.18.0.0", 15, "ipv4"],
-  ["224.0.0.0", 4, "ipv4"],
-  ["240.0.0.0", 4, "ipv4"],
-  ["::", 128, "ipv6"],
-  ["::1", 128, "ipv6"],
-  ["fc00::", 7, "ipv6"],
-  ["fe80::", 10, "ipv6"],
-  ["ff00::", 8, "ipv6"],
-];
+// Only public unicast addresses may be called back. ipaddr.js names every special range:
+// loopback, private, shared (100.64/10, where Alibaba's metadata service is), link-local (where
+// the cloud metadata services are), unique-local (AWS's fd00:ec2::254), documentation,
+// benchmarking, multicast, and the IPv6 forms that carry an IPv4 address (mapped and compatible
+// ones are read as the IPv4 address itself; NAT64, 6to4 and Teredo are refused whole), so no
+// spelling of 127.0.0.1 gets through.
+const IPV4_COMPATIBLE = ipaddr.parseCIDR("::/96");
+
+function isPublicUnicast(address: string): boolean {
+  if (!ipaddr.isValid(address)) return false;
+  const parsed = ipaddr.process(address);
+  // ipaddr.js calls the deprecated IPv4-compatible block (::a.b.c.d, which the URL parser writes
+  // as ::7f00:1) unicast; nothing public lives there.
+  if (parsed.kind() === "ipv6" && parsed.match(IPV4_COMPATIBLE)) return false;
+  return parsed.range() === "unicast";
+}
 
 /** Parses "10.0.0.0/8" or "fd00::/8" (a bare address is a /32 or /128); throws on anything else. */
 export function parseNetwork(cidr: string): [string, number, "ipv4" | "ipv6"] {
@@ -48,8 +44,8 @@ export function parseNetwork(cidr: string): [string, number, "ipv4" | "ipv6"] {
   return [address, prefix, family === 4 ? "ipv4" : "ipv6"];
 }
 
-// node's BlockList checks an IPv4-mapped IPv6 address (::ffff:127.0.0.1) against the IPv4
-// ranges too, so that spelling does not get around them.
+// node's BlockList checks an IPv4-mapped IPv6 address (::ffff:10.0.0.1) against the IPv4
+// ranges too.
 function blockListOf(ranges: Array<[string, number, "ipv4" | "ipv6"]>): BlockList {
   const list = new BlockList();
   for (const [address, prefix, type] of ranges) list.addSubnet(address, prefix, type);
@@ -78,14 +74,13 @@ export interface CallbackUrlGuardOptions {
  * then connects to the very address that was checked.
  */
 export function createCallbackUrlGuard(options: CallbackUrlGuardOptions = {}) {
-  const blocked = blockListOf(PRIVATE_RANGES);
   const allowed = blockListOf((options.allowedNetworks ?? []).map(parseNetwork));
   const resolve = options.resolve ?? systemResolve;
 
   function isRefused(a: ResolvedAddress): boolean {
     if (options.allowPrivate) return false;
     const type = a.family === 4 ? "ipv4" : "ipv6";
-    return blocked.check(a.address, type) && !allowed.check(a.address, type);
+    return !isPublicUnicast(a.address) && !allowed.check(a.address, type);
   }
 
   /** The URL's host, resolved; every address must be allowed. Throws CallbackUrlRefused. */
@@ -100,7 +95,7 @@ export function createCallbackUrlGuard(options: CallbackUrlGuardOptions = {}) {
     const refused = addresses.find(isRefused);
     if (refused) {
       throw new CallbackUrlRefused(
-        `${host} resolves to ${refused.address}, a private, loopback, link-local or metadata address`,
+        `${host} resolves to ${refused.address}, a private, loopback, link-local, metadata or reserved address`,
       );
     }
     return addresses;
