@@ -104,15 +104,17 @@ export function describeEvent(event: FollowerEvent): string {
   }
 }
 
-/** A log sink that keeps what was logged, for asserting on warnings. */
+/** A log sink that keeps what was logged, for asserting on warnings and errors. */
 export function recordingLog() {
-  const entries: { level: "info" | "warn"; obj: object; msg: string }[] = [];
+  const entries: { level: "info" | "warn" | "error"; obj: object; msg: string }[] = [];
   return {
     entries,
     warnings: () => entries.filter((e) => e.level === "warn"),
+    errors: () => entries.filter((e) => e.level === "error"),
     log: {
       info: (obj: object, msg?: string) => entries.push({ level: "info", obj, msg: msg ?? "" }),
       warn: (obj: object, msg?: string) => entries.push({ level: "warn", obj, msg: msg ?? "" }),
+      error: (obj: object, msg?: string) => entries.push({ level: "error", obj, msg: msg ?? "" }),
     },
   };
 }

@@ -1,7 +1,7 @@
-import { getAddress } from "viem";
+import { getAddress, type Hex } from "viem";
 import { sleep } from "../../platform/abort.ts";
 import { applyFollowerEvent, assertFollowerState, followerTip } from "./apply-follower-event.ts";
-import { DeepReorgError, FollowerError, LogRangeRefusedError } from "./errors.ts";
+import { FollowerError, LogRangeRefusedError } from "./errors.ts";
 import { getBlockRef } from "./get-block-ref.ts";
 import { getTransferLogs, type RawTransferLog } from "./get-transfer-logs.ts";
 import { createRpcPool, describeError } from "./rpc-pool.ts";
@@ -19,6 +19,7 @@ const DEFAULT_BACKFILL_THRESHOLD = 32n;
 const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
 const DEFAULT_FAILOVER_COOLDOWN_MS = 30_000;
 const DEFAULT_MAX_RETRY_DELAY_MS = 30_000;
+const DEFAULT_DEEP_REORG_RESCAN_BLOCKS = 256n;
 // After this many accepted ranges in a row the range doubles again (up to maxLogRange): a dense
 // stretch of the chain should not slow down the rest of a long catch-up.
 const RANGE_GROWTH_AFTER = 8;
@@ -39,8 +40,10 @@ const RANGE_GROWTH_AFTER = 8;
  *   tag: the node's tagged block, once the follower has processed that very block).
  *
  * Nothing is thrown for RPC trouble: failures are logged and retried with backoff. A reorg below the
- * last finalised block is logged as a DeepReorgError on every retry and nothing further is yielded
- * until the RPC agrees with the processed chain again.
+ * last finalised block (a deep reorg) is logged at error level and recovered from: the ancestor is
+ * the highest of the consumer's `knownBlocks` that is still canonical, or failing that the block
+ * `deepReorgRescanBlocks` below the lost one; a `reorg` event with `deep: true` drops everything
+ * above it, and the blocks above it are read again.
  */
 export function createBlockFollower(parameters: CreateBlockFollowerParameters): BlockFollower {
   const { chainKey, confirmations, pollingIntervalMs } = parameters;
@@ -48,6 +51,8 @@ export function createBlockFollower(parameters: CreateBlockFollowerParameters): 
   const maxLogRange = parameters.maxLogRange ?? DEFAULT_MAX_LOG_RANGE;
   const backfillThreshold = parameters.backfillThreshold ?? DEFAULT_BACKFILL_THRESHOLD;
   const maxRetryDelayMs = parameters.maxRetryDelayMs ?? DEFAULT_MAX_RETRY_DELAY_MS;
+  const deepReorgRescanBlocks =
+    parameters.deepReorgRescanBlocks ?? DEFAULT_DEEP_REORG_RESCAN_BLOCKS;
   validate(parameters, maxLogRange, backfillThreshold);
 
   const tokens = [...new Set(parameters.tokens.map((t) => getAddress(t)))];
@@ -70,19 +75,6 @@ export function createBlockFollower(parameters: CreateBlockFollowerParameters): 
   const commit = <E extends FollowerEvent>(event: E): E => {
     state = applyFollowerEvent(state, event);
     return event;
-  };
-
-  /** A final block that the node no longer has on its chain is a reorg too deep to follow. */
-  const assertFinalizedCanonical = async (finalized: BlockRef, signal?: AbortSignal) => {
-    const canonical = await getBlockRef(pool, { blockNumber: finalized.number }, signal);
-    if (canonical?.hash !== finalized.hash) {
-      throw new DeepReorgError({
-        chainKey,
-        blockNumber: finalized.number,
-        expectedHash: finalized.hash,
-        canonicalHash: canonical?.hash,
-      });
-    }
   };
 
   const windowBlockAt = (blockNumber: bigint): BlockRef | undefined => {
@@ -142,24 +134,20 @@ export function createBlockFollower(parameters: CreateBlockFollowerParameters): 
     let ancestor = window[lo];
     if (ancestor === undefined) {
       if (state.finalized !== undefined) {
-        await assertFinalizedCanonical(state.finalized, signal);
+        if (!(await isCanonical(state.finalized, signal)))
+          return yield* deepReorg(state.finalized, signal);
         ancestor = state.finalized;
       } else {
         // Nothing is final yet: the anchor is the parent of the first block processed.
         const first = window[0];
         if (first === undefined) return false;
-        const parentNumber = first.number - 1n;
+        const parent = { number: first.number - 1n, hash: first.parentHash };
         const canonical =
-          parentNumber < 0n
+          parent.number < 0n
             ? undefined
-            : await getBlockRef(pool, { blockNumber: parentNumber }, signal);
-        if (canonical === undefined || canonical.hash !== first.parentHash) {
-          throw new DeepReorgError({
-            chainKey,
-            blockNumber: parentNumber,
-            expectedHash: first.parentHash,
-            canonicalHash: canonical?.hash,
-          });
+            : await getBlockRef(pool, { blockNumber: parent.number }, signal);
+        if (canonical === undefined || canonical.hash !== parent.hash) {
+          return yield* deepReorg(parent, signal);
         }
         ancestor = canonical;
       }
@@ -181,6 +169,59 @@ export function createBlockFollower(parameters: CreateBlockFollowerParameters): 
       "chain reorganised; dropping blocks above the common ancestor",
     );
     yield commit({ type: "reorg", commonAncestor: ancestor, dropped });
+    return true;
+  }
+
+  /**
+   * `lost`, a block reported final (or the block the follower started after), is no longer
+   * canonical. The ancestor is the highest of the consumer's known blocks at most
+   * deepReorgRescanBlocks below it that is still canonical (every processed block under a canonical
+   * one is canonical too: they form a hash chain), else the node's block that far below (or its
+   * head, if shorter). Everything above is dropped in one `deep` reorg event and read again.
+   */
+  async function* deepReorg(
+    lost: { number: bigint; hash: Hex },
+    signal?: AbortSignal,
+  ): AsyncGenerator<FollowerEvent, boolean> {
+    const floor = lost.number > deepReorgRescanBlocks ? lost.number - deepReorgRescanBlocks : 0n;
+    let ancestor: BlockRef | undefined;
+    const known = (await parameters.knownBlocks?.(lost.number)) ?? [];
+    for (const block of [...known].sort((a, b) => (a.number < b.number ? 1 : -1))) {
+      if (block.number < floor) break;
+      const canonical = await getBlockRef(pool, { blockNumber: block.number }, signal);
+      if (canonical?.hash === block.hash) {
+        ancestor = canonical;
+        break;
+      }
+    }
+    let source = "a stored block";
+    if (ancestor === undefined) {
+      const head = await getBlockRef(pool, { blockTag: "latest" }, signal);
+      const at = head === undefined || head.number > floor ? floor : head.number;
+      ancestor = await getBlockRef(pool, { blockNumber: at }, signal);
+      if (ancestor === undefined) {
+        throw new FollowerError(`${chainKey}: block ${at} is missing on the node`, { chainKey });
+      }
+      source = `${lost.number - at} blocks below the lost one (deepReorgRescanBlocks)`;
+    }
+    const above = ancestor.number;
+    const dropped = [
+      ...(state.finalized !== undefined && state.finalized.number > above ? [state.finalized] : []),
+      ...state.window.filter((b) => b.number > above),
+    ];
+    (log.error ?? log.warn).call(
+      log,
+      {
+        chainKey,
+        lostBlock: lost.number,
+        lostHash: lost.hash,
+        commonAncestor: above,
+        ancestorFrom: source,
+        dropped: dropped.length,
+      },
+      "reorg deeper than the finalised block: dropping final blocks above the common ancestor and reading them again",
+    );
+    yield commit({ type: "reorg", commonAncestor: ancestor, dropped, deep: true });
     return true;
   }
 
@@ -272,6 +313,7 @@ export function createBlockFollower(parameters: CreateBlockFollowerParameters): 
   async function* poll(signal?: AbortSignal): AsyncGenerator<FollowerEvent, boolean> {
     const head = await getBlockRef(pool, { blockTag: "latest" }, signal);
     if (head === undefined) throw new FollowerError(`${chainKey}: no latest block`, { chainKey });
+    parameters.onHead?.(head);
     const tagBlock =
       typeof confirmations === "string"
         ? await getBlockRef(pool, { blockTag: confirmations }, signal)
@@ -294,8 +336,8 @@ export function createBlockFollower(parameters: CreateBlockFollowerParameters): 
         // The window was read while unfinalised; jump past it only once it is known canonical.
         if (!(await isCanonical(windowTip, signal))) return yield* reorg(signal);
         yield commit({ type: "finalize", block: windowTip });
-      } else if (state.finalized !== undefined) {
-        await assertFinalizedCanonical(state.finalized, signal);
+      } else if (state.finalized !== undefined && !(await isCanonical(state.finalized, signal))) {
+        return yield* deepReorg(state.finalized, signal);
       }
       yield* backfill(next, finalHead, tagBlock, signal);
       return true;
@@ -355,6 +397,7 @@ export function createBlockFollower(parameters: CreateBlockFollowerParameters): 
           } catch (error) {
             if (signal?.aborted) return;
             failures += 1;
+            parameters.onPollFailed?.(error);
             const retryInMs = Math.min(
               maxRetryDelayMs,
               pollingIntervalMs * 2 ** Math.min(failures - 1, 16),
@@ -367,9 +410,7 @@ export function createBlockFollower(parameters: CreateBlockFollowerParameters): 
                 failures,
                 retryInMs,
               },
-              error instanceof DeepReorgError
-                ? "reorg deeper than the finalised block; not following until resolved"
-                : "block follower poll failed; retrying",
+              "block follower poll failed; retrying",
             );
             await sleep(retryInMs, signal);
             continue;

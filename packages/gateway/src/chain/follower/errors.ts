@@ -47,36 +47,6 @@ export class LogRangeRefusedError extends FollowerError {
   }
 }
 
-export type DeepReorgErrorType = DeepReorgError & { name: "DeepReorgError" };
-/**
- * A block the follower already reported final (or, before any, the block it started after) is no
- * longer canonical. The follower cannot undo a finalisation, so it stops making progress and keeps
- * reporting this until the RPC agrees with it again or an operator intervenes.
- */
-export class DeepReorgError extends FollowerError {
-  readonly blockNumber: bigint;
-  readonly expectedHash: string;
-  readonly canonicalHash: string | undefined;
-  constructor(options: {
-    chainKey: string;
-    blockNumber: bigint;
-    expectedHash: string;
-    canonicalHash: string | undefined;
-  }) {
-    super(
-      `${options.chainKey}: reorg below the last finalised block ${options.blockNumber}; the confirmation policy is too shallow for this chain, or the RPC serves another fork`,
-      {
-        chainKey: options.chainKey,
-        details: `block ${options.blockNumber} was ${options.expectedHash}, the RPC now reports ${options.canonicalHash ?? "no block"}. Transfers in blocks already reported final may not exist on the canonical chain; the follower makes no progress until this is resolved (check the RPC URLs; if the chain really reorganised that deep, re-sync the chain's cursor from an earlier block).`,
-      },
-    );
-    this.name = "DeepReorgError";
-    this.blockNumber = options.blockNumber;
-    this.expectedHash = options.expectedHash;
-    this.canonicalHash = options.canonicalHash;
-  }
-}
-
 export type InvalidFollowerStateErrorType = InvalidFollowerStateError & {
   name: "InvalidFollowerStateError";
 };

@@ -143,34 +143,78 @@ describe("block follower across reorgs", () => {
     expect(recorder.state().window.map((b) => b.number)).toEqual([start, start + 1n, start + 2n]);
   });
 
-  it("refuses to continue past a reorg below the last finalised block, and says so", async () => {
-    const start = (await m.head()) + 1n;
-    const { log, warnings } = recordingLog();
-    const recorder = follow({ startBlock: start, confirmations: 2, log, maxRetryDelayMs: 50 });
+  it("recovers from a reorg below the last finalised block: drops the final blocks down to the highest known canonical one, says so at error level, and reads the new chain", async () => {
+    const parent = await header(await m.head());
+    const start = parent.number + 1n;
+    const { log, errors } = recordingLog();
+    const asked: bigint[] = [];
+    const recorder = follow({
+      startBlock: start,
+      confirmations: 2,
+      log,
+      // What the consumer stored: the parent, and a block of another fork that must be skipped.
+      knownBlocks: async (atOrBelow) => {
+        asked.push(atOrBelow);
+        return [parent, { number: start, hash: `0x${"11".repeat(32)}` }];
+      },
+    });
+    const toAlice = await m.transfer({ to: ALICE, value: 1n });
     await m.mine(3);
     const tip = await header(start + 2n);
     await recorder.waitFor(sawHash(tip.hash));
     await recorder.waitFor((events) => events.at(-1)?.type === "finalize");
-    expect(recorder.state().finalized?.number).toBe(start + 1n);
+    const finalized = recorder.state().finalized;
+    expect(finalized?.number).toBe(start + 1n);
     const seen = recorder.events.length;
 
-    await m.reorg(3); // replaces start .. start+2, below the finalised start+1
+    await m.reorg(3); // replaces start .. start+2, below the finalised start+1; the payment is gone
+    const toBob = await m.transfer({ to: BOB, value: 2n });
     await m.mine(2);
-    // Logged on every retry, not once and then forgotten.
-    await expect
-      .poll(() => warnings().filter((w) => /reorg deeper/.test(w.msg)).length, {
-        message: "repeated deep-reorg warnings",
-        timeout: 10_000,
-      })
-      .toBeGreaterThanOrEqual(3);
-    const warning = warnings().find((w) => /reorg deeper/.test(w.msg));
-    expect(warning?.obj).toMatchObject({
-      errorName: "DeepReorgError",
-      error: expect.stringMatching(
-        new RegExp(`reorg below the last finalised block ${start + 1n}`),
-      ),
+    const newTip = await header(start + 4n);
+    await recorder.waitFor(sawHash(newTip.hash));
+
+    const after = recorder.events.slice(seen);
+    expect(after[0], describeEvents(after)).toEqual({
+      type: "reorg",
+      commonAncestor: parent,
+      dropped: [finalized, tip],
+      deep: true,
     });
-    // Nothing is reported on top of a chain that no longer exists.
-    expect(recorder.events.length, describeEvents(recorder.events)).toBe(seen);
+    expect(asked).toEqual([start + 1n]);
+    const logs = after.flatMap((e) => (e.type === "block" ? e.logs : []));
+    expect(logs.map((l) => [l.txHash, l.to])).toEqual([[toBob, BOB]]);
+    expect(logs.map((l) => l.txHash)).not.toContain(toAlice);
+    expect(errors()).toEqual([
+      expect.objectContaining({
+        msg: expect.stringMatching(/reorg deeper than the finalised block/),
+        obj: expect.objectContaining({ lostBlock: start + 1n, commonAncestor: parent.number }),
+      }),
+    ]);
+    // The follower goes on: the new chain is finalised as it grows.
+    await recorder.waitFor((events) => events.at(-1)?.type === "finalize");
+    expect(recorder.state().finalized?.hash).toBe((await header(start + 3n)).hash);
+  });
+
+  it("without a known canonical block, reads again from deepReorgRescanBlocks below the lost block", async () => {
+    const start = (await m.head()) + 1n;
+    const recorder = follow({ startBlock: start, confirmations: 1, deepReorgRescanBlocks: 2n });
+    await m.mine(3);
+    await recorder.waitFor((events) =>
+      events.some((e) => e.type === "finalize" && e.block.number === start + 2n),
+    );
+    const seen = recorder.events.length;
+    const kept = await header(start);
+
+    await m.reorg(2);
+    const toCarol = await m.transfer({ to: CAROL, value: 3n });
+    await m.mine();
+    const newTip = await header(start + 3n);
+    await recorder.waitFor(sawHash(newTip.hash));
+    const after = recorder.events.slice(seen);
+    // start+2 was lost; two below it is start, still canonical (the reorg replaced start+1 up).
+    expect(after[0]).toMatchObject({ type: "reorg", commonAncestor: kept, deep: true });
+    expect(after.flatMap((e) => (e.type === "block" ? e.logs : [])).map((l) => l.txHash)).toEqual([
+      toCarol,
+    ]);
   });
 });

@@ -1,8 +1,6 @@
 export { applyFollowerEvent, assertFollowerState, followerTip } from "./apply-follower-event.ts";
 export { createBlockFollower } from "./create-block-follower.ts";
 export {
-  DeepReorgError,
-  type DeepReorgErrorType,
   FollowerError,
   InvalidFollowerStateError,
   type InvalidFollowerStateErrorType,

@@ -27,8 +27,11 @@ export interface TransferLog {
 export type FollowerEvent =
   /** A new unfinalised block on the canonical chain, with the watched tokens' Transfer logs in it. */
   | { type: "block"; block: BlockRef; logs: TransferLog[] }
-  /** Blocks above `commonAncestor` are no longer canonical; `block` events for the new ones follow. */
-  | { type: "reorg"; commonAncestor: BlockRef; dropped: BlockRef[] }
+  /**
+   * Blocks above `commonAncestor` are no longer canonical; `block` (or `backfill`) events for the
+   * new ones follow. `deep`: blocks already reported final were dropped too (see deepReorg).
+   */
+  | { type: "reorg"; commonAncestor: BlockRef; dropped: BlockRef[]; deep?: true }
   /** `block` and every block below it reached the confirmation policy. */
   | { type: "finalize"; block: BlockRef }
   /** Blocks [from, to] were already final when read: their logs, and the header of `to`. */
@@ -53,6 +56,8 @@ export type ConfirmationPolicy = number | "safe" | "finalized";
 export interface FollowerLog {
   info(obj: object, msg?: string): void;
   warn(obj: object, msg?: string): void;
+  /** A deep reorg; `warn` when absent. */
+  error?(obj: object, msg?: string): void;
 }
 
 export interface CreateBlockFollowerParameters {
@@ -86,6 +91,21 @@ export interface CreateBlockFollowerParameters {
   backfillThreshold?: bigint;
   /** Upper bound of the retry delay after a failed poll (it starts at pollingIntervalMs). Default 30 000 ms. */
   maxRetryDelayMs?: number;
+  /**
+   * Blocks the consumer stored as processed at or below `atOrBelow` (the chain's transfers'
+   * blocks), any order. After a reorg below the finalised block, the highest one still canonical
+   * is the common ancestor. Default: none.
+   */
+  knownBlocks?: (atOrBelow: bigint) => Promise<Array<{ number: bigint; hash: Hex }>>;
+  /**
+   * After a reorg below the finalised block, how far below the lost block to look for the common
+   * ancestor, and to read again from when no known block is canonical there. Default 256.
+   */
+  deepReorgRescanBlocks?: bigint;
+  /** Each poll's `latest` block, for health reports. */
+  onHead?: (head: BlockRef) => void;
+  /** Each failed poll (it is retried), for health reports. */
+  onPollFailed?: (error: unknown) => void;
 }
 
 export interface BlockFollower {
