@@ -21,8 +21,9 @@ import { createTenancyService } from "./organizations/tenancy-service.ts";
 import { createTransferLimits } from "./organizations/transfer-limits.ts";
 import { createTreasurySettings } from "./organizations/treasury-settings.ts";
 import { createWebhookSecrets } from "./organizations/webhook-secrets.ts";
+import { createChainHealth } from "./payments/lifecycle/chain-health.ts";
 import { createChainIngestService } from "./payments/lifecycle/chain-ingest-service.ts";
-import { startChainWatchers } from "./payments/lifecycle/chain-watcher.ts";
+import { type ChainWatchers, startChainWatchers } from "./payments/lifecycle/chain-watcher.ts";
 import { createLifecycleService } from "./payments/lifecycle/lifecycle-service.ts";
 import { createPaymentIntentService } from "./payments/payment-intent-service.ts";
 import { createPayoutService } from "./payouts/payout-service.ts";
@@ -55,6 +56,8 @@ export interface Gateway {
   port: number;
   services: ReturnType<typeof createServices>;
   database: DatabaseHandle;
+  /** This process's chain watchers: status() per chain (head, lag, reorgs) for metrics. */
+  watchers: ChainWatchers;
   stop(): Promise<void>;
 }
 
@@ -89,6 +92,11 @@ export function createServices(options: {
     graceSeconds: config.CONFIRMATION_GRACE_SECONDS,
   });
   const ingest = createChainIngestService({ db: database.db, lifecycle });
+  const chainHealth = createChainHealth({
+    db: database.db,
+    maxLagBlocks: config.READY_MAX_LAG_BLOCKS,
+    stallMs: config.READY_STALL_MS,
+  });
   const intents = createPaymentIntentService({
     db: database.db,
     chains,
@@ -131,6 +139,7 @@ export function createServices(options: {
     intents,
     lifecycle,
     ingest,
+    chainHealth,
     callbacks,
     dispatcher,
     webhookSecrets,
@@ -211,10 +220,18 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     payouts: services.payouts,
     log,
     maxBodyBytes: config.MAX_BODY_BYTES,
+    // The database answers, and every chain with RPC URLs is followed (by this process or
+    // another) without stalling or lagging: judged from chain_status, the same on every process.
     ready: async () => {
       try {
         await sql`select 1`.execute(database.db);
-        return true;
+        const chains = await services.chainHealth.check(
+          services.chains
+            .list()
+            .filter((c) => c.rpcUrls.length > 0)
+            .map((c) => c.key),
+        );
+        return { ready: chains.every((c) => c.ready), chains };
       } catch {
         return false;
       }
@@ -241,6 +258,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     lifecycle: services.lifecycle,
     log,
     onStatusChange: () => services.dispatcher.nudge(),
+    health: services.chainHealth,
+    deepReorgRescanBlocks: BigInt(config.DEEP_REORG_RESCAN_BLOCKS),
     ...(options.settleIntervalMs === undefined
       ? {}
       : { settleIntervalMs: options.settleIntervalMs }),
@@ -262,6 +281,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     port,
     services,
     database,
+    watchers,
     async stop() {
       await watchers.stop();
       await services.dispatcher.stop();

@@ -24,7 +24,8 @@ export interface AppDependencies {
   log: Logger;
   maxBodyBytes: number;
   /** Resolves when the service can take traffic (database reachable). */
-  ready: () => Promise<boolean>;
+  /** false, or a report whose `ready` decides 200 or 503 and whose other fields are the body. */
+  ready: () => Promise<boolean | ({ ready: boolean } & Record<string, unknown>)>;
 }
 
 type Env = AppEnv;
@@ -162,9 +163,13 @@ export function createApp(deps: AppDependencies) {
   });
   app.get("/docs", Scalar({ url: "/openapi.json", pageTitle: "Stablegate API reference" }));
   app.get("/healthz", (c) => c.json({ status: "ok" }));
-  app.get("/readyz", async (c) =>
-    (await deps.ready()) ? c.json({ status: "ready" }) : c.json({ status: "not ready" }, 503),
-  );
+  app.get("/readyz", async (c) => {
+    const report = await deps.ready();
+    const { ready, ...details } = typeof report === "boolean" ? { ready: report } : report;
+    return ready
+      ? c.json({ status: "ready", ...details })
+      : c.json({ status: "not ready", ...details }, 503);
+  });
   return app;
 }
 

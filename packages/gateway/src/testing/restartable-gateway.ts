@@ -1,4 +1,5 @@
 import { mnemonicToSeedSync } from "@scure/bip39";
+import type { Logger } from "pino";
 import type { RegisteredChain } from "../chain/chain-registry.ts";
 import { type Gateway, startGateway } from "../gateway.ts";
 import { loadConfig } from "../platform/config.ts";
@@ -14,6 +15,8 @@ export interface RestartableGateway {
   readonly database: DatabaseHandle;
   /** The running gateway's services (admin actions a CLI command would take). */
   readonly services: Gateway["services"];
+  /** The running gateway's chain watchers. */
+  readonly watchers: Gateway["watchers"];
   /** Creates an organisation paying on `chain`, with one client and one API key. */
   createTenant(options: { chain: string }): Promise<TestTenant>;
   /** Stops serving and watching chains, as a crashed or redeployed process would; keeps the database. */
@@ -33,6 +36,8 @@ export async function startRestartableGateway(options: {
   extraChains: RegisteredChain[];
   env?: Record<string, string>;
   settleIntervalMs?: number;
+  /** The gateway's logger (default: the silent test logger). */
+  log?: Logger;
 }): Promise<RestartableGateway> {
   const database = await createTestDatabase();
   const config = loadConfig(
@@ -43,7 +48,7 @@ export async function startRestartableGateway(options: {
   const launch = () =>
     startGateway({
       config,
-      log: createTestLogger(),
+      log: options.log ?? createTestLogger(),
       seed,
       database,
       extraChains: options.extraChains,
@@ -72,6 +77,10 @@ export async function startRestartableGateway(options: {
     get services() {
       if (!current) throw new Error("the gateway is stopped");
       return current.services;
+    },
+    get watchers() {
+      if (!current) throw new Error("the gateway is stopped");
+      return current.watchers;
     },
     database,
     // The services only read the database and the chain registry, which outlive a restart.

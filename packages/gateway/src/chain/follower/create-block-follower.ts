@@ -185,14 +185,20 @@ export function createBlockFollower(parameters: CreateBlockFollowerParameters): 
   ): AsyncGenerator<FollowerEvent, boolean> {
     const floor = lost.number > deepReorgRescanBlocks ? lost.number - deepReorgRescanBlocks : 0n;
     let ancestor: BlockRef | undefined;
-    const known = (await parameters.knownBlocks?.(lost.number)) ?? [];
-    for (const block of [...known].sort((a, b) => (a.number < b.number ? 1 : -1))) {
-      if (block.number < floor) break;
+    const known = ((await parameters.knownBlocks?.(floor, lost.number)) ?? [])
+      .filter((b) => b.number >= floor && b.number <= lost.number)
+      .sort((a, b) => (a.number < b.number ? -1 : a.number > b.number ? 1 : 0));
+    // Canonical-ness is monotone along processed blocks: bisect for the highest canonical one.
+    let lo = -1;
+    let hi = known.length;
+    while (hi - lo > 1) {
+      const mid = (lo + hi) >> 1;
+      const block = known[mid] as { number: bigint; hash: Hex };
       const canonical = await getBlockRef(pool, { blockNumber: block.number }, signal);
       if (canonical?.hash === block.hash) {
+        lo = mid;
         ancestor = canonical;
-        break;
-      }
+      } else hi = mid;
     }
     let source = "a stored block";
     if (ancestor === undefined) {

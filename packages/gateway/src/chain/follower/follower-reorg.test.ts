@@ -147,14 +147,14 @@ describe("block follower across reorgs", () => {
     const parent = await header(await m.head());
     const start = parent.number + 1n;
     const { log, errors } = recordingLog();
-    const asked: bigint[] = [];
+    const asked: bigint[][] = [];
     const recorder = follow({
       startBlock: start,
       confirmations: 2,
       log,
       // What the consumer stored: the parent, and a block of another fork that must be skipped.
-      knownBlocks: async (atOrBelow) => {
-        asked.push(atOrBelow);
+      knownBlocks: async (from, to) => {
+        asked.push([from, to]);
         return [parent, { number: start, hash: `0x${"11".repeat(32)}` }];
       },
     });
@@ -180,7 +180,7 @@ describe("block follower across reorgs", () => {
       dropped: [finalized, tip],
       deep: true,
     });
-    expect(asked).toEqual([start + 1n]);
+    expect(asked).toEqual([[start + 1n > 256n ? start + 1n - 256n : 0n, start + 1n]]);
     const logs = after.flatMap((e) => (e.type === "block" ? e.logs : []));
     expect(logs.map((l) => [l.txHash, l.to])).toEqual([[toBob, BOB]]);
     expect(logs.map((l) => l.txHash)).not.toContain(toAlice);

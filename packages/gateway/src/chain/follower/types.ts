@@ -92,11 +92,11 @@ export interface CreateBlockFollowerParameters {
   /** Upper bound of the retry delay after a failed poll (it starts at pollingIntervalMs). Default 30 000 ms. */
   maxRetryDelayMs?: number;
   /**
-   * Blocks the consumer stored as processed at or below `atOrBelow` (the chain's transfers'
-   * blocks), any order. After a reorg below the finalised block, the highest one still canonical
-   * is the common ancestor. Default: none.
+   * Blocks the consumer stored as processed in [from, to] (the chain's transfers' blocks), any
+   * order. After a reorg below the finalised block, the highest one still canonical is the common
+   * ancestor. Default: none.
    */
-  knownBlocks?: (atOrBelow: bigint) => Promise<Array<{ number: bigint; hash: Hex }>>;
+  knownBlocks?: (from: bigint, to: bigint) => Promise<Array<{ number: bigint; hash: Hex }>>;
   /**
    * After a reorg below the finalised block, how far below the lost block to look for the common
    * ancestor, and to read again from when no known block is canonical there. Default 256.

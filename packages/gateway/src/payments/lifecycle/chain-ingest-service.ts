@@ -9,6 +9,7 @@ import type {
 } from "../../chain/follower/types.ts";
 import type { Database } from "../../platform/database/schema.ts";
 import type { LifecycleService } from "./lifecycle-service.ts";
+import { type Reversal, recordReversals } from "./reversals.ts";
 
 /**
  * Applies a chain follower's events to the database. Each event is one transaction: the block
@@ -167,6 +168,23 @@ export function createChainIngestService(options: {
     loadState: (chainKey: string) => readState(db, chainKey),
 
     /**
+     * The blocks in [from, to] of the chain's credited transfers (not orphaned): processed blocks
+     * among which a deep reorg's common ancestor is found (the follower's knownBlocks).
+     */
+    async knownBlocks(chainKey: string, from: bigint, to: bigint) {
+      const rows = await db
+        .selectFrom("transfers")
+        .select(["block_number", "block_hash"])
+        .distinct()
+        .where("chain_id", "=", chainKey)
+        .where("state", "!=", "orphaned")
+        .where("block_number", ">=", from.toString())
+        .where("block_number", "<=", to.toString())
+        .execute();
+      return rows.map((r) => ({ number: BigInt(r.block_number), hash: r.block_hash as Hex }));
+    },
+
+    /**
      * Applies one event. `expected` is the state the caller's follower believes is stored; when
      * the database holds another (a second process got there first), nothing is written and
      * StaleFollowerStateError tells the caller to reload with loadState().
@@ -175,7 +193,7 @@ export function createChainIngestService(options: {
       chainKey: string,
       event: FollowerEvent,
       expected?: FollowerState,
-    ): Promise<Array<{ id: string; to: string }>> {
+    ): Promise<{ changes: Array<{ id: string; to: string }>; reversals: Reversal[] }> {
       return db.transaction().execute(async (trx) => {
         // One writer per chain at a time, across processes; and only on top of the state this
         // follower started from: another process may have moved the chain on meanwhile.
@@ -189,6 +207,7 @@ export function createChainIngestService(options: {
         // The follower's own transition decides the stored window, so the two cannot disagree.
         await writeState(trx, chainKey, previous, applyFollowerEvent(previous, event));
         let touched: string[] = [];
+        let reversals: Reversal[] = [];
         switch (event.type) {
           case "block":
             touched = await matchTransfers(trx, chainKey, event.logs, "seen");
@@ -197,16 +216,36 @@ export function createChainIngestService(options: {
             touched = await confirmUpTo(trx, chainKey, event.block);
             break;
           case "reorg": {
+            const above = event.commonAncestor.number.toString();
+            // A deep reorg takes confirmed transfers too: the payments they decided are reversed.
+            const vanished = event.deep
+              ? await trx
+                  .selectFrom("transfers")
+                  .select(["payment_intent_id", "tx_hash", "log_index", "block_number"])
+                  .select(["block_hash", "amount"])
+                  .where("chain_id", "=", chainKey)
+                  .where("state", "=", "confirmed")
+                  .where("block_number", ">", above)
+                  .orderBy("block_number")
+                  .orderBy("log_index")
+                  .execute()
+              : [];
             // Kept, not deleted: what was seen and dropped stays visible for audit.
             const orphaned = await trx
               .updateTable("transfers")
               .set({ state: "orphaned", updated_at: now() })
               .where("chain_id", "=", chainKey)
-              .where("state", "=", "seen")
-              .where("block_number", ">", event.commonAncestor.number.toString())
+              .where("state", "in", event.deep ? ["seen", "confirmed"] : ["seen"])
+              .where("block_number", ">", above)
               .returning("payment_intent_id")
               .execute();
             touched = orphaned.map((r) => r.payment_intent_id);
+            reversals = await recordReversals(trx, {
+              chainKey,
+              vanished,
+              commonAncestor: event.commonAncestor.number,
+              at: now(),
+            });
             break;
           }
           case "backfill":
@@ -215,7 +254,7 @@ export function createChainIngestService(options: {
             break;
         }
         const changes = await lifecycle.recompute(trx, touched, `chain:${chainKey}:${event.type}`);
-        return changes.map((c) => ({ id: c.id, to: c.to }));
+        return { changes: changes.map((c) => ({ id: c.id, to: c.to })), reversals };
       });
     },
   };

@@ -1,13 +1,22 @@
 import type { Logger } from "pino";
 import type { Address } from "viem";
 import type { RegisteredChain } from "../../chain/chain-registry.ts";
-import { applyFollowerEvent } from "../../chain/follower/apply-follower-event.ts";
+import { applyFollowerEvent, followerTip } from "../../chain/follower/apply-follower-event.ts";
+import { describeError } from "../../chain/follower/rpc-pool.ts";
 import type {
   BlockFollower,
   ConfirmationPolicy,
   CreateBlockFollowerParameters,
+  FollowerState,
 } from "../../chain/follower/types.ts";
 import { createWorker, type Worker } from "../../platform/worker.ts";
+import {
+  type ChainHealth,
+  type ChainTracker,
+  type ChainWatchStatus,
+  newTracker,
+  trackerStatus,
+} from "./chain-health.ts";
 import { type ChainIngestService, StaleFollowerStateError } from "./chain-ingest-service.ts";
 import type { LifecycleService } from "./lifecycle-service.ts";
 
@@ -23,6 +32,18 @@ export interface ChainWatcherOptions {
   settleIntervalMs?: number;
   /** Called after a committed status change (the callback dispatcher delivers at once). */
   onStatusChange?: () => void;
+  /** Where each chain's health is published for /readyz on every process; none: kept in memory. */
+  health?: ChainHealth;
+  /** How often the health is published (default 1000 ms). */
+  publishIntervalMs?: number;
+  /** The follower's deepReorgRescanBlocks. */
+  deepReorgRescanBlocks?: bigint;
+}
+
+export interface ChainWatchers {
+  /** Each watched chain's head, progress and reorg counts, for metrics. */
+  status(): ChainWatchStatus[];
+  stop(): Promise<void>;
 }
 
 /**
@@ -31,11 +52,24 @@ export interface ChainWatcherOptions {
  * the follower is rebuilt from the state the database last committed, so nothing is skipped or
  * counted twice.
  */
-export function startChainWatchers(options: ChainWatcherOptions): { stop(): Promise<void> } {
+export function startChainWatchers(options: ChainWatcherOptions): ChainWatchers {
   const { ingest, lifecycle, log } = options;
+  const watched = options.chains.filter((c) => c.rpcUrls.length > 0);
+  const trackers = new Map<string, ChainTracker>(
+    watched.map((c) => [c.key, newTracker(Date.now())]),
+  );
+
+  /** The tracker after an event moved the stored state from `before` to `after`. */
+  function progressed(t: ChainTracker, before: FollowerState, after: FollowerState) {
+    const tip = followerTip(after);
+    if (tip?.hash !== followerTip(before)?.hash) t.progressedAt = Date.now();
+    t.processed = tip?.number;
+    t.finalized = after.finalized?.number;
+  }
 
   function watcher(chain: RegisteredChain): Worker {
     const chainLog = log.child({ chain: chain.key });
+    const tracker = trackers.get(chain.key) as ChainTracker;
     return createWorker({
       name: "chain watcher",
       log: chainLog,
@@ -47,6 +81,7 @@ export function startChainWatchers(options: ChainWatcherOptions): { stop(): Prom
         let applied = 0;
         try {
           let state = await ingest.loadState(chain.key);
+          progressed(tracker, state, state);
           const follower = options.createFollower({
             chainKey: chain.key,
             rpcUrls: chain.rpcUrls,
@@ -55,11 +90,49 @@ export function startChainWatchers(options: ChainWatcherOptions): { stop(): Prom
             pollingIntervalMs: options.pollingIntervalMs(chain.key),
             state,
             log: chainLog,
+            knownBlocks: (from, to) => ingest.knownBlocks(chain.key, from, to),
+            ...(options.deepReorgRescanBlocks === undefined
+              ? {}
+              : { deepReorgRescanBlocks: options.deepReorgRescanBlocks }),
+            onHead: (head) => {
+              tracker.head = head.number;
+              tracker.polledAt = Date.now();
+              tracker.failingSince = undefined;
+              tracker.lastError = undefined;
+            },
+            onPollFailed: (error) => {
+              tracker.failingSince ??= Date.now();
+              tracker.lastError = describeError(error);
+            },
           });
           for await (const event of follower.events(signal)) {
-            const changes = await ingest.apply(chain.key, event, state);
+            const { changes, reversals } = await ingest.apply(chain.key, event, state);
+            const before = state;
             state = applyFollowerEvent(state, event);
+            progressed(tracker, before, state);
             applied += 1;
+            if (event.type === "reorg") {
+              tracker.reorgs += 1;
+              if (event.deep) tracker.deepReorgs += 1;
+            }
+            for (const r of reversals) {
+              tracker.reversals += 1;
+              chainLog.error(
+                {
+                  payment_intent_id: r.paymentIntentId,
+                  status: r.status,
+                  common_ancestor: r.commonAncestor,
+                  transfers: r.transfers.map((t) => ({
+                    tx_hash: t.tx_hash,
+                    log_index: t.log_index,
+                    block_number: String(t.block_number),
+                    block_hash: t.block_hash,
+                  })),
+                  stopped: r.stopped,
+                },
+                "payment reversed: a confirmed transfer it was decided on left the canonical chain in a deep reorg; the intent is flagged (reversed_at) and needs a person",
+              );
+            }
             for (const c of changes)
               chainLog.info(
                 { payment_intent_id: c.id, status: c.to },
@@ -100,9 +173,28 @@ export function startChainWatchers(options: ChainWatcherOptions): { stop(): Prom
     },
   });
 
-  const workers = [...options.chains.filter((c) => c.rpcUrls.length > 0).map(watcher), settler];
+  const workers = [...watched.map(watcher), settler];
+  const { health } = options;
+  if (health !== undefined) {
+    workers.push(
+      createWorker({
+        name: "chain health publisher",
+        log,
+        intervalMs: options.publishIntervalMs ?? 1000,
+        backoff: { initialMs: 1000, maxMs: 30_000 },
+        async run() {
+          for (const [key, t] of trackers) {
+            if (t.polledAt !== undefined || t.failingSince !== undefined)
+              await health.publish(key, t);
+          }
+          return "idle";
+        },
+      }),
+    );
+  }
   for (const worker of workers) worker.start();
   return {
+    status: () => [...trackers].map(([key, t]) => trackerStatus(key, t, Date.now())),
     async stop() {
       await Promise.all(workers.map((worker) => worker.stop()));
     },

@@ -28,7 +28,8 @@ export function createLifecycleService(options: LifecycleServiceOptions) {
     // Sorted, so concurrent recomputations lock rows in the same order and cannot deadlock.
     for (const id of [...new Set(intentIds)].sort()) {
       const intent = await lockIntent(trx, id);
-      if (!intent) continue;
+      // A reversed payment (see reversals.ts) is frozen as it was decided, for a person to settle.
+      if (!intent || intent.reversed_at !== null) continue;
       const transfers = await trx
         .selectFrom("transfers")
         .selectAll()

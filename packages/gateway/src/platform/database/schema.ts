@@ -363,3 +363,51 @@ export interface Database {
   gas_topups: GasTopupsTable;
   treasury_work: TreasuryWorkTable;
 }
+
+// ---- Deep reorgs and chain health: migration 2026-11-27-reorg-recovery. ----
+
+export interface PaymentIntentsTable {
+  /** When a confirmed transfer credited to the decided intent vanished in a deep reorg. */
+  reversed_at: Timestamp | null;
+  reversal_reason: string | null;
+}
+
+export interface GatewayEventsTable {
+  id: Generated<Int8>;
+  /** e.g. `payment.reversed`. */
+  type: string;
+  chain_id: string | null;
+  payment_intent_id: string | null;
+  data: ColumnType<Record<string, unknown>, string | undefined, never>;
+  created_at: DefaultTimestamp;
+}
+
+export interface ChainStatusTable {
+  chain_id: string;
+  head_number: Int8 | null;
+  processed_number: Int8 | null;
+  finalized_number: Int8 | null;
+  /** The follower's last successful read of the node's head. */
+  polled_at: Timestamp | null;
+  /** When the processed block last changed. */
+  progressed_at: Timestamp | null;
+  /** Set while polls fail; null once one succeeds. */
+  failing_since: Timestamp | null;
+  last_error: string | null;
+  reorgs: ColumnType<
+    string | number,
+    string | number | bigint | undefined,
+    string | number | bigint
+  >;
+  deep_reorgs: ColumnType<
+    string | number,
+    string | number | bigint | undefined,
+    string | number | bigint
+  >;
+  updated_at: DefaultTimestamp;
+}
+
+export interface Database {
+  gateway_events: GatewayEventsTable;
+  chain_status: ChainStatusTable;
+}
