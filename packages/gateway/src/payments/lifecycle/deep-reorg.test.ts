@@ -5,6 +5,7 @@ import {
   followed,
   history,
   openShop,
+  passDeadlineOnChain,
   pay,
   type Shop,
   transfersTo,
@@ -33,7 +34,8 @@ beforeAll(async () => {
     seedPassphrase: "deep-reorg",
     extraChains: [chainOn(m, "deep", { confirmations: 3 })],
     settleIntervalMs: 100,
-    env: { DEEP_REORG_RESCAN_BLOCKS: "8" },
+    // Deadlines short enough for an insufficient payment to be decided within the test.
+    env: { DEEP_REORG_RESCAN_BLOCKS: "8", PAYMENT_TTL_SECONDS: "20" },
     log: pino({ level: "info" }, { write: (line: string) => lines.push(JSON.parse(line)) }),
   });
   shop = await openShop(gw, "deep");
@@ -148,4 +150,46 @@ it("a counted payment a deep reorg removes is flagged, recorded and logged at er
   const done = await shop.waitFor(next, (d) => d.status === "success", "the new payment");
   expect(done).toMatchObject({ payment_tx_hash: again.hash, received_amount: "5" });
   expect((await history(gw, intent)).map((h) => h.to_status)).toEqual(["pending", "success"]);
+});
+
+it("an insufficient payment a deep reorg removes: the refund not sent yet is stopped, not sent", async () => {
+  const intent = await shop.create("10");
+  const part = await pay(m, intent.payment_address, "4");
+  await m.mine(2);
+  await passDeadlineOnChain(m, intent);
+  await shop.waitFor(intent, (d) => d.status === "insufficient_not_refunded", "insufficient");
+  const db = gw.database.db;
+  const refunds = () =>
+    db
+      .selectFrom("refunds")
+      .select(["state", "chain_tx_id", "error"])
+      .where("payment_intent_id", "=", intent.payment_intent_id)
+      .execute();
+  // This gateway's gas wallet holds no coin on the chain: the refund waits for its gas top-up.
+  await expect
+    .poll(refunds, WAIT)
+    .toEqual([expect.objectContaining({ state: "pending", chain_tx_id: null })]);
+  await followed(gw, "deep", m);
+
+  // Everything from the payment's block up is replaced.
+  await m.reorg(Number((await m.head()) - part.blockNumber + 1n));
+  await m.mine();
+  await expect
+    .poll(refunds, WAIT)
+    .toEqual([
+      { state: "failed", chain_tx_id: null, error: expect.stringMatching(/^stopped, not sent: /) },
+    ]);
+  const event = await db
+    .selectFrom("gateway_events")
+    .select(["type", "data"])
+    .where("payment_intent_id", "=", intent.payment_intent_id)
+    .executeTakeFirstOrThrow();
+  expect(event).toMatchObject({
+    type: "payment.reversed",
+    data: {
+      status: "insufficient_not_refunded",
+      stopped: [expect.stringContaining(`refund of ${part.hash}`)],
+    },
+  });
+  expect((await shop.get(intent.payment_intent_id)).status).toBe("insufficient_not_refunded");
 });
