@@ -246,6 +246,23 @@ export function createChainIngestService(options: {
               commonAncestor: event.commonAncestor.number,
               at: now(),
             });
+            if (event.deep) {
+              await trx
+                .insertInto("gateway_events")
+                .values({
+                  type: CHAIN_DEEP_REORG,
+                  chain_id: chainKey,
+                  data: JSON.stringify({
+                    common_ancestor: above,
+                    common_ancestor_hash: event.commonAncestor.hash,
+                    dropped: event.dropped.map((b) => ({ number: String(b.number), hash: b.hash })),
+                    orphaned_transfers: orphaned.length,
+                    reversed_intents: reversals.map((r) => r.paymentIntentId),
+                  }),
+                  created_at: now(),
+                })
+                .execute();
+            }
             break;
           }
           case "backfill":
@@ -261,6 +278,9 @@ export function createChainIngestService(options: {
 }
 
 export type ChainIngestService = ReturnType<typeof createChainIngestService>;
+
+/** The gateway_events type of a reorg below the finalised block, whatever it affected. */
+export const CHAIN_DEEP_REORG = "chain.deep_reorg";
 
 export class StaleFollowerStateError extends Error {
   override name = "StaleFollowerStateError";

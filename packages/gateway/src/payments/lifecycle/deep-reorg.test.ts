@@ -111,6 +111,23 @@ it("a counted payment a deep reorg removes is flagged, recorded and logged at er
     }),
   ]);
 
+  const reorgs = await db
+    .selectFrom("gateway_events")
+    .select(["type", "chain_id", "data"])
+    .where("type", "=", "chain.deep_reorg")
+    .execute();
+  expect(reorgs).toEqual([
+    {
+      type: "chain.deep_reorg",
+      chain_id: "deep",
+      data: expect.objectContaining({
+        common_ancestor: String(paid.blockNumber - 8n),
+        orphaned_transfers: 1,
+        reversed_intents: [intent.payment_intent_id],
+      }),
+    },
+  ]);
+
   const errorLine = lines.find(
     (l) => l.level === 50 && l.payment_intent_id === intent.payment_intent_id,
   );
