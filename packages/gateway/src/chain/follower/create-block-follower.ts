@@ -400,10 +400,11 @@ export function createBlockFollower(parameters: CreateBlockFollowerParameters): 
             again = yield* poll(signal);
             if (failures > 0) log.info({ chainKey, failures }, "block follower recovered");
             failures = 0;
+            parameters.onPoll?.({ ok: true });
           } catch (error) {
             if (signal?.aborted) return;
             failures += 1;
-            parameters.onPollFailed?.(error);
+            parameters.onPoll?.({ ok: false, error });
             const retryInMs = Math.min(
               maxRetryDelayMs,
               pollingIntervalMs * 2 ** Math.min(failures - 1, 16),

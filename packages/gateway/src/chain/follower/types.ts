@@ -102,10 +102,10 @@ export interface CreateBlockFollowerParameters {
    * ancestor, and to read again from when no known block is canonical there. Default 256.
    */
   deepReorgRescanBlocks?: bigint;
-  /** Each poll's `latest` block, for health reports. */
+  /** Each poll's `latest` block as soon as it is read (the node answers), for health reports. */
   onHead?: (head: BlockRef) => void;
-  /** Each failed poll (it is retried), for health reports. */
-  onPollFailed?: (error: unknown) => void;
+  /** Each poll's end: done, or failed (it is retried), for health reports. */
+  onPoll?: (outcome: { ok: true } | { ok: false; error: unknown }) => void;
 }
 
 export interface BlockFollower {

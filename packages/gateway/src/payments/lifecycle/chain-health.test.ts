@@ -76,7 +76,7 @@ describe("/readyz and a chain whose RPC stops answering", () => {
             chain: "local",
             ready: false,
             problem: "stalled",
-            message: expect.stringMatching(/no successful poll of the chain's node for \d+ s/),
+            message: expect.stringMatching(/^the chain's node has not answered a poll for \d+ s/),
           }),
         ],
       },
@@ -88,8 +88,9 @@ describe("/readyz and a chain whose RPC stops answering", () => {
       expect.objectContaining({ chain: "local", ready: false, problem: "stalled" }),
     ]);
     expect(gw.watchers.status()).toEqual([
-      expect.objectContaining({ chain: "local", deepReorgs: 0 }),
+      expect.objectContaining({ chain: "local", deepReorgs: 0, sincePollMs: expect.any(Number) }),
     ]);
+    expect(gw.watchers.status()[0]?.sincePollMs).toBeGreaterThan(1500);
 
     hanging = false;
     for (const release of held.splice(0)) release();
@@ -134,12 +135,31 @@ describe("chain health judged from chain_status", () => {
         lastError: "connection refused",
       }),
     );
+    await health.publish(
+      "failing-but-answering",
+      tracker({
+        head: 130n,
+        processed: 100n,
+        polledAt: now,
+        progressedAt: now - 70_000,
+        failingSince: now - 70_000,
+        lastError: "eth_getLogs failed on every RPC URL",
+      }),
+    );
     // Caught up and idle (a quiet dev chain mines nothing) is ready however long ago it moved.
     await health.publish(
       "idle",
       tracker({ head: 7n, processed: 7n, polledAt: now, progressedAt: now - 600_000 }),
     );
-    const report = await health.check(["fine", "behind", "stuck", "failing", "idle", "unknown"]);
+    const report = await health.check([
+      "fine",
+      "behind",
+      "stuck",
+      "failing",
+      "failing-but-answering",
+      "idle",
+      "unknown",
+    ]);
     expect(report).toEqual([
       { chain: "fine", ready: true, head: 120, processed: 115, lag_blocks: 5 },
       expect.objectContaining({
@@ -161,7 +181,17 @@ describe("chain health judged from chain_status", () => {
         chain: "failing",
         ready: false,
         problem: "stalled",
-        message: expect.stringMatching(/for 9\d s; last error: connection refused$/),
+        message: expect.stringMatching(
+          /^the chain's node has not answered a poll for 9\d s; last error: connection refused$/,
+        ),
+      }),
+      expect.objectContaining({
+        chain: "failing-but-answering",
+        ready: false,
+        problem: "stalled",
+        message: expect.stringMatching(
+          /has not moved for 7\d s; last error: eth_getLogs failed on every RPC URL$/,
+        ),
       }),
       expect.objectContaining({ chain: "idle", ready: true }),
       expect.objectContaining({ chain: "unknown", ready: false, problem: "not_followed" }),

@@ -30,6 +30,8 @@ export interface ChainWatchStatus {
   lagBlocks: number | null;
   /** How long the chain has made no progress while behind the head or failing; null when fine. */
   stalledSinceMs: number | null;
+  /** How long ago the node last answered a poll (a hanging RPC shows here first); null before. */
+  sincePollMs: number | null;
   /** The last poll error while polls fail; null otherwise. */
   failing: string | null;
   reorgs: number;
@@ -63,6 +65,7 @@ export function trackerStatus(chain: string, t: ChainTracker, now: number): Chai
     finalized: t.finalized === undefined ? null : Number(t.finalized),
     lagBlocks: lag === undefined ? null : Number(lag),
     stalledSinceMs: stalledSince === undefined ? null : now - stalledSince,
+    sincePollMs: t.polledAt === undefined ? null : now - t.polledAt,
     failing: t.failingSince === undefined ? null : (t.lastError ?? "unknown error"),
     reorgs: t.reorgs,
     deepReorgs: t.deepReorgs,
@@ -156,14 +159,15 @@ export function createChainHealth(options: {
         const seconds = (ms: number) => `${Math.round(ms / 1000)} s`;
         // Before a first successful poll, the time since the watcher started.
         const sincePoll = polledAge ?? progressedAge;
+        const error = r.last_error ? `; last error: ${r.last_error}` : "";
         if (sincePoll === null || sincePoll > stallMs) {
-          const since = polledAge === null ? "since it started" : `for ${seconds(polledAge)}`;
-          const error = r.last_error ? `; last error: ${r.last_error}` : "";
+          const since =
+            polledAge === null ? "since the watcher started" : `for ${seconds(polledAge)}`;
           return {
             ...base,
             ready: false,
             problem: "stalled",
-            message: `no successful poll of the chain's node ${since}${error}`,
+            message: `the chain's node has not answered a poll ${since}${error}`,
           };
         }
         if (lag !== null && lag > 0 && progressedAge !== null && progressedAge > stallMs) {
@@ -171,7 +175,7 @@ export function createChainHealth(options: {
             ...base,
             ready: false,
             problem: "stalled",
-            message: `the node's head is at block ${head} but the processed block ${processed} has not moved for ${seconds(progressedAge)}`,
+            message: `the node's head is at block ${head} but the processed block ${processed} has not moved for ${seconds(progressedAge)}${error}`,
           };
         }
         if (lag !== null && lag > maxLagBlocks) {

@@ -97,12 +97,15 @@ export function startChainWatchers(options: ChainWatcherOptions): ChainWatchers 
             onHead: (head) => {
               tracker.head = head.number;
               tracker.polledAt = Date.now();
-              tracker.failingSince = undefined;
-              tracker.lastError = undefined;
             },
-            onPollFailed: (error) => {
-              tracker.failingSince ??= Date.now();
-              tracker.lastError = describeError(error);
+            onPoll: (outcome) => {
+              if (outcome.ok) {
+                tracker.failingSince = undefined;
+                tracker.lastError = undefined;
+              } else {
+                tracker.failingSince ??= Date.now();
+                tracker.lastError = describeError(outcome.error);
+              }
             },
           });
           for await (const event of follower.events(signal)) {
