@@ -64,7 +64,7 @@ const schema = z.object({
   ANVIL_PORT: port.default(8545),
   CONFIRMATION_GRACE_SECONDS: whole(0, 24 * 3600).default(600),
   CHAIN_POLL_MS: positiveInt(60_000).default(2000),
-  // Chain health (docs/operations: /readyz) and deep reorgs (docs/payment-lifecycle.md).
+  // Chain health (/readyz, docs/configuration.md) and deep reorgs (docs/payment-lifecycle.md).
   READY_MAX_LAG_BLOCKS: positiveInt(1_000_000).default(100),
   READY_STALL_MS: positiveInt(24 * 3600 * 1000).default(120_000),
   DEEP_REORG_RESCAN_BLOCKS: positiveInt(1_000_000).default(256),
