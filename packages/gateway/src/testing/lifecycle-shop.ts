@@ -37,7 +37,7 @@ export const POLL_MS = 50;
 
 /** `m` under the chain key `key`, as a gateway registers it. */
 export function chainOn(
-  m: ManualChain,
+  m: Pick<ManualChain, "chain">,
   key: string,
   extra: Partial<RegisteredChain>,
 ): RegisteredChain {

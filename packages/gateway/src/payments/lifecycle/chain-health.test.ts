@@ -3,6 +3,7 @@ import type { DatabaseHandle } from "../../platform/database/create-database.ts"
 import { type LocalChain, startLocalChain } from "../../sandbox/local-chain.ts";
 import { freePort } from "../../testing/cli-process.ts";
 import { type JsonRpcProxy, startJsonRpcProxy } from "../../testing/json-rpc-proxy.ts";
+import { chainOn } from "../../testing/lifecycle-shop.ts";
 import { createTestDatabase } from "../../testing/test-database.ts";
 import { startTestGateway, type TestGateway } from "../../testing/test-gateway.ts";
 import { createTestLogger } from "../../testing/test-logger.ts";
@@ -33,17 +34,7 @@ describe("/readyz and a chain whose RPC stops answering", () => {
     });
     gw = await startTestGateway({
       env: { READY_STALL_MS: "1500" },
-      extraChains: [
-        {
-          key: "local",
-          evmChainId: chain.evmChainId,
-          name: "local",
-          tokens: [{ symbol: "USDT", address: chain.tokenAddress, decimals: 6 }],
-          rpcUrls: [proxy.url],
-          confirmations: 1,
-          pollingIntervalMs: 50,
-        },
-      ],
+      extraChains: [chainOn({ chain }, "local", { rpcUrls: [proxy.url] })],
     });
   });
 
