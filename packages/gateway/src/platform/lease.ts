@@ -63,6 +63,7 @@ export function createLeases(options: {
   const until = sql<Date>`clock_timestamp() + ${ttlMs}::double precision * interval '1 millisecond'`;
   const held = new Map<string, { lease: Lease; abort: AbortController; validUntil: number }>();
   const claiming = new Map<string, Promise<Lease | undefined>>();
+  const renewing = { failed: false };
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;
 
@@ -92,9 +93,13 @@ export function createLeases(options: {
         .returning(["name", "token"])
         .execute();
     } catch (err) {
-      log.warn({ err }, "renewing leases failed; will retry");
+      // Once per outage, not once per renewal: the leases go when their TTL has passed.
+      if (!renewing.failed) log.warn({ err }, "renewing leases failed; will retry");
+      renewing.failed = true;
       return;
     }
+    if (renewing.failed) log.info("renewing leases works again");
+    renewing.failed = false;
     const kept = new Map(rows.map((r) => [r.name, BigInt(r.token)]));
     for (const name of names) {
       const h = held.get(name);
