@@ -119,6 +119,39 @@ describe("leases", { timeout: 30_000 }, () => {
     await expect.poll(() => ran?.signal.aborted, { timeout: 10_000 }).toBe(true);
   });
 
+  it("gives a lease up by its own clock when its renewal hangs past the TTL", async () => {
+    const a = processLeases({ ttlMs: 1000, renewMs: 100 });
+    const lease = await a.claim("hang");
+    if (!lease) throw new Error("no lease");
+    let unblock = () => {};
+    const gate = new Promise<void>((resolve) => {
+      unblock = resolve;
+    });
+    let locked = () => {};
+    const inside = new Promise<void>((resolve) => {
+      locked = resolve;
+    });
+    // Another transaction holds the lease row: the renewal's update waits behind it.
+    const blocker = database.db.transaction().execute(async (trx) => {
+      await trx
+        .selectFrom("leases")
+        .select("name")
+        .where("name", "=", "hang")
+        .forUpdate()
+        .execute();
+      locked();
+      await gate;
+    });
+    try {
+      await inside;
+      await expect.poll(() => lease.signal.aborted, { timeout: 10_000 }).toBe(true);
+      expect(a.held()).toEqual([]);
+    } finally {
+      unblock();
+      await blocker;
+    }
+  });
+
   it.skipIf(!process.env.DATABASE_URL)(
     "holds a takeover off until a fenced transaction commits (PostgreSQL: PGlite runs one transaction at a time)",
     async () => {

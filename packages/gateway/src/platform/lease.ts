@@ -65,6 +65,7 @@ export function createLeases(options: {
   const claiming = new Map<string, Promise<Lease | undefined>>();
   const renewing = { failed: false };
   let timer: NodeJS.Timeout | undefined;
+  let renewal: Promise<void> | undefined;
   let stopped = false;
 
   function lose(name: string, lease: Lease, reason: string): void {
@@ -76,8 +77,6 @@ export function createLeases(options: {
   }
 
   async function renew(): Promise<void> {
-    for (const [name, h] of held)
-      if (performance.now() > h.validUntil) lose(name, h.lease, "not renewed within its TTL");
     const names = [...held.keys()];
     if (names.length === 0) return;
     const started = performance.now();
@@ -109,13 +108,24 @@ export function createLeases(options: {
     }
   }
 
+  // Every renewMs: give up what this process could not renew in time (even while a renewal
+  // hangs), then renew the rest unless a renewal is still in flight.
+  function tick(): void {
+    for (const [name, h] of held)
+      if (performance.now() > h.validUntil) lose(name, h.lease, "not renewed within its TTL");
+    if (held.size === 0) {
+      clearInterval(timer);
+      timer = undefined;
+      return;
+    }
+    renewal ??= renew().finally(() => {
+      renewal = undefined;
+    });
+  }
+
   function schedule(): void {
     if (timer !== undefined || stopped) return;
-    timer = setTimeout(async () => {
-      await renew();
-      timer = undefined;
-      if (held.size > 0) schedule();
-    }, renewMs);
+    timer = setInterval(tick, renewMs);
     timer.unref();
   }
 
@@ -206,7 +216,7 @@ export function createLeases(options: {
     },
     async stop() {
       stopped = true;
-      clearTimeout(timer);
+      clearInterval(timer);
       for (const h of held.values()) h.abort.abort(new LeaseLostError(h.lease.name));
       held.clear();
       await expireRows();
