@@ -1,9 +1,10 @@
 import { setTimeout as wait } from "node:timers/promises";
-import { sql } from "kysely";
+import { sql, type Transaction } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase } from "../testing/test-database.ts";
 import { createTestLogger } from "../testing/test-logger.ts";
 import type { DatabaseHandle } from "./database/create-database.ts";
+import type { Database } from "./database/schema.ts";
 import { createLeases, LeaseLostError, type Leases } from "./lease.ts";
 
 // Leader election on the database, as processes meet it: each createLeases() is one process.
@@ -36,6 +37,30 @@ const runOut = (name: string) =>
     .set({ until: sql<Date>`clock_timestamp() - interval '1 second'` })
     .where("name", "=", name)
     .execute();
+
+/** A transaction that runs `first`, then stays open until commit(). */
+function openTransaction(first: (trx: Transaction<Database>) => Promise<unknown>) {
+  let commit = () => {};
+  const gate = new Promise<void>((resolve) => {
+    commit = resolve;
+  });
+  let entered = () => {};
+  const inside = new Promise<void>((resolve) => {
+    entered = resolve;
+  });
+  const done = database.db.transaction().execute(async (trx) => {
+    await first(trx);
+    entered();
+    await gate;
+  });
+  return {
+    inside,
+    async commit() {
+      commit();
+      await done;
+    },
+  };
+}
 
 describe("leases", { timeout: 30_000 }, () => {
   it("gives a free lease to one process, with token 1, and not to another", async () => {
@@ -123,32 +148,16 @@ describe("leases", { timeout: 30_000 }, () => {
     const a = processLeases({ ttlMs: 1000, renewMs: 100 });
     const lease = await a.claim("hang");
     if (!lease) throw new Error("no lease");
-    let unblock = () => {};
-    const gate = new Promise<void>((resolve) => {
-      unblock = resolve;
-    });
-    let locked = () => {};
-    const inside = new Promise<void>((resolve) => {
-      locked = resolve;
-    });
     // Another transaction holds the lease row: the renewal's update waits behind it.
-    const blocker = database.db.transaction().execute(async (trx) => {
-      await trx
-        .selectFrom("leases")
-        .select("name")
-        .where("name", "=", "hang")
-        .forUpdate()
-        .execute();
-      locked();
-      await gate;
-    });
+    const blocker = openTransaction((trx) =>
+      trx.selectFrom("leases").select("name").where("name", "=", "hang").forUpdate().execute(),
+    );
     try {
-      await inside;
+      await blocker.inside;
       await expect.poll(() => lease.signal.aborted, { timeout: 10_000 }).toBe(true);
       expect(a.held()).toEqual([]);
     } finally {
-      unblock();
-      await blocker;
+      await blocker.commit();
     }
   });
 
@@ -159,20 +168,8 @@ describe("leases", { timeout: 30_000 }, () => {
       const next = processLeases();
       const lease = await dying.claim("fence-lock");
       if (!lease) throw new Error("no lease");
-      let commit = () => {};
-      const gate = new Promise<void>((resolve) => {
-        commit = resolve;
-      });
-      let fenced = () => {};
-      const inside = new Promise<void>((resolve) => {
-        fenced = resolve;
-      });
-      const write = database.db.transaction().execute(async (trx) => {
-        await lease.fence(trx);
-        fenced();
-        await gate;
-      });
-      await inside;
+      const write = openTransaction((trx) => lease.fence(trx));
+      await write.inside;
       await expect
         .poll(async () => {
           const r = await sql<{
@@ -201,8 +198,7 @@ describe("leases", { timeout: 30_000 }, () => {
         )
         .toBe(1);
       expect(taken).toBe("pending");
-      commit();
-      await write;
+      await write.commit();
       await claim;
       expect((taken as unknown as { token: bigint }).token).toBe(lease.token + 1n);
     },
