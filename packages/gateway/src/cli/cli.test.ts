@@ -247,6 +247,12 @@ describe.concurrent("bad configuration stops the start", { timeout: 90_000 }, ()
       [/CONFIG_FILE: .*PROT/],
     ],
     ["no seed", async () => ({ SEED_FILE: undefined }), [/SEED_FILE/]],
+    ["an unknown role", async () => ({ ROLE: "leader" }), [/^\s*ROLE: .*"worker"/m]],
+    [
+      "a lease renewed too rarely for its TTL",
+      async () => ({ LEASE_TTL_MS: "2000", LEASE_RENEW_MS: "1500" }),
+      [/^\s*LEASE_RENEW_MS: must be at most half of LEASE_TTL_MS/m],
+    ],
     [
       "no rate source",
       async () => ({ RATES_PROVIDER: undefined, RATES_TWD_PER_USD: undefined }),

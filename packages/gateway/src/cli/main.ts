@@ -108,8 +108,12 @@ program
   .description(
     "run the gateway (production): DATABASE_URL or PGlite in DATA_DIR, seed from SEED_FILE or SEED_PHRASE",
   )
-  .action(async () => {
-    const cfg = config();
+  .option(
+    "--role <role>",
+    "api (HTTP only), worker (background loops; /healthz and /readyz only) or all (default: ROLE, else all)",
+  )
+  .action(async (o: { role?: string }) => {
+    const cfg = loadConfig(undefined, { ROLE: o.role });
     const { requireDeliberateRateSource } = await import("../rates/create-rate-provider.ts");
     requireDeliberateRateSource(cfg);
     const { createLogger } = await import("../platform/logger.ts");

@@ -26,7 +26,11 @@ export interface AppDependencies {
   /** Resolves when the service can take traffic (database reachable). */
   /** false, or a report whose `ready` decides 200 or 503 and whose other fields are the body. */
   ready: () => Promise<boolean | ({ ready: boolean } & Record<string, unknown>)>;
+  /** Added to /readyz's answer: the process's role and the leases it holds. */
+  readiness?: () => Record<string, unknown>;
 }
+
+type ServiceEndpointDependencies = Pick<AppDependencies, "log" | "ready" | "readiness">;
 
 type Env = AppEnv;
 
@@ -38,13 +42,7 @@ export function createApp(deps: AppDependencies) {
     },
   });
 
-  app.onError((err, c) => errorResponse(err, c, log));
-  app.notFound((c) =>
-    c.json(
-      { code: ErrorCode.notFound, message: `no route for ${c.req.method} ${c.req.path}` },
-      404,
-    ),
-  );
+  handleErrors(app, log);
 
   app.use("*", async (c, next) => {
     const started = performance.now();
@@ -162,15 +160,39 @@ export function createApp(deps: AppDependencies) {
     security: [{ ApiKey: [] }, { ClientId: [] }],
   });
   app.get("/docs", Scalar({ url: "/openapi.json", pageTitle: "Stablegate API reference" }));
+  registerServiceEndpoints(app, deps);
+  return app;
+}
+
+/** A worker process's HTTP: the service endpoints alone (`serve --role worker`). */
+export function createServiceApp(deps: ServiceEndpointDependencies) {
+  const app = new OpenAPIHono<Env>();
+  handleErrors(app, deps.log);
+  registerServiceEndpoints(app, deps);
+  return app;
+}
+
+function handleErrors(app: OpenAPIHono<Env>, log: Logger): void {
+  app.onError((err, c) => errorResponse(err, c, log));
+  app.notFound((c) =>
+    c.json(
+      { code: ErrorCode.notFound, message: `no route for ${c.req.method} ${c.req.path}` },
+      404,
+    ),
+  );
+}
+
+/** Liveness and readiness, served by every role. */
+function registerServiceEndpoints(app: OpenAPIHono<Env>, deps: ServiceEndpointDependencies): void {
   app.get("/healthz", (c) => c.json({ status: "ok" }));
   app.get("/readyz", async (c) => {
     const report = await deps.ready();
     const { ready, ...details } = typeof report === "boolean" ? { ready: report } : report;
+    const body = { ...deps.readiness?.(), ...details };
     return ready
-      ? c.json({ status: "ready", ...details })
-      : c.json({ status: "not ready", ...details }, 503);
+      ? c.json({ status: "ready", ...body })
+      : c.json({ status: "not ready", ...body }, 503);
   });
-  return app;
 }
 
 function preflightRefused(origin: string): DomainError {

@@ -76,7 +76,8 @@ export async function startSandbox(config: Config, log: Logger): Promise<Sandbox
     };
     // Callbacks go to the developer's own machine, so private addresses are allowed here.
     gateway = await startGateway({
-      config,
+      // The sandbox is one process: API and loops, whatever ROLE says (it is for serve).
+      config: { ...config, ROLE: "all" },
       log,
       seed,
       extraChains: [localChain],

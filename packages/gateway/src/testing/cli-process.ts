@@ -9,7 +9,7 @@ export const CLI_PATH = fileURLToPath(new URL("../../bin/stablegate.js", import.
 // Settings the test runner's own environment may carry (a developer's PORT, the suite's
 // DATABASE_URL): a child sees only what its test passes, so results do not depend on the shell.
 const CONFIG_ENV =
-  /^(PORT|HOST|DATA_DIR|DATABASE_URL|PAYMENT_TTL_SECONDS|LOG_LEVEL|LOG_PRETTY|CRYPTO_AMOUNT_DECIMALS|MAX_BODY_BYTES|SEED_PHRASE|SEED_FILE|RATES_\w+|DEFAULT_CHAIN|ANVIL_PORT|RPC_URLS_\w+|CONFIG_FILE)$/;
+  /^(PORT|HOST|DATA_DIR|DATABASE_URL|PAYMENT_TTL_SECONDS|LOG_LEVEL|LOG_PRETTY|CRYPTO_AMOUNT_DECIMALS|MAX_BODY_BYTES|SEED_PHRASE|SEED_FILE|RATES_\w+|DEFAULT_CHAIN|ANVIL_PORT|RPC_URLS_\w+|CONFIG_FILE|ROLE|LEASE_\w+)$/;
 
 export function cliEnv(settings: Record<string, string | undefined>): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};

@@ -78,10 +78,10 @@ describe("/readyz and a chain whose RPC stops answering", () => {
     expect(await elsewhere.check(["local"])).toEqual([
       expect.objectContaining({ chain: "local", ready: false, problem: "stalled" }),
     ]);
-    expect(gw.watchers.status()).toEqual([
+    expect(gw.watchers?.status()).toEqual([
       expect.objectContaining({ chain: "local", deepReorgs: 0, sincePollMs: expect.any(Number) }),
     ]);
-    expect(gw.watchers.status()[0]?.sincePollMs).toBeGreaterThan(1500);
+    expect(gw.watchers?.status()[0]?.sincePollMs).toBeGreaterThan(1500);
 
     hanging = false;
     for (const release of held.splice(0)) release();
@@ -89,7 +89,7 @@ describe("/readyz and a chain whose RPC stops answering", () => {
       status: 200,
       body: { chains: [expect.objectContaining({ chain: "local", ready: true })] },
     });
-    expect(gw.watchers.status()[0]).toMatchObject({ failing: null });
+    expect(gw.watchers?.status()[0]).toMatchObject({ failing: null });
   });
 });
 

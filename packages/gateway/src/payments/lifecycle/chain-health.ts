@@ -3,6 +3,8 @@ import type { Database } from "../../platform/database/schema.ts";
 
 /** What a chain watcher knows about its chain, kept in memory and published to chain_status. */
 export interface ChainTracker {
+  /** This process runs the chain's follower now (holds its lease): only then is it published. */
+  following: boolean;
   /** The node's latest block at the last successful poll. */
   head: bigint | undefined;
   /** Date.now() of the last successful poll. */
@@ -23,6 +25,8 @@ export interface ChainTracker {
 /** A chain's health as `watchers.status()` reports it (for metrics and logs). */
 export interface ChainWatchStatus {
   chain: string;
+  /** Whether this process follows the chain now (it holds the chain's lease). */
+  following: boolean;
   head: number | null;
   processed: number | null;
   finalized: number | null;
@@ -41,6 +45,7 @@ export interface ChainWatchStatus {
 
 export function newTracker(now: number): ChainTracker {
   return {
+    following: false,
     head: undefined,
     polledAt: undefined,
     processed: undefined,
@@ -60,6 +65,7 @@ export function trackerStatus(chain: string, t: ChainTracker, now: number): Chai
     t.failingSince ?? (lag !== undefined && lag > 0n ? t.progressedAt : undefined);
   return {
     chain,
+    following: t.following,
     head: t.head === undefined ? null : Number(t.head),
     processed: t.processed === undefined ? null : Number(t.processed),
     finalized: t.finalized === undefined ? null : Number(t.finalized),

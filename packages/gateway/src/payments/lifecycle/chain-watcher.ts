@@ -9,6 +9,7 @@ import type {
   CreateBlockFollowerParameters,
   FollowerState,
 } from "../../chain/follower/types.ts";
+import { LeaseLostError, type Leases } from "../../platform/lease.ts";
 import { createWorker, type Worker } from "../../platform/worker.ts";
 import {
   type ChainHealth,
@@ -28,6 +29,10 @@ export interface ChainWatcherOptions {
   ingest: ChainIngestService;
   lifecycle: LifecycleService;
   log: Logger;
+  /** Leadership: `chain:<key>` per follower, `deadline-settler` for the sweep. */
+  leases: Leases;
+  /** How often a process that is not the leader tries to take a lease over (LEASE_RENEW_MS). */
+  standbyIntervalMs: number;
   /** How often pending intents past their deadline are settled. */
   settleIntervalMs?: number;
   /** Called after a committed status change (the callback dispatcher delivers at once). */
@@ -48,23 +53,25 @@ export interface ChainWatchers {
 
 /**
  * Runs one follower per chain that has RPC URLs, applying each event through the ingest service,
- * and settles deadlines on a timer; each is a worker. If applying fails (the database is away),
- * the follower is rebuilt from the state the database last committed, so nothing is skipped or
- * counted twice.
+ * and settles deadlines on a timer; each is a worker, and each runs only in the process holding
+ * its lease (the others try again every standbyIntervalMs, quietly). The follower stops as soon
+ * as its lease is lost, and every event is applied under the lease's fencing token. If applying
+ * fails (the database is away), the follower is rebuilt from the state the database last
+ * committed, so nothing is skipped or counted twice.
  */
 export function startChainWatchers(options: ChainWatcherOptions): ChainWatchers {
-  const { ingest, lifecycle, log } = options;
+  const { ingest, lifecycle, log, leases } = options;
   const watched = options.chains.filter((c) => c.rpcUrls.length > 0);
   const trackers = new Map<string, ChainTracker>(
     watched.map((c) => [c.key, newTracker(Date.now())]),
   );
 
-  /** The tracker after an event moved the stored state from `before` to `after`. */
-  function progressed(t: ChainTracker, before: FollowerState, after: FollowerState) {
-    const tip = followerTip(after);
-    if (tip?.hash !== followerTip(before)?.hash) t.progressedAt = Date.now();
+  /** The tracker once the stored state is `state` (loaded, or after an event). */
+  function progressed(t: ChainTracker, state: FollowerState) {
+    const tip = followerTip(state);
+    if (tip?.number !== t.processed) t.progressedAt = Date.now();
     t.processed = tip?.number;
-    t.finalized = after.finalized?.number;
+    t.finalized = state.finalized?.number;
   }
 
   function watcher(chain: RegisteredChain): Worker {
@@ -73,15 +80,20 @@ export function startChainWatchers(options: ChainWatcherOptions): ChainWatchers 
     return createWorker({
       name: "chain watcher",
       log: chainLog,
-      // Only a follower that ends without failing waits this long before the next session.
-      intervalMs: 1000,
+      // Between sessions, and while another process leads this chain.
+      intervalMs: options.standbyIntervalMs,
       backoff: { initialMs: 1000, maxMs: 30_000 },
-      // One pass is one follower session: it runs until it fails or the watcher stops.
-      async run(signal) {
+      // One pass is one follower session: it runs until it fails, its lease is lost or the
+      // watcher stops.
+      async run(stop) {
+        const lease = await leases.claim(`chain:${chain.key}`);
+        if (!lease) return "idle";
+        const signal = AbortSignal.any([stop, lease.signal]);
         let applied = 0;
         try {
+          tracker.following = true;
           let state = await ingest.loadState(chain.key);
-          progressed(tracker, state, state);
+          progressed(tracker, state);
           const follower = options.createFollower({
             chainKey: chain.key,
             rpcUrls: chain.rpcUrls,
@@ -109,10 +121,9 @@ export function startChainWatchers(options: ChainWatcherOptions): ChainWatchers 
             },
           });
           for await (const event of follower.events(signal)) {
-            const { changes, reversals } = await ingest.apply(chain.key, event, state);
-            const before = state;
+            const { changes, reversals } = await ingest.apply(chain.key, event, state, lease);
             state = applyFollowerEvent(state, event);
-            progressed(tracker, before, state);
+            progressed(tracker, state);
             applied += 1;
             if (event.type === "reorg") {
               tracker.reorgs += 1;
@@ -145,7 +156,8 @@ export function startChainWatchers(options: ChainWatcherOptions): ChainWatchers 
           }
           return "idle";
         } catch (err) {
-          if (signal.aborted) return "idle";
+          // Lost the lease: the new leader follows from what is stored ("lost a lease" is logged).
+          if (signal.aborted || err instanceof LeaseLostError) return "idle";
           if (err instanceof StaleFollowerStateError) {
             chainLog.info("another process advanced this chain; continuing from the stored state");
             return "more";
@@ -155,6 +167,9 @@ export function startChainWatchers(options: ChainWatcherOptions): ChainWatchers 
           if (applied === 0) throw err;
           chainLog.error({ err }, "chain watcher failed; will retry");
           return "idle";
+        } finally {
+          // Another process may lead the chain now: it publishes the chain's health from here on.
+          tracker.following = false;
         }
       },
     });
@@ -167,6 +182,7 @@ export function startChainWatchers(options: ChainWatcherOptions): ChainWatchers 
     intervalMs: settleIntervalMs,
     backoff: { initialMs: settleIntervalMs, maxMs: Math.max(30_000, settleIntervalMs) },
     async run() {
+      if (!(await leases.claim("deadline-settler"))) return "idle";
       const changed = await lifecycle.settleDue();
       if (changed > 0) {
         log.info({ changed }, "settled payment intents past their deadline");
@@ -187,7 +203,7 @@ export function startChainWatchers(options: ChainWatcherOptions): ChainWatchers 
         backoff: { initialMs: 1000, maxMs: 30_000 },
         async run() {
           for (const [key, t] of trackers) {
-            if (t.polledAt !== undefined || t.failingSince !== undefined)
+            if (t.following && (t.polledAt !== undefined || t.failingSince !== undefined))
               await health.publish(key, t);
           }
           return "idle";

@@ -157,7 +157,7 @@ it("a counted payment a deep reorg removes is flagged, recorded and logged at er
     )
     .toEqual([{ state: "failed", chain_tx_id: null }]);
 
-  const status = gw.watchers.status().find((s) => s.chain === "deep");
+  const status = gw.watchers?.status().find((s) => s.chain === "deep");
   expect(status).toMatchObject({ deepReorgs: 1, reversals: 1, stalledSinceMs: null });
 
   // The watcher goes on: a genuine new payment succeeds.

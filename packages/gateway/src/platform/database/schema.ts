@@ -206,10 +206,13 @@ export interface ChainTxAttemptsTable {
   created_at: DefaultTimestamp;
 }
 
-export interface TxManagerLeasesTable {
-  chain_id: string;
+/** migrations/2026-11-27-leases.ts: who runs a single job (platform/lease.ts). */
+export interface LeasesTable {
+  name: string;
   holder: string;
   until: Timestamp;
+  /** The fencing token: raised on every takeover, never on a renewal. */
+  token: Int8;
 }
 
 // ---- Transfers (withdrawals) and risk limits: migrations/2026-11-25-payouts.ts ----
@@ -252,7 +255,7 @@ export interface ApiKeysTable {
 
 export interface Database {
   payouts: PayoutsTable;
-  tx_manager_leases: TxManagerLeasesTable;
+  leases: LeasesTable;
   chain_senders: ChainSendersTable;
   chain_txs: ChainTxsTable;
   chain_tx_attempts: ChainTxAttemptsTable;
