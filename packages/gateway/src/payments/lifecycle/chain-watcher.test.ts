@@ -197,7 +197,16 @@ it("lets only the leader follow: the other gateway stands by without warnings or
   expect(secondLog.filter((l) => l.msg.startsWith("another process advanced"))).toEqual([]);
   expect(secondLog.filter((l) => l.level >= 40)).toEqual([]);
   const ready = await fetch(`${second.url}/readyz`);
-  expect(await ready.json()).toEqual({ status: "ready", role: "all", leases: expect.any(Array) });
+  // The standby runs no follower for the chain; it judges it from what the leader stored.
+  expect(await ready.json()).toEqual({
+    status: "ready",
+    role: "all",
+    leases: expect.any(Array),
+    chains: [expect.objectContaining({ chain: "local", ready: true })],
+  });
+  expect(second.watchers?.status()).toEqual([
+    expect.objectContaining({ chain: "local", following: false, head: null }),
+  ]);
 });
 
 it("hands the chain over at once when the leader stops, and the new leader detects payments", async () => {
