@@ -339,8 +339,8 @@ async function reapOrphanedAnvil(pidPath: string, log: LocalChainLog): Promise<v
   }
   const statePath = join(dirname(pidPath), STATE_FILE);
   const isOurAnvil = () => {
-    const command = commandLine(pid);
-    return command !== undefined && command.includes("anvil") && command.includes(statePath);
+    const command = commandLine(pid) ?? "";
+    return command.includes("anvil") && command.includes(statePath);
   };
   if (Number.isInteger(pid) && pid > 0 && isOurAnvil()) {
     log.warn({ pid, pidPath }, "stopping the anvil left running by a sandbox that did not stop");
