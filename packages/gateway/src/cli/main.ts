@@ -102,12 +102,14 @@ const dev = program
     const { sandboxBanner, startSandbox } = await import("../sandbox/sandbox.ts");
     const log = createLogger({ level: cfg.LOG_LEVEL, pretty: cfg.LOG_PRETTY });
     const sandbox = await startSandbox(cfg, log);
-    const closeAdmin = await serveAdmin(cfg, sandbox.gateway.services, log);
-    process.stdout.write(sandboxBanner(sandbox));
+    // Signals first: a stop asked for while the socket opens still stops the sandbox.
+    let closeAdmin = async () => {};
     stopOnSignals(async () => {
       await closeAdmin();
       await sandbox.stop();
     });
+    closeAdmin = await serveAdmin(cfg, sandbox.gateway.services, log);
+    process.stdout.write(sandboxBanner(sandbox));
   });
 
 dev
@@ -139,11 +141,12 @@ program
     const log = createLogger({ level: cfg.LOG_LEVEL, pretty: cfg.LOG_PRETTY });
     const seed = loadSeed({ seedPhrase: cfg.SEED_PHRASE, seedFile: cfg.SEED_FILE });
     const gateway = await startGateway({ config: cfg, log, seed });
-    const closeAdmin = await serveAdmin(cfg, gateway.services, log);
+    let closeAdmin = async () => {};
     stopOnSignals(async () => {
       await closeAdmin();
       await gateway.stop();
     });
+    closeAdmin = await serveAdmin(cfg, gateway.services, log);
   });
 
 addAdminCommands(program, runAdmin);
