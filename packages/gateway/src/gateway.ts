@@ -17,6 +17,9 @@ import { createBlockFollower } from "./chain/follower/index.ts";
 import { createTxManager } from "./chain/tx-manager/tx-manager.ts";
 import { createWallets, type Wallets } from "./chain/wallets.ts";
 import { createApp } from "./http/create-app.ts";
+import { registerDatabaseGauges } from "./observability/collectors.ts";
+import { createMetrics, type Metrics } from "./observability/metrics.ts";
+import { registerWalletBalanceGauge } from "./observability/wallet-balances.ts";
 import { createTenancyService } from "./organizations/tenancy-service.ts";
 import { createTransferLimits } from "./organizations/transfer-limits.ts";
 import { createTreasurySettings } from "./organizations/treasury-settings.ts";
@@ -68,6 +71,7 @@ export function createServices(options: {
   allowPrivateCallbacks?: boolean | undefined;
   callbackClock?: (() => Date) | undefined;
   resolve?: Resolve | undefined;
+  metrics?: Metrics | undefined;
 }) {
   const { config, database } = options;
   const callbackGuard = createCallbackUrlGuard({
@@ -107,6 +111,7 @@ export function createServices(options: {
     concurrency: config.CALLBACK_CONCURRENCY,
     timeoutMs: config.CALLBACK_TIMEOUT_MS,
     ...(options.callbackClock ? { now: options.callbackClock } : {}),
+    onAttempt: options.metrics?.callbackDelivered,
   });
   const callbacks = createCallbackService({
     db: database.db,
@@ -124,6 +129,7 @@ export function createServices(options: {
     replaceAfterBlocks: config.TX_REPLACE_AFTER_BLOCKS,
     maxFeePerGasCap: parseGwei(String(config.TX_MAX_FEE_GWEI)),
     resolveSigner: (address) => findSigner(database, wallets, address),
+    onReplaced: options.metrics?.txReplaced,
   });
   return {
     chains,
@@ -194,6 +200,7 @@ export function openDatabase(config: Config): Promise<DatabaseHandle> {
 export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const { config, log } = options;
   const database = options.database ?? (await openDatabase(config));
+  const metrics = createMetrics();
   const services = createServices({
     config,
     database,
@@ -203,6 +210,29 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     allowPrivateCallbacks: options.allowPrivateCallbacks,
     callbackClock: options.callbackClock,
     resolve: options.resolve,
+    metrics,
+  });
+  const ready = async () => {
+    try {
+      await sql`select 1`.execute(database.db);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  registerDatabaseGauges(metrics, {
+    db: database.db,
+    log,
+    replaceAfterBlocks: config.TX_REPLACE_AFTER_BLOCKS,
+    ready,
+  });
+  registerWalletBalanceGauge(metrics, {
+    db: database.db,
+    chains: services.chains,
+    wallets: services.wallets,
+    client: services.txManager.client,
+    log,
+    ttlMs: config.METRICS_BALANCE_TTL_SECONDS * 1000,
   });
   const app = createApp({
     tenancy: services.tenancy,
@@ -211,14 +241,9 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     payouts: services.payouts,
     log,
     maxBodyBytes: config.MAX_BODY_BYTES,
-    ready: async () => {
-      try {
-        await sql`select 1`.execute(database.db);
-        return true;
-      } catch {
-        return false;
-      }
-    },
+    ready,
+    metrics,
+    metricsToken: config.METRICS_TOKEN,
   });
   let server: ServerType;
   try {
@@ -241,6 +266,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     lifecycle: services.lifecycle,
     log,
     onStatusChange: () => services.dispatcher.nudge(),
+    metrics: (key) => metrics.chain(key),
     ...(options.settleIntervalMs === undefined
       ? {}
       : { settleIntervalMs: options.settleIntervalMs }),

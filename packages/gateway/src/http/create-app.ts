@@ -1,11 +1,13 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
-import { Scalar } from "@scalar/hono-api-reference";
 import type { MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
+import { requestId } from "hono/request-id";
 import type { Logger } from "pino";
 import { registerCallbackRoutes } from "../callbacks/callback-routes.ts";
 import type { CallbackService } from "../callbacks/callback-service.ts";
+import type { Metrics } from "../observability/metrics.ts";
+import { httpMetrics, registerMetricsRoute } from "../observability/metrics-routes.ts";
 import type { TenancyService } from "../organizations/tenancy-service.ts";
 import { registerCheckoutRoutes } from "../payments/checkout/checkout-routes.ts";
 import { registerIntentRoutes } from "../payments/intent-routes.ts";
@@ -13,6 +15,7 @@ import type { PaymentIntentService } from "../payments/payment-intent-service.ts
 import type { PayoutService } from "../payouts/payout-service.ts";
 import { registerTransferRoutes } from "../payouts/transfer-routes.ts";
 import { DomainError, ErrorCode, invalidApiKey } from "../platform/errors.ts";
+import { registerApiReference } from "./api-reference.ts";
 import { errorResponse, validationResponse } from "./error-handler.ts";
 import type { AppEnv } from "./openapi.ts";
 
@@ -25,6 +28,9 @@ export interface AppDependencies {
   maxBodyBytes: number;
   /** Resolves when the service can take traffic (database reachable). */
   ready: () => Promise<boolean>;
+  metrics: Metrics;
+  /** METRICS_TOKEN: when set, GET /metrics needs it as a bearer token. */
+  metricsToken?: string | undefined;
 }
 
 type Env = AppEnv;
@@ -45,10 +51,19 @@ export function createApp(deps: AppDependencies) {
     ),
   );
 
+  // An incoming X-Request-Id of up to 128 letters, digits, "_", "-" or "=" is kept, anything
+  // else replaced by a UUID; the response carries it, and so does every line logged through
+  // c.get("log") while handling the request.
+  app.use("*", requestId({ limitLength: 128 }));
+  app.use("*", async (c, next) => {
+    c.set("log", log.child({ request_id: c.get("requestId") }));
+    await next();
+  });
+  app.use("*", httpMetrics(deps.metrics));
   app.use("*", async (c, next) => {
     const started = performance.now();
     await next();
-    log.debug(
+    c.get("log").debug(
       {
         method: c.req.method,
         path: c.req.path,
@@ -136,7 +151,7 @@ export function createApp(deps: AppDependencies) {
   app.use("/v1/studio/api/payment/intents", requireApiKey);
 
   registerIntentRoutes(app, intents);
-  registerCheckoutRoutes(app, { intents, log });
+  registerCheckoutRoutes(app, { intents });
   registerCallbackRoutes(app, deps.callbacks);
   registerTransferRoutes(app, { payouts: deps.payouts, requireApiKey });
 
@@ -160,7 +175,8 @@ export function createApp(deps: AppDependencies) {
     },
     security: [{ ApiKey: [] }, { ClientId: [] }],
   });
-  app.get("/docs", Scalar({ url: "/openapi.json", pageTitle: "Stablegate API reference" }));
+  registerApiReference(app);
+  registerMetricsRoute(app, { metrics: deps.metrics, token: deps.metricsToken });
   app.get("/healthz", (c) => c.json({ status: "ok" }));
   app.get("/readyz", async (c) =>
     (await deps.ready()) ? c.json({ status: "ready" }) : c.json({ status: "not ready" }, 503),

@@ -101,6 +101,12 @@ const schema = z.object({
   COLLECTION_DELAY_SECONDS: whole(0, 30 * 24 * 3600).default(0),
   TREASURY_INTERVAL_MS: positiveInt(60_000).default(2000),
   GAS_TOPUP_HEADROOM_PERCENT: whole(0, 1000).default(25),
+  // Monitoring (docs/operations.md).
+  METRICS_TOKEN: z
+    .string()
+    .regex(/^[\x21-\x7e]{16,}$/, "must be at least 16 printable ASCII characters, no spaces")
+    .optional(),
+  METRICS_BALANCE_TTL_SECONDS: positiveInt(24 * 3600).default(60),
   ...Object.fromEntries(CHAIN_KEYS.map((k) => [`RPC_URLS_${k.toUpperCase()}`, csv.optional()])),
   ...Object.fromEntries(
     CHAIN_KEYS.map((k) => [`CONFIRMATIONS_${k.toUpperCase()}`, confirmations.optional()]),

@@ -1,0 +1,194 @@
+import { type Kysely, sql } from "kysely";
+import type { Logger } from "pino";
+import { Gauge } from "prom-client";
+import { PAYMENT_STATUSES } from "../payments/lifecycle/decide.ts";
+import type { Database } from "../platform/database/schema.ts";
+import type { Metrics } from "./metrics.ts";
+
+// The gauges of stored state, read by prom-client's collect() callbacks when /metrics is scraped:
+// a few queries on partial indexes (callbacks due, open transactions) or small tables (the
+// chain block window), and one count of intents by status. They describe the database, so every
+// process that shares it reports the same values: aggregate them with max(), not sum().
+
+export interface DatabaseGaugeOptions {
+  db: Kysely<Database>;
+  log: Logger;
+  /** TX_REPLACE_AFTER_BLOCKS: a transaction this many blocks past its broadcast counts as stuck. */
+  replaceAfterBlocks: number;
+  /** The readiness check of /readyz. */
+  ready: () => Promise<boolean>;
+  now?: () => Date;
+}
+
+export function registerDatabaseGauges(metrics: Metrics, options: DatabaseGaugeOptions): void {
+  const { db, log } = options;
+  const now = options.now ?? (() => new Date());
+  const registers = [metrics.registry];
+
+  /**
+   * One query shared by the gauges that read it during one scrape (prom-client collects them
+   * concurrently). A failed query leaves those gauges empty for this scrape and logs why; the
+   * scrape itself still answers, with stablegate_ready saying whether the database is there.
+   */
+  const perScrape = <T>(what: string, query: () => Promise<T>) => {
+    let pending: Promise<T | undefined> | undefined;
+    return () => {
+      pending ??= query()
+        .catch((err: unknown) => {
+          log.warn({ err }, `metrics: reading ${what} failed`);
+          return undefined;
+        })
+        .finally(() => setImmediate(() => (pending = undefined)));
+      return pending;
+    };
+  };
+
+  new Gauge({
+    name: "stablegate_ready",
+    help: "1 when the gateway can take traffic (the database answers), as /readyz says; else 0.",
+    registers,
+    async collect() {
+      this.set((await options.ready()) ? 1 : 0);
+    },
+  });
+
+  const intents = perScrape("intents", () =>
+    db
+      .selectFrom("payment_intents")
+      .select(["status", (eb) => eb.fn.countAll<string>().as("n")])
+      .groupBy("status")
+      .execute(),
+  );
+  new Gauge({
+    name: "stablegate_payment_intents",
+    help: "Payment intents by status (all organisations).",
+    labelNames: ["status"] as const,
+    registers,
+    async collect() {
+      const rows = await intents();
+      this.reset();
+      if (!rows) return;
+      for (const status of PAYMENT_STATUSES) this.labels({ status }).set(0);
+      for (const r of rows) this.labels({ status: r.status }).set(Number(r.n));
+    },
+  });
+
+  const blocks = perScrape("the processed blocks", () =>
+    sql<{ chain_id: string; number: string; timestamp: string }>`
+      select distinct on (chain_id) chain_id, number, timestamp
+      from chain_blocks order by chain_id, number desc`
+      .execute(db)
+      .then((r) => r.rows),
+  );
+  new Gauge({
+    name: "stablegate_chain_processed_block",
+    help: "The highest block the gateway has processed and stored, per chain.",
+    labelNames: ["chain"] as const,
+    registers,
+    async collect() {
+      const rows = await blocks();
+      this.reset();
+      for (const r of rows ?? []) this.labels({ chain: r.chain_id }).set(Number(r.number));
+    },
+  });
+  new Gauge({
+    name: "stablegate_chain_processed_block_timestamp_seconds",
+    help: "The chain's own timestamp of the highest processed block (Unix seconds): time() minus this is how far behind the gateway is.",
+    labelNames: ["chain"] as const,
+    registers,
+    async collect() {
+      const rows = await blocks();
+      this.reset();
+      for (const r of rows ?? []) this.labels({ chain: r.chain_id }).set(Number(r.timestamp));
+    },
+  });
+  new Gauge({
+    name: "stablegate_chain_lag_blocks",
+    help: "The node's head minus the highest processed block, per chain this process follows.",
+    labelNames: ["chain"] as const,
+    registers,
+    async collect() {
+      const rows = await blocks();
+      this.reset();
+      for (const r of rows ?? []) {
+        const head = metrics.heads.get(r.chain_id);
+        if (head === undefined) continue;
+        const lag = head - BigInt(r.number);
+        this.labels({ chain: r.chain_id }).set(Number(lag > 0n ? lag : 0n));
+      }
+    },
+  });
+
+  const due = perScrape("the callbacks due", async () => {
+    const at = now();
+    const row = await db
+      .selectFrom("callback_events")
+      .select([
+        (eb) => eb.fn.countAll<string>().as("n"),
+        (eb) => eb.fn.min("next_attempt_at").as("oldest"),
+      ])
+      .where("state", "=", "pending")
+      .where("next_attempt_at", "<=", at)
+      .executeTakeFirstOrThrow();
+    const oldest = row.oldest === null ? undefined : new Date(row.oldest as Date | string);
+    return {
+      count: Number(row.n),
+      ageSeconds: oldest ? Math.max(0, (at.getTime() - oldest.getTime()) / 1000) : 0,
+    };
+  });
+  new Gauge({
+    name: "stablegate_callbacks_due",
+    help: "Callback events waiting for delivery whose next attempt is due now.",
+    registers,
+    async collect() {
+      const d = await due();
+      if (d) this.set(d.count);
+    },
+  });
+  new Gauge({
+    name: "stablegate_callbacks_oldest_due_age_seconds",
+    help: "How long the oldest due callback event has been due (0 when none is due).",
+    registers,
+    async collect() {
+      const d = await due();
+      if (d) this.set(d.ageSeconds);
+    },
+  });
+
+  const txs = perScrape("the outgoing transactions", () =>
+    sql<{ chain_id: string; pending: string; stuck: string }>`
+      select t.chain_id, count(*) as pending,
+        count(*) filter (
+          where t.state = 'broadcast' and t.broadcast_block <= h.head - ${options.replaceAfterBlocks}
+        ) as stuck
+      from chain_txs t
+      left join (select chain_id, max(number) as head from chain_blocks group by chain_id) h
+        on h.chain_id = t.chain_id
+      where t.state in ('signed', 'broadcast')
+      group by t.chain_id`
+      .execute(db)
+      .then((r) => r.rows),
+  );
+  new Gauge({
+    name: "stablegate_outgoing_txs_pending",
+    help: "Outgoing transactions signed or broadcast and not yet mined, per chain.",
+    labelNames: ["chain"] as const,
+    registers,
+    async collect() {
+      const rows = await txs();
+      this.reset();
+      for (const r of rows ?? []) this.labels({ chain: r.chain_id }).set(Number(r.pending));
+    },
+  });
+  new Gauge({
+    name: "stablegate_outgoing_txs_stuck",
+    help: "Broadcast transactions not mined TX_REPLACE_AFTER_BLOCKS blocks after their (last) broadcast, counted against the processed block, per chain.",
+    labelNames: ["chain"] as const,
+    registers,
+    async collect() {
+      const rows = await txs();
+      this.reset();
+      for (const r of rows ?? []) this.labels({ chain: r.chain_id }).set(Number(r.stuck));
+    },
+  });
+}

@@ -1,0 +1,194 @@
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { type CallbackReceiver, startCallbackReceiver } from "../testing/callback-receiver.ts";
+import { freePort } from "../testing/cli-process.ts";
+import { chainOn, followed, type Intent, pay, WAIT } from "../testing/lifecycle-shop.ts";
+import { type ManualChain, startManualChain } from "../testing/manual-chain.ts";
+import { parseMetrics, type Sample } from "../testing/parse-metrics.ts";
+import { startTestGateway, type TestGateway, type TestTenant } from "../testing/test-gateway.ts";
+
+// /metrics on a real gateway after a real payment on anvil: the request histogram by route
+// pattern, intents by status, the chain follower's head and the stored processed block, RPC
+// calls per URL (with the URL's secret kept out of every label), a callback delivery, the
+// wallet balances and the runtime's default series.
+
+const SECRET = "s3cretInfuraKey";
+let chain: ManualChain;
+let gw: TestGateway;
+let tenant: TestTenant;
+let receiver: CallbackReceiver;
+let deadRpcPort: number;
+
+beforeAll(async () => {
+  chain = await startManualChain();
+  receiver = await startCallbackReceiver();
+  deadRpcPort = await freePort();
+  gw = await startTestGateway({
+    env: { CALLBACK_ALLOWED_NETWORKS: "127.0.0.0/8" },
+    extraChains: [
+      // The first URL refuses every connection and carries a key in its user info, path and query.
+      chainOn(chain, "local", {
+        rpcUrls: [
+          `http://user:${SECRET}@127.0.0.1:${deadRpcPort}/v3/${SECRET}?key=${SECRET}`,
+          chain.chain.rpcUrl,
+        ],
+      }),
+    ],
+    settleIntervalMs: 100,
+  });
+  tenant = await gw.createTenant({ chain: "local" });
+});
+
+afterAll(async () => {
+  await gw?.close();
+  await Promise.allSettled([chain?.stop(), receiver?.close()]);
+});
+
+async function scrape(headers: Record<string, string> = {}) {
+  const res = await fetch(`${gw.url}/metrics`, { headers });
+  return { status: res.status, type: res.headers.get("content-type"), text: await res.text() };
+}
+
+function value(samples: Sample[], name: string, labels: Record<string, string> = {}) {
+  const found = samples.filter(
+    (s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v),
+  );
+  return found.length === 0 ? undefined : found.reduce((sum, s) => sum + s.value, 0);
+}
+
+describe("/metrics", () => {
+  it("describes a paid intent, its callback, the chain and the wallets", async () => {
+    const headers = { "Content-Type": "application/json", "X-STUDIO-API-KEY": tenant.apiKey };
+    const created = await fetch(`${gw.url}/v1/studio/api/payment/intent`, {
+      method: "POST",
+      headers,
+      body: JSON.stringify({ fiat_amount: "10", fiat_currency: "USD", callback_url: receiver.url }),
+    });
+    expect(created.status).toBe(200);
+    const intent = ((await created.json()) as { data: Intent }).data;
+    // Read it by id: the histogram must name the route pattern, not this id.
+    const read = await fetch(`${gw.url}/v1/studio/api/payment/intent/${intent.payment_intent_id}`, {
+      headers,
+    });
+    expect(read.status).toBe(200);
+
+    await pay(chain, intent.payment_address, intent.crypto_amount);
+    await vi.waitFor(() => {
+      expect(receiver.received.map((r) => r.body.status)).toContain("success");
+    }, WAIT);
+    await followed(gw, "local", chain);
+
+    const first = await scrape();
+    expect(first.status).toBe(200);
+    expect(first.type).toMatch(/^text\/plain; version=0\.0\.4/);
+    expect(first.text).not.toContain(SECRET);
+    expect(first.text).not.toContain(intent.payment_intent_id);
+    const samples = parseMetrics(first.text);
+
+    const created200 = {
+      method: "POST",
+      route: "/v1/studio/api/payment/intent",
+      status: "200",
+    };
+    expect(value(samples, "stablegate_http_request_duration_seconds_count", created200)).toBe(1);
+    expect(
+      value(samples, "stablegate_http_request_duration_seconds_count", {
+        method: "GET",
+        route: "/v1/studio/api/payment/intent/:id",
+        status: "200",
+      }),
+    ).toBe(1);
+
+    expect(value(samples, "stablegate_payment_intents", { status: "success" })).toBe(1);
+    expect(value(samples, "stablegate_payment_intents", { status: "pending" })).toBe(0);
+
+    const local = { chain: "local" };
+    const head = value(samples, "stablegate_chain_head_block", local) ?? 0;
+    const processed = value(samples, "stablegate_chain_processed_block", local) ?? 0;
+    expect(head).toBeGreaterThan(0);
+    expect(processed).toBeGreaterThan(0);
+    expect(processed).toBeLessThanOrEqual(head);
+    expect(value(samples, "stablegate_chain_lag_blocks", local)).toBe(head - processed);
+    expect(value(samples, "stablegate_chain_processed_block_timestamp_seconds", local)).toBe(
+      Number((await chain.publicClient.getBlock({ blockNumber: BigInt(processed) })).timestamp),
+    );
+    expect(value(samples, "stablegate_chain_reorgs_total", local)).toBe(0);
+
+    // The dead first URL: counted as calls that failed; the live one answers. Labelled by
+    // position and host only.
+    const dead = { chain: "local", rpc: "1", host: `127.0.0.1:${deadRpcPort}` };
+    expect(value(samples, "stablegate_rpc_errors_total", dead)).toBeGreaterThan(0);
+    expect(value(samples, "stablegate_rpc_calls_total", dead)).toBe(
+      value(samples, "stablegate_rpc_errors_total", dead),
+    );
+    const live = { chain: "local", rpc: "2", host: new URL(chain.chain.rpcUrl).host };
+    expect(value(samples, "stablegate_rpc_calls_total", live)).toBeGreaterThan(0);
+
+    expect(value(samples, "stablegate_callback_deliveries_total", { result: "delivered" })).toBe(1);
+    expect(value(samples, "stablegate_callback_deliveries_total", { result: "failed" })).toBe(0);
+    expect(value(samples, "stablegate_callbacks_due")).toBe(0);
+    expect(value(samples, "stablegate_callbacks_oldest_due_age_seconds")).toBe(0);
+    expect(value(samples, "stablegate_ready")).toBe(1);
+
+    expect(value(samples, "stablegate_outgoing_txs_pending", local) ?? 0).toBeGreaterThanOrEqual(0);
+    const hot = { chain: "local", wallet: "hot", org: String(tenant.orgId) };
+    expect(value(samples, "stablegate_wallet_balance", { ...hot, token: "native" })).toBe(0);
+    expect(value(samples, "stablegate_wallet_balance", { ...hot, token: "USDT" })).toBe(0);
+    expect(
+      value(samples, "stablegate_wallet_balance", { chain: "local", wallet: "gas", token: "USDT" }),
+    ).toBeDefined();
+
+    expect(value(samples, "process_cpu_user_seconds_total")).toBeGreaterThan(0);
+    expect(value(samples, "nodejs_heap_size_used_bytes")).toBeGreaterThan(0);
+
+    // The scrape itself is timed on the next one.
+    const second = parseMetrics((await scrape()).text);
+    expect(
+      value(second, "stablegate_http_request_duration_seconds_count", {
+        method: "GET",
+        route: "/metrics",
+        status: "200",
+      }),
+    ).toBe(1);
+  });
+
+  it("counts requests no route matched under the pattern that answered, not their paths", async () => {
+    const res = await fetch(`${gw.url}/v1/no/such/route/12345`);
+    expect(res.status).toBe(404);
+    const text = (await scrape()).text;
+    expect(text).not.toContain("12345");
+    expect(
+      value(parseMetrics(text), "stablegate_http_request_duration_seconds_count", {
+        method: "GET",
+        route: "/v1/*",
+        status: "404",
+      }),
+    ).toBeGreaterThanOrEqual(1);
+  });
+});
+
+describe("METRICS_TOKEN", () => {
+  let guarded: TestGateway;
+  const token = "a-long-enough-metrics-token";
+  beforeAll(async () => {
+    guarded = await startTestGateway({ env: { METRICS_TOKEN: token } });
+  });
+  afterAll(() => guarded?.close());
+
+  it("answers 401 with code 4010 without the bearer token, the series with it", async () => {
+    for (const authorization of [undefined, "Bearer wrong", `Basic ${token}`, `Bearer ${token}x`]) {
+      const res = await fetch(`${guarded.url}/metrics`, {
+        headers: authorization === undefined ? {} : { Authorization: authorization },
+      });
+      expect(res.status, authorization).toBe(401);
+      expect(await res.json()).toMatchObject({
+        code: 4010,
+        message: expect.stringMatching(/Bearer/),
+      });
+    }
+    const ok = await fetch(`${guarded.url}/metrics`, {
+      headers: { Authorization: `Bearer ${token}` },
+    });
+    expect(ok.status).toBe(200);
+    expect(await ok.text()).toContain("stablegate_payment_intents");
+  });
+});
