@@ -1,9 +1,12 @@
+import { readFileSync } from "node:fs";
+import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { parse as parseYaml } from "yaml";
 import { type CallbackReceiver, startCallbackReceiver } from "../testing/callback-receiver.ts";
-import { freePort } from "../testing/cli-process.ts";
+import { freePort, REPO_ROOT } from "../testing/cli-process.ts";
 import { chainOn, followed, type Intent, pay, WAIT } from "../testing/lifecycle-shop.ts";
 import { type ManualChain, startManualChain } from "../testing/manual-chain.ts";
-import { parseMetrics, type Sample } from "../testing/parse-metrics.ts";
+import { metricTypes, parseMetrics, type Sample } from "../testing/parse-metrics.ts";
 import { startTestGateway, type TestGateway, type TestTenant } from "../testing/test-gateway.ts";
 
 // /metrics on a real gateway after a real payment on anvil: the request histogram by route
@@ -163,6 +166,60 @@ describe("/metrics", () => {
         status: "404",
       }),
     ).toBeGreaterThanOrEqual(1);
+  });
+});
+
+describe("docs/ops: the alert rules and the dashboard", () => {
+  const ops = (file: string) => readFileSync(path.join(REPO_ROOT, "docs", "ops", file), "utf8");
+  /** The series an expression names (Prometheus's own `up` aside), each a family of this scrape. */
+  async function unknownSeries(exprs: string[]) {
+    const types = metricTypes((await scrape()).text);
+    const exists = (name: string) => {
+      if (types.has(name)) return true;
+      const base = name.replace(/_(bucket|count|sum)$/, "");
+      return base !== name && ["histogram", "summary"].includes(types.get(base) ?? "");
+    };
+    const named = exprs.flatMap((e) => [
+      ...e.matchAll(/\b(?:stablegate|process|nodejs)_[a-zA-Z0-9_]+/g),
+    ]);
+    expect(named.length).toBeGreaterThan(0);
+    return [...new Set(named.map((m) => m[0]))].filter((name) => !exists(name));
+  }
+
+  it("alerts.yml: every rule has an expression on series that exist, and the promised alerts", async () => {
+    const doc = parseYaml(ops("alerts.yml")) as {
+      groups: { name: string; rules: { alert: string; expr: string; labels: object }[] }[];
+    };
+    const rules = doc.groups.flatMap((g) => g.rules);
+    for (const rule of rules) {
+      expect(rule.alert, JSON.stringify(rule)).toMatch(/^Stablegate[A-Za-z]+$/);
+      expect(rule.expr, rule.alert).toEqual(expect.any(String));
+      expect(rule.labels, rule.alert).toHaveProperty("severity");
+    }
+    expect(rules.map((r) => r.alert)).toEqual(
+      expect.arrayContaining([
+        "StablegateChainStalled",
+        "StablegateChainLag",
+        "StablegateTransactionStuck",
+        "StablegateGasWalletLow",
+        "StablegateCallbacksLate",
+        "StablegateCallbackFailures",
+        "StablegateNotReady",
+      ]),
+    );
+    expect(await unknownSeries(rules.map((r) => r.expr))).toEqual([]);
+  });
+
+  it("grafana-dashboard.json: every panel's query names series that exist", async () => {
+    const dashboard = JSON.parse(ops("grafana-dashboard.json")) as {
+      panels: { type: string; title: string; targets?: { expr: string }[] }[];
+    };
+    const panels = dashboard.panels.filter((p) => p.type !== "row");
+    expect(panels.length).toBeGreaterThan(10);
+    for (const p of panels) expect(p.targets?.length, p.title).toBeGreaterThan(0);
+    expect(
+      await unknownSeries(panels.flatMap((p) => (p.targets ?? []).map((t) => t.expr))),
+    ).toEqual([]);
   });
 });
 
