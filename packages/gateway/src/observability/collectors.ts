@@ -159,7 +159,8 @@ export function registerDatabaseGauges(metrics: Metrics, options: DatabaseGaugeO
     sql<{ chain_id: string; pending: string; stuck: string }>`
       select t.chain_id, count(*) as pending,
         count(*) filter (
-          where t.state = 'broadcast' and t.broadcast_block <= h.head - ${options.replaceAfterBlocks}
+          where (t.state = 'broadcast' and t.broadcast_block <= h.head - ${options.replaceAfterBlocks})
+            or (t.state = 'signed' and t.error_kind is not null)
         ) as stuck
       from chain_txs t
       left join (select chain_id, max(number) as head from chain_blocks group by chain_id) h
@@ -182,7 +183,7 @@ export function registerDatabaseGauges(metrics: Metrics, options: DatabaseGaugeO
   });
   new Gauge({
     name: "stablegate_outgoing_txs_stuck",
-    help: "Broadcast transactions not mined TX_REPLACE_AFTER_BLOCKS blocks after their (last) broadcast, counted against the processed block, per chain.",
+    help: "Outgoing transactions stuck, per chain: broadcast and not mined TX_REPLACE_AFTER_BLOCKS blocks after their (last) broadcast (counted against the processed block), or refused by the node (no funds, underpriced) and not sent.",
     labelNames: ["chain"] as const,
     registers,
     async collect() {

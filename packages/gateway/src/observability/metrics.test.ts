@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
+import { parseEther, parseGwei, toHex } from "viem";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { parse as parseYaml } from "yaml";
 import { type CallbackReceiver, startCallbackReceiver } from "../testing/callback-receiver.ts";
@@ -26,7 +27,12 @@ beforeAll(async () => {
   receiver = await startCallbackReceiver();
   deadRpcPort = await freePort();
   gw = await startTestGateway({
-    env: { CALLBACK_ALLOWED_NETWORKS: "127.0.0.0/8" },
+    // A low fee cap, so a transaction priced out by the base fee stays stuck after one replacement.
+    env: {
+      CALLBACK_ALLOWED_NETWORKS: "127.0.0.0/8",
+      TX_REPLACE_AFTER_BLOCKS: "2",
+      TX_MAX_FEE_GWEI: "10",
+    },
     extraChains: [
       // The first URL refuses every connection and carries a key in its user info, path and query.
       chainOn(chain, "local", {
@@ -152,6 +158,48 @@ describe("/metrics", () => {
         status: "200",
       }),
     ).toBe(1);
+  });
+
+  it("counts a transaction priced out by the base fee: pending, replaced once, then stuck at the cap", async () => {
+    const { txManager, wallets } = gw.services;
+    const gas = wallets.gasWallet();
+    await chain.publicClient.request({
+      method: "anvil_setBalance" as never,
+      params: [gas.address, toHex(parseEther("10"))] as never,
+    });
+    const tx = await txManager.submit({
+      chainKey: "local",
+      from: gas,
+      to: "0x000000000000000000000000000000000000dEaD",
+      value: 1n,
+      gasLimit: 21_000n,
+      fees: { maxFeePerGas: parseGwei("2"), maxPriorityFeePerGas: parseGwei("1") },
+      purpose: "gas_topup",
+      idempotencyKey: "metrics-stuck",
+    });
+    const series = async () => {
+      const samples = parseMetrics((await scrape()).text);
+      return {
+        pending: value(samples, "stablegate_outgoing_txs_pending", { chain: "local" }),
+        stuck: value(samples, "stablegate_outgoing_txs_stuck", { chain: "local" }),
+        replaced: value(samples, "stablegate_outgoing_tx_replacements_total", { chain: "local" }),
+      };
+    };
+    expect((await series()).pending).toBe(1);
+    // Every block from now on costs 100 gwei of base fee: neither version can be mined. One
+    // block at a time, each processed by the watcher, until the gauge shows it (or 40 blocks).
+    let seen = await series();
+    for (let i = 0; i < 40 && !(seen.stuck === 1 && seen.replaced === 1); i++) {
+      await chain.publicClient.request({
+        method: "anvil_setNextBlockBaseFeePerGas" as never,
+        params: [toHex(parseGwei("100"))] as never,
+      });
+      await chain.mine();
+      await followed(gw, "local", chain);
+      seen = await series();
+    }
+    expect(seen).toEqual({ pending: 1, stuck: 1, replaced: 1 });
+    expect((await txManager.get(tx.id))?.state).toBe("broadcast");
   });
 
   it("counts requests no route matched under the pattern that answered, not their paths", async () => {
