@@ -43,6 +43,33 @@ export function registerDatabaseGauges(metrics: Metrics, options: DatabaseGaugeO
     };
   };
 
+  /**
+   * A gauge with one label, one sample per row of `read` (`value` undefined skips the row);
+   * `zeros` are set to 0 first, so they show even with no row.
+   */
+  const rowGauge = <R>(
+    g: { name: string; help: string; label: string; zeros?: readonly string[] },
+    read: () => Promise<R[] | undefined>,
+    labelOf: (row: R) => string,
+    value: (row: R) => number | undefined,
+  ) =>
+    new Gauge({
+      name: g.name,
+      help: g.help,
+      labelNames: [g.label],
+      registers,
+      async collect() {
+        const rows = await read();
+        this.reset();
+        if (!rows) return;
+        for (const zero of g.zeros ?? []) this.labels(zero).set(0);
+        for (const row of rows) {
+          const v = value(row);
+          if (v !== undefined) this.labels(labelOf(row)).set(v);
+        }
+      },
+    });
+
   new Gauge({
     name: "stablegate_ready",
     help: "1 when the gateway can take traffic (the database answers), as /readyz says; else 0.",
@@ -59,19 +86,17 @@ export function registerDatabaseGauges(metrics: Metrics, options: DatabaseGaugeO
       .groupBy("status")
       .execute(),
   );
-  new Gauge({
-    name: "stablegate_payment_intents",
-    help: "Payment intents by status (all organisations).",
-    labelNames: ["status"] as const,
-    registers,
-    async collect() {
-      const rows = await intents();
-      this.reset();
-      if (!rows) return;
-      for (const status of PAYMENT_STATUSES) this.labels({ status }).set(0);
-      for (const r of rows) this.labels({ status: r.status }).set(Number(r.n));
+  rowGauge(
+    {
+      name: "stablegate_payment_intents",
+      help: "Payment intents by status (all organisations).",
+      label: "status",
+      zeros: PAYMENT_STATUSES,
     },
-  });
+    intents,
+    (r) => r.status,
+    (r) => Number(r.n),
+  );
 
   const blocks = perScrape("the processed blocks", () =>
     sql<{ chain_id: string; number: string; timestamp: string }>`
@@ -80,44 +105,42 @@ export function registerDatabaseGauges(metrics: Metrics, options: DatabaseGaugeO
       .execute(db)
       .then((r) => r.rows),
   );
-  new Gauge({
-    name: "stablegate_chain_processed_block",
-    help: "The highest block the gateway has processed and stored, per chain.",
-    labelNames: ["chain"] as const,
-    registers,
-    async collect() {
-      const rows = await blocks();
-      this.reset();
-      for (const r of rows ?? []) this.labels({ chain: r.chain_id }).set(Number(r.number));
+  const byChain = (r: { chain_id: string }) => r.chain_id;
+  rowGauge(
+    {
+      name: "stablegate_chain_processed_block",
+      help: "The highest block the gateway has processed and stored, per chain.",
+      label: "chain",
     },
-  });
-  new Gauge({
-    name: "stablegate_chain_processed_block_timestamp_seconds",
-    help: "The chain's own timestamp of the highest processed block (Unix seconds): time() minus this is how far behind the gateway is.",
-    labelNames: ["chain"] as const,
-    registers,
-    async collect() {
-      const rows = await blocks();
-      this.reset();
-      for (const r of rows ?? []) this.labels({ chain: r.chain_id }).set(Number(r.timestamp));
+    blocks,
+    byChain,
+    (r) => Number(r.number),
+  );
+  rowGauge(
+    {
+      name: "stablegate_chain_processed_block_timestamp_seconds",
+      help: "The chain's own timestamp of the highest processed block (Unix seconds): time() minus this is how far behind the gateway is.",
+      label: "chain",
     },
-  });
-  new Gauge({
-    name: "stablegate_chain_lag_blocks",
-    help: "The node's head minus the highest processed block, per chain this process follows.",
-    labelNames: ["chain"] as const,
-    registers,
-    async collect() {
-      const rows = await blocks();
-      this.reset();
-      for (const r of rows ?? []) {
-        const head = metrics.heads.get(r.chain_id);
-        if (head === undefined) continue;
-        const lag = head - BigInt(r.number);
-        this.labels({ chain: r.chain_id }).set(Number(lag > 0n ? lag : 0n));
-      }
+    blocks,
+    byChain,
+    (r) => Number(r.timestamp),
+  );
+  rowGauge(
+    {
+      name: "stablegate_chain_lag_blocks",
+      help: "The node's head minus the highest processed block, per chain this process follows.",
+      label: "chain",
     },
-  });
+    blocks,
+    byChain,
+    (r) => {
+      const head = metrics.heads.get(r.chain_id);
+      if (head === undefined) return undefined;
+      const lag = head - BigInt(r.number);
+      return Number(lag > 0n ? lag : 0n);
+    },
+  );
 
   const due = perScrape("the callbacks due", async () => {
     const at = now();
@@ -170,26 +193,24 @@ export function registerDatabaseGauges(metrics: Metrics, options: DatabaseGaugeO
       .execute(db)
       .then((r) => r.rows),
   );
-  new Gauge({
-    name: "stablegate_outgoing_txs_pending",
-    help: "Outgoing transactions signed or broadcast and not yet mined, per chain.",
-    labelNames: ["chain"] as const,
-    registers,
-    async collect() {
-      const rows = await txs();
-      this.reset();
-      for (const r of rows ?? []) this.labels({ chain: r.chain_id }).set(Number(r.pending));
+  rowGauge(
+    {
+      name: "stablegate_outgoing_txs_pending",
+      help: "Outgoing transactions signed or broadcast and not yet mined, per chain.",
+      label: "chain",
     },
-  });
-  new Gauge({
-    name: "stablegate_outgoing_txs_stuck",
-    help: "Outgoing transactions stuck, per chain: broadcast and not mined TX_REPLACE_AFTER_BLOCKS blocks after their (last) broadcast (counted against the processed block), or refused by the node (no funds, underpriced) and not sent.",
-    labelNames: ["chain"] as const,
-    registers,
-    async collect() {
-      const rows = await txs();
-      this.reset();
-      for (const r of rows ?? []) this.labels({ chain: r.chain_id }).set(Number(r.stuck));
+    txs,
+    byChain,
+    (r) => Number(r.pending),
+  );
+  rowGauge(
+    {
+      name: "stablegate_outgoing_txs_stuck",
+      help: "Outgoing transactions stuck, per chain: broadcast and not mined TX_REPLACE_AFTER_BLOCKS blocks after their (last) broadcast (counted against the processed block), or refused by the node (no funds, underpriced) and not sent.",
+      label: "chain",
     },
-  });
+    txs,
+    byChain,
+    (r) => Number(r.stuck),
+  );
 }

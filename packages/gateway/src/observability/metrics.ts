@@ -44,54 +44,51 @@ export function createMetrics(): Metrics {
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers,
   });
+  const counter = <L extends string>(name: string, help: string, labelNames: readonly L[]) =>
+    new Counter({ name, help, labelNames, registers });
   const headBlock = new Gauge({
     name: "stablegate_chain_head_block",
     help: "The node's latest block number, as this process's chain follower last read it.",
     labelNames: ["chain"] as const,
     registers,
   });
-  const reorgs = new Counter({
-    name: "stablegate_chain_reorgs_total",
-    help: "Reorgs seen by this process's chain follower.",
-    labelNames: ["chain"] as const,
-    registers,
-  });
-  const reorgedBlocks = new Counter({
-    name: "stablegate_chain_reorged_blocks_total",
-    help: "Processed blocks dropped by reorgs (the sum of their depths).",
-    labelNames: ["chain"] as const,
-    registers,
-  });
-  const deepReorgs = new Counter({
-    name: "stablegate_chain_deep_reorgs_total",
-    help: "Reorgs below the last finalised block; the chain stops until an operator looks.",
-    labelNames: ["chain"] as const,
-    registers,
-  });
-  const rpcCalls = new Counter({
-    name: "stablegate_rpc_calls_total",
-    help: "RPC calls of the chain followers, by chain and RPC URL (position and host only).",
-    labelNames: ["chain", "rpc", "host"] as const,
-    registers,
-  });
-  const rpcErrors = new Counter({
-    name: "stablegate_rpc_errors_total",
-    help: "RPC calls that failed (the follower failed over or retried), by chain and RPC URL.",
-    labelNames: ["chain", "rpc", "host"] as const,
-    registers,
-  });
-  const callbackDeliveries = new Counter({
-    name: "stablegate_callback_deliveries_total",
-    help: "Callback delivery attempts by result: delivered, retry (will be tried again), failed (given up).",
-    labelNames: ["result"] as const,
-    registers,
-  });
-  const txReplacements = new Counter({
-    name: "stablegate_outgoing_tx_replacements_total",
-    help: "Outgoing transactions re-signed with higher fees because they were not mined in time.",
-    labelNames: ["chain"] as const,
-    registers,
-  });
+  const chainLabel = ["chain"] as const;
+  const reorgs = counter(
+    "stablegate_chain_reorgs_total",
+    "Reorgs seen by this process's chain follower.",
+    chainLabel,
+  );
+  const reorgedBlocks = counter(
+    "stablegate_chain_reorged_blocks_total",
+    "Processed blocks dropped by reorgs (the sum of their depths).",
+    chainLabel,
+  );
+  const deepReorgs = counter(
+    "stablegate_chain_deep_reorgs_total",
+    "Reorgs below the last finalised block; the chain stops until an operator looks.",
+    chainLabel,
+  );
+  const rpcLabels = ["chain", "rpc", "host"] as const;
+  const rpcCalls = counter(
+    "stablegate_rpc_calls_total",
+    "RPC calls of the chain followers, by chain and RPC URL (position and host only).",
+    rpcLabels,
+  );
+  const rpcErrors = counter(
+    "stablegate_rpc_errors_total",
+    "RPC calls that failed (the follower failed over or retried), by chain and RPC URL.",
+    rpcLabels,
+  );
+  const callbackDeliveries = counter(
+    "stablegate_callback_deliveries_total",
+    "Callback delivery attempts by result: delivered, retry (will be tried again), failed (given up).",
+    ["result"] as const,
+  );
+  const txReplacements = counter(
+    "stablegate_outgoing_tx_replacements_total",
+    "Outgoing transactions re-signed with higher fees because they were not mined in time.",
+    chainLabel,
+  );
   // Zero from the start, so a rate() or a ratio over them exists before the first event.
   for (const result of ["delivered", "retry", "failed"] as const)
     callbackDeliveries.labels({ result }).inc(0);
