@@ -41,6 +41,8 @@ beforeAll(async () => {
           chain.chain.rpcUrl,
         ],
       }),
+      // The same chain followed with 4 confirmations: a reorg of 2 blocks is an ordinary one.
+      chainOn(chain, "reorgs", { confirmations: 4 }),
     ],
     settleIntervalMs: 100,
   });
@@ -295,5 +297,19 @@ describe("METRICS_TOKEN", () => {
     });
     expect(ok.status).toBe(200);
     expect(await ok.text()).toContain("stablegate_payment_intents");
+  });
+});
+
+// Last: on "local" (1 confirmation) the same reorg is below the final block, and its follower
+// waits for an operator.
+describe("reorgs", () => {
+  it("counts a reorg and the processed blocks it dropped", async () => {
+    await chain.mine(3);
+    await followed(gw, "reorgs", chain);
+    await chain.reorg(2);
+    await followed(gw, "reorgs", chain);
+    const samples = parseMetrics((await scrape()).text);
+    expect(value(samples, "stablegate_chain_reorgs_total", { chain: "reorgs" })).toBe(1);
+    expect(value(samples, "stablegate_chain_reorged_blocks_total", { chain: "reorgs" })).toBe(2);
   });
 });
