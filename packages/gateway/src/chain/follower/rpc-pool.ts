@@ -81,7 +81,8 @@ export function createRpcPool(options: {
           return result;
         } catch (error) {
           if (signal?.aborted) throw error;
-          // "Not found yet" is an answer; a refused log range is the endpoint saying no.
+          // "Not found yet" is an answer, not a failure; anything else (a refused log range too)
+          // counts as an error of this URL.
           const answered = error instanceof BlockNotFoundError;
           options.metrics?.rpcCall(endpoint.metricsLabel, answered);
           if (answered) throw error;
