@@ -17,6 +17,9 @@ import { createBlockFollower } from "./chain/follower/index.ts";
 import { createTxManager } from "./chain/tx-manager/tx-manager.ts";
 import { createWallets, type Wallets } from "./chain/wallets.ts";
 import { createApp, createServiceApp } from "./http/create-app.ts";
+import { registerDatabaseGauges } from "./observability/collectors.ts";
+import { createMetrics, type Metrics } from "./observability/metrics.ts";
+import { registerWalletBalanceGauge } from "./observability/wallet-balances.ts";
 import { createTenancyService } from "./organizations/tenancy-service.ts";
 import { createTransferLimits } from "./organizations/transfer-limits.ts";
 import { createTreasurySettings } from "./organizations/treasury-settings.ts";
@@ -69,6 +72,7 @@ export function createServices(options: {
   allowPrivateCallbacks?: boolean | undefined;
   callbackClock?: (() => Date) | undefined;
   resolve?: Resolve | undefined;
+  metrics?: Metrics | undefined;
 }) {
   const { config, database } = options;
   const callbackGuard = createCallbackUrlGuard({
@@ -108,6 +112,7 @@ export function createServices(options: {
     concurrency: config.CALLBACK_CONCURRENCY,
     timeoutMs: config.CALLBACK_TIMEOUT_MS,
     ...(options.callbackClock ? { now: options.callbackClock } : {}),
+    onAttempt: options.metrics?.callbackDelivered,
   });
   const callbacks = createCallbackService({
     db: database.db,
@@ -133,6 +138,7 @@ export function createServices(options: {
     replaceAfterBlocks: config.TX_REPLACE_AFTER_BLOCKS,
     maxFeePerGasCap: parseGwei(String(config.TX_MAX_FEE_GWEI)),
     resolveSigner: (address) => findSigner(database, wallets, address),
+    onReplaced: options.metrics?.txReplaced,
   });
   return {
     chains,
@@ -207,6 +213,7 @@ export function openDatabase(config: Config): Promise<DatabaseHandle> {
 export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const { config, log } = options;
   const database = options.database ?? (await openDatabase(config));
+  const metrics = createMetrics();
   const services = createServices({
     config,
     database,
@@ -216,8 +223,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     allowPrivateCallbacks: options.allowPrivateCallbacks,
     callbackClock: options.callbackClock,
     resolve: options.resolve,
+    metrics,
   });
-  const role = config.ROLE;
   const ready = async () => {
     try {
       await sql`select 1`.execute(database.db);
@@ -226,13 +233,28 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       return false;
     }
   };
+  registerDatabaseGauges(metrics, {
+    db: database.db,
+    log,
+    replaceAfterBlocks: config.TX_REPLACE_AFTER_BLOCKS,
+    ready,
+  });
+  registerWalletBalanceGauge(metrics, {
+    db: database.db,
+    chains: services.chains,
+    wallets: services.wallets,
+    client: services.txManager.client,
+    log,
+    ttlMs: config.METRICS_BALANCE_TTL_SECONDS * 1000,
+  });
+  const role = config.ROLE;
   const readiness = () => ({
     role,
     leases: services.leases.held().map((l) => l.name),
   });
   const app =
     role === "worker"
-      ? createServiceApp({ log, ready, readiness })
+      ? createServiceApp({ log, ready, readiness, metrics, metricsToken: config.METRICS_TOKEN })
       : createApp({
           tenancy: services.tenancy,
           intents: services.intents,
@@ -242,6 +264,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
           maxBodyBytes: config.MAX_BODY_BYTES,
           ready,
           readiness,
+          metrics,
+          metricsToken: config.METRICS_TOKEN,
         });
   let server: ServerType;
   try {
@@ -255,7 +279,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     if (!options.database) await database.close();
     throw listenError(err as NodeJS.ErrnoException, config);
   }
-  const loops = role === "api" ? undefined : startLoops(services, options);
+  const loops = role === "api" ? undefined : startLoops(services, options, metrics);
   const port = (server.address() as AddressInfo).port;
   const host = config.HOST === "0.0.0.0" || config.HOST === "::" ? "localhost" : config.HOST;
   const url = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
@@ -274,7 +298,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
 }
 
 /** The background loops of a worker (or all) process; single jobs run only under their lease. */
-function startLoops(services: Gateway["services"], options: GatewayOptions) {
+function startLoops(services: Gateway["services"], options: GatewayOptions, metrics: Metrics) {
   const { config, log } = options;
   const watchers = startChainWatchers({
     leases: services.leases,
@@ -287,6 +311,7 @@ function startLoops(services: Gateway["services"], options: GatewayOptions) {
     lifecycle: services.lifecycle,
     log,
     onStatusChange: () => services.dispatcher.nudge(),
+    metrics: (key) => metrics.chain(key),
     ...(options.settleIntervalMs === undefined
       ? {}
       : { settleIntervalMs: options.settleIntervalMs }),

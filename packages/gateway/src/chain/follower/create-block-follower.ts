@@ -57,6 +57,7 @@ export function createBlockFollower(parameters: CreateBlockFollowerParameters): 
     requestTimeoutMs: parameters.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
     cooldownMs: parameters.failoverCooldownMs ?? DEFAULT_FAILOVER_COOLDOWN_MS,
     log,
+    metrics: parameters.metrics,
   });
 
   let state: FollowerState = {
@@ -272,6 +273,7 @@ export function createBlockFollower(parameters: CreateBlockFollowerParameters): 
   async function* poll(signal?: AbortSignal): AsyncGenerator<FollowerEvent, boolean> {
     const head = await getBlockRef(pool, { blockTag: "latest" }, signal);
     if (head === undefined) throw new FollowerError(`${chainKey}: no latest block`, { chainKey });
+    parameters.metrics?.head(head.number);
     const tagBlock =
       typeof confirmations === "string"
         ? await getBlockRef(pool, { blockTag: confirmations }, signal)

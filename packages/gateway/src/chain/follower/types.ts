@@ -55,6 +55,14 @@ export interface FollowerLog {
   warn(obj: object, msg?: string): void;
 }
 
+/** Where a follower reports what it sees, for /metrics (observability/metrics.ts implements it). */
+export interface FollowerMetrics {
+  /** The node's latest block, each time the follower reads it. */
+  head(blockNumber: bigint): void;
+  /** One RPC call on the `index`-th URL (1-based), named by its host only: URLs carry API keys. */
+  rpcCall(endpoint: { index: number; host: string }, ok: boolean): void;
+}
+
 export interface CreateBlockFollowerParameters {
   /** Only for log lines and error messages. */
   chainKey: string;
@@ -86,6 +94,7 @@ export interface CreateBlockFollowerParameters {
   backfillThreshold?: bigint;
   /** Upper bound of the retry delay after a failed poll (it starts at pollingIntervalMs). Default 30 000 ms. */
   maxRetryDelayMs?: number;
+  metrics?: FollowerMetrics | undefined;
 }
 
 export interface BlockFollower {

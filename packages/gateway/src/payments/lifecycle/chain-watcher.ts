@@ -7,6 +7,7 @@ import type {
   ConfirmationPolicy,
   CreateBlockFollowerParameters,
 } from "../../chain/follower/types.ts";
+import type { ChainMetrics } from "../../observability/metrics.ts";
 import { LeaseLostError, type Leases } from "../../platform/lease.ts";
 import { createWorker, type Worker } from "../../platform/worker.ts";
 import { type ChainIngestService, StaleFollowerStateError } from "./chain-ingest-service.ts";
@@ -28,6 +29,8 @@ export interface ChainWatcherOptions {
   settleIntervalMs?: number;
   /** Called after a committed status change (the callback dispatcher delivers at once). */
   onStatusChange?: () => void;
+  /** Where each chain's head, RPC calls and reorgs are counted (/metrics). */
+  metrics?: ((chainKey: string) => ChainMetrics) | undefined;
 }
 
 /**
@@ -43,6 +46,7 @@ export function startChainWatchers(options: ChainWatcherOptions): { stop(): Prom
 
   function watcher(chain: RegisteredChain): Worker {
     const chainLog = log.child({ chain: chain.key });
+    const metrics = options.metrics?.(chain.key);
     return createWorker({
       name: "chain watcher",
       log: chainLog,
@@ -66,9 +70,11 @@ export function startChainWatchers(options: ChainWatcherOptions): { stop(): Prom
             pollingIntervalMs: options.pollingIntervalMs(chain.key),
             state,
             log: chainLog,
+            metrics,
           });
           for await (const event of follower.events(signal)) {
             const changes = await ingest.apply(chain.key, event, state, lease);
+            if (event.type === "reorg") metrics?.reorg(event.dropped.length);
             state = applyFollowerEvent(state, event);
             applied += 1;
             for (const c of changes)
