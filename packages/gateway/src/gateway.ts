@@ -17,6 +17,9 @@ import { createBlockFollower } from "./chain/follower/index.ts";
 import { createTxManager } from "./chain/tx-manager/tx-manager.ts";
 import { createWallets, type Wallets } from "./chain/wallets.ts";
 import { createApp, createServiceApp } from "./http/create-app.ts";
+import { registerDatabaseGauges } from "./observability/collectors.ts";
+import { createMetrics, type Metrics } from "./observability/metrics.ts";
+import { registerWalletBalanceGauge } from "./observability/wallet-balances.ts";
 import { createTenancyService } from "./organizations/tenancy-service.ts";
 import { createTransferLimits } from "./organizations/transfer-limits.ts";
 import { createTreasurySettings } from "./organizations/treasury-settings.ts";
@@ -72,6 +75,7 @@ export function createServices(options: {
   allowPrivateCallbacks?: boolean | undefined;
   callbackClock?: (() => Date) | undefined;
   resolve?: Resolve | undefined;
+  metrics?: Metrics | undefined;
 }) {
   const { config, database } = options;
   const callbackGuard = createCallbackUrlGuard({
@@ -116,6 +120,7 @@ export function createServices(options: {
     concurrency: config.CALLBACK_CONCURRENCY,
     timeoutMs: config.CALLBACK_TIMEOUT_MS,
     ...(options.callbackClock ? { now: options.callbackClock } : {}),
+    onAttempt: options.metrics?.callbackDelivered,
   });
   const callbacks = createCallbackService({
     db: database.db,
@@ -141,6 +146,7 @@ export function createServices(options: {
     replaceAfterBlocks: config.TX_REPLACE_AFTER_BLOCKS,
     maxFeePerGasCap: parseGwei(String(config.TX_MAX_FEE_GWEI)),
     resolveSigner: (address) => findSigner(database, wallets, address),
+    onReplaced: options.metrics?.txReplaced,
   });
   return {
     chains,
@@ -216,6 +222,7 @@ export function openDatabase(config: Config): Promise<DatabaseHandle> {
 export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const { config, log } = options;
   const database = options.database ?? (await openDatabase(config));
+  const metrics = createMetrics();
   const services = createServices({
     config,
     database,
@@ -225,8 +232,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     allowPrivateCallbacks: options.allowPrivateCallbacks,
     callbackClock: options.callbackClock,
     resolve: options.resolve,
+    metrics,
   });
-  const role = config.ROLE;
   // The database answers, and every chain with RPC URLs is followed (by this process or another)
   // without stalling or lagging: judged from chain_status, the same on every process and role.
   const ready = async () => {
@@ -243,13 +250,31 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       return false;
     }
   };
+  registerDatabaseGauges(metrics, {
+    db: database.db,
+    log,
+    replaceAfterBlocks: config.TX_REPLACE_AFTER_BLOCKS,
+    ready: async () => {
+      const report = await ready();
+      return typeof report === "boolean" ? report : report.ready;
+    },
+  });
+  registerWalletBalanceGauge(metrics, {
+    db: database.db,
+    chains: services.chains,
+    wallets: services.wallets,
+    client: services.txManager.client,
+    log,
+    ttlMs: config.METRICS_BALANCE_TTL_SECONDS * 1000,
+  });
+  const role = config.ROLE;
   const readiness = () => ({
     role,
     leases: services.leases.held().map((l) => l.name),
   });
   const app =
     role === "worker"
-      ? createServiceApp({ log, ready, readiness })
+      ? createServiceApp({ log, ready, readiness, metrics, metricsToken: config.METRICS_TOKEN })
       : createApp({
           tenancy: services.tenancy,
           intents: services.intents,
@@ -259,6 +284,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
           maxBodyBytes: config.MAX_BODY_BYTES,
           ready,
           readiness,
+          metrics,
+          metricsToken: config.METRICS_TOKEN,
         });
   let server: ServerType;
   try {
@@ -272,7 +299,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     if (!options.database) await database.close();
     throw listenError(err as NodeJS.ErrnoException, config);
   }
-  const loops = role === "api" ? undefined : startLoops(services, options);
+  const loops = role === "api" ? undefined : startLoops(services, options, metrics);
   const port = (server.address() as AddressInfo).port;
   const host = config.HOST === "0.0.0.0" || config.HOST === "::" ? "localhost" : config.HOST;
   const url = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
@@ -292,7 +319,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
 }
 
 /** The background loops of a worker (or all) process; single jobs run only under their lease. */
-function startLoops(services: Gateway["services"], options: GatewayOptions) {
+function startLoops(services: Gateway["services"], options: GatewayOptions, metrics: Metrics) {
   const { config, log } = options;
   const watchers = startChainWatchers({
     leases: services.leases,
@@ -307,6 +334,7 @@ function startLoops(services: Gateway["services"], options: GatewayOptions) {
     onStatusChange: () => services.dispatcher.nudge(),
     health: services.chainHealth,
     deepReorgRescanBlocks: BigInt(config.DEEP_REORG_RESCAN_BLOCKS),
+    metrics: (key) => metrics.chain(key),
     ...(options.settleIntervalMs === undefined
       ? {}
       : { settleIntervalMs: options.settleIntervalMs }),

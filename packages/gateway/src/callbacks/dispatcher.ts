@@ -26,6 +26,8 @@ export interface CallbackDispatcherOptions {
   /** How long a claimed event stays this process's; a crashed process's events return after it. */
   leaseMs?: number;
   userAgent?: string;
+  /** Told the result of every delivery attempt (for /metrics). */
+  onAttempt?: ((outcome: "delivered" | "retry" | "failed") => void) | undefined;
 }
 
 /**
@@ -121,6 +123,7 @@ export function createCallbackDispatcher(options: CallbackDispatcherOptions) {
       .set({ ...update, run_attempts: failedAttempts, locked_until: null })
       .where("id", "=", event.id)
       .execute();
+    options.onAttempt?.(outcome);
     const fields = {
       event_id: event.id,
       payment_intent_id: event.payment_intent_id,

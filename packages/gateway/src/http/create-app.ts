@@ -1,11 +1,13 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
-import { Scalar } from "@scalar/hono-api-reference";
 import type { MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
+import { requestId } from "hono/request-id";
 import type { Logger } from "pino";
 import { registerCallbackRoutes } from "../callbacks/callback-routes.ts";
 import type { CallbackService } from "../callbacks/callback-service.ts";
+import type { Metrics } from "../observability/metrics.ts";
+import { httpMetrics, registerMetricsRoute } from "../observability/metrics-routes.ts";
 import type { TenancyService } from "../organizations/tenancy-service.ts";
 import { registerCheckoutRoutes } from "../payments/checkout/checkout-routes.ts";
 import { registerIntentRoutes } from "../payments/intent-routes.ts";
@@ -13,6 +15,7 @@ import type { PaymentIntentService } from "../payments/payment-intent-service.ts
 import type { PayoutService } from "../payouts/payout-service.ts";
 import { registerTransferRoutes } from "../payouts/transfer-routes.ts";
 import { DomainError, ErrorCode, invalidApiKey } from "../platform/errors.ts";
+import { registerApiReference } from "./api-reference.ts";
 import { errorResponse, validationResponse } from "./error-handler.ts";
 import type { AppEnv } from "./openapi.ts";
 
@@ -28,9 +31,15 @@ export interface AppDependencies {
   ready: () => Promise<boolean | ({ ready: boolean } & Record<string, unknown>)>;
   /** Added to /readyz's answer: the process's role and the leases it holds. */
   readiness?: () => Record<string, unknown>;
+  metrics: Metrics;
+  /** METRICS_TOKEN: when set, GET /metrics needs it as a bearer token. */
+  metricsToken?: string | undefined;
 }
 
-type ServiceEndpointDependencies = Pick<AppDependencies, "log" | "ready" | "readiness">;
+type ServiceEndpointDependencies = Pick<
+  AppDependencies,
+  "log" | "ready" | "readiness" | "metrics" | "metricsToken"
+>;
 
 type Env = AppEnv;
 
@@ -44,10 +53,19 @@ export function createApp(deps: AppDependencies) {
 
   handleErrors(app, log);
 
+  // An incoming X-Request-Id of up to 128 letters, digits, "_", "-" or "=" is kept, anything
+  // else replaced by a UUID; the response carries it, and so does every line logged through
+  // c.get("log") while handling the request.
+  app.use("*", requestId({ limitLength: 128 }));
+  app.use("*", async (c, next) => {
+    c.set("log", log.child({ request_id: c.get("requestId") }));
+    await next();
+  });
+  app.use("*", httpMetrics(deps.metrics));
   app.use("*", async (c, next) => {
     const started = performance.now();
     await next();
-    log.debug(
+    c.get("log").debug(
       {
         method: c.req.method,
         path: c.req.path,
@@ -135,7 +153,7 @@ export function createApp(deps: AppDependencies) {
   app.use("/v1/studio/api/payment/intents", requireApiKey);
 
   registerIntentRoutes(app, intents);
-  registerCheckoutRoutes(app, { intents, log });
+  registerCheckoutRoutes(app, { intents });
   registerCallbackRoutes(app, deps.callbacks);
   registerTransferRoutes(app, { payouts: deps.payouts, requireApiKey });
 
@@ -159,7 +177,7 @@ export function createApp(deps: AppDependencies) {
     },
     security: [{ ApiKey: [] }, { ClientId: [] }],
   });
-  app.get("/docs", Scalar({ url: "/openapi.json", pageTitle: "Stablegate API reference" }));
+  registerApiReference(app);
   registerServiceEndpoints(app, deps);
   return app;
 }
@@ -182,8 +200,9 @@ function handleErrors(app: OpenAPIHono<Env>, log: Logger): void {
   );
 }
 
-/** Liveness and readiness, served by every role. */
+/** Liveness, readiness and metrics, served by every role. */
 function registerServiceEndpoints(app: OpenAPIHono<Env>, deps: ServiceEndpointDependencies): void {
+  registerMetricsRoute(app, { metrics: deps.metrics, token: deps.metricsToken });
   app.get("/healthz", (c) => c.json({ status: "ok" }));
   app.get("/readyz", async (c) => {
     const report = await deps.ready();

@@ -38,7 +38,7 @@ export function errorResponse(err: unknown, c: Context, log: Logger): Response {
     if (status < 500)
       return c.json({ code: status * 10, message: err.message || "request refused" }, status);
   }
-  log.error({ err, method: c.req.method, path: c.req.path }, "unhandled error");
+  (c.get("log") ?? log).error({ err, method: c.req.method, path: c.req.path }, "unhandled error");
   return c.json({ code: ErrorCode.internal, message: "internal error" }, 500);
 }
 

@@ -1,8 +1,13 @@
 import { z } from "@hono/zod-openapi";
+import type { RequestIdVariables } from "hono/request-id";
+import type { Logger } from "pino";
 import type { Caller } from "../organizations/tenancy-service.ts";
 
-/** The Hono environment every route shares: the authenticated caller. */
-export type AppEnv = { Variables: { caller: Caller } };
+/**
+ * The Hono environment every route shares: the authenticated caller, the request id and the
+ * logger whose lines carry it (log through `c.get("log")` while handling a request).
+ */
+export type AppEnv = { Variables: { caller: Caller; log: Logger } & RequestIdVariables };
 
 export const ErrorEnvelope = z
   .object({

@@ -38,6 +38,21 @@ describe("service endpoints", () => {
     expect(page.text).toMatch(/<html/i);
   });
 
+  it("serves the reference page's viewer itself: nothing on the page comes from elsewhere", async () => {
+    const page = await f.call("GET", "/docs");
+    const sources = [
+      ...page.text.matchAll(/<(?:script|link|img)\b[^>]*\b(?:src|href)="([^"]*)"/gi),
+    ].map((m) => m[1]);
+    expect(sources).toEqual(["/docs/scalar.js"]);
+    expect(page.text).not.toMatch(/https?:\/\/(?!localhost)[^"'\s]*\.(js|css|woff2?)\b/i);
+    const script = await fetch(`${f.gateway.url}/docs/scalar.js`);
+    expect(script.status).toBe(200);
+    expect(script.headers.get("content-type")).toMatch(/^text\/javascript/);
+    const body = await script.text();
+    expect(body.length).toBeGreaterThan(100_000);
+    expect(body).toContain("createApiReference");
+  });
+
   it("answers unknown routes with 404 and code 4004", async () => {
     const r = await f.call("GET", "/v1/studio/api/nothing", { headers: server(f.shop) });
     expect([r.status, r.body.code]).toEqual([404, 4004]);

@@ -21,6 +21,20 @@ describe("loadConfig", () => {
     expect(c.RATES_TWD_PER_USD).toBeUndefined();
   });
 
+  it("takes a metrics token of 16 or more printable characters, and a balance TTL", () => {
+    expect(loadConfig({}).METRICS_TOKEN).toBeUndefined();
+    expect(loadConfig({}).METRICS_BALANCE_TTL_SECONDS).toBe(60);
+    const c = loadConfig({ METRICS_TOKEN: "0123456789abcdef", METRICS_BALANCE_TTL_SECONDS: "300" });
+    expect([c.METRICS_TOKEN, c.METRICS_BALANCE_TTL_SECONDS]).toEqual(["0123456789abcdef", 300]);
+    for (const token of ["short", "sixteen chars ok"])
+      expect(() => loadConfig({ METRICS_TOKEN: token })).toThrow(
+        /METRICS_TOKEN: must be at least 16 printable ASCII characters, no spaces/,
+      );
+    expect(() => loadConfig({ METRICS_BALANCE_TTL_SECONDS: "0" })).toThrow(
+      /METRICS_BALANCE_TTL_SECONDS/,
+    );
+  });
+
   it("reads confirmation policies per chain, with defaults", () => {
     const c = loadConfig({ CONFIRMATIONS_ARB: "finalized", CONFIRMATIONS_ETH: "3" });
     expect(c.confirmations).toMatchObject({ arb: "finalized", eth: 3, base: 10 });

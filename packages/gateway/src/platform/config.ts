@@ -109,6 +109,13 @@ const schema = z.object({
   ROLE: z.enum(["all", "api", "worker"]).default("all"),
   LEASE_TTL_MS: whole(1000, 600_000).default(5000),
   LEASE_RENEW_MS: whole(100, 300_000).default(1000),
+
+  // Monitoring (docs/operations.md).
+  METRICS_TOKEN: z
+    .string()
+    .regex(/^[\x21-\x7e]{16,}$/, "must be at least 16 printable ASCII characters, no spaces")
+    .optional(),
+  METRICS_BALANCE_TTL_SECONDS: positiveInt(24 * 3600).default(60),
   ...Object.fromEntries(CHAIN_KEYS.map((k) => [`RPC_URLS_${k.toUpperCase()}`, csv.optional()])),
   ...Object.fromEntries(
     CHAIN_KEYS.map((k) => [`CONFIRMATIONS_${k.toUpperCase()}`, confirmations.optional()]),

@@ -45,6 +45,8 @@ export const ErrorCode = {
   keyTransferLimitExceeded: 4021,
   keyDailyCapExceeded: 4022,
   transferNotFound: 4023,
+  // 401 x 10, the code any other 401 of the HTTP layer already answers with.
+  metricsTokenInvalid: 4010,
   internal: 5000,
   rateUnavailable: 5030,
   chainUnavailable: 5031,

@@ -40,11 +40,16 @@ export interface CliProcess {
   kill(): Promise<void>;
 }
 
-export function startCli(args: string[], settings: Record<string, string | undefined>) {
+export function startCli(
+  args: string[],
+  settings: Record<string, string | undefined>,
+  /** Another copy of the CLI and where to run it (an image's install, replayed elsewhere). */
+  options: { cwd?: string; cli?: string } = {},
+) {
   // Its own process group: `signal(..., { group: true })` reaches anvil too, like a terminal's
   // Ctrl-C, and kill() can clean up children that the CLI failed to stop.
-  const child = spawn(process.execPath, [CLI_PATH, ...args], {
-    cwd: REPO_ROOT,
+  const child = spawn(process.execPath, [options.cli ?? CLI_PATH, ...args], {
+    cwd: options.cwd ?? REPO_ROOT,
     env: cliEnv(settings),
     stdio: ["ignore", "pipe", "pipe"],
     detached: true,

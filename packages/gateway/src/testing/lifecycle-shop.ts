@@ -128,7 +128,7 @@ export async function pay(m: ManualChain, to: Address, amount: string): Promise<
 
 /** Waits until the gateway's watcher for `chainKey` has processed the chain's current head. */
 export async function followed(
-  gw: RestartableGateway,
+  gw: Pick<RestartableGateway, "database">,
   chainKey: string,
   m: ManualChain,
 ): Promise<void> {

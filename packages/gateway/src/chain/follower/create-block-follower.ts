@@ -62,6 +62,7 @@ export function createBlockFollower(parameters: CreateBlockFollowerParameters): 
     requestTimeoutMs: parameters.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
     cooldownMs: parameters.failoverCooldownMs ?? DEFAULT_FAILOVER_COOLDOWN_MS,
     log,
+    metrics: parameters.metrics,
   });
 
   let state: FollowerState = {
@@ -320,6 +321,7 @@ export function createBlockFollower(parameters: CreateBlockFollowerParameters): 
     const head = await getBlockRef(pool, { blockTag: "latest" }, signal);
     if (head === undefined) throw new FollowerError(`${chainKey}: no latest block`, { chainKey });
     parameters.onHead?.(head);
+    parameters.metrics?.head(head.number);
     const tagBlock =
       typeof confirmations === "string"
         ? await getBlockRef(pool, { blockTag: confirmations }, signal)

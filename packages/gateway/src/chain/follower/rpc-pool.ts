@@ -2,7 +2,7 @@ import { BaseError, BlockNotFoundError, createPublicClient, HttpRequestError, ht
 import { abortable } from "../../platform/abort.ts";
 import { LogRangeRefusedError, RpcUnavailableError } from "./errors.ts";
 import { isLogRangeError } from "./is-log-range-error.ts";
-import type { FollowerLog } from "./types.ts";
+import type { FollowerLog, FollowerMetrics } from "./types.ts";
 
 export type RpcClient = ReturnType<typeof createPublicClient>;
 
@@ -21,6 +21,8 @@ export interface RpcPool {
 
 interface Endpoint {
   label: string;
+  /** For metrics labels: position and host, never the path or query (API keys live there). */
+  metricsLabel: { index: number; host: string };
   client: RpcClient;
   downUntil: number;
   failures: number;
@@ -38,11 +40,13 @@ export function createRpcPool(options: {
   requestTimeoutMs: number;
   cooldownMs: number;
   log: FollowerLog;
+  metrics?: FollowerMetrics | undefined;
 }): RpcPool {
   const { chainKey, log } = options;
   if (options.rpcUrls.length === 0) throw new Error(`${chainKey}: no RPC URL configured`);
   const endpoints: Endpoint[] = options.rpcUrls.map((url, index) => ({
     label: `#${index + 1} ${redactUrl(url)}`,
+    metricsLabel: { index: index + 1, host: urlHost(url) },
     // Retries are ours (failover, then the follower's backoff); viem's own would multiply them.
     client: createPublicClient({
       transport: http(url, { timeout: options.requestTimeoutMs, retryCount: 0 }),
@@ -68,6 +72,7 @@ export function createRpcPool(options: {
       for (const endpoint of order()) {
         try {
           const result = await abortable(fn(endpoint.client), signal);
+          options.metrics?.rpcCall(endpoint.metricsLabel, true);
           if (endpoint.failures > 0) {
             log.info({ chainKey, rpc: endpoint.label }, "RPC URL answers again");
             endpoint.failures = 0;
@@ -76,7 +81,11 @@ export function createRpcPool(options: {
           return result;
         } catch (error) {
           if (signal?.aborted) throw error;
-          if (error instanceof BlockNotFoundError) throw error;
+          // "Not found yet" is an answer, not a failure; anything else (a refused log range too)
+          // counts as an error of this URL.
+          const answered = error instanceof BlockNotFoundError;
+          options.metrics?.rpcCall(endpoint.metricsLabel, answered);
+          if (answered) throw error;
           if (callOptions.logRange && isLogRangeError(error)) {
             throw new LogRangeRefusedError({
               chainKey,
@@ -112,6 +121,15 @@ export function redactUrl(url: string): string {
     const parsed = new URL(url);
     const hidden = parsed.pathname.length > 1 || parsed.search !== "" || parsed.username !== "";
     return `${parsed.protocol}//${parsed.host}${hidden ? "/…" : ""}`;
+  } catch {
+    return "(unparseable URL)";
+  }
+}
+
+/** Host and port only (URL.host never includes user info). */
+function urlHost(url: string): string {
+  try {
+    return new URL(url).host;
   } catch {
     return "(unparseable URL)";
   }

@@ -60,6 +60,14 @@ export interface FollowerLog {
   error?(obj: object, msg?: string): void;
 }
 
+/** Where a follower reports what it sees, for /metrics (observability/metrics.ts implements it). */
+export interface FollowerMetrics {
+  /** The node's latest block, each time the follower reads it. */
+  head(blockNumber: bigint): void;
+  /** One RPC call on the `index`-th URL (1-based), named by its host only: URLs carry API keys. */
+  rpcCall(endpoint: { index: number; host: string }, ok: boolean): void;
+}
+
 export interface CreateBlockFollowerParameters {
   /** Only for log lines and error messages. */
   chainKey: string;
@@ -106,6 +114,7 @@ export interface CreateBlockFollowerParameters {
   onHead?: (head: BlockRef) => void;
   /** Each poll's end: done, or failed (it is retried), for health reports. */
   onPoll?: (outcome: { ok: true } | { ok: false; error: unknown }) => void;
+  metrics?: FollowerMetrics | undefined;
 }
 
 export interface BlockFollower {

@@ -17,6 +17,7 @@ export interface CreateReplacerParameters {
   broadcaster: Broadcaster;
   /** The key of one of our senders, or undefined when this process cannot sign for it. */
   signerFor: (row: ChainTxRow) => Promise<PrivateKeyAccount | undefined>;
+  onReplaced?: ((chainKey: string) => void) | undefined;
 }
 
 /**
@@ -97,6 +98,7 @@ export function createReplacer(parameters: CreateReplacerParameters) {
       },
       "transaction not mined in time; replaced with higher fees",
     );
+    parameters.onReplaced?.(row.chain_id);
     await broadcaster.broadcast(updated, head);
   };
 }

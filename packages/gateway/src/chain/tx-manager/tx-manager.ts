@@ -41,6 +41,8 @@ export interface TxManagerOptions {
   /** Crash tests only: kill this process right after signing or right after broadcasting. */
   crashAt?: CrashPoint | undefined;
   now?: () => Date;
+  /** Told of every replacement of a stuck transaction (for /metrics). */
+  onReplaced?: ((chainKey: string) => void) | undefined;
 }
 
 /**
@@ -95,6 +97,7 @@ export function createTxManager(options: TxManagerOptions) {
     now,
     fees,
     broadcaster,
+    onReplaced: options.onReplaced,
     signerFor: async (row) =>
       signers.get(`${row.chain_id}:${row.sender}`) ??
       (await options.resolveSigner?.(row.sender as Address)),

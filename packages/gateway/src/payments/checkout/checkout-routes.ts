@@ -4,10 +4,9 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { serveStatic } from "@hono/node-server/serve-static";
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
-import type { Env, MiddlewareHandler } from "hono";
+import type { MiddlewareHandler } from "hono";
 import { streamSSE } from "hono/streaming";
-import type { Logger } from "pino";
-import { envelope, intentNotFoundResponse, jsonResponse } from "../../http/openapi.ts";
+import { type AppEnv, envelope, intentNotFoundResponse, jsonResponse } from "../../http/openapi.ts";
 import { DomainError } from "../../platform/errors.ts";
 import { PAYMENT_INTENT_ID_PATTERN } from "../../platform/ids.ts";
 import type { PaymentStatus } from "../lifecycle/decide.ts";
@@ -24,7 +23,6 @@ export const CHECKOUT_ASSETS_PREFIX = "/checkout/";
 
 export interface CheckoutRoutesOptions {
   intents: PaymentIntentService;
-  log: Logger;
   /** The built page (index.html and assets/); defaults to packages/web/dist. */
   distDir?: string;
   /** How often an open event stream re-reads its intent (default 1 s); tests may shorten it. */
@@ -83,11 +81,11 @@ const checkoutEventsRoute = createRoute({
  * The hosted checkout: its public read and event stream on the API, and the built page at
  * /pay/{payment_intent_id} with its files under /checkout/.
  */
-export function registerCheckoutRoutes<E extends Env>(
+export function registerCheckoutRoutes<E extends AppEnv>(
   app: OpenAPIHono<E>,
   options: CheckoutRoutesOptions,
 ): void {
-  const { intents, log } = options;
+  const { intents } = options;
   const distDir = options.distDir ?? DEFAULT_CHECKOUT_DIST_DIR;
   const pollMs = options.pollMs ?? 1_000;
 
@@ -132,7 +130,7 @@ export function registerCheckoutRoutes<E extends Env>(
       },
       async (err) => {
         // The browser reconnects (or falls back to polling); the cause is for the operator.
-        log.warn({ err, payment_intent_id: id }, "checkout event stream failed");
+        c.get("log").warn({ err, payment_intent_id: id }, "checkout event stream failed");
       },
     );
   });
@@ -165,7 +163,10 @@ export function registerCheckoutRoutes<E extends Env>(
       html = await readFile(join(distDir, "index.html"), "utf8");
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
-      log.error({ distDir }, "checkout page is not built: run npm run build -w @stablegate/web");
+      c.get("log").error(
+        { distDir },
+        "checkout page is not built: run npm run build -w @stablegate/web",
+      );
       return c.html(notBuiltPage, 503);
     }
     return c.html(html, 200, {

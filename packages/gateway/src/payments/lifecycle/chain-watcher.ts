@@ -9,6 +9,7 @@ import type {
   CreateBlockFollowerParameters,
   FollowerState,
 } from "../../chain/follower/types.ts";
+import type { ChainMetrics } from "../../observability/metrics.ts";
 import { LeaseLostError, type Leases } from "../../platform/lease.ts";
 import { createWorker, type Worker } from "../../platform/worker.ts";
 import {
@@ -37,6 +38,8 @@ export interface ChainWatcherOptions {
   settleIntervalMs?: number;
   /** Called after a committed status change (the callback dispatcher delivers at once). */
   onStatusChange?: () => void;
+  /** Where each chain's head, RPC calls and reorgs are counted (/metrics). */
+  metrics?: ((chainKey: string) => ChainMetrics) | undefined;
   /** Where each chain's health is published for /readyz on every process; none: kept in memory. */
   health?: ChainHealth;
   /** How often the health is published (default 1000 ms). */
@@ -77,6 +80,7 @@ export function startChainWatchers(options: ChainWatcherOptions): ChainWatchers 
   function watcher(chain: RegisteredChain): Worker {
     const chainLog = log.child({ chain: chain.key });
     const tracker = trackers.get(chain.key) as ChainTracker;
+    const metrics = options.metrics?.(chain.key);
     return createWorker({
       name: "chain watcher",
       log: chainLog,
@@ -119,9 +123,14 @@ export function startChainWatchers(options: ChainWatcherOptions): ChainWatchers 
                 tracker.lastError = describeError(outcome.error);
               }
             },
+            metrics,
           });
           for await (const event of follower.events(signal)) {
             const { changes, reversals } = await ingest.apply(chain.key, event, state, lease);
+            if (event.type === "reorg") {
+              metrics?.reorg(event.dropped.length);
+              if (event.deep) metrics?.deepReorg();
+            }
             state = applyFollowerEvent(state, event);
             progressed(tracker, state);
             applied += 1;
@@ -131,6 +140,7 @@ export function startChainWatchers(options: ChainWatcherOptions): ChainWatchers 
             }
             for (const r of reversals) {
               tracker.reversals += 1;
+              metrics?.paymentReversed();
               chainLog.error(
                 {
                   payment_intent_id: r.paymentIntentId,
