@@ -88,6 +88,8 @@ describe("/metrics", () => {
       expect(receiver.received.map((r) => r.body.status)).toContain("success");
     }, WAIT);
     await followed(gw, "local", chain);
+    // Ready once each chain's watcher has reported to chain_status (about once a second).
+    await expect.poll(async () => (await fetch(`${gw.url}/readyz`)).status, WAIT).toBe(200);
 
     const first = await scrape();
     expect(first.status).toBe(200);

@@ -111,6 +111,8 @@ export function startChainWatchers(options: ChainWatcherOptions): ChainWatchers 
               ? {}
               : { deepReorgRescanBlocks: options.deepReorgRescanBlocks }),
             onHead: (head) => {
+              // The first report of a session is published at once: /readyz waits for it.
+              if (tracker.polledAt === undefined) publisher?.nudge();
               tracker.head = head.number;
               tracker.polledAt = Date.now();
             },
@@ -202,25 +204,24 @@ export function startChainWatchers(options: ChainWatcherOptions): ChainWatchers 
     },
   });
 
-  const workers = [...watched.map(watcher), settler];
   const { health } = options;
-  if (health !== undefined) {
-    workers.push(
-      createWorker({
-        name: "chain health publisher",
-        log,
-        intervalMs: options.publishIntervalMs ?? 1000,
-        backoff: { initialMs: 1000, maxMs: 30_000 },
-        async run() {
-          for (const [key, t] of trackers) {
-            if (t.following && (t.polledAt !== undefined || t.failingSince !== undefined))
-              await health.publish(key, t);
-          }
-          return "idle";
-        },
-      }),
-    );
-  }
+  const publisher =
+    health === undefined
+      ? undefined
+      : createWorker({
+          name: "chain health publisher",
+          log,
+          intervalMs: options.publishIntervalMs ?? 1000,
+          backoff: { initialMs: 1000, maxMs: 30_000 },
+          async run() {
+            for (const [key, t] of trackers) {
+              if (t.following && (t.polledAt !== undefined || t.failingSince !== undefined))
+                await health.publish(key, t);
+            }
+            return "idle";
+          },
+        });
+  const workers = [...watched.map(watcher), settler, ...(publisher ? [publisher] : [])];
   for (const worker of workers) worker.start();
   return {
     status: () => [...trackers].map(([key, t]) => trackerStatus(key, t, Date.now())),
