@@ -15,6 +15,7 @@ import { registerTransferRoutes } from "../payouts/transfer-routes.ts";
 import { DomainError, ErrorCode, invalidApiKey } from "../platform/errors.ts";
 import { errorResponse, validationResponse } from "./error-handler.ts";
 import type { AppEnv } from "./openapi.ts";
+import { rejectMalformedText } from "./well-formed-text.ts";
 
 export interface AppDependencies {
   tenancy: TenancyService;
@@ -120,7 +121,8 @@ export function createApp(deps: AppDependencies) {
         origin: c.req.header("origin"),
       }),
     );
-    await next();
+    // After authentication, like the routes' own validation.
+    await rejectMalformedText(c, next);
   };
   const requireApiKey: MiddlewareHandler<Env> = async (c, next) => {
     if (c.req.header("x-studio-api-key") === undefined) {
@@ -134,6 +136,7 @@ export function createApp(deps: AppDependencies) {
     /\/callbacks(\/|$)/.test(c.req.path) ? requireApiKey(c, next) : authenticate(c, next),
   );
   app.use("/v1/studio/api/payment/intents", requireApiKey);
+  app.use("/v1/checkout/*", rejectMalformedText);
 
   registerIntentRoutes(app, intents);
   registerCheckoutRoutes(app, { intents, log });
