@@ -15,6 +15,7 @@ import { registerTransferRoutes } from "../payouts/transfer-routes.ts";
 import { DomainError, ErrorCode, invalidApiKey } from "../platform/errors.ts";
 import { errorResponse, validationResponse } from "./error-handler.ts";
 import type { AppEnv } from "./openapi.ts";
+import { createRateLimits, type RateLimitSettings } from "./rate-limits.ts";
 import { rejectMalformedText } from "./well-formed-text.ts";
 
 export interface AppDependencies {
@@ -24,6 +25,7 @@ export interface AppDependencies {
   payouts: PayoutService;
   log: Logger;
   maxBodyBytes: number;
+  rateLimits: RateLimitSettings;
   /** Resolves when the service can take traffic (database reachable). */
   ready: () => Promise<boolean>;
 }
@@ -110,6 +112,15 @@ export function createApp(deps: AppDependencies) {
     }),
   );
 
+  // By address, before any database work: the paths anyone can call without a secret (a browser
+  // create: an X-Client-ID and an Origin are public; the hosted checkout and its event stream).
+  const limits = createRateLimits(deps.rateLimits);
+  app.on("POST", "/v1/studio/api/payment/intent", (c, next) =>
+    c.req.header("x-studio-api-key") === undefined ? limits.perIp(c, next) : next(),
+  );
+  app.use("/v1/checkout/*", limits.perIp);
+  app.use("/pay/*", limits.perIp);
+
   // Authentication runs before body and query validation: a caller without valid credentials
   // learns nothing about what a valid request would look like.
   const authenticate: MiddlewareHandler<Env> = async (c, next) => {
@@ -122,13 +133,15 @@ export function createApp(deps: AppDependencies) {
       }),
     );
     // After authentication, like the routes' own validation.
-    await rejectMalformedText(c, next);
+    return limits.perCaller(c, async () => {
+      await rejectMalformedText(c, next);
+    });
   };
   const requireApiKey: MiddlewareHandler<Env> = async (c, next) => {
     if (c.req.header("x-studio-api-key") === undefined) {
       throw invalidApiKey("this endpoint requires X-STUDIO-API-KEY");
     }
-    await authenticate(c, next);
+    return authenticate(c, next);
   };
   app.use("/v1/studio/api/payment/intent", authenticate);
   app.use("/v1/studio/api/payment/intent/*", (c, next) =>

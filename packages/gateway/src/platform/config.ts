@@ -101,6 +101,12 @@ const schema = z.object({
   COLLECTION_DELAY_SECONDS: whole(0, 30 * 24 * 3600).default(0),
   TREASURY_INTERVAL_MS: positiveInt(60_000).default(2000),
   GAS_TOPUP_HEADROOM_PERCENT: whole(0, 1000).default(25),
+  // Rate limits, per process (docs/configuration.md#rate-limits); 0 turns one off.
+  RATE_LIMIT_WINDOW_SECONDS: positiveInt(3600).default(60),
+  RATE_LIMIT_PER_API_KEY: whole(0, 1_000_000_000).default(6000),
+  RATE_LIMIT_PER_CLIENT: whole(0, 1_000_000_000).default(30_000),
+  RATE_LIMIT_PER_IP: whole(0, 1_000_000_000).default(300),
+  TRUST_PROXY: whole(0, 10).default(0),
   ...Object.fromEntries(CHAIN_KEYS.map((k) => [`RPC_URLS_${k.toUpperCase()}`, csv.optional()])),
   ...Object.fromEntries(
     CHAIN_KEYS.map((k) => [`CONFIRMATIONS_${k.toUpperCase()}`, confirmations.optional()]),

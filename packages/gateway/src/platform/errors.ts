@@ -1,6 +1,6 @@
 // Every failure a caller can cause or observe is a DomainError with a stable numeric code; the API
 // turns it into the `{ code, message, data? }` envelope in exactly one place (api/error-handler.ts).
-export type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 413 | 415 | 422 | 500 | 502 | 503;
+export type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 413 | 415 | 422 | 429 | 500 | 502 | 503;
 
 export interface DomainErrorOptions {
   status: ErrorStatus;
@@ -45,6 +45,8 @@ export const ErrorCode = {
   keyTransferLimitExceeded: 4021,
   keyDailyCapExceeded: 4022,
   transferNotFound: 4023,
+  callbackHostNotAllowed: 4024,
+  tooManyRequests: 4029,
   internal: 5000,
   rateUnavailable: 5030,
   chainUnavailable: 5031,
