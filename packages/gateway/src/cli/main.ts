@@ -245,15 +245,27 @@ org
 
 const client = program
   .command("client")
-  .description("manage clients (client_id and allowed origins)");
+  .description("manage clients (client_id, allowed origins and callback hosts)");
 client
   .command("create")
   .requiredOption("--org <id>", "organisation id", positiveInt)
   .requiredOption("--name <name>", "client name")
   .option("--origin <origin...>", "allowed browser origin(s), e.g. https://shop.example", [])
-  .action((o: { org: number; name: string; origin: string[] }) =>
+  .option(
+    "--callback-host <host...>",
+    "host(s) a browser create may send callback_url to, e.g. shop.example; * for any (default: none)",
+    [],
+  )
+  .action((o: { org: number; name: string; origin: string[]; callbackHost: string[] }) =>
     withServices(async ({ tenancy }) =>
-      print(await tenancy.createClient({ orgId: o.org, name: o.name, allowedOrigins: o.origin })),
+      print(
+        await tenancy.createClient({
+          orgId: o.org,
+          name: o.name,
+          allowedOrigins: o.origin,
+          allowedCallbackHosts: o.callbackHost,
+        }),
+      ),
     ),
   );
 client
@@ -268,6 +280,18 @@ client
   .argument("<origins...>")
   .action((clientId: string, origins: string[]) =>
     withServices(async ({ tenancy }) => print(await tenancy.setAllowedOrigins(clientId, origins))),
+  );
+client
+  .command("set-callback-hosts")
+  .description(
+    "replace the hosts a browser create (no API key) may send callback_url to; none: no callbacks from the browser, *: any host",
+  )
+  .argument("<client_id>")
+  .argument("[hosts...]")
+  .action((clientId: string, hosts: string[]) =>
+    withServices(async ({ tenancy }) =>
+      print(await tenancy.setAllowedCallbackHosts(clientId, hosts)),
+    ),
   );
 
 const key = program.command("key").description("manage API keys");
