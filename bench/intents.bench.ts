@@ -20,7 +20,7 @@ import { createDepositAddresses } from "../packages/gateway/src/chain/deposit-ad
 import { type Gateway, startGateway } from "../packages/gateway/src/gateway.ts";
 import type { Caller } from "../packages/gateway/src/organizations/tenancy-service.ts";
 import { openBenchDatabase } from "./bench-database.ts";
-import { benchGatewayConfig } from "./bench-gateway-config.ts";
+import { benchGatewayConfig, RATE_LIMITS_OFF } from "./bench-gateway-config.ts";
 import { envDatabaseUrl, envNumber } from "./env-settings.ts";
 import { commandLine, fmt, printRunHeader, table } from "./report.ts";
 import { runWithCleanups } from "./run-with-cleanups.ts";
@@ -269,6 +269,14 @@ async function main(): Promise<void> {
       database,
     });
     addCleanup("stop gateway", () => gateway.stop());
+    // The same gateway on the same database with the rate limits off: what counting costs.
+    const unlimited: Gateway = await startGateway({
+      config: benchGatewayConfig(dataDir, RATE_LIMITS_OFF).config,
+      log: pino({ level: "silent" }),
+      seed,
+      database,
+    });
+    addCleanup("stop unlimited gateway", () => unlimited.stop());
     const { tenancy, intents } = gateway.services;
     const org = await tenancy.createOrganization({
       name: "bench",
@@ -318,8 +326,19 @@ async function main(): Promise<void> {
       url: `${baselineUrl}/baseline/${baselineId}`,
       headers: {},
     };
+    const createUnlimited: Scenario = {
+      ...create,
+      name: "gateway create, no rate limits",
+      url: `${unlimited.url}/v1/studio/api/payment/intent`,
+    };
+    const getUnlimited: Scenario = {
+      ...get,
+      name: "gateway get, no rate limits",
+      url: `${unlimited.url}/v1/studio/api/payment/intent/${intentId}`,
+    };
     await call(get);
     await call(select);
+    await call(getUnlimited);
 
     printRunHeader("Stablegate payment-intents benchmark", cmd, label, [
       `load:        autocannon, ${settings.connections} connections, ${settings.warmup} s warm-up + ${settings.duration} s measured per row, one worker thread`,
@@ -328,7 +347,7 @@ async function main(): Promise<void> {
     // Gateway and baseline alternate so a noisy neighbour on a shared machine hits both sides of
     // a ratio alike.
     const measured: Measured[] = [];
-    for (const s of [create, insert, get, select]) {
+    for (const s of [create, createUnlimited, insert, get, getUnlimited, select]) {
       process.stderr.write(`running ${s.name}...\n`);
       if (settings.warmup > 0) await load(s, settings.warmup, settings.connections, "warm-up");
       measured.push({
@@ -393,7 +412,9 @@ async function main(): Promise<void> {
     const ratioRows = [["gateway / baseline", "req/s", "p50", "p99"]];
     for (const [gw, base] of [
       ["gateway create", "baseline insert"],
+      ["gateway create, no rate limits", "baseline insert"],
       ["gateway get", "baseline select"],
+      ["gateway get, no rate limits", "baseline select"],
     ] as const) {
       const a = byName.get(gw);
       const b = byName.get(base);

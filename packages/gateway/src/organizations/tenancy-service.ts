@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { type Kysely, type Selectable, sql } from "kysely";
+import { type Kysely, type Selectable, sql, type Updateable } from "kysely";
 import type { ChainRegistry } from "../chain/chain-registry.ts";
 import type { ClientsTable, Database } from "../platform/database/schema.ts";
 import {
@@ -127,6 +127,17 @@ export function createTenancyService({
     return row && toClient(row);
   }
 
+  async function updateClient(clientId: string, set: Updateable<ClientsTable>): Promise<Client> {
+    const row = await db
+      .updateTable("clients")
+      .set(set)
+      .where("client_id", "=", clientId)
+      .returningAll()
+      .executeTakeFirst();
+    if (!row) throw invalidClientId(`client ${clientId} not found`);
+    return toClient(row);
+  }
+
   return {
     async createOrganization(input: {
       name: string;
@@ -216,28 +227,16 @@ export function createTenancyService({
     },
 
     async setAllowedOrigins(clientId: string, origins: string[]): Promise<Client> {
-      const allowedOrigins = [...new Set(origins.map(normaliseOrigin))];
-      const row = await db
-        .updateTable("clients")
-        .set({ allowed_origins: allowedOrigins })
-        .where("client_id", "=", clientId)
-        .returningAll()
-        .executeTakeFirst();
-      if (!row) throw invalidClientId(`client ${clientId} not found`);
-      return toClient(row);
+      return updateClient(clientId, {
+        allowed_origins: [...new Set(origins.map(normaliseOrigin))],
+      });
     },
 
     /** Replaces the hosts a browser create may send callbacks to (empty: none, `*`: any). */
     async setAllowedCallbackHosts(clientId: string, hosts: string[]): Promise<Client> {
-      const allowed = [...new Set(hosts.map(normaliseCallbackHost))];
-      const row = await db
-        .updateTable("clients")
-        .set({ allowed_callback_hosts: allowed })
-        .where("client_id", "=", clientId)
-        .returningAll()
-        .executeTakeFirst();
-      if (!row) throw invalidClientId(`client ${clientId} not found`);
-      return toClient(row);
+      return updateClient(clientId, {
+        allowed_callback_hosts: [...new Set(hosts.map(normaliseCallbackHost))],
+      });
     },
 
     async listClients(orgId: number): Promise<Client[]> {
