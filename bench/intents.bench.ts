@@ -18,6 +18,8 @@ import { type Kysely, sql } from "kysely";
 import { pino } from "pino";
 import { createDepositAddresses } from "../packages/gateway/src/chain/deposit-addresses.ts";
 import { type Gateway, startGateway } from "../packages/gateway/src/gateway.ts";
+import type { AppEnv } from "../packages/gateway/src/http/openapi.ts";
+import { createRateLimits } from "../packages/gateway/src/http/rate-limits.ts";
 import type { Caller } from "../packages/gateway/src/organizations/tenancy-service.ts";
 import { openBenchDatabase } from "./bench-database.ts";
 import { benchGatewayConfig, RATE_LIMITS_OFF } from "./bench-gateway-config.ts";
@@ -134,6 +136,30 @@ function createBaseline(db: Kysely<unknown>) {
     return row ? c.json({ code: 0, data: row }) : c.json({ code: 4006, message: "not found" }, 404);
   });
   return { app, insert, select };
+}
+
+const probes = new Map<boolean, Hono<AppEnv>>();
+/** What counting one request costs: the caller and address limits on a Hono app that does nothing. */
+function limitProbe(limited: boolean): Hono<AppEnv> {
+  let app = probes.get(limited);
+  if (app) return app;
+  app = new Hono<AppEnv>();
+  const on = 1_000_000_000;
+  const limits = createRateLimits({
+    windowSeconds: 60,
+    perApiKey: limited ? on : 0,
+    perClient: limited ? on : 0,
+    perIp: limited ? on : 0,
+    trustProxy: 0,
+  });
+  app.use("*", async (c, next) => {
+    c.set("caller", { kind: "api_key", orgId: 1, apiKeyId: 1, client: undefined });
+    await next();
+  });
+  app.use("*", limits.perIp, limits.perCaller);
+  app.get("/x", (c) => c.text("ok"));
+  probes.set(limited, app);
+  return app;
 }
 
 function listen(fetch: (request: Request) => Response | Promise<Response>): Promise<ServerType> {
@@ -388,6 +414,14 @@ async function main(): Promise<void> {
       [
         "intents.get (service, no HTTP)",
         await perCall(() => intents.get(caller, intentId), PROFILE_MS),
+      ],
+      [
+        "a bare Hono app (app.request, no HTTP)",
+        await perCall(() => limitProbe(false).request("/x"), PROFILE_MS),
+      ],
+      [
+        "the same with the rate limits counted",
+        await perCall(() => limitProbe(true).request("/x"), PROFILE_MS),
       ],
       ["baseline INSERT (SQL only)", await perCall(() => baseline.insert(CREATE_BODY), PROFILE_MS)],
       ["baseline SELECT (SQL only)", await perCall(() => baseline.select(baselineId), PROFILE_MS)],
