@@ -7,7 +7,12 @@ import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import type { Env, MiddlewareHandler } from "hono";
 import { streamSSE } from "hono/streaming";
 import type { Logger } from "pino";
-import { envelope, intentNotFoundResponse, jsonResponse } from "../../http/openapi.ts";
+import {
+  envelope,
+  intentNotFoundResponse,
+  jsonResponse,
+  tooManyRequestsResponse,
+} from "../../http/openapi.ts";
 import { DomainError } from "../../platform/errors.ts";
 import { PAYMENT_INTENT_ID_PATTERN } from "../../platform/ids.ts";
 import type { PaymentStatus } from "../lifecycle/decide.ts";
@@ -58,6 +63,7 @@ const getCheckoutPaymentRoute = createRoute({
   responses: {
     200: jsonResponse(envelope(CheckoutPayment), "The payment as the payer sees it"),
     ...intentNotFoundResponse,
+    ...tooManyRequestsResponse,
   },
 });
 
@@ -76,6 +82,7 @@ const checkoutEventsRoute = createRoute({
       content: { "text/event-stream": { schema: z.string() } },
     },
     ...intentNotFoundResponse,
+    ...tooManyRequestsResponse,
   },
 });
 
