@@ -74,6 +74,28 @@ describe("bodies", () => {
   });
 });
 
+it("refuses a body nested deeper than 64 levels, which would overflow the stack (was a 500)", async () => {
+  const nested = (depth: number) =>
+    `{"fiat_amount":"1","fiat_currency":"USD","order_data":{"a":${"[".repeat(depth)}${"]".repeat(depth)}}}`;
+  for (const depth of [5_000, 30_000]) {
+    const r = await f.call("POST", INTENT, {
+      headers: { ...server(f.shop), "Content-Type": "application/json" },
+      raw: nested(depth),
+    });
+    expect([r.status, r.body?.code, r.body?.message], r.text).toEqual([
+      400,
+      4000,
+      `order_data.a${"[0]".repeat(62)}: must not nest deeper than 64 levels`,
+    ]);
+  }
+  // 64 levels in all (the body, order_data, then 62 arrays) is still a payment.
+  const deepest = await f.call("POST", INTENT, {
+    headers: { ...server(f.shop), "Content-Type": "application/json" },
+    raw: nested(62),
+  });
+  expect(deepest.status, deepest.text).toBe(200);
+});
+
 describe("query parameters and path ids", () => {
   // A URL cannot carry a lone surrogate (its UTF-8 does not decode): NUL is the one to refuse.
   const queryCases: [string, string][] = [

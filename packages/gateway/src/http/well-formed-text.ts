@@ -15,18 +15,37 @@ export function textProblem(s: string): string | undefined {
   return undefined;
 }
 
-/** Throws the 4000 error for the first bad string in a JSON value: values and keys, any depth. */
-export function checkJsonText(value: unknown, field: string): void {
-  if (typeof value === "string") {
-    const problem = textProblem(value);
-    if (problem) throw validationError(field || "body", problem);
-  } else if (Array.isArray(value)) {
-    for (const [i, item] of value.entries()) checkJsonText(item, `${field}[${i}]`);
-  } else if (typeof value === "object" && value !== null) {
-    for (const [key, item] of Object.entries(value)) {
-      const problem = textProblem(key);
-      if (problem) throw validationError(field || "body", `a key ${problem}`);
-      checkJsonText(item, field ? `${field}.${key}` : key);
+/** How deep a JSON body may nest; deeper bodies overflow JSON.stringify long before 64 KiB. */
+export const MAX_JSON_DEPTH = 64;
+
+/**
+ * Throws the 4000 error for the first bad string in a JSON value (values and keys), or for a
+ * value nested deeper than MAX_JSON_DEPTH. A loop, not recursion: a 64 KiB body can nest 30,000
+ * levels, deeper than the call stack.
+ */
+export function checkJsonText(root: unknown, rootField: string): void {
+  const pending: [unknown, string, number][] = [[root, rootField, 0]];
+  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
+    const [value, field, depth] = next;
+    if (typeof value === "string") {
+      const problem = textProblem(value);
+      if (problem) throw validationError(field || "body", problem);
+      continue;
+    }
+    if (typeof value !== "object" || value === null) continue;
+    if (depth >= MAX_JSON_DEPTH) {
+      throw validationError(field || "body", `must not nest deeper than ${MAX_JSON_DEPTH} levels`);
+    }
+    const entries: [string, unknown][] = Array.isArray(value)
+      ? value.map((item, i): [string, unknown] => [`${field}[${i}]`, item])
+      : Object.entries(value).map(([key, item]): [string, unknown] => {
+          const problem = textProblem(key);
+          if (problem) throw validationError(field || "body", `a key ${problem}`);
+          return [field ? `${field}.${key}` : key, item];
+        });
+    for (let i = entries.length - 1; i >= 0; i--) {
+      const [itemField, item] = entries[i] as [string, unknown];
+      pending.push([item, itemField, depth + 1]);
     }
   }
 }
