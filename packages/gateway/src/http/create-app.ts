@@ -119,6 +119,7 @@ export function createApp(deps: AppDependencies) {
     c.req.header("x-studio-api-key") === undefined ? limits.perIp(c, next) : next(),
   );
   app.use("/v1/checkout/*", limits.perIp);
+  app.use("/v1/studio/*", limits.failedAuthPerIp);
   app.use("/pay/*", limits.perIp);
 
   // Authentication runs before body and query validation: a caller without valid credentials

@@ -151,6 +151,24 @@ describe("per address", () => {
     );
   });
 
+  it("counts an address's failed authentications (401), and past the limit holds back its every call", async () => {
+    const from = { "X-Forwarded-For": "203.0.113.50" };
+    const get = (apiKey: string) =>
+      call(behindProxy, "GET", `${INTENT}/${intentId}`, { ...from, "X-STUDIO-API-KEY": apiKey });
+    // Fresh keys (each has its own limit of 3): answers other than 401 are not counted.
+    const [k1, k2, k3] = await Promise.all([1, 2, 3].map(() => behindProxy.createTenant()));
+    for (const t of [k1, k2, k1, k2])
+      expect((await get((t as TestTenant).apiKey)).status).toBe(404);
+    await expectLimited(() => get("sk_wrong"), "wrong keys from 203.0.113.50");
+    expect((await get((k3 as TestTenant).apiKey)).status).toBe(429);
+    // Another address with a good key is not held back.
+    const elsewhere = await call(behindProxy, "GET", `${INTENT}/${intentId}`, {
+      "X-Forwarded-For": "203.0.113.51",
+      "X-STUDIO-API-KEY": (k3 as TestTenant).apiKey,
+    });
+    expect(elsewhere.status).toBe(404);
+  });
+
   it("ignores X-Forwarded-For unless TRUST_PROXY says a proxy sets it", async () => {
     let n = 0;
     await expectLimited(

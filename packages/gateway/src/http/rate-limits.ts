@@ -107,5 +107,22 @@ export function createRateLimits(settings: RateLimitSettings) {
           handler: (c) => tooManyRequests(c, settings.windowSeconds, "address"),
         });
 
-  return { perCaller, perIp };
+  /**
+   * Before authentication on the authenticated API: an address's answers of 401 (unknown key or
+   * client id), counted against the same limit; past it, the address's every call waits. Other
+   * answers are not counted (the library counts each request and gives it back afterwards).
+   */
+  const failedAuthPerIp: MiddlewareHandler =
+    settings.perIp === 0
+      ? off
+      : rateLimiter({
+          ...common,
+          limit: settings.perIp,
+          skipSuccessfulRequests: true,
+          requestWasSuccessful: (c) => c.res.status !== 401,
+          keyGenerator: (c) => clientIp(c, settings.trustProxy),
+          handler: (c) => tooManyRequests(c, settings.windowSeconds, "address"),
+        });
+
+  return { perCaller, perIp, failedAuthPerIp };
 }
