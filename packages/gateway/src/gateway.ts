@@ -16,7 +16,7 @@ import { createDepositAddresses } from "./chain/deposit-addresses.ts";
 import { createBlockFollower } from "./chain/follower/index.ts";
 import { createTxManager } from "./chain/tx-manager/tx-manager.ts";
 import { createWallets, type Wallets } from "./chain/wallets.ts";
-import { createApp } from "./http/create-app.ts";
+import { createApp, createServiceApp } from "./http/create-app.ts";
 import { createTenancyService } from "./organizations/tenancy-service.ts";
 import { createTransferLimits } from "./organizations/transfer-limits.ts";
 import { createTreasurySettings } from "./organizations/treasury-settings.ts";
@@ -28,6 +28,7 @@ import { createPaymentIntentService } from "./payments/payment-intent-service.ts
 import { createPayoutService } from "./payouts/payout-service.ts";
 import { type Config, ConfigError } from "./platform/config.ts";
 import { createDatabase, type DatabaseHandle } from "./platform/database/create-database.ts";
+import { createLeases } from "./platform/lease.ts";
 import { createRateProvider } from "./rates/create-rate-provider.ts";
 import type { RateProvider } from "./rates/rate-provider.ts";
 import { createGasTopUpDepositAccounts } from "./treasury/deposit-accounts.ts";
@@ -115,10 +116,18 @@ export function createServices(options: {
     ...(options.callbackClock ? { now: options.callbackClock } : {}),
   });
   const wallets = createWallets(options.seed);
+  // Which single jobs (chain followers, deadline settler, tx managers) this process runs.
+  const leases = createLeases({
+    db: database.db,
+    log: options.log,
+    ttlMs: config.LEASE_TTL_MS,
+    renewMs: config.LEASE_RENEW_MS,
+  });
   const txManager = createTxManager({
     db: database.db,
     chains,
     log: options.log,
+    leases,
     confirmations: (key) => chainConfirmations(config, chains, key),
     pollIntervalMs: (key) => chains.get(key).pollingIntervalMs ?? config.CHAIN_POLL_MS,
     replaceAfterBlocks: config.TX_REPLACE_AFTER_BLOCKS,
@@ -135,6 +144,7 @@ export function createServices(options: {
     dispatcher,
     webhookSecrets,
     wallets,
+    leases,
     txManager,
     payouts: createPayoutService({ db: database.db, chains, txManager, wallets }),
     transferLimits: createTransferLimits({ db: database.db }),
@@ -190,7 +200,10 @@ export function openDatabase(config: Config): Promise<DatabaseHandle> {
   });
 }
 
-/** Opens the database, builds the services and serves the API until stop(). */
+/**
+ * Opens the database, builds the services and, by config.ROLE, serves the API (api), runs the
+ * background loops (worker; HTTP is then /healthz and /readyz alone) or both (all), until stop().
+ */
 export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const { config, log } = options;
   const database = options.database ?? (await openDatabase(config));
@@ -204,29 +217,39 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     callbackClock: options.callbackClock,
     resolve: options.resolve,
   });
-  const app = createApp({
-    tenancy: services.tenancy,
-    intents: services.intents,
-    callbacks: services.callbacks,
-    payouts: services.payouts,
-    log,
-    maxBodyBytes: config.MAX_BODY_BYTES,
-    rateLimits: {
-      windowSeconds: config.RATE_LIMIT_WINDOW_SECONDS,
-      perApiKey: config.RATE_LIMIT_PER_API_KEY,
-      perClient: config.RATE_LIMIT_PER_CLIENT,
-      perIp: config.RATE_LIMIT_PER_IP,
-      trustProxy: config.TRUST_PROXY,
-    },
-    ready: async () => {
-      try {
-        await sql`select 1`.execute(database.db);
-        return true;
-      } catch {
-        return false;
-      }
-    },
+  const role = config.ROLE;
+  const ready = async () => {
+    try {
+      await sql`select 1`.execute(database.db);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  const readiness = () => ({
+    role,
+    leases: services.leases.held().map((l) => l.name),
   });
+  const app =
+    role === "worker"
+      ? createServiceApp({ log, ready, readiness })
+      : createApp({
+          tenancy: services.tenancy,
+          intents: services.intents,
+          callbacks: services.callbacks,
+          payouts: services.payouts,
+          log,
+          maxBodyBytes: config.MAX_BODY_BYTES,
+          rateLimits: {
+            windowSeconds: config.RATE_LIMIT_WINDOW_SECONDS,
+            perApiKey: config.RATE_LIMIT_PER_API_KEY,
+            perClient: config.RATE_LIMIT_PER_CLIENT,
+            perIp: config.RATE_LIMIT_PER_IP,
+            trustProxy: config.TRUST_PROXY,
+          },
+          ready,
+          readiness,
+        });
   let server: ServerType;
   try {
     server = await new Promise<ServerType>((resolve, reject) => {
@@ -239,7 +262,30 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     if (!options.database) await database.close();
     throw listenError(err as NodeJS.ErrnoException, config);
   }
+  const loops = role === "api" ? undefined : startLoops(services, options);
+  const port = (server.address() as AddressInfo).port;
+  const host = config.HOST === "0.0.0.0" || config.HOST === "::" ? "localhost" : config.HOST;
+  const url = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
+  log.info({ url, database: database.kind, role }, "gateway listening");
+  return {
+    url,
+    port,
+    services,
+    database,
+    async stop() {
+      await loops?.stop();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      if (!options.database) await database.close();
+    },
+  };
+}
+
+/** The background loops of a worker (or all) process; single jobs run only under their lease. */
+function startLoops(services: Gateway["services"], options: GatewayOptions) {
+  const { config, log } = options;
   const watchers = startChainWatchers({
+    leases: services.leases,
+    standbyIntervalMs: config.LEASE_RENEW_MS,
     chains: services.chains.list(),
     confirmations: (key) => chainConfirmations(config, services.chains, key),
     pollingIntervalMs: (key) => services.chains.get(key).pollingIntervalMs ?? config.CHAIN_POLL_MS,
@@ -260,22 +306,14 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       .map((c) => c.key),
   );
   services.treasury.start();
-  const port = (server.address() as AddressInfo).port;
-  const host = config.HOST === "0.0.0.0" || config.HOST === "::" ? "localhost" : config.HOST;
-  const url = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
-  log.info({ url, database: database.kind }, "gateway listening");
   return {
-    url,
-    port,
-    services,
-    database,
     async stop() {
       await watchers.stop();
       await services.dispatcher.stop();
       await services.treasury.stop();
       await services.txManager.stop();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      if (!options.database) await database.close();
+      // Last: another process takes over at once, rather than after the leases run out.
+      await services.leases.stop();
     },
   };
 }

@@ -1,4 +1,4 @@
-import { chmod, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { chmod, mkdtemp, rm, stat, writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -235,6 +235,116 @@ describe("an operator's first day", { timeout: 180_000 }, () => {
   });
 });
 
+// Admin commands while `serve` runs. On PGlite the gateway holds the embedded database and the
+// CLI goes through DATA_DIR/admin.sock; on PostgreSQL the same commands open it directly.
+// Either way: no downtime, the same output.
+describe("admin commands on a running gateway", { timeout: 180_000 }, () => {
+  const embedded = !process.env.DATABASE_URL;
+  let port: number;
+  let gateway: CliProcess;
+  let orgId: number;
+  let clientId: string;
+
+  const preflight = (origin: string) =>
+    fetch(`http://127.0.0.1:${port}${INTENT}`, {
+      method: "OPTIONS",
+      headers: {
+        Origin: origin,
+        "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "content-type,x-client-id",
+      },
+    }).then((r) => r.headers.get("access-control-allow-origin"));
+
+  async function stdoutOf(args: string[], extra: Record<string, string> = {}) {
+    const r = await runCli(args, installation(extra));
+    expect(r.code, `stablegate ${args.join(" ")}\n${r.stderr}`).toBe(0);
+    return r.stdout;
+  }
+
+  it("create an organisation, a client and a key while serve runs", async () => {
+    port = await freePort();
+    gateway = await serve(port);
+    orgId = (await admin(["org", "create", "--name", "Live"])).id;
+    const client = await admin(["client", "create", "--org", String(orgId), "--name", "web"]);
+    clientId = client.clientId;
+    const key = await admin(["key", "create", "--org", String(orgId)]);
+    expect(key).toMatchObject({ note: "shown once: store it now" });
+    // The running gateway knows the new key at once.
+    const created = await createIntent(port, { "X-STUDIO-API-KEY": key.api_key });
+    expect(created.status, JSON.stringify(created.body)).toBe(200);
+    expect(created.body.data).toMatchObject({ org_id: orgId, client_id: clientId });
+  });
+
+  it("change an allowed origin with no restart", async () => {
+    expect(await preflight("https://two.example")).toBeNull();
+    await admin(["client", "set-origins", clientId, "https://two.example"]);
+    expect(await preflight("https://two.example")).toBe("https://two.example");
+    expect(gateway.child.exitCode).toBeNull();
+  });
+
+  it("answer a refusal as the CLI does: one line naming the problem, exit code 1", async () => {
+    for (const [args, message] of [
+      [
+        [
+          "client",
+          "create",
+          "--org",
+          String(orgId),
+          "--name",
+          "b",
+          "--origin",
+          "https://x.example/p",
+        ],
+        /^stablegate: origin: .*https:\/\/x\.example\/p/,
+      ],
+      [["org", "set-fee", "999999", "10"], /^stablegate: .*999999/],
+      [
+        ["org", "set-limits", String(orgId)],
+        /^stablegate: give --max-transfer and\/or --daily-cap/,
+      ],
+    ] as const) {
+      const r = await runCli([...args], installation());
+      expect(r.code, r.stderr).toBe(1);
+      expect(r.stderr).toMatch(message);
+      expectNoStackTrace(r);
+    }
+  });
+
+  it("show the hot wallet: the gateway's seed through the socket, the CLI's own on PostgreSQL", async () => {
+    const out = await stdoutOf(
+      ["org", "wallet", String(orgId)],
+      embedded ? {} : { SEED_FILE: seedFile },
+    );
+    expect(JSON.parse(out)).toMatchObject({
+      org_id: orgId,
+      hot_wallet_address: expect.stringMatching(/^0x[0-9a-fA-F]{40}$/),
+    });
+  });
+
+  it.runIf(embedded)("keep the socket to its owner (mode 0600)", async () => {
+    expect((await stat(join(dir, "data", "admin.sock"))).mode & 0o777).toBe(0o600);
+  });
+
+  it("print the same thing as with the gateway stopped", async () => {
+    const live = await stdoutOf(["client", "list", "--org", String(orgId)]);
+    const keys = await stdoutOf(["key", "list", "--org", String(orgId)]);
+    gateway.signal("SIGTERM");
+    expect((await exitWithin(gateway, 15_000)).code).toBe(0);
+    expect(await stdoutOf(["client", "list", "--org", String(orgId)])).toBe(live);
+    expect(await stdoutOf(["key", "list", "--org", String(orgId)])).toBe(keys);
+  });
+
+  it("work again after the gateway was killed with -9 and started anew", async () => {
+    const first = await serve(port);
+    first.signal("SIGKILL");
+    await exitWithin(first, 15_000);
+    gateway = await serve(port);
+    expect((await admin(["org", "list"])).map((o: { id: number }) => o.id)).toContain(orgId);
+    gateway.signal("SIGTERM");
+    expect((await exitWithin(gateway, 15_000)).code).toBe(0);
+  });
+});
+
 describe.concurrent("bad configuration stops the start", { timeout: 90_000 }, () => {
   // Each case: the settings, then the lines stderr must hold, each naming a setting. Values in
   // the environment share one process: the parser reports every bad setting, one per line.
@@ -264,6 +374,12 @@ describe.concurrent("bad configuration stops the start", { timeout: 90_000 }, ()
       [/CONFIG_FILE: .*PROT/],
     ],
     ["no seed", async () => ({ SEED_FILE: undefined }), [/SEED_FILE/]],
+    ["an unknown role", async () => ({ ROLE: "leader" }), [/^\s*ROLE: .*"worker"/m]],
+    [
+      "a lease renewed too rarely for its TTL",
+      async () => ({ LEASE_TTL_MS: "2000", LEASE_RENEW_MS: "1500" }),
+      [/^\s*LEASE_RENEW_MS: must be at most half of LEASE_TTL_MS/m],
+    ],
     [
       "no rate source",
       async () => ({ RATES_PROVIDER: undefined, RATES_TWD_PER_USD: undefined }),

@@ -28,7 +28,11 @@ export interface AppDependencies {
   rateLimits: RateLimitSettings;
   /** Resolves when the service can take traffic (database reachable). */
   ready: () => Promise<boolean>;
+  /** Added to /readyz's answer: the process's role and the leases it holds. */
+  readiness?: () => Record<string, unknown>;
 }
+
+type ServiceEndpointDependencies = Pick<AppDependencies, "log" | "ready" | "readiness">;
 
 type Env = AppEnv;
 
@@ -40,13 +44,7 @@ export function createApp(deps: AppDependencies) {
     },
   });
 
-  app.onError((err, c) => errorResponse(err, c, log));
-  app.notFound((c) =>
-    c.json(
-      { code: ErrorCode.notFound, message: `no route for ${c.req.method} ${c.req.path}` },
-      404,
-    ),
-  );
+  handleErrors(app, log);
 
   app.use("*", async (c, next) => {
     const started = performance.now();
@@ -178,11 +176,36 @@ export function createApp(deps: AppDependencies) {
     security: [{ ApiKey: [] }, { ClientId: [] }],
   });
   app.get("/docs", Scalar({ url: "/openapi.json", pageTitle: "Stablegate API reference" }));
+  registerServiceEndpoints(app, deps);
+  return app;
+}
+
+/** A worker process's HTTP: the service endpoints alone (`serve --role worker`). */
+export function createServiceApp(deps: ServiceEndpointDependencies) {
+  const app = new OpenAPIHono<Env>();
+  handleErrors(app, deps.log);
+  registerServiceEndpoints(app, deps);
+  return app;
+}
+
+function handleErrors(app: OpenAPIHono<Env>, log: Logger): void {
+  app.onError((err, c) => errorResponse(err, c, log));
+  app.notFound((c) =>
+    c.json(
+      { code: ErrorCode.notFound, message: `no route for ${c.req.method} ${c.req.path}` },
+      404,
+    ),
+  );
+}
+
+/** Liveness and readiness, served by every role. */
+function registerServiceEndpoints(app: OpenAPIHono<Env>, deps: ServiceEndpointDependencies): void {
   app.get("/healthz", (c) => c.json({ status: "ok" }));
   app.get("/readyz", async (c) =>
-    (await deps.ready()) ? c.json({ status: "ready" }) : c.json({ status: "not ready" }, 503),
+    (await deps.ready())
+      ? c.json({ status: "ready", ...deps.readiness?.() })
+      : c.json({ status: "not ready", ...deps.readiness?.() }, 503),
   );
-  return app;
 }
 
 function preflightRefused(origin: string): DomainError {

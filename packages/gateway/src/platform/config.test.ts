@@ -26,6 +26,16 @@ describe("loadConfig", () => {
     expect(c.confirmations).toMatchObject({ arb: "finalized", eth: 3, base: 10 });
   });
 
+  it("reads the role and the lease timing, and refuses a renewal too slow for the TTL", () => {
+    expect(loadConfig({})).toMatchObject({ ROLE: "all", LEASE_TTL_MS: 5000, LEASE_RENEW_MS: 1000 });
+    expect(loadConfig({ ROLE: "worker" }, { ROLE: "api" }).ROLE).toBe("api");
+    expect(() => loadConfig({ ROLE: "leader" })).toThrow(/ROLE: /);
+    expect(() => loadConfig({ LEASE_TTL_MS: "500" })).toThrow(/LEASE_TTL_MS: /);
+    expect(() => loadConfig({ LEASE_TTL_MS: "3000", LEASE_RENEW_MS: "2000" })).toThrow(
+      /LEASE_RENEW_MS: must be at most half of LEASE_TTL_MS/,
+    );
+  });
+
   it("reads the environment over the config file", () => {
     const file = path.join(mkdtempSync(path.join(tmpdir(), "sg-cfg-")), "c.json");
     writeFileSync(

@@ -101,6 +101,10 @@ const schema = z.object({
   COLLECTION_DELAY_SECONDS: whole(0, 30 * 24 * 3600).default(0),
   TREASURY_INTERVAL_MS: positiveInt(60_000).default(2000),
   GAS_TOPUP_HEADROOM_PERCENT: whole(0, 1000).default(25),
+  // Roles and leadership (docs/architecture.md, "Processes and roles").
+  ROLE: z.enum(["all", "api", "worker"]).default("all"),
+  LEASE_TTL_MS: whole(1000, 600_000).default(5000),
+  LEASE_RENEW_MS: whole(100, 300_000).default(1000),
   // Rate limits, per process (docs/configuration.md#rate-limits); 0 turns one off.
   RATE_LIMIT_WINDOW_SECONDS: positiveInt(3600).default(60),
   RATE_LIMIT_PER_API_KEY: whole(0, 1_000_000_000).default(6000),
@@ -159,6 +163,11 @@ export function loadConfig(
   if (parsed.RATES_PROVIDER === "http" && parsed.RATES_HTTP_URL === undefined) {
     throw new ConfigError(
       "invalid configuration:\n  RATES_HTTP_URL: required when RATES_PROVIDER=http",
+    );
+  }
+  if (parsed.LEASE_RENEW_MS * 2 > parsed.LEASE_TTL_MS) {
+    throw new ConfigError(
+      "invalid configuration:\n  LEASE_RENEW_MS: must be at most half of LEASE_TTL_MS, so one late renewal does not lose a lease",
     );
   }
   const rpcUrls: Config["rpcUrls"] = {};

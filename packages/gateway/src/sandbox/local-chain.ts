@@ -1,8 +1,9 @@
-import { type ChildProcess, spawn } from "node:child_process";
-import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { createServer } from "node:net";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { compileTestUsdt } from "@stablegate/contracts";
 import {
   type Address,
@@ -64,6 +65,8 @@ const PAYER_MIN_ETH = parseEther("10");
 const PAYER_TOP_UP_ETH = parseEther("10000");
 const STATE_FILE = "anvil-state.json";
 const META_FILE = "local-chain.json";
+/** Anvil's pid while it runs: a sandbox killed with -9 leaves anvil behind, the next start reaps it. */
+const PID_FILE = "anvil.pid";
 const STATE_INTERVAL_SECONDS = 5;
 const STARTUP_TIMEOUT_MS = 20_000;
 const STOP_TIMEOUT_MS = 5_000;
@@ -83,6 +86,8 @@ export async function startLocalChain(options: StartLocalChainOptions): Promise<
   const host = options.host ?? "127.0.0.1";
   const blockTimeSeconds = options.blockTimeSeconds ?? 1;
   const { port, dataDir } = options;
+
+  if (dataDir !== undefined) await reapOrphanedAnvil(join(dataDir, PID_FILE), log);
 
   // Without this check a second anvil would fail to bind, but the readiness probe would be
   // answered by whatever already listens there and we would deploy onto the wrong chain.
@@ -111,9 +116,15 @@ export async function startLocalChain(options: StartLocalChainOptions): Promise<
 
   const rpcUrl = `http://${urlHost(host)}:${port}`;
   const anvilProcess = spawnAnvil(args);
+  const pidPath = dataDir === undefined ? undefined : join(dataDir, PID_FILE);
+  if (pidPath !== undefined && anvilProcess.child.pid !== undefined) {
+    await writeFile(pidPath, `${anvilProcess.child.pid}\n`);
+  }
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> => {
-    stopping ??= anvilProcess.stop();
+    stopping ??= anvilProcess
+      .stop()
+      .then(() => (pidPath === undefined ? undefined : rm(pidPath, { force: true })));
     return stopping;
   };
 
@@ -311,6 +322,55 @@ function spawnAnvil(args: string[]): AnvilProcess {
   };
 
   return { child, exited, output: () => tail.trim(), stop };
+}
+
+/**
+ * Stops the anvil that a previous sandbox on this data directory left running (its parent was
+ * killed with -9, so nothing stopped it): SIGINT first, which dumps its state, then SIGKILL. The
+ * pid is checked against the process's command line, so a recycled pid is left alone.
+ */
+async function reapOrphanedAnvil(pidPath: string, log: LocalChainLog): Promise<void> {
+  let pid: number;
+  try {
+    pid = Number((await readFile(pidPath, "utf8")).trim());
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return;
+    throw error;
+  }
+  const statePath = join(dirname(pidPath), STATE_FILE);
+  const isOurAnvil = () => {
+    const command = commandLine(pid) ?? "";
+    return command.includes("anvil") && command.includes(statePath);
+  };
+  if (Number.isInteger(pid) && pid > 0 && isOurAnvil()) {
+    log.warn({ pid, pidPath }, "stopping the anvil left running by a sandbox that did not stop");
+    process.kill(pid, "SIGINT");
+    const deadline = Date.now() + STOP_TIMEOUT_MS;
+    while (isOurAnvil()) {
+      if (Date.now() > deadline) {
+        process.kill(pid, "SIGKILL");
+        break;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    // SIGKILL is not instant either; the port check below would fail while it lingers.
+    while (isOurAnvil()) await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  await rm(pidPath, { force: true });
+}
+
+/** A live process's command line, or undefined when it is gone (or a zombie). */
+function commandLine(pid: number): string | undefined {
+  try {
+    if (existsSync("/proc")) {
+      const text = readFileSync(`/proc/${pid}/cmdline`, "utf8");
+      return text.length > 0 ? text.replaceAll("\0", " ") : undefined;
+    }
+    const text = execFileSync("ps", ["-p", String(pid), "-o", "command="], { encoding: "utf8" });
+    return text.trim() || undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function resolveAnvilBinary(): string {

@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -52,15 +53,20 @@ let dataDir: string;
 let database: ScratchDatabase;
 const started: CliProcess[] = [];
 
-async function startDev(ports: { port: number; anvilPort: number }) {
+function devProcess(ports: { port: number; anvilPort: number }, dir = dataDir) {
   const proc = startCli(["dev"], {
-    DATA_DIR: dataDir,
+    DATA_DIR: dir,
     PORT: String(ports.port),
     ANVIL_PORT: String(ports.anvilPort),
     LOG_LEVEL: "warn",
     DATABASE_URL: database.url,
   });
   started.push(proc);
+  return proc;
+}
+
+async function startDev(ports: { port: number; anvilPort: number }) {
+  const proc = devProcess(ports);
   const [banner] = await proc.waitForStdout(BANNER, START_TIMEOUT_MS);
   return { proc, banner: banner ?? "" };
 }
@@ -389,5 +395,83 @@ describe("stablegate dev", { timeout: 90_000 }, () => {
     expect(await isListening(second.anvilPort)).toBe(false);
     const phrase = (await readFile(join(dataDir, "seed.txt"), "utf8")).trim();
     expect(exit.stdout + exit.stderr).not.toContain(phrase);
+  });
+});
+
+// A sandbox that did not stop (kill -9, an OOM kill, a closed laptop lid), and a second sandbox
+// started beside a running one.
+describe("stablegate dev, killed or doubled", { timeout: 180_000 }, () => {
+  let ports: { port: number; anvilPort: number };
+  let run: CliProcess;
+
+  it("restarts after kill -9 on the same DATA_DIR and ports, and a payment succeeds", async () => {
+    ports = { port: await freePort(), anvilPort: await freePort() };
+    const killed = await startDev(ports);
+    // SIGKILL to the CLI alone: no handler runs, so nothing stops its anvil.
+    killed.proc.signal("SIGKILL");
+    await exitWithin(killed.proc, STOP_TIMEOUT_MS);
+    expect(await isListening(ports.anvilPort)).toBe(true);
+
+    run = (await startDev(ports)).proc;
+    const file = await readSandboxJson();
+    const res = await fetch(`${file.api_base_url}${INTENT}`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", "X-STUDIO-API-KEY": file.api_key },
+      body: JSON.stringify({ fiat_amount: "2", fiat_currency: "USD" }),
+    });
+    const created = ((await res.json()) as any).data;
+    expect(created?.payment_intent_id, JSON.stringify(created)).toBeDefined();
+    const paid = await runCli(["dev", "pay", created.payment_intent_id], {
+      DATA_DIR: dataDir,
+      LOG_LEVEL: "warn",
+    });
+    expect(paid.code, paid.stderr).toBe(0);
+    await vi.waitFor(
+      async () => {
+        const { body } = await getIntent(
+          file,
+          { "X-STUDIO-API-KEY": file.api_key },
+          created.payment_intent_id,
+        );
+        if (body.data?.status !== "success") throw new Error(`status ${body.data?.status}`);
+      },
+      { timeout: 30_000, interval: 250 },
+    );
+  });
+
+  it("refuses a second sandbox on the same DATA_DIR, naming the running one", async () => {
+    const other = { port: await freePort(), anvilPort: await freePort() };
+    const r = await exitWithin(devProcess(other), START_TIMEOUT_MS);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(
+      `DATA_DIR: another sandbox (process ${run.child.pid}) is running on ${dataDir}`,
+    );
+    expect(await isListening(other.anvilPort)).toBe(false);
+  });
+
+  it.runIf(process.env.DATABASE_URL)(
+    "refuses a second sandbox on the same DATABASE_URL with another DATA_DIR",
+    async () => {
+      const other = { port: await freePort(), anvilPort: await freePort() };
+      const r = await exitWithin(devProcess(other, join(dataDir, "other")), START_TIMEOUT_MS);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(
+        /DATABASE_URL: another sandbox is running on this database \(stablegate sandbox \(pid \d+/,
+      );
+      expect(r.stderr).not.toMatch(/^\s+at /m);
+      expect(await isListening(other.anvilPort)).toBe(false);
+      // The running one is untouched.
+      const file = await readSandboxJson();
+      expect((await fetch(`${file.api_base_url}/healthz`)).status).toBe(200);
+    },
+  );
+
+  it("stops on Ctrl-C, and its locks go with it", async () => {
+    run.signal("SIGINT", { group: true });
+    const exit = await exitWithin(run, STOP_TIMEOUT_MS);
+    expect(exit.code, exit.stderr).toBe(0);
+    expect(await isListening(ports.anvilPort)).toBe(false);
+    expect(existsSync(join(dataDir, "sandbox.lock"))).toBe(false);
+    expect(existsSync(join(dataDir, "anvil.pid"))).toBe(false);
   });
 });

@@ -7,6 +7,7 @@ import { loadSeed } from "../chain/seed.ts";
 import { type Gateway, startGateway } from "../gateway.ts";
 import type { Config } from "../platform/config.ts";
 import { type LocalChain, startLocalChain } from "./local-chain.ts";
+import { lockSandbox } from "./sandbox-lock.ts";
 
 export const SANDBOX_CHAIN_KEY = "local";
 
@@ -54,14 +55,16 @@ export interface Sandbox {
  */
 export async function startSandbox(config: Config, log: Logger): Promise<Sandbox> {
   mkdirSync(config.DATA_DIR, { recursive: true });
-  const seed = loadSeed({
-    seedPhrase: config.SEED_PHRASE,
-    seedFile: config.SEED_FILE,
-    generateInto: config.DATA_DIR,
-  });
-  const chain = await startLocalChain({ dataDir: config.DATA_DIR, port: config.ANVIL_PORT, log });
+  const unlock = await lockSandbox(config);
+  let chain: LocalChain | undefined;
   let gateway: Gateway | undefined;
   try {
+    const seed = loadSeed({
+      seedPhrase: config.SEED_PHRASE,
+      seedFile: config.SEED_FILE,
+      generateInto: config.DATA_DIR,
+    });
+    chain = await startLocalChain({ dataDir: config.DATA_DIR, port: config.ANVIL_PORT, log });
     const localChain: RegisteredChain = {
       key: SANDBOX_CHAIN_KEY,
       evmChainId: chain.evmChainId,
@@ -76,7 +79,8 @@ export async function startSandbox(config: Config, log: Logger): Promise<Sandbox
     };
     // Callbacks go to the developer's own machine, so private addresses are allowed here.
     gateway = await startGateway({
-      config,
+      // The sandbox is one process: API and loops, whatever ROLE says (it is for serve).
+      config: { ...config, ROLE: "all" },
       log,
       seed,
       extraChains: [localChain],
@@ -126,19 +130,22 @@ export async function startSandbox(config: Config, log: Logger): Promise<Sandbox
     // mode applies only when the file is created; an older, looser file is tightened here.
     chmodSync(filePath, 0o600);
     const started = gateway;
+    const startedChain = chain;
     return {
       gateway: started,
-      chain,
+      chain: startedChain,
       file,
       filePath,
       async stop() {
         await started.stop();
-        await chain.stop();
+        await startedChain.stop();
+        await unlock();
       },
     };
   } catch (err) {
     await gateway?.stop();
-    await chain.stop();
+    await chain?.stop();
+    await unlock();
     throw err;
   }
 }

@@ -9,7 +9,7 @@ export const CLI_PATH = fileURLToPath(new URL("../../bin/stablegate.js", import.
 // Settings the test runner's own environment may carry (a developer's PORT, the suite's
 // DATABASE_URL): a child sees only what its test passes, so results do not depend on the shell.
 const CONFIG_ENV =
-  /^(PORT|HOST|DATA_DIR|DATABASE_URL|PAYMENT_TTL_SECONDS|LOG_LEVEL|LOG_PRETTY|CRYPTO_AMOUNT_DECIMALS|MAX_BODY_BYTES|SEED_PHRASE|SEED_FILE|RATES_\w+|DEFAULT_CHAIN|ANVIL_PORT|RPC_URLS_\w+|CONFIG_FILE)$/;
+  /^(PORT|HOST|DATA_DIR|DATABASE_URL|PAYMENT_TTL_SECONDS|LOG_LEVEL|LOG_PRETTY|CRYPTO_AMOUNT_DECIMALS|MAX_BODY_BYTES|SEED_PHRASE|SEED_FILE|RATES_\w+|DEFAULT_CHAIN|ANVIL_PORT|RPC_URLS_\w+|CONFIG_FILE|ROLE|LEASE_\w+)$/;
 
 export function cliEnv(settings: Record<string, string | undefined>): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
@@ -40,11 +40,16 @@ export interface CliProcess {
   kill(): Promise<void>;
 }
 
-export function startCli(args: string[], settings: Record<string, string | undefined>) {
+export function startCli(
+  args: string[],
+  settings: Record<string, string | undefined>,
+  /** Another copy of the CLI and where to run it (an image's install, replayed elsewhere). */
+  options: { cwd?: string; cli?: string } = {},
+) {
   // Its own process group: `signal(..., { group: true })` reaches anvil too, like a terminal's
   // Ctrl-C, and kill() can clean up children that the CLI failed to stop.
-  const child = spawn(process.execPath, [CLI_PATH, ...args], {
-    cwd: REPO_ROOT,
+  const child = spawn(process.execPath, [options.cli ?? CLI_PATH, ...args], {
+    cwd: options.cwd ?? REPO_ROOT,
     env: cliEnv(settings),
     stdio: ["ignore", "pipe", "pipe"],
     detached: true,

@@ -9,6 +9,7 @@ import { createChainRegistry } from "../chain/chain-registry.ts";
 import { createTxManager } from "../chain/tx-manager/tx-manager.ts";
 import { createWallets } from "../chain/wallets.ts";
 import { createDatabase } from "../platform/database/create-database.ts";
+import { createLeases } from "../platform/lease.ts";
 import { TEST_MNEMONIC } from "./test-gateway.ts";
 
 const env = process.env;
@@ -28,10 +29,12 @@ const chains = createChainRegistry({
     },
   ],
 });
+const log = pino({ level: "silent" });
 const manager = createTxManager({
   db: database.db,
   chains,
-  log: pino({ level: "silent" }),
+  log,
+  leases: createLeases({ db: database.db, log }),
   confirmations: () => 1,
   crashAt: env.CHILD_CRASH_AT as "after-sign" | "after-broadcast",
 });

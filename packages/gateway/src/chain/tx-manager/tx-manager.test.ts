@@ -20,6 +20,7 @@ import type { PrivateKeyAccount } from "viem/accounts";
 import { anvil } from "viem/chains";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDatabase, type DatabaseHandle } from "../../platform/database/create-database.ts";
+import { createLeases } from "../../platform/lease.ts";
 import { type ManualChain, startManualChain } from "../../testing/manual-chain.ts";
 import { createTestDatabase, dropSchema } from "../../testing/test-database.ts";
 import { TEST_MNEMONIC } from "../../testing/test-gateway.ts";
@@ -54,10 +55,12 @@ function manager(
   db: DatabaseHandle,
   options: Partial<Parameters<typeof createTxManager>[0]> = {},
 ): TxManager {
+  const log = pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" });
   return createTxManager({
     db: db.db,
     chains: chainsFor(m.chain.rpcUrl, m.chain.tokenAddress),
-    log: pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" }),
+    log,
+    leases: createLeases({ db: db.db, log }),
     confirmations: () => 2,
     replaceAfterBlocks: 2,
     ...options,
@@ -267,7 +270,7 @@ describe("transaction manager", () => {
     expect(await m.publicClient.getTransactionCount({ address: from.address })).toBe(1);
   });
 
-  it("leaves a chain to the lease holder until the lease runs out by its clock, then takes over", async () => {
+  it("leaves a chain to the lease holder until the lease runs out, then takes over", async () => {
     let ahead = 0;
     const other = manager(database, { now: () => new Date(Date.now() + ahead) });
     try {
@@ -277,6 +280,12 @@ describe("transaction manager", () => {
       await m.mine();
       await other.tick("local");
       expect((await other.get(tx.id))?.state).toBe("broadcast");
+      // The holder died: its lease row runs out (by the database's clock) and is not renewed.
+      await database.db
+        .updateTable("leases")
+        .set({ until: new Date(0) })
+        .where("name", "=", "tx-manager:local")
+        .execute();
       ahead = 31_000;
       await other.tick("local");
       expect((await other.get(tx.id))?.state).toBe("mined");
@@ -295,7 +304,11 @@ describe("transaction manager", () => {
   it("follows transactions on its own once started, and gives up its lease when stopped", async () => {
     const running = manager(database, { pollIntervalMs: () => 50 });
     const leases = () =>
-      database.db.selectFrom("tx_manager_leases").select("holder").where("chain_id", "=", "local");
+      database.db
+        .selectFrom("leases")
+        .select("holder")
+        .where("name", "=", "tx-manager:local")
+        .where("until", ">", new Date());
     // The shared manager's lease would keep this one waiting.
     await tm.stop();
     try {

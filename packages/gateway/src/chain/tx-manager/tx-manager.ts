@@ -3,11 +3,11 @@ import type { Logger } from "pino";
 import { type Address, createPublicClient, fallback, http, type PublicClient } from "viem";
 import type { PrivateKeyAccount } from "viem/accounts";
 import type { Database } from "../../platform/database/schema.ts";
+import type { Leases } from "../../platform/lease.ts";
 import { createWorker, type Worker } from "../../platform/worker.ts";
 import type { ChainRegistry } from "../chain-registry.ts";
 import type { ConfirmationPolicy } from "../follower/index.ts";
 import { type CrashPoint, createBroadcaster } from "./broadcaster.ts";
-import { createChainLease } from "./chain-lease.ts";
 import { createChainTxViews } from "./chain-tx-view.ts";
 import { createFeeOracle } from "./fee-oracle.ts";
 import { createReceiptFollower } from "./receipt-follower.ts";
@@ -21,6 +21,8 @@ export interface TxManagerOptions {
   db: Kysely<Database>;
   chains: ChainRegistry;
   log: Logger;
+  /** One process follows a chain's transactions at a time: the lease `tx-manager:<chain>`. */
+  leases: Leases;
   confirmations: (chainKey: string) => ConfirmationPolicy;
   /** A transaction not mined this many blocks after its broadcast is replaced with higher fees. */
   replaceAfterBlocks?: number;
@@ -77,7 +79,8 @@ export function createTxManager(options: TxManagerOptions) {
   }
 
   const views = createChainTxViews(db);
-  const lease = createChainLease({ db, now });
+  const leaseName = (chainKey: string) => `tx-manager:${chainKey}`;
+  const ticked = new Set<string>();
   const fees = createFeeOracle({
     chains,
     client,
@@ -118,9 +121,14 @@ export function createTxManager(options: TxManagerOptions) {
       .orderBy("sender")
       .orderBy("nonce")
       .execute();
-    if (open.length === 0 || !(await lease.hold(chainKey))) return;
+    if (open.length === 0) return;
+    ticked.add(chainKey);
+    const lease = await options.leases.claim(leaseName(chainKey));
+    if (!lease) return;
     const head = await client(chainKey).getBlockNumber();
     for (const row of open) {
+      // Lost to another process mid-pass: that one follows the rest.
+      if (lease.signal.aborted) return;
       try {
         // Refused as underpriced at its broadcast: only a new version with higher fees will do.
         if (row.state === "signed" && row.error_kind === "underpriced") await replace(row, head);
@@ -167,7 +175,7 @@ export function createTxManager(options: TxManagerOptions) {
     async stop() {
       await Promise.all(workers.map((worker) => worker.stop()));
       // Another process may take over at once rather than after the lease.
-      await lease.release().catch(() => {});
+      await Promise.all([...ticked].map((key) => options.leases.release(leaseName(key))));
     },
   };
 }

@@ -8,6 +8,7 @@ import type {
   TransferLog,
 } from "../../chain/follower/types.ts";
 import type { Database } from "../../platform/database/schema.ts";
+import type { Lease } from "../../platform/lease.ts";
 import type { LifecycleService } from "./lifecycle-service.ts";
 
 /**
@@ -169,14 +170,18 @@ export function createChainIngestService(options: {
     /**
      * Applies one event. `expected` is the state the caller's follower believes is stored; when
      * the database holds another (a second process got there first), nothing is written and
-     * StaleFollowerStateError tells the caller to reload with loadState().
+     * StaleFollowerStateError tells the caller to reload with loadState(). With the chain's
+     * `lease`, nothing is written either once another process has taken it over (the fencing
+     * token; LeaseLostError).
      */
     async apply(
       chainKey: string,
       event: FollowerEvent,
       expected?: FollowerState,
+      lease?: Pick<Lease, "fence">,
     ): Promise<Array<{ id: string; to: string }>> {
       return db.transaction().execute(async (trx) => {
+        await lease?.fence(trx);
         // One writer per chain at a time, across processes; and only on top of the state this
         // follower started from: another process may have moved the chain on meanwhile.
         await sql`select pg_advisory_xact_lock(hashtext(${`stablegate:chain:${chainKey}`}))`.execute(

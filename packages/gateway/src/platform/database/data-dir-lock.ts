@@ -1,11 +1,18 @@
 import { closeSync, openSync, readFileSync, unlinkSync, writeSync } from "node:fs";
 import { ConfigError } from "../config.ts";
 
+const embeddedDatabaseInUse = (owner: number) =>
+  `DATA_DIR: the embedded database is in use by process ${owner}; stop it first, or use DATABASE_URL to share a PostgreSQL server`;
+
 /**
  * PGlite is an embedded database: two processes opening the same directory corrupt it. The
  * lock file holds the owner's pid; a lock whose process is gone (a crash) is taken over.
+ * `inUse` words the refusal (the sandbox takes a lock of its own on DATA_DIR).
  */
-export function lockDataDir(lockPath: string): () => void {
+export function lockDataDir(
+  lockPath: string,
+  inUse: (owner: number) => string = embeddedDatabaseInUse,
+): () => void {
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       const fd = openSync(lockPath, "wx", 0o600);
@@ -18,16 +25,27 @@ export function lockDataDir(lockPath: string): () => void {
       };
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
-      const owner = Number(readFileSync(lockPath, "utf8"));
-      if (Number.isInteger(owner) && owner > 0 && isAlive(owner)) {
-        throw new ConfigError(
-          `DATA_DIR: the embedded database is in use by process ${owner}; stop it first, or use DATABASE_URL to share a PostgreSQL server`,
-        );
+      const owner = lockOwner(lockPath);
+      if (owner !== undefined) throw new ConfigError(inUse(owner));
+      try {
+        unlinkSync(lockPath);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
       }
-      unlinkSync(lockPath);
     }
   }
   throw new ConfigError(`DATA_DIR: cannot take the lock ${lockPath}`);
+}
+
+/** The pid of the live process holding the lock, or undefined (no lock, or its holder died). */
+export function lockOwner(lockPath: string): number | undefined {
+  let owner: number;
+  try {
+    owner = Number(readFileSync(lockPath, "utf8"));
+  } catch {
+    return undefined;
+  }
+  return Number.isInteger(owner) && owner > 0 && isAlive(owner) ? owner : undefined;
 }
 
 function isAlive(pid: number): boolean {

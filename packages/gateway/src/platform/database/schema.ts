@@ -206,10 +206,13 @@ export interface ChainTxAttemptsTable {
   created_at: DefaultTimestamp;
 }
 
-export interface TxManagerLeasesTable {
-  chain_id: string;
+/** migrations/2026-11-27-leases.ts: who runs a single job (platform/lease.ts). */
+export interface LeasesTable {
+  name: string;
   holder: string;
   until: Timestamp;
+  /** The fencing token: raised on every takeover, never on a renewal. */
+  token: Int8;
 }
 
 // ---- Transfers (withdrawals) and risk limits: migrations/2026-11-25-payouts.ts ----
@@ -252,7 +255,7 @@ export interface ApiKeysTable {
 
 export interface Database {
   payouts: PayoutsTable;
-  tx_manager_leases: TxManagerLeasesTable;
+  leases: LeasesTable;
   chain_senders: ChainSendersTable;
   chain_txs: ChainTxsTable;
   chain_tx_attempts: ChainTxAttemptsTable;
@@ -364,7 +367,7 @@ export interface Database {
   treasury_work: TreasuryWorkTable;
 }
 
-// ---- Per-client callback hosts: migration 2026-11-27-client-callback-hosts. ----
+// ---- Per-client callback hosts: migration 2026-11-27-limits. ----
 
 export interface ClientsTable {
   /** Hosts a browser create may send callback_url to; '*' any, empty none. */

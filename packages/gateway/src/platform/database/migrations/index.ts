@@ -5,7 +5,8 @@ import * as callbacks from "./2026-11-23-callbacks.ts";
 import * as txManager from "./2026-11-24-tx-manager.ts";
 import * as payouts from "./2026-11-25-payouts.ts";
 import * as treasury from "./2026-11-26-treasury.ts";
-import * as clientCallbackHosts from "./2026-11-27-client-callback-hosts.ts";
+import * as leases from "./2026-11-27-leases.ts";
+import * as limits from "./2026-11-27-limits.ts";
 
 // Listed explicitly (not read from the folder) so the set of migrations is what was committed,
 // whatever else lies in the directory. Keys sort by date; add new ones at the end.
@@ -16,5 +17,6 @@ export const migrations: Record<string, Migration> = {
   "2026-11-24-tx-manager": txManager,
   "2026-11-25-payouts": payouts,
   "2026-11-26-treasury": treasury,
-  "2026-11-27-client-callback-hosts": clientCallbackHosts,
+  "2026-11-27-leases": leases,
+  "2026-11-27-limits": limits,
 };

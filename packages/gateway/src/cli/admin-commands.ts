@@ -1,0 +1,216 @@
+import { type Command, InvalidArgumentError } from "commander";
+import type { createServices } from "../gateway.ts";
+
+export type Services = ReturnType<typeof createServices>;
+
+/** One admin command's work: what it returns is printed as JSON. */
+export type AdminAction = (services: Services) => Promise<unknown>;
+
+/**
+ * Runs an action against the database: the CLI opens it itself, or (PGlite held by a running
+ * gateway) sends the command over the admin socket, whose end runs the same action in the
+ * gateway. `seed`: the action derives keys (the hot wallet), so the CLI needs the operator's seed.
+ */
+export type AdminRunner = (action: AdminAction, options?: { seed?: boolean }) => Promise<void>;
+
+// Ids are PostgreSQL integers: digits only (no "1e3" or "0x10"), at most 2^31 - 1.
+const positiveInt = (v: string) => {
+  const n = Number(v);
+  if (!/^[1-9]\d{0,9}$/.test(v) || n > 2_147_483_647)
+    throw new InvalidArgumentError("must be a positive whole number up to 2147483647");
+  return n;
+};
+
+function limitsInput(command: Command, o: { maxTransfer?: string; dailyCap?: string }) {
+  if (o.maxTransfer === undefined && o.dailyCap === undefined) {
+    command.error("stablegate: give --max-transfer and/or --daily-cap");
+  }
+  const value = (v: string) => (v === "none" ? null : v);
+  return {
+    ...(o.maxTransfer === undefined ? {} : { maxTransfer: value(o.maxTransfer) }),
+    ...(o.dailyCap === undefined ? {} : { dailyCap: value(o.dailyCap) }),
+  };
+}
+
+const limitsOutput = (l: { maxTransfer: string | null; dailyCap: string | null }) => ({
+  max_transfer_amount: l.maxTransfer,
+  daily_transfer_cap: l.dailyCap,
+});
+
+/**
+ * The commands that read or write the database: org, client, key. Registered twice, with two
+ * runners: by the CLI (main.ts), and by the admin socket's end in a running gateway
+ * (admin-socket.ts), which parses the argv the CLI forwards.
+ */
+export function addAdminCommands(program: Command, run: AdminRunner): void {
+  const org = program.command("org").description("manage organisations");
+  org
+    .command("create")
+    .requiredOption("--name <name>", "organisation name")
+    .option(
+      "--chain <chain>",
+      "default payment chain (eth, arb, base, bsc, polygon, optimism)",
+      "arb",
+    )
+    .option("--token <symbol>", "default payment token (USDT or USDC)", "USDT")
+    .action((o: { name: string; chain: string; token: string }) =>
+      run(({ tenancy }) =>
+        tenancy.createOrganization({
+          name: o.name,
+          defaultChainId: o.chain,
+          defaultTokenSymbol: o.token,
+        }),
+      ),
+    );
+  org
+    .command("rotate-webhook-secret")
+    .description(
+      "make a new webhook signing secret (shown once); the old one keeps signing for 24 hours",
+    )
+    .argument("<org_id>", "organisation id", positiveInt)
+    .action((orgId: number) =>
+      run(async ({ tenancy, webhookSecrets }) => {
+        await tenancy.getOrganization(orgId);
+        const { secret, previousValidUntil } = await webhookSecrets.rotate(orgId);
+        return {
+          org_id: orgId,
+          webhook_secret: secret,
+          previous_secret_valid_until: previousValidUntil.toISOString(),
+        };
+      }),
+    );
+  org.command("list").action(() => run(({ tenancy }) => tenancy.listOrganizations()));
+  org
+    .command("set-treasury")
+    .description("where the organisation's successful payments are collected (an EVM address)")
+    .argument("<org_id>", "organisation id", positiveInt)
+    .argument("<address>", "treasury address, 0x…")
+    .action((orgId: number, address: string) =>
+      run(({ treasurySettings }) => treasurySettings.setTreasury(orgId, address)),
+    );
+  org
+    .command("set-fee")
+    .description("the operator's fee on the organisation's collections, in basis points (100 = 1%)")
+    .argument("<org_id>", "organisation id", positiveInt)
+    .argument("<bps>", "basis points, 0-10000", (v: string) => {
+      if (!/^\d+$/.test(v)) throw new InvalidArgumentError("must be a whole number 0-10000");
+      return Number(v);
+    })
+    .action((orgId: number, bps: number) =>
+      run(({ treasurySettings }) => treasurySettings.setFee(orgId, bps)),
+    );
+  org
+    .command("wallet")
+    .description(
+      "the organisation's hot wallet (transfers are sent from it; fund it with tokens and gas) and its balances on chains with RPC URLs",
+    )
+    .argument("<org_id>", "organisation id", positiveInt)
+    .action((orgId: number) =>
+      run(
+        async ({ tenancy, payouts }) => {
+          await tenancy.getOrganization(orgId);
+          const wallet = await payouts.walletOf(orgId);
+          return { org_id: orgId, hot_wallet_address: wallet.address, chains: wallet.chains };
+        },
+        { seed: true },
+      ),
+    );
+  org
+    .command("set-limits")
+    .description(
+      "risk limits for transfers, in token units (USDT/USDC); 'none' removes a limit. The daily cap resets at 00:00 UTC",
+    )
+    .argument("<org_id>", "organisation id", positiveInt)
+    .option("--max-transfer <amount>", "largest single transfer, e.g. 1000")
+    .option("--daily-cap <amount>", "total of the day's transfers, e.g. 10000")
+    .action((orgId: number, o: { maxTransfer?: string; dailyCap?: string }, command: Command) => {
+      const input = limitsInput(command, o);
+      return run(async ({ transferLimits }) => ({
+        org_id: orgId,
+        ...limitsOutput(await transferLimits.setOrgLimits(orgId, input)),
+      }));
+    });
+
+  const client = program
+    .command("client")
+    .description("manage clients (client_id, allowed origins and callback hosts)");
+  client
+    .command("create")
+    .requiredOption("--org <id>", "organisation id", positiveInt)
+    .requiredOption("--name <name>", "client name")
+    .option("--origin <origin...>", "allowed browser origin(s), e.g. https://shop.example", [])
+    .option(
+      "--callback-host <host...>",
+      "host(s) a browser create may send callback_url to, e.g. shop.example; * for any (default: none)",
+      [],
+    )
+    .action((o: { org: number; name: string; origin: string[]; callbackHost: string[] }) =>
+      run(({ tenancy }) =>
+        tenancy.createClient({
+          orgId: o.org,
+          name: o.name,
+          allowedOrigins: o.origin,
+          allowedCallbackHosts: o.callbackHost,
+        }),
+      ),
+    );
+  client
+    .command("list")
+    .requiredOption("--org <id>", "organisation id", positiveInt)
+    .action((o: { org: number }) => run(({ tenancy }) => tenancy.listClients(o.org)));
+  client
+    .command("set-origins")
+    .argument("<client_id>")
+    .argument("<origins...>")
+    .action((clientId: string, origins: string[]) =>
+      run(({ tenancy }) => tenancy.setAllowedOrigins(clientId, origins)),
+    );
+  client
+    .command("set-callback-hosts")
+    .description(
+      "replace the hosts a browser create (no API key) may send callback_url to; none: no callbacks from the browser, *: any host",
+    )
+    .argument("<client_id>")
+    .argument("[hosts...]")
+    .action((clientId: string, hosts: string[]) =>
+      run(({ tenancy }) => tenancy.setAllowedCallbackHosts(clientId, hosts)),
+    );
+
+  const key = program.command("key").description("manage API keys");
+  key
+    .command("create")
+    .requiredOption("--org <id>", "organisation id", positiveInt)
+    .option("--name <name>", "a label for the key", "default")
+    .action((o: { org: number; name: string }) =>
+      run(async ({ tenancy }) => {
+        const created = await tenancy.createApiKey({ orgId: o.org, name: o.name });
+        return { id: created.id, api_key: created.secret, note: "shown once: store it now" };
+      }),
+    );
+  key
+    .command("list")
+    .requiredOption("--org <id>", "organisation id", positiveInt)
+    .action((o: { org: number }) => run(({ tenancy }) => tenancy.listApiKeys(o.org)));
+  key
+    .command("set-limits")
+    .description("this key's own transfer limits (besides its organisation's); 'none' removes one")
+    .argument("<id>", "API key id", positiveInt)
+    .option("--max-transfer <amount>", "largest single transfer, e.g. 100")
+    .option("--daily-cap <amount>", "total of the day's transfers by this key, e.g. 1000")
+    .action((id: number, o: { maxTransfer?: string; dailyCap?: string }, command: Command) => {
+      const input = limitsInput(command, o);
+      return run(async ({ transferLimits }) => ({
+        key_id: id,
+        ...limitsOutput(await transferLimits.setKeyLimits(id, input)),
+      }));
+    });
+  key
+    .command("revoke")
+    .argument("<id>", "API key id", positiveInt)
+    .action((id: number) =>
+      run(async ({ tenancy }) => {
+        await tenancy.revokeApiKey(id);
+        return { revoked: id };
+      }),
+    );
+}
