@@ -54,11 +54,19 @@ export function jsonResponse<T extends z.ZodType>(schema: T, description: string
 /** An OpenAPI error response: the error envelope, with the codes it may carry described. */
 export const errorResponse = (description: string) => jsonResponse(ErrorEnvelope, description);
 
+/** A rate limit reached (http/rate-limits.ts): every API route can answer it. */
+export const tooManyRequestsResponse = {
+  429: errorResponse("Too many requests (4029): wait the Retry-After header's seconds"),
+} as const;
+
 /** The error answers every authenticated route can give. */
 export const errorResponses = {
   400: errorResponse("Invalid request (code 4000)"),
   401: errorResponse("Invalid client id (4001) or API key (4002)"),
-  403: errorResponse("Origin not allowed for this client (4003)"),
+  403: errorResponse(
+    "Origin not allowed for this client (4003); on a browser create, callback_url host not allowed for this client (4024)",
+  ),
+  ...tooManyRequestsResponse,
 } as const;
 
 export const intentNotFoundResponse = {

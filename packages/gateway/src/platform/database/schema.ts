@@ -366,3 +366,10 @@ export interface Database {
   gas_topups: GasTopupsTable;
   treasury_work: TreasuryWorkTable;
 }
+
+// ---- Per-client callback hosts: migration 2026-11-27-limits. ----
+
+export interface ClientsTable {
+  /** Hosts a browser create may send callback_url to; '*' any, empty none. */
+  allowed_callback_hosts: ColumnType<string[], string[] | undefined, string[]>;
+}

@@ -6,6 +6,7 @@ import * as txManager from "./2026-11-24-tx-manager.ts";
 import * as payouts from "./2026-11-25-payouts.ts";
 import * as treasury from "./2026-11-26-treasury.ts";
 import * as leases from "./2026-11-27-leases.ts";
+import * as limits from "./2026-11-27-limits.ts";
 
 // Listed explicitly (not read from the folder) so the set of migrations is what was committed,
 // whatever else lies in the directory. Keys sort by date; add new ones at the end.
@@ -17,4 +18,5 @@ export const migrations: Record<string, Migration> = {
   "2026-11-25-payouts": payouts,
   "2026-11-26-treasury": treasury,
   "2026-11-27-leases": leases,
+  "2026-11-27-limits": limits,
 };
