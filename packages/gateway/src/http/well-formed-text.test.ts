@@ -96,6 +96,32 @@ it("refuses a body nested deeper than 64 levels, which would overflow the stack 
   expect(deepest.status, deepest.text).toBe(200);
 });
 
+it("refuses a number too large for a double in order_data, which would come back as null", async () => {
+  const r = await f.call("POST", INTENT, {
+    headers: { ...server(f.shop), "Content-Type": "application/json" },
+    raw: '{"fiat_amount":"1","fiat_currency":"USD","order_data":{"n":[1,-1e400]}}',
+  });
+  expect([r.status, r.body?.code, r.body?.message], r.text).toEqual([
+    400,
+    4000,
+    "order_data.n[1]: must be a number within the double range",
+  ]);
+});
+
+it.each(["0x10", "1e1", " 2", "2.0", "+2", ""])(
+  "refuses the page number %j: decimal digits only",
+  async (page) => {
+    const r = await f.call("GET", `${LIST}?page_number=${encodeURIComponent(page)}`, {
+      headers: server(f.shop),
+    });
+    expect([r.status, r.body?.code, r.body?.message], r.text).toEqual([
+      400,
+      4000,
+      "page_number: must be a whole number of decimal digits",
+    ]);
+  },
+);
+
 describe("query parameters and path ids", () => {
   // A URL cannot carry a lone surrogate (its UTF-8 does not decode): NUL is the one to refuse.
   const queryCases: [string, string][] = [

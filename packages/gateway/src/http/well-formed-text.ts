@@ -19,8 +19,8 @@ export function textProblem(s: string): string | undefined {
 export const MAX_JSON_DEPTH = 64;
 
 /**
- * Throws the 4000 error for the first bad string in a JSON value (values and keys), or for a
- * value nested deeper than MAX_JSON_DEPTH. A loop, not recursion: a 64 KiB body can nest 30,000
+ * Throws the 4000 error for the first bad string in a JSON value (values and keys), a number
+ * too large to keep (1e400), or a value nested deeper than MAX_JSON_DEPTH. A loop, not recursion: a 64 KiB body can nest 30,000
  * levels, deeper than the call stack.
  */
 export function checkJsonText(root: unknown, rootField: string): void {
@@ -31,6 +31,10 @@ export function checkJsonText(root: unknown, rootField: string): void {
       const problem = textProblem(value);
       if (problem) throw validationError(field || "body", problem);
       continue;
+    }
+    if (typeof value === "number" && !Number.isFinite(value)) {
+      // JSON.parse reads 1e400 as Infinity, which JSON.stringify would store as null.
+      throw validationError(field || "body", "must be a number within the double range");
     }
     if (typeof value !== "object" || value === null) continue;
     if (depth >= MAX_JSON_DEPTH) {

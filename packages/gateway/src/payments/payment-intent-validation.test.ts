@@ -76,6 +76,11 @@ describe("create payment intent", () => {
         "callback_url",
       ],
       [
+        "callback_url with an empty host label",
+        { fiat_amount: "1", fiat_currency: "USD", callback_url: "http://a..b/" },
+        "callback_url",
+      ],
+      [
         "order_data an array",
         { fiat_amount: "1", fiat_currency: "USD", order_data: [1] },
         "order_data",

@@ -42,7 +42,9 @@ export const CreatePaymentIntentBody = z
       .refine((s) => {
         try {
           const u = new URL(s);
-          return (u.protocol === "http:" || u.protocol === "https:") && u.hostname !== "";
+          // Every label of the host named ("a..b" and ".a" are no host; "a.b." is).
+          const labels = u.hostname.replace(/\.$/, "").split(".");
+          return (u.protocol === "http:" || u.protocol === "https:") && !labels.includes("");
         } catch {
           return false;
         }
