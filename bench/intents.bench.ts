@@ -18,9 +18,11 @@ import { type Kysely, sql } from "kysely";
 import { pino } from "pino";
 import { createDepositAddresses } from "../packages/gateway/src/chain/deposit-addresses.ts";
 import { type Gateway, startGateway } from "../packages/gateway/src/gateway.ts";
+import type { AppEnv } from "../packages/gateway/src/http/openapi.ts";
+import { createRateLimits } from "../packages/gateway/src/http/rate-limits.ts";
 import type { Caller } from "../packages/gateway/src/organizations/tenancy-service.ts";
 import { openBenchDatabase } from "./bench-database.ts";
-import { benchGatewayConfig } from "./bench-gateway-config.ts";
+import { benchGatewayConfig, RATE_LIMITS_OFF } from "./bench-gateway-config.ts";
 import { envDatabaseUrl, envNumber } from "./env-settings.ts";
 import { commandLine, fmt, printRunHeader, table } from "./report.ts";
 import { runWithCleanups } from "./run-with-cleanups.ts";
@@ -134,6 +136,30 @@ function createBaseline(db: Kysely<unknown>) {
     return row ? c.json({ code: 0, data: row }) : c.json({ code: 4006, message: "not found" }, 404);
   });
   return { app, insert, select };
+}
+
+const probes = new Map<boolean, Hono<AppEnv>>();
+/** What counting one request costs: the caller and address limits on a Hono app that does nothing. */
+function limitProbe(limited: boolean): Hono<AppEnv> {
+  let app = probes.get(limited);
+  if (app) return app;
+  app = new Hono<AppEnv>();
+  const on = 1_000_000_000;
+  const limits = createRateLimits({
+    windowSeconds: 60,
+    perApiKey: limited ? on : 0,
+    perClient: limited ? on : 0,
+    perIp: limited ? on : 0,
+    trustProxy: 0,
+  });
+  app.use("*", async (c, next) => {
+    c.set("caller", { kind: "api_key", orgId: 1, apiKeyId: 1, client: undefined });
+    await next();
+  });
+  app.use("*", limits.perIp, limits.perCaller);
+  app.get("/x", (c) => c.text("ok"));
+  probes.set(limited, app);
+  return app;
 }
 
 function listen(fetch: (request: Request) => Response | Promise<Response>): Promise<ServerType> {
@@ -269,6 +295,14 @@ async function main(): Promise<void> {
       database,
     });
     addCleanup("stop gateway", () => gateway.stop());
+    // The same gateway on the same database with the rate limits off: what counting costs.
+    const unlimited: Gateway = await startGateway({
+      config: benchGatewayConfig(dataDir, RATE_LIMITS_OFF).config,
+      log: pino({ level: "silent" }),
+      seed,
+      database,
+    });
+    addCleanup("stop unlimited gateway", () => unlimited.stop());
     const { tenancy, intents } = gateway.services;
     const org = await tenancy.createOrganization({
       name: "bench",
@@ -318,8 +352,19 @@ async function main(): Promise<void> {
       url: `${baselineUrl}/baseline/${baselineId}`,
       headers: {},
     };
+    const createUnlimited: Scenario = {
+      ...create,
+      name: "gateway create, no rate limits",
+      url: `${unlimited.url}/v1/studio/api/payment/intent`,
+    };
+    const getUnlimited: Scenario = {
+      ...get,
+      name: "gateway get, no rate limits",
+      url: `${unlimited.url}/v1/studio/api/payment/intent/${intentId}`,
+    };
     await call(get);
     await call(select);
+    await call(getUnlimited);
 
     printRunHeader("Stablegate payment-intents benchmark", cmd, label, [
       `load:        autocannon, ${settings.connections} connections, ${settings.warmup} s warm-up + ${settings.duration} s measured per row, one worker thread`,
@@ -328,7 +373,7 @@ async function main(): Promise<void> {
     // Gateway and baseline alternate so a noisy neighbour on a shared machine hits both sides of
     // a ratio alike.
     const measured: Measured[] = [];
-    for (const s of [create, insert, get, select]) {
+    for (const s of [create, createUnlimited, insert, get, getUnlimited, select]) {
       process.stderr.write(`running ${s.name}...\n`);
       if (settings.warmup > 0) await load(s, settings.warmup, settings.connections, "warm-up");
       measured.push({
@@ -370,6 +415,14 @@ async function main(): Promise<void> {
         "intents.get (service, no HTTP)",
         await perCall(() => intents.get(caller, intentId), PROFILE_MS),
       ],
+      [
+        "a bare Hono app (app.request, no HTTP)",
+        await perCall(() => limitProbe(false).request("/x"), PROFILE_MS),
+      ],
+      [
+        "the same with the rate limits counted",
+        await perCall(() => limitProbe(true).request("/x"), PROFILE_MS),
+      ],
       ["baseline INSERT (SQL only)", await perCall(() => baseline.insert(CREATE_BODY), PROFILE_MS)],
       ["baseline SELECT (SQL only)", await perCall(() => baseline.select(baselineId), PROFILE_MS)],
     ];
@@ -393,7 +446,9 @@ async function main(): Promise<void> {
     const ratioRows = [["gateway / baseline", "req/s", "p50", "p99"]];
     for (const [gw, base] of [
       ["gateway create", "baseline insert"],
+      ["gateway create, no rate limits", "baseline insert"],
       ["gateway get", "baseline select"],
+      ["gateway get, no rate limits", "baseline select"],
     ] as const) {
       const a = byName.get(gw);
       const b = byName.get(base);

@@ -282,6 +282,13 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
           payouts: services.payouts,
           log,
           maxBodyBytes: config.MAX_BODY_BYTES,
+          rateLimits: {
+            windowSeconds: config.RATE_LIMIT_WINDOW_SECONDS,
+            perApiKey: config.RATE_LIMIT_PER_API_KEY,
+            perClient: config.RATE_LIMIT_PER_CLIENT,
+            perIp: config.RATE_LIMIT_PER_IP,
+            trustProxy: config.TRUST_PROXY,
+          },
           ready,
           readiness,
           metrics,

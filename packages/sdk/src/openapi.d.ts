@@ -67,7 +67,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Origin not allowed for this client (4003) */
+                /** @description Origin not allowed for this client (4003); on a browser create, callback_url host not allowed for this client (4024) */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -78,6 +78,15 @@ export interface paths {
                 };
                 /** @description Body too large (4013) */
                 413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Too many requests (4029): wait the Retry-After header's seconds */
+                429: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -150,7 +159,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Origin not allowed for this client (4003) */
+                /** @description Origin not allowed for this client (4003); on a browser create, callback_url host not allowed for this client (4024) */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -161,6 +170,15 @@ export interface paths {
                 };
                 /** @description Unknown payment intent (4006) */
                 404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Too many requests (4029): wait the Retry-After header's seconds */
+                429: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -244,8 +262,17 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Origin not allowed for this client (4003) */
+                /** @description Origin not allowed for this client (4003); on a browser create, callback_url host not allowed for this client (4024) */
                 403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Too many requests (4029): wait the Retry-After header's seconds */
+                429: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -307,6 +334,15 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
+                /** @description Too many requests (4029): wait the Retry-After header's seconds */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
             };
         };
         put?: never;
@@ -350,6 +386,15 @@ export interface paths {
                 };
                 /** @description Unknown payment intent (4006) */
                 404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Too many requests (4029): wait the Retry-After header's seconds */
+                429: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -596,6 +641,15 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
+                /** @description Too many requests (4029): wait the Retry-After header's seconds */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
                 /** @description The chain's RPC did not answer (5031) */
                 503: {
                     headers: {
@@ -659,6 +713,15 @@ export interface paths {
                 };
                 /** @description Unknown transfer, or another organisation's (4023) */
                 404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Too many requests (4029): wait the Retry-After header's seconds */
+                429: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -733,6 +796,15 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
+                /** @description Too many requests (4029): wait the Retry-After header's seconds */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
             };
         };
         put?: never;
@@ -781,6 +853,15 @@ export interface paths {
                 };
                 /** @description Missing or invalid API key (4002) */
                 401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Too many requests (4029): wait the Retry-After header's seconds */
+                429: {
                     headers: {
                         [name: string]: unknown;
                     };

@@ -133,15 +133,25 @@ export function addAdminCommands(program: Command, run: AdminRunner): void {
 
   const client = program
     .command("client")
-    .description("manage clients (client_id and allowed origins)");
+    .description("manage clients (client_id, allowed origins and callback hosts)");
   client
     .command("create")
     .requiredOption("--org <id>", "organisation id", positiveInt)
     .requiredOption("--name <name>", "client name")
     .option("--origin <origin...>", "allowed browser origin(s), e.g. https://shop.example", [])
-    .action((o: { org: number; name: string; origin: string[] }) =>
+    .option(
+      "--callback-host <host...>",
+      "host(s) a browser create may send callback_url to, e.g. shop.example; * for any (default: none)",
+      [],
+    )
+    .action((o: { org: number; name: string; origin: string[]; callbackHost: string[] }) =>
       run(({ tenancy }) =>
-        tenancy.createClient({ orgId: o.org, name: o.name, allowedOrigins: o.origin }),
+        tenancy.createClient({
+          orgId: o.org,
+          name: o.name,
+          allowedOrigins: o.origin,
+          allowedCallbackHosts: o.callbackHost,
+        }),
       ),
     );
   client
@@ -154,6 +164,16 @@ export function addAdminCommands(program: Command, run: AdminRunner): void {
     .argument("<origins...>")
     .action((clientId: string, origins: string[]) =>
       run(({ tenancy }) => tenancy.setAllowedOrigins(clientId, origins)),
+    );
+  client
+    .command("set-callback-hosts")
+    .description(
+      "replace the hosts a browser create (no API key) may send callback_url to; none: no callbacks from the browser, *: any host",
+    )
+    .argument("<client_id>")
+    .argument("[hosts...]")
+    .action((clientId: string, hosts: string[]) =>
+      run(({ tenancy }) => tenancy.setAllowedCallbackHosts(clientId, hosts)),
     );
 
   const key = program.command("key").description("manage API keys");

@@ -216,6 +216,23 @@ describe("an operator's first day", { timeout: 180_000 }, () => {
     expect(r.stderr).toMatch(/^stablegate: origin: .*https:\/\/shop\.example\/path/);
     expectNoStackTrace(r);
   });
+
+  it("sets the hosts a client's browser creates may call back, and refuses one with a port", async () => {
+    const set = await admin(["client", "set-callback-hosts", clientId, "Shop.Example", "*"]);
+    expect(set).toMatchObject({ clientId, allowedCallbackHosts: ["shop.example", "*"] });
+    const listed = await admin(["client", "list", "--org", String(orgId)]);
+    expect(listed[0]).toMatchObject({ clientId, allowedCallbackHosts: ["shop.example", "*"] });
+    expect(await admin(["client", "set-callback-hosts", clientId])).toMatchObject({
+      allowedCallbackHosts: [],
+    });
+    const r = await runCli(
+      ["client", "set-callback-hosts", clientId, "shop.example:8443"],
+      installation(),
+    );
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^stablegate: callback_host: "shop\.example:8443"/);
+    expectNoStackTrace(r);
+  });
 });
 
 // Admin commands while `serve` runs. On PGlite the gateway holds the embedded database and the

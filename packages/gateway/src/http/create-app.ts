@@ -18,6 +18,8 @@ import { DomainError, ErrorCode, invalidApiKey } from "../platform/errors.ts";
 import { registerApiReference } from "./api-reference.ts";
 import { errorResponse, validationResponse } from "./error-handler.ts";
 import type { AppEnv } from "./openapi.ts";
+import { createRateLimits, type RateLimitSettings } from "./rate-limits.ts";
+import { rejectMalformedText } from "./well-formed-text.ts";
 
 export interface AppDependencies {
   tenancy: TenancyService;
@@ -26,6 +28,7 @@ export interface AppDependencies {
   payouts: PayoutService;
   log: Logger;
   maxBodyBytes: number;
+  rateLimits: RateLimitSettings;
   /** Resolves when the service can take traffic (database reachable). */
   /** false, or a report whose `ready` decides 200 or 503 and whose other fields are the body. */
   ready: () => Promise<boolean | ({ ready: boolean } & Record<string, unknown>)>;
@@ -126,6 +129,16 @@ export function createApp(deps: AppDependencies) {
     }),
   );
 
+  // By address, before any database work: the paths anyone can call without a secret (a browser
+  // create: an X-Client-ID and an Origin are public; the hosted checkout and its event stream).
+  const limits = createRateLimits(deps.rateLimits);
+  app.on("POST", "/v1/studio/api/payment/intent", (c, next) =>
+    c.req.header("x-studio-api-key") === undefined ? limits.perIp(c, next) : next(),
+  );
+  app.use("/v1/checkout/*", limits.perIp);
+  app.use("/v1/studio/*", limits.failedAuthPerIp);
+  app.use("/pay/*", limits.perIp);
+
   // Authentication runs before body and query validation: a caller without valid credentials
   // learns nothing about what a valid request would look like.
   const authenticate: MiddlewareHandler<Env> = async (c, next) => {
@@ -137,13 +150,16 @@ export function createApp(deps: AppDependencies) {
         origin: c.req.header("origin"),
       }),
     );
-    await next();
+    // After authentication, like the routes' own validation.
+    return limits.perCaller(c, async () => {
+      await rejectMalformedText(c, next);
+    });
   };
   const requireApiKey: MiddlewareHandler<Env> = async (c, next) => {
     if (c.req.header("x-studio-api-key") === undefined) {
       throw invalidApiKey("this endpoint requires X-STUDIO-API-KEY");
     }
-    await authenticate(c, next);
+    return authenticate(c, next);
   };
   app.use("/v1/studio/api/payment/intent", authenticate);
   app.use("/v1/studio/api/payment/intent/*", (c, next) =>
@@ -151,6 +167,7 @@ export function createApp(deps: AppDependencies) {
     /\/callbacks(\/|$)/.test(c.req.path) ? requireApiKey(c, next) : authenticate(c, next),
   );
   app.use("/v1/studio/api/payment/intents", requireApiKey);
+  app.use("/v1/checkout/*", rejectMalformedText);
 
   registerIntentRoutes(app, intents);
   registerCheckoutRoutes(app, { intents });

@@ -21,10 +21,24 @@ export function envelope<T extends z.ZodType>(data: T) {
   return z.object({ code: z.literal(0), data });
 }
 
+/**
+ * A whole number written in decimal digits: z.coerce alone would read "0x10" as 16, "1e1" as 10
+ * and " 2" as 2 (Number's grammar), so anything else is made NaN first and refused by name.
+ */
+function pageParameter(max: number, fallback: number) {
+  return z
+    .preprocess(
+      (v) => (typeof v === "string" && !/^[0-9]{1,9}$/.test(v) ? Number.NaN : v),
+      z.coerce.number({ error: "must be a whole number of decimal digits" }).int().min(1).max(max),
+    )
+    .default(fallback)
+    .openapi({ type: "integer", minimum: 1, maximum: max, example: fallback });
+}
+
 /** The paging parameters every list endpoint takes. */
 export const PageQuery = z.object({
-  page_number: z.coerce.number().int().min(1).max(1_000_000).default(1).openapi({ example: 1 }),
-  page_size: z.coerce.number().int().min(1).max(100).default(10).openapi({ example: 10 }),
+  page_number: pageParameter(1_000_000, 1),
+  page_size: pageParameter(100, 10),
 });
 
 /** One page of `item`s, as every list endpoint answers. */
@@ -54,11 +68,19 @@ export function jsonResponse<T extends z.ZodType>(schema: T, description: string
 /** An OpenAPI error response: the error envelope, with the codes it may carry described. */
 export const errorResponse = (description: string) => jsonResponse(ErrorEnvelope, description);
 
+/** A rate limit reached (http/rate-limits.ts): every API route can answer it. */
+export const tooManyRequestsResponse = {
+  429: errorResponse("Too many requests (4029): wait the Retry-After header's seconds"),
+} as const;
+
 /** The error answers every authenticated route can give. */
 export const errorResponses = {
   400: errorResponse("Invalid request (code 4000)"),
   401: errorResponse("Invalid client id (4001) or API key (4002)"),
-  403: errorResponse("Origin not allowed for this client (4003)"),
+  403: errorResponse(
+    "Origin not allowed for this client (4003); on a browser create, callback_url host not allowed for this client (4024)",
+  ),
+  ...tooManyRequestsResponse,
 } as const;
 
 export const intentNotFoundResponse = {

@@ -1,8 +1,10 @@
 import { createHash } from "node:crypto";
-import { type Kysely, sql } from "kysely";
+import { type Kysely, type Selectable, sql, type Updateable } from "kysely";
 import type { ChainRegistry } from "../chain/chain-registry.ts";
-import type { Database } from "../platform/database/schema.ts";
+import type { ClientsTable, Database } from "../platform/database/schema.ts";
 import {
+  DomainError,
+  ErrorCode,
   invalidApiKey,
   invalidClientId,
   notFound,
@@ -17,7 +19,17 @@ export interface Client {
   orgId: number;
   name: string;
   allowedOrigins: string[];
+  /** Hosts a browser create may send callback_url to: `*` any, empty none (API key calls: any). */
+  allowedCallbackHosts: string[];
 }
+
+const toClient = (row: Selectable<ClientsTable>): Client => ({
+  clientId: row.client_id,
+  orgId: row.org_id,
+  name: row.name,
+  allowedOrigins: row.allowed_origins,
+  allowedCallbackHosts: row.allowed_callback_hosts,
+});
 
 /** Who is calling: a server with an API key, or a browser known only by client id and Origin. */
 export type Caller =
@@ -55,6 +67,47 @@ export function normaliseOrigin(input: string): string {
   return url.origin;
 }
 
+/**
+ * Normalises an allowed callback host to the hostname URLs carry (lower case, punycode, IPv6 in
+ * brackets); `*` allows any host. Ports and paths are not part of it.
+ */
+export function normaliseCallbackHost(input: string): string {
+  const host = input.trim().toLowerCase();
+  if (host === "*") return host;
+  let hostname: string | undefined;
+  // A scheme, path, credentials or port (a colon outside IPv6 brackets) is not a host.
+  if (!/[/?#@\s\\]/.test(host) && !host.replace(/^\[[^\]]*\]/, "").includes(":")) {
+    try {
+      hostname = new URL(`https://${host}/`).hostname;
+    } catch {
+      hostname = undefined;
+    }
+  }
+  if (!hostname) {
+    throw validationError(
+      "callback_host",
+      `${JSON.stringify(input)} must be a host name such as shop.example (no scheme, port or path), or *`,
+    );
+  }
+  return hostname;
+}
+
+/** Whether a browser create of this client may send callbacks to this URL. */
+export function callbackHostAllowed(client: Client, callbackUrl: string): boolean {
+  const hosts = client.allowedCallbackHosts;
+  return hosts.includes("*") || hosts.includes(new URL(callbackUrl).hostname);
+}
+
+export function callbackHostNotAllowed(client: Client, callbackUrl: string): DomainError {
+  const host = new URL(callbackUrl).hostname;
+  return new DomainError({
+    status: 403,
+    code: ErrorCode.callbackHostNotAllowed,
+    message: `callback_url: host ${host} is not allowed for browser calls of client ${client.clientId} (stablegate client set-callback-hosts)`,
+    data: { field: "callback_url", host },
+  });
+}
+
 export function createTenancyService({
   db,
   chains,
@@ -71,14 +124,18 @@ export function createTenancyService({
       .selectAll()
       .where("client_id", "=", clientId)
       .executeTakeFirst();
-    return (
-      row && {
-        clientId: row.client_id,
-        orgId: row.org_id,
-        name: row.name,
-        allowedOrigins: row.allowed_origins,
-      }
-    );
+    return row && toClient(row);
+  }
+
+  async function updateClient(clientId: string, set: Updateable<ClientsTable>): Promise<Client> {
+    const row = await db
+      .updateTable("clients")
+      .set(set)
+      .where("client_id", "=", clientId)
+      .returningAll()
+      .executeTakeFirst();
+    if (!row) throw invalidClientId(`client ${clientId} not found`);
+    return toClient(row);
   }
 
   return {
@@ -150,8 +207,10 @@ export function createTenancyService({
       orgId: number;
       name: string;
       allowedOrigins: string[];
+      allowedCallbackHosts?: string[];
     }): Promise<Client> {
       const allowedOrigins = [...new Set(input.allowedOrigins.map(normaliseOrigin))];
+      const hosts = [...new Set((input.allowedCallbackHosts ?? []).map(normaliseCallbackHost))];
       await this.getOrganization(input.orgId);
       const row = await db
         .insertInto("clients")
@@ -160,22 +219,24 @@ export function createTenancyService({
           org_id: input.orgId,
           name: input.name,
           allowed_origins: allowedOrigins,
+          allowed_callback_hosts: hosts,
         })
         .returningAll()
         .executeTakeFirstOrThrow();
-      return { clientId: row.client_id, orgId: row.org_id, name: row.name, allowedOrigins };
+      return toClient(row);
     },
 
     async setAllowedOrigins(clientId: string, origins: string[]): Promise<Client> {
-      const allowedOrigins = [...new Set(origins.map(normaliseOrigin))];
-      const row = await db
-        .updateTable("clients")
-        .set({ allowed_origins: allowedOrigins })
-        .where("client_id", "=", clientId)
-        .returningAll()
-        .executeTakeFirst();
-      if (!row) throw invalidClientId(`client ${clientId} not found`);
-      return { clientId: row.client_id, orgId: row.org_id, name: row.name, allowedOrigins };
+      return updateClient(clientId, {
+        allowed_origins: [...new Set(origins.map(normaliseOrigin))],
+      });
+    },
+
+    /** Replaces the hosts a browser create may send callbacks to (empty: none, `*`: any). */
+    async setAllowedCallbackHosts(clientId: string, hosts: string[]): Promise<Client> {
+      return updateClient(clientId, {
+        allowed_callback_hosts: [...new Set(hosts.map(normaliseCallbackHost))],
+      });
     },
 
     async listClients(orgId: number): Promise<Client[]> {
@@ -186,12 +247,7 @@ export function createTenancyService({
         .orderBy("created_at")
         .orderBy("client_id")
         .execute();
-      return rows.map((row) => ({
-        clientId: row.client_id,
-        orgId: row.org_id,
-        name: row.name,
-        allowedOrigins: row.allowed_origins,
-      }));
+      return rows.map(toClient);
     },
 
     clientById,

@@ -73,6 +73,8 @@ describe("authentication and tenancy", () => {
   });
 
   it("lets a browser create and get its client's intents from an allowed Origin, with CORS headers", async () => {
+    // SAMPLE's callback_url is on example.com: a host the client must list for browser creates.
+    await f.gateway.services.tenancy.setAllowedCallbackHosts(f.shop.clientId, ["example.com"]);
     const r = await f.call("POST", INTENT, { headers: browser(f.shop), body: SAMPLE });
     expect(r.status).toBe(200);
     expect(r.headers.get("access-control-allow-origin")).toBe(f.shop.origin);

@@ -3,7 +3,11 @@ import type { CallbackUrlGuard } from "../callbacks/url-guard.ts";
 import type { ChainRegistry } from "../chain/chain-registry.ts";
 import type { DepositAddresses } from "../chain/deposit-addresses.ts";
 import type { TokenSymbol } from "../chain/known-chains.ts";
-import type { Caller } from "../organizations/tenancy-service.ts";
+import {
+  type Caller,
+  callbackHostAllowed,
+  callbackHostNotAllowed,
+} from "../organizations/tenancy-service.ts";
 import type { Database } from "../platform/database/schema.ts";
 import { invalidClientId, paymentIntentNotFound, validationError } from "../platform/errors.ts";
 import { newPaymentIntentId, PAYMENT_INTENT_ID_PATTERN } from "../platform/ids.ts";
@@ -47,6 +51,14 @@ export function createPaymentIntentService(options: PaymentIntentServiceOptions)
           "order_data",
           `must be at most ${ORDER_DATA_MAX_CHARS} characters when serialised (got ${orderData.length})`,
         );
+      }
+      // A browser's X-Client-ID and Origin are public: its callbacks go only to the client's hosts.
+      if (
+        input.callback_url &&
+        caller.kind === "browser" &&
+        !callbackHostAllowed(caller.client, input.callback_url)
+      ) {
+        throw callbackHostNotAllowed(caller.client, input.callback_url);
       }
       if (input.callback_url) await options.callbackUrlGuard?.checkAtCreation(input.callback_url);
       // One round trip for the organisation's defaults and, for a server call without

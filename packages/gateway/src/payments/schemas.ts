@@ -1,5 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { PageQuery, pageOf } from "../http/openapi.ts";
+import { refineText } from "../http/well-formed-text.ts";
 import { PAYMENT_STATUSES } from "./lifecycle/decide.ts";
 import { fiatAmountProblem, MAX_FIAT_AMOUNT, MAX_FIAT_DECIMALS, MIN_FIAT_AMOUNT } from "./money.ts";
 import { FIATS } from "./quote.ts";
@@ -31,11 +32,6 @@ export const FiatAmount = z
     description: `Amount in fiat: a plain decimal from ${MIN_FIAT_AMOUNT} to ${MAX_FIAT_AMOUNT}, at most ${MAX_FIAT_DECIMALS} decimals (trailing zeros aside); returned exactly as sent.`,
   });
 
-// PostgreSQL's text cannot hold U+0000: a string carrying it is refused here, with the field's
-// name, instead of failing in the database as a 500.
-const noNul = (s: string) => !s.includes("\u0000");
-const NUL_MESSAGE = "must not contain the NUL character (\\u0000)";
-
 export const CreatePaymentIntentBody = z
   .object({
     fiat_amount: FiatAmount,
@@ -43,11 +39,12 @@ export const CreatePaymentIntentBody = z
     callback_url: z
       .string()
       .max(CALLBACK_URL_MAX_CHARS)
-      .refine(noNul, NUL_MESSAGE)
       .refine((s) => {
         try {
           const u = new URL(s);
-          return (u.protocol === "http:" || u.protocol === "https:") && u.hostname !== "";
+          // Every label of the host named ("a..b" and ".a" are no host; "a.b." is).
+          const labels = u.hostname.replace(/\.$/, "").split(".");
+          return (u.protocol === "http:" || u.protocol === "https:") && !labels.includes("");
         } catch {
           return false;
         }
@@ -64,7 +61,6 @@ export const CreatePaymentIntentBody = z
     group_key: z
       .string()
       .max(GROUP_KEY_MAX_CHARS)
-      .refine(noNul, NUL_MESSAGE)
       .nullish()
       .openapi({ example: "buy_stone_with_usdt" }),
   })
@@ -161,7 +157,7 @@ const toArray = (v: unknown) =>
     : (Array.isArray(v) ? v : [v]).flatMap((s) => String(s).split(",")).filter((s) => s !== "");
 
 export const ListPaymentIntentsQuery = PageQuery.extend({
-  client_id: z.string().max(64).refine(noNul, NUL_MESSAGE).optional(),
+  client_id: z.string().max(64).optional(),
   status: z.preprocess(toArray, z.array(PaymentStatus).optional()).openapi({
     description: "Repeatable: status=pending&status=success",
     type: "array",
@@ -170,7 +166,6 @@ export const ListPaymentIntentsQuery = PageQuery.extend({
   group_key: z
     .string()
     .max(GROUP_KEY_MAX_CHARS)
-    .refine(noNul, NUL_MESSAGE)
     .optional()
     .openapi({ description: "Substring match, case-insensitive; % and _ are literal." }),
 });
@@ -180,6 +175,7 @@ export const PaymentIntentList = pageOf(PaymentIntent).openapi("PaymentIntentLis
 export const IntentIdParam = z.object({
   id: z
     .string()
+    .superRefine(refineText)
     .openapi({ param: { name: "id", in: "path" }, example: "2MFV9kRD0IyNWauowhq2Bp3IUb3BWKPi" }),
 });
 

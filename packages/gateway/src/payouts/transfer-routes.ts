@@ -1,7 +1,14 @@
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import type { MiddlewareHandler } from "hono";
 import type { AppEnv } from "../http/openapi.ts";
-import { envelope, errorResponse, jsonResponse, PageQuery } from "../http/openapi.ts";
+import {
+  envelope,
+  errorResponse,
+  jsonResponse,
+  PageQuery,
+  tooManyRequestsResponse,
+} from "../http/openapi.ts";
+import { refineText } from "../http/well-formed-text.ts";
 import type { PayoutService } from "./payout-service.ts";
 import {
   TransferBody,
@@ -25,6 +32,7 @@ const TransferHeaders = ApiKeyHeaders.extend({
 
 const authErrors = {
   401: errorResponse("Missing or invalid API key (4002)"),
+  ...tooManyRequestsResponse,
 } as const;
 
 const transferRoute = createRoute({
@@ -60,7 +68,10 @@ const getRoute = createRoute({
   request: {
     headers: ApiKeyHeaders,
     params: z.object({
-      id: z.string().openapi({ param: { name: "id", in: "path" }, example: "1-1627380000-1" }),
+      id: z
+        .string()
+        .superRefine(refineText)
+        .openapi({ param: { name: "id", in: "path" }, example: "1-1627380000-1" }),
     }),
   },
   responses: {

@@ -116,6 +116,13 @@ const schema = z.object({
     .regex(/^[\x21-\x7e]{16,}$/, "must be at least 16 printable ASCII characters, no spaces")
     .optional(),
   METRICS_BALANCE_TTL_SECONDS: positiveInt(24 * 3600).default(60),
+
+  // Rate limits, per process (docs/configuration.md#rate-limits); 0 turns one off.
+  RATE_LIMIT_WINDOW_SECONDS: positiveInt(3600).default(60),
+  RATE_LIMIT_PER_API_KEY: whole(0, 1_000_000_000).default(6000),
+  RATE_LIMIT_PER_CLIENT: whole(0, 1_000_000_000).default(30_000),
+  RATE_LIMIT_PER_IP: whole(0, 1_000_000_000).default(300),
+  TRUST_PROXY: whole(0, 10).default(0),
   ...Object.fromEntries(CHAIN_KEYS.map((k) => [`RPC_URLS_${k.toUpperCase()}`, csv.optional()])),
   ...Object.fromEntries(
     CHAIN_KEYS.map((k) => [`CONFIRMATIONS_${k.toUpperCase()}`, confirmations.optional()]),

@@ -1,6 +1,6 @@
 // Every failure a caller can cause or observe is a DomainError with a stable numeric code; the API
 // turns it into the `{ code, message, data? }` envelope in exactly one place (api/error-handler.ts).
-export type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 413 | 415 | 422 | 500 | 502 | 503;
+export type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 413 | 415 | 422 | 429 | 500 | 502 | 503;
 
 export interface DomainErrorOptions {
   status: ErrorStatus;
@@ -47,6 +47,9 @@ export const ErrorCode = {
   transferNotFound: 4023,
   // 401 x 10, the code any other 401 of the HTTP layer already answers with.
   metricsTokenInvalid: 4010,
+
+  callbackHostNotAllowed: 4024,
+  tooManyRequests: 4029,
   internal: 5000,
   rateUnavailable: 5030,
   chainUnavailable: 5031,

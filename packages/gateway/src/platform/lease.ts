@@ -219,6 +219,8 @@ export function createLeases(options: {
       clearInterval(timer);
       for (const h of held.values()) h.abort.abort(new LeaseLostError(h.lease.name));
       held.clear();
+      // A renewal in flight finishes first: none may reach a database closed after stop().
+      await renewal;
       await expireRows();
     },
   };

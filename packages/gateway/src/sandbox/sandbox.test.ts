@@ -224,7 +224,12 @@ describe("stablegate dev", { timeout: 90_000 }, () => {
     const res = await fetch(`${file.api_base_url}${INTENT}`, {
       method: "POST",
       headers: { ...browser, "Content-Type": "application/json" },
-      body: JSON.stringify({ fiat_amount: "10", fiat_currency: "USD" }),
+      // The sandbox client allows any callback host (*), as the React example sends one.
+      body: JSON.stringify({
+        fiat_amount: "10",
+        fiat_currency: "USD",
+        callback_url: "https://your-server.com/payment/callback",
+      }),
     });
     const body = (await res.json()) as any;
     expect(res.status, JSON.stringify(body)).toBe(200);

@@ -196,6 +196,13 @@ async function ensureSandboxTenant(
         if (missing.length > 0) {
           await tenancy.setAllowedOrigins(client.clientId, [...client.allowedOrigins, ...missing]);
         }
+        // A sandbox.json from before per-client callback hosts: its client allowed none.
+        if (!client.allowedCallbackHosts.includes("*")) {
+          await tenancy.setAllowedCallbackHosts(client.clientId, [
+            ...client.allowedCallbackHosts,
+            "*",
+          ]);
+        }
         // A sandbox.json from before callbacks has no secret: a rotation makes one to show.
         const webhookSecret =
           previous.webhook_secret ?? (await services.webhookSecrets.rotate(caller.orgId)).secret;
@@ -214,6 +221,8 @@ async function ensureSandboxTenant(
     orgId: org.id,
     name: "Sandbox client",
     allowedOrigins: origins,
+    // The developer's own machine: browser creates (the React example) may call back anywhere.
+    allowedCallbackHosts: ["*"],
   });
   const key = await tenancy.createApiKey({ orgId: org.id, name: "Sandbox key" });
   return {

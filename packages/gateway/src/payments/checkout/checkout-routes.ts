@@ -6,7 +6,13 @@ import { serveStatic } from "@hono/node-server/serve-static";
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import type { MiddlewareHandler } from "hono";
 import { streamSSE } from "hono/streaming";
-import { type AppEnv, envelope, intentNotFoundResponse, jsonResponse } from "../../http/openapi.ts";
+import {
+  type AppEnv,
+  envelope,
+  intentNotFoundResponse,
+  jsonResponse,
+  tooManyRequestsResponse,
+} from "../../http/openapi.ts";
 import { DomainError } from "../../platform/errors.ts";
 import { PAYMENT_INTENT_ID_PATTERN } from "../../platform/ids.ts";
 import type { PaymentStatus } from "../lifecycle/decide.ts";
@@ -56,6 +62,7 @@ const getCheckoutPaymentRoute = createRoute({
   responses: {
     200: jsonResponse(envelope(CheckoutPayment), "The payment as the payer sees it"),
     ...intentNotFoundResponse,
+    ...tooManyRequestsResponse,
   },
 });
 
@@ -74,6 +81,7 @@ const checkoutEventsRoute = createRoute({
       content: { "text/event-stream": { schema: z.string() } },
     },
     ...intentNotFoundResponse,
+    ...tooManyRequestsResponse,
   },
 });
 

@@ -367,6 +367,13 @@ export interface Database {
   treasury_work: TreasuryWorkTable;
 }
 
+// ---- Per-client callback hosts: migration 2026-11-27-limits. ----
+
+export interface ClientsTable {
+  /** Hosts a browser create may send callback_url to; '*' any, empty none. */
+  allowed_callback_hosts: ColumnType<string[], string[] | undefined, string[]>;
+}
+
 // ---- Deep reorgs and chain health: migration 2026-11-27-reorg-recovery. ----
 
 export interface PaymentIntentsTable {

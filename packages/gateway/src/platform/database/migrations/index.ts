@@ -6,6 +6,7 @@ import * as txManager from "./2026-11-24-tx-manager.ts";
 import * as payouts from "./2026-11-25-payouts.ts";
 import * as treasury from "./2026-11-26-treasury.ts";
 import * as leases from "./2026-11-27-leases.ts";
+import * as limits from "./2026-11-27-limits.ts";
 import * as reorgRecovery from "./2026-11-27-reorg-recovery.ts";
 
 // Listed explicitly (not read from the folder) so the set of migrations is what was committed,
@@ -18,5 +19,6 @@ export const migrations: Record<string, Migration> = {
   "2026-11-25-payouts": payouts,
   "2026-11-26-treasury": treasury,
   "2026-11-27-leases": leases,
+  "2026-11-27-limits": limits,
   "2026-11-27-reorg-recovery": reorgRecovery,
 };
