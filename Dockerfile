@@ -52,7 +52,7 @@ RUN mkdir -p /var/lib/stablegate && chown node:node /var/lib/stablegate
 USER node
 VOLUME ["/var/lib/stablegate"]
 EXPOSE 8080
-# Liveness only (/healthz); a load balancer should use /readyz (docs/deploy.md).
+# Liveness only (/healthz); a load balancer should use /readyz?exclude=chains (docs/deploy.md).
 HEALTHCHECK --interval=15s --timeout=5s --start-period=60s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||8080)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 ENTRYPOINT ["node", "packages/gateway/bin/stablegate.js"]

@@ -236,9 +236,11 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   });
   // The database answers, and every chain with RPC URLs is followed (by this process or another)
   // without stalling or lagging: judged from chain_status, the same on every process and role.
-  const ready = async () => {
+  // Without the chains (`/readyz?exclude=chains`): whether this process can serve requests.
+  const ready = async (scope: { chains: boolean } = { chains: true }) => {
     try {
       await sql`select 1`.execute(database.db);
+      if (!scope.chains) return true;
       const chains = await services.chainHealth.check(
         services.chains
           .list()

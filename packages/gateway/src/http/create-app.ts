@@ -14,7 +14,7 @@ import { registerIntentRoutes } from "../payments/intent-routes.ts";
 import type { PaymentIntentService } from "../payments/payment-intent-service.ts";
 import type { PayoutService } from "../payouts/payout-service.ts";
 import { registerTransferRoutes } from "../payouts/transfer-routes.ts";
-import { DomainError, ErrorCode, invalidApiKey } from "../platform/errors.ts";
+import { DomainError, ErrorCode, invalidApiKey, validationError } from "../platform/errors.ts";
 import { registerApiReference } from "./api-reference.ts";
 import { errorResponse, validationResponse } from "./error-handler.ts";
 import type { AppEnv } from "./openapi.ts";
@@ -31,7 +31,9 @@ export interface AppDependencies {
   rateLimits: RateLimitSettings;
   /** Resolves when the service can take traffic (database reachable). */
   /** false, or a report whose `ready` decides 200 or 503 and whose other fields are the body. */
-  ready: () => Promise<boolean | ({ ready: boolean } & Record<string, unknown>)>;
+  ready: (scope?: {
+    chains: boolean;
+  }) => Promise<boolean | ({ ready: boolean } & Record<string, unknown>)>;
   /** Added to /readyz's answer: the process's role and the leases it holds. */
   readiness?: () => Record<string, unknown>;
   metrics: Metrics;
@@ -221,8 +223,15 @@ function handleErrors(app: OpenAPIHono<Env>, log: Logger): void {
 function registerServiceEndpoints(app: OpenAPIHono<Env>, deps: ServiceEndpointDependencies): void {
   registerMetricsRoute(app, { metrics: deps.metrics, token: deps.metricsToken });
   app.get("/healthz", (c) => c.json({ status: "ok" }));
+  // `?exclude=chains` (as Kubernetes' /readyz?exclude=…) leaves the chains out: the check a load
+  // balancer should use for API processes, which serve requests whatever a chain's node does.
   app.get("/readyz", async (c) => {
-    const report = await deps.ready();
+    const exclude = (c.req.queries("exclude") ?? []).flatMap((v) => v.split(","));
+    const unknown = exclude.find((v) => v !== "chains");
+    if (unknown !== undefined) {
+      throw validationError("exclude", `"${unknown}" is not a check; the one to exclude is chains`);
+    }
+    const report = await deps.ready({ chains: !exclude.includes("chains") });
     const { ready, ...details } = typeof report === "boolean" ? { ready: report } : report;
     const body = { ...deps.readiness?.(), ...details };
     return ready

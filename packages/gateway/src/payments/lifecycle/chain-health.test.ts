@@ -73,6 +73,21 @@ describe("/readyz and a chain whose RPC stops answering", () => {
       },
     });
     expect((await fetch(`${gw.url}/healthz`)).status).toBe(200);
+    // What a load balancer asks of an API process: it serves requests, whatever the chain does.
+    const serving = await fetch(`${gw.url}/readyz?exclude=chains`);
+    expect([serving.status, await serving.json()]).toEqual([
+      200,
+      expect.objectContaining({ status: "ready" }),
+    ]);
+    const unknown = await fetch(`${gw.url}/readyz?exclude=database`);
+    expect([unknown.status, await unknown.json()]).toEqual([
+      400,
+      {
+        code: 4000,
+        message: 'exclude: "database" is not a check; the one to exclude is chains',
+        data: { field: "exclude" },
+      },
+    ]);
     // A process that runs no watcher for the chain judges it from the database the same way.
     const elsewhere = createChainHealth({ db: gw.database.db, maxLagBlocks: 100, stallMs: 1500 });
     expect(await elsewhere.check(["local"])).toEqual([
