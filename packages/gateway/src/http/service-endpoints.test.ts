@@ -43,14 +43,25 @@ describe("service endpoints", () => {
     const sources = [
       ...page.text.matchAll(/<(?:script|link|img)\b[^>]*\b(?:src|href)="([^"]*)"/gi),
     ].map((m) => m[1]);
-    expect(sources).toEqual(["/docs/scalar.js"]);
+    expect(sources).toEqual([
+      "/docs/swagger-ui.css",
+      "/docs/swagger-ui-bundle.js",
+      "/docs/init.js",
+    ]);
     expect(page.text).not.toMatch(/https?:\/\/(?!localhost)[^"'\s]*\.(js|css|woff2?)\b/i);
-    const script = await fetch(`${f.gateway.url}/docs/scalar.js`);
-    expect(script.status).toBe(200);
-    expect(script.headers.get("content-type")).toMatch(/^text\/javascript/);
-    const body = await script.text();
+    const bundle = await fetch(`${f.gateway.url}/docs/swagger-ui-bundle.js`);
+    expect(bundle.status).toBe(200);
+    expect(bundle.headers.get("content-type")).toMatch(/^text\/javascript/);
+    const body = await bundle.text();
     expect(body.length).toBeGreaterThan(100_000);
-    expect(body).toContain("createApiReference");
+    expect(body).toContain("SwaggerUIBundle");
+    const style = await fetch(`${f.gateway.url}/docs/swagger-ui.css`);
+    expect([style.status, style.headers.get("content-type")]).toEqual([
+      200,
+      "text/css; charset=utf-8",
+    ]);
+    const init = await (await fetch(`${f.gateway.url}/docs/init.js`)).text();
+    expect(init).toContain('url: "/openapi.json"');
   });
 
   it("answers unknown routes with 404 and code 4004", async () => {
