@@ -1,5 +1,6 @@
 import { existsSync } from "node:fs";
 import path from "node:path";
+import { setTimeout } from "node:timers/promises";
 import { Command } from "commander";
 import type { Logger } from "pino";
 import { type Config, ConfigError, loadConfig } from "../platform/config.ts";
@@ -8,6 +9,8 @@ import { type AdminRunner, addAdminCommands, type Services } from "./admin-comma
 // The heavy modules (viem, PGlite, hono) load inside the commands that need them, so --help and
 // configuration errors answer at once.
 const gatewayModule = () => import("../gateway.ts");
+/** How long an admin command waits for a running gateway's admin socket to appear. */
+const ADMIN_SOCKET_WAIT_MS = 10_000;
 
 function config(): Config {
   return loadConfig();
@@ -43,16 +46,24 @@ const runAdmin: AdminRunner = async (action, options = {}) => {
     const owner = lockOwner(path.join(cfg.DATA_DIR, "pglite.lock"));
     if (owner !== undefined) {
       const { sendAdminCommand } = await import("./admin-socket.ts");
-      const value = await sendAdminCommand(cfg.DATA_DIR, process.argv.slice(2)).catch(
-        (err: NodeJS.ErrnoException) => {
-          if (err.code !== "ENOENT" && err.code !== "ECONNREFUSED") throw err;
-          throw new ConfigError(
-            `DATA_DIR: the embedded database is in use by process ${owner}, which has no admin socket; stop it first, or use DATABASE_URL to share a PostgreSQL server`,
-          );
-        },
-      );
-      print(value);
-      return;
+      // A gateway opens its socket a moment after it starts serving HTTP: a script that waited
+      // for /readyz and runs an admin command at once must not find it missing.
+      const deadline = performance.now() + ADMIN_SOCKET_WAIT_MS;
+      for (;;) {
+        try {
+          print(await sendAdminCommand(cfg.DATA_DIR, process.argv.slice(2)));
+          return;
+        } catch (err) {
+          const code = (err as NodeJS.ErrnoException).code;
+          if (code !== "ENOENT" && code !== "ECONNREFUSED") throw err;
+          if (performance.now() > deadline) {
+            throw new ConfigError(
+              `DATA_DIR: the embedded database is in use by process ${owner}, which has no admin socket; stop it first, or use DATABASE_URL to share a PostgreSQL server`,
+            );
+          }
+          await setTimeout(100);
+        }
+      }
     }
   }
   // Most admin commands need no seed; an empty one keeps them usable without the secret.

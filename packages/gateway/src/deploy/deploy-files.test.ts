@@ -176,6 +176,8 @@ describe("the Dockerfile's install, replayed", { timeout: 300_000 }, () => {
     try {
       const [, url] = await proc.waitForStdout(/"url":"(http:\/\/[^"]+)"/, 60_000);
       await waitForHttp(`${url}/readyz`, proc, 30_000);
+      // The socket opens just after HTTP: wait for its line rather than race it.
+      await proc.waitForStdout(/admin socket listening/, 30_000);
       expect(statSync(path.join(scratch, "data", "admin.sock")).isSocket()).toBe(true);
     } finally {
       await proc.kill();
