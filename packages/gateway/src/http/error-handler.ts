@@ -19,6 +19,8 @@ export function errorResponse(err: unknown, c: Context, log: Logger): Response {
     return c.json(body, err.status);
   }
   if (err instanceof HTTPException) {
+    // A middleware that built its own answer (hono/bearer-auth: our envelope and a challenge).
+    if (err.res) return err.getResponse();
     const status = err.status;
     if (status === 413) {
       return c.json({ code: ErrorCode.bodyTooLarge, message: "request body too large" }, 413);

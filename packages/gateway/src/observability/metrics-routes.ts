@@ -1,8 +1,8 @@
-import { timingSafeEqual } from "node:crypto";
-import type { Hono, MiddlewareHandler } from "hono";
+import type { Context, Hono, MiddlewareHandler } from "hono";
+import { bearerAuth } from "hono/bearer-auth";
 import { matchedRoutes } from "hono/route";
 import type { AppEnv } from "../http/openapi.ts";
-import { DomainError, ErrorCode } from "../platform/errors.ts";
+import { ErrorCode } from "../platform/errors.ts";
 import type { Metrics } from "./metrics.ts";
 
 /**
@@ -23,6 +23,11 @@ export function httpMetrics(metrics: Metrics): MiddlewareHandler {
   };
 }
 
+const metricsTokenRequired = {
+  code: ErrorCode.metricsTokenInvalid,
+  message: "GET /metrics needs Authorization: Bearer <METRICS_TOKEN>",
+};
+
 /**
  * GET /metrics in the Prometheus text format. With `token` (METRICS_TOKEN) it needs
  * `Authorization: Bearer <token>`; without, it is open to whoever reaches the port.
@@ -32,20 +37,21 @@ export function registerMetricsRoute(
   options: { metrics: Metrics; token?: string | undefined },
 ): void {
   const { registry } = options.metrics;
-  const expected = options.token === undefined ? undefined : Buffer.from(options.token);
-  app.get("/metrics", async (c) => {
-    if (expected !== undefined) {
-      const sent = Buffer.from(
-        /^Bearer (.+)$/i.exec(c.req.header("authorization") ?? "")?.[1] ?? "",
-      );
-      if (sent.length !== expected.length || !timingSafeEqual(sent, expected)) {
-        throw new DomainError({
-          status: 401,
-          code: ErrorCode.metricsTokenInvalid,
-          message: "GET /metrics needs Authorization: Bearer <METRICS_TOKEN>",
-        });
-      }
-    }
-    return c.body(await registry.metrics(), 200, { "Content-Type": registry.contentType });
-  });
+  if (options.token !== undefined) {
+    // Missing, malformed (another scheme) or wrong: the same 401 in the API's envelope; the
+    // middleware adds the WWW-Authenticate challenge and compares in constant time.
+    const refused = { message: (c: Context) => c.json(metricsTokenRequired, 401) };
+    app.use(
+      "/metrics",
+      bearerAuth({
+        token: options.token,
+        noAuthenticationHeader: refused,
+        invalidAuthenticationHeader: refused,
+        invalidToken: refused,
+      }),
+    );
+  }
+  app.get("/metrics", async (c) =>
+    c.body(await registry.metrics(), 200, { "Content-Type": registry.contentType }),
+  );
 }

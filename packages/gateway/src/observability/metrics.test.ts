@@ -303,6 +303,7 @@ describe("METRICS_TOKEN", () => {
         headers: authorization === undefined ? {} : { Authorization: authorization },
       });
       expect(res.status, authorization).toBe(401);
+      expect(res.headers.get("www-authenticate"), authorization).toMatch(/^Bearer /);
       expect(await res.json()).toMatchObject({
         code: 4010,
         message: expect.stringMatching(/Bearer/),

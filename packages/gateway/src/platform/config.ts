@@ -113,7 +113,11 @@ const schema = z.object({
   // Monitoring (docs/operations.md).
   METRICS_TOKEN: z
     .string()
-    .regex(/^[\x21-\x7e]{16,}$/, "must be at least 16 printable ASCII characters, no spaces")
+    // RFC 6750's token68 characters: what an Authorization: Bearer header can carry.
+    .regex(
+      /^[A-Za-z0-9._~+/-]{16,}=*$/,
+      "must be at least 16 characters of A-Z a-z 0-9 . _ ~ + / -",
+    )
     .optional(),
   METRICS_BALANCE_TTL_SECONDS: positiveInt(24 * 3600).default(60),
 
