@@ -50,6 +50,8 @@ export interface GatewayOptions {
   settleIntervalMs?: number;
   /** Callbacks may go to private addresses (the sandbox: the developer's own machine). */
   allowPrivateCallbacks?: boolean;
+  /** Studio's cookies without `Secure` (the sandbox serves plain http). */
+  insecureCookies?: boolean;
   /** The callback dispatcher's clock and DNS; tests replace them. */
   callbackClock?: () => Date;
   resolve?: Resolve;
@@ -295,6 +297,14 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
           readiness,
           metrics,
           metricsToken: config.METRICS_TOKEN,
+          studio: {
+            db: database.db,
+            log,
+            secureCookies: !options.insecureCookies,
+            sessionIdleMs: config.STUDIO_SESSION_IDLE_MINUTES * 60_000,
+            sessionAbsoluteMs: config.STUDIO_SESSION_MAX_HOURS * 3_600_000,
+            trustProxy: config.TRUST_PROXY,
+          },
         });
   let server: ServerType;
   try {

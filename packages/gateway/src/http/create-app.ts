@@ -4,6 +4,9 @@ import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
 import { requestId } from "hono/request-id";
 import type { Logger } from "pino";
+import { registerAdminRoutes } from "../admin/admin-routes.ts";
+import type { StudioEnv } from "../admin/studio-auth.ts";
+import type { StudioDependencies } from "../admin/studio-context.ts";
 import { registerCallbackRoutes } from "../callbacks/callback-routes.ts";
 import type { CallbackService } from "../callbacks/callback-service.ts";
 import type { Metrics } from "../observability/metrics.ts";
@@ -39,6 +42,8 @@ export interface AppDependencies {
   metrics: Metrics;
   /** METRICS_TOKEN: when set, GET /metrics needs it as a bearer token. */
   metricsToken?: string | undefined;
+  /** The admin API behind Studio (/v1/admin). */
+  studio: StudioDependencies;
 }
 
 type ServiceEndpointDependencies = Pick<
@@ -111,9 +116,9 @@ export function createApp(deps: AppDependencies) {
     c.res.headers.append("Vary", "Origin");
   });
 
-  // POST only: reading a GET's (empty) body costs the Node adapter a full Request object.
+  // Not on GET: reading a GET's (empty) body costs the Node adapter a full Request object.
   app.on(
-    "POST",
+    ["POST", "PUT", "PATCH", "DELETE"],
     "/v1/*",
     bodyLimit({
       maxSize: deps.maxBodyBytes,
@@ -175,6 +180,9 @@ export function createApp(deps: AppDependencies) {
   registerCheckoutRoutes(app, { intents });
   registerCallbackRoutes(app, deps.callbacks);
   registerTransferRoutes(app, { payouts: deps.payouts, requireApiKey });
+  // The admin routes' context adds the Studio session and organisation to AppEnv's variables;
+  // they share this app so they share its validation hook, error mapper and OpenAPI document.
+  registerAdminRoutes(app as unknown as OpenAPIHono<StudioEnv>, deps.studio);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "ApiKey", {
     type: "apiKey",

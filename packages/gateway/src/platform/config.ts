@@ -127,6 +127,10 @@ const schema = z.object({
   RATE_LIMIT_PER_CLIENT: whole(0, 1_000_000_000).default(30_000),
   RATE_LIMIT_PER_IP: whole(0, 1_000_000_000).default(300),
   TRUST_PROXY: whole(0, 10).default(0),
+
+  // Studio sessions (docs/studio.md).
+  STUDIO_SESSION_IDLE_MINUTES: positiveInt(7 * 24 * 60).default(30),
+  STUDIO_SESSION_MAX_HOURS: positiveInt(30 * 24).default(12),
   ...Object.fromEntries(CHAIN_KEYS.map((k) => [`RPC_URLS_${k.toUpperCase()}`, csv.optional()])),
   ...Object.fromEntries(
     CHAIN_KEYS.map((k) => [`CONFIRMATIONS_${k.toUpperCase()}`, confirmations.optional()]),

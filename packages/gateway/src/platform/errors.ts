@@ -50,6 +50,12 @@ export const ErrorCode = {
 
   callbackHostNotAllowed: 4024,
   tooManyRequests: 4029,
+  // Studio and the admin API (/v1/admin). 4030-4039: sessions, roles, accounts; 4040-4044:
+  // payments, callbacks, exports; 4045-4054: withdrawals, limits, treasury; 4055-4064:
+  // developers, settings, payment links; 4065-4069: the operator's routes.
+  notSignedIn: 4031,
+  forbidden: 4032,
+  csrfRejected: 4033,
   internal: 5000,
   rateUnavailable: 5030,
   chainUnavailable: 5031,

@@ -85,6 +85,7 @@ export async function startSandbox(config: Config, log: Logger): Promise<Sandbox
       seed,
       extraChains: [localChain],
       allowPrivateCallbacks: true,
+      insecureCookies: true,
     });
     const filePath = path.join(config.DATA_DIR, "sandbox.json");
     const origin = `http://localhost:${gateway.port}`;

@@ -421,3 +421,87 @@ export interface Database {
   gateway_events: GatewayEventsTable;
   chain_status: ChainStatusTable;
 }
+
+// ---- Studio's accounts: migrations/2026-11-27-studio-accounts.ts ----
+
+export type OrgRole = "owner" | "admin" | "developer" | "viewer";
+
+export interface UsersTable {
+  id: Generated<number>;
+  /** Lower-cased. */
+  email: string;
+  name: ColumnType<string, string | undefined, string>;
+  /** argon2id, PHC string. */
+  password_hash: string;
+  is_operator: ColumnType<boolean, boolean | undefined, boolean>;
+  totp_secret: string | null;
+  totp_enabled_at: Timestamp | null;
+  created_at: DefaultTimestamp;
+  disabled_at: Timestamp | null;
+}
+
+export interface MembershipsTable {
+  org_id: number;
+  user_id: number;
+  role: OrgRole;
+  created_at: DefaultTimestamp;
+}
+
+export interface StudioSessionsTable {
+  /** sha256 (hex) of the cookie's token. */
+  id: string;
+  user_id: number;
+  csrf_token: string;
+  created_at: DefaultTimestamp;
+  last_seen_at: DefaultTimestamp;
+  /** The absolute expiry; the idle one is last_seen_at + the idle timeout. */
+  expires_at: Timestamp;
+  revoked_at: Timestamp | null;
+  ip: string | null;
+  user_agent: string | null;
+}
+
+export interface InvitationsTable {
+  /** sha256 (hex) of the link's token. */
+  id: string;
+  org_id: number;
+  email: string;
+  role: OrgRole;
+  invited_by: number | null;
+  created_at: DefaultTimestamp;
+  expires_at: Timestamp;
+  accepted_at: Timestamp | null;
+  accepted_by: number | null;
+  revoked_at: Timestamp | null;
+}
+
+export interface LoginFailuresTable {
+  key: string;
+  failures: ColumnType<number, number | undefined, number>;
+  first_failed_at: DefaultTimestamp;
+  locked_until: Timestamp | null;
+}
+
+export interface AuditLogTable {
+  id: Generated<Int8>;
+  org_id: number | null;
+  actor_user_id: number | null;
+  /** Who, readable: the user's email, or "cli". */
+  actor: string;
+  /** e.g. `api_key.created`. */
+  action: string;
+  target: string | null;
+  before: ColumnType<unknown, string | null | undefined, never> | null;
+  after: ColumnType<unknown, string | null | undefined, never> | null;
+  ip: string | null;
+  created_at: DefaultTimestamp;
+}
+
+export interface Database {
+  users: UsersTable;
+  memberships: MembershipsTable;
+  studio_sessions: StudioSessionsTable;
+  invitations: InvitationsTable;
+  login_failures: LoginFailuresTable;
+  audit_log: AuditLogTable;
+}

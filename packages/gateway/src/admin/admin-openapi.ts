@@ -1,0 +1,23 @@
+import { z } from "@hono/zod-openapi";
+import { errorResponse } from "../http/openapi.ts";
+
+/** OpenAPI tags of the admin API start with this, so the reference groups them apart. */
+export const ADMIN_TAG = "Admin";
+
+/** What every session route's OpenAPI entry says about its security. */
+export const studioSecurity = [{ StudioSession: [] }];
+
+/** The error answers every admin route behind a session can give. */
+export const adminErrorResponses = {
+  400: errorResponse("Invalid request (4000): the message names the field"),
+  401: errorResponse("Not signed in, or the session ended (4031)"),
+  403: errorResponse("The role may not do this (4032), or the CSRF check failed (4033)"),
+} as const;
+
+/** The organisation a route acts on. */
+export const OrgParam = z.object({
+  orgId: z
+    .string()
+    .regex(/^[0-9]{1,9}$/, "must be an organisation id")
+    .openapi({ param: { name: "orgId", in: "path" }, example: "1" }),
+});

@@ -1,0 +1,45 @@
+import type { OpenAPIHono } from "@hono/zod-openapi";
+import { rejectMalformedText } from "../http/well-formed-text.ts";
+import { registerSessionRoutes } from "./session-routes.ts";
+import { createStudioAuth, type StudioEnv } from "./studio-auth.ts";
+import type { StudioContext, StudioDependencies } from "./studio-context.ts";
+import { createStudioSessions } from "./studio-sessions.ts";
+
+// The routes a browser calls before it has a session: signing in, and opening or accepting an
+// invitation. Everything else under /v1/admin needs a live session (and, to change anything,
+// the CSRF token).
+const PUBLIC_ROUTES: { method: string; path: RegExp }[] = [
+  { method: "POST", path: /^\/v1\/admin\/session$/ },
+  { method: "GET", path: /^\/v1\/admin\/invitations\/[^/]+$/ },
+  { method: "POST", path: /^\/v1\/admin\/invitations\/[^/]+\/accept$/ },
+];
+
+/**
+ * The admin API behind Studio, under /v1/admin. Session-authenticated (cookie + CSRF token),
+ * never by API key; each organisation route checks the caller's role (roles.ts).
+ */
+export function registerAdminRoutes(app: OpenAPIHono<StudioEnv>, deps: StudioDependencies): void {
+  const sessions = createStudioSessions({
+    db: deps.db,
+    settings: { idleMs: deps.sessionIdleMs, absoluteMs: deps.sessionAbsoluteMs },
+  });
+  const auth = createStudioAuth({ db: deps.db, sessions, trustProxy: deps.trustProxy });
+  const context: StudioContext = { ...deps, sessions, auth };
+
+  app.use("/v1/admin/*", (c, next) => {
+    const open = PUBLIC_ROUTES.some((r) => r.method === c.req.method && r.path.test(c.req.path));
+    return open ? next() : auth.requireSession(c, next);
+  });
+  app.use("/v1/admin/*", rejectMalformedText);
+
+  // Each feature's routes: one registrar per file, in the folder of the feature.
+  registerSessionRoutes(app, context);
+
+  app.openAPIRegistry.registerComponent("securitySchemes", "StudioSession", {
+    type: "apiKey",
+    in: "cookie",
+    name: "stablegate_session",
+    description:
+      "Studio's session cookie (POST /v1/admin/session). Requests that change something also send the session's csrf_token as X-CSRF-Token.",
+  });
+}

@@ -1,0 +1,42 @@
+import type { Kysely } from "kysely";
+import type { Database } from "../platform/database/schema.ts";
+
+/** Who made a change: a signed-in user (with the address of the request) or the CLI. */
+export type Actor =
+  | { kind: "user"; userId: number; email: string; ip: string | null }
+  | { kind: "cli" };
+
+export interface AuditEntry {
+  orgId: number | null;
+  /** Dotted, past tense: `api_key.created`, `member.role_changed`, `treasury.address_changed`. */
+  action: string;
+  /** What was changed, e.g. `api_key:12`. */
+  target?: string;
+  /** The changed fields before and after; never a secret (the caller leaves them out). */
+  before?: unknown;
+  after?: unknown;
+}
+
+/**
+ * Appends one row to the audit log. Call it with the transaction that makes the change, so the
+ * change and its record commit together. The table refuses UPDATE and DELETE (a trigger).
+ */
+export async function recordAudit(
+  db: Kysely<Database>,
+  actor: Actor,
+  entry: AuditEntry,
+): Promise<void> {
+  await db
+    .insertInto("audit_log")
+    .values({
+      org_id: entry.orgId,
+      actor_user_id: actor.kind === "user" ? actor.userId : null,
+      actor: actor.kind === "user" ? actor.email : "cli",
+      action: entry.action,
+      target: entry.target ?? null,
+      before: entry.before === undefined ? null : JSON.stringify(entry.before),
+      after: entry.after === undefined ? null : JSON.stringify(entry.after),
+      ip: actor.kind === "user" ? actor.ip : null,
+    })
+    .execute();
+}

@@ -1,0 +1,22 @@
+import type { Kysely } from "kysely";
+import type { Logger } from "pino";
+import type { Database } from "../platform/database/schema.ts";
+import type { StudioAuth } from "./studio-auth.ts";
+import type { StudioSessions } from "./studio-sessions.ts";
+
+/** What the admin API's routes are built from; gateway.ts passes it to createApp. */
+export interface StudioDependencies {
+  db: Kysely<Database>;
+  log: Logger;
+  /** Cookies carry `Secure` (everywhere but the sandbox, which serves plain http). */
+  secureCookies: boolean;
+  sessionIdleMs: number;
+  sessionAbsoluteMs: number;
+  trustProxy: number;
+}
+
+/** Everything an admin route file gets. */
+export interface StudioContext extends StudioDependencies {
+  sessions: StudioSessions;
+  auth: StudioAuth;
+}
