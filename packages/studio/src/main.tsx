@@ -7,6 +7,7 @@ import { SESSION_KEY } from "./api/session.ts";
 import { I18nProvider } from "./i18n/index.tsx";
 import { createStudioRouter } from "./router.tsx";
 import "./styles.css";
+import "./pages.css";
 
 // A session that ended while the page was open (idle timeout, signed out elsewhere): the next
 // request answers 401 4031 and the user goes to the sign-in page, then back to where they were.

@@ -1,9 +1,18 @@
 import type { QueryClient } from "@tanstack/react-query";
 import { createRoute, createRouter, redirect } from "@tanstack/react-router";
 import { AccountPage } from "./pages/account-page.tsx";
+import { AuditPage } from "./pages/audit/audit-page.tsx";
+import { DevelopersPage } from "./pages/developers/developers-page.tsx";
 import { InvitePage } from "./pages/invite-page.tsx";
+import { PaymentLinksPage } from "./pages/links/payment-links-page.tsx";
 import { LoginPage, validateLoginSearch } from "./pages/login-page.tsx";
+import { HealthPage } from "./pages/operator/health-page.tsx";
+import { OrganizationsPage } from "./pages/operator/organizations-page.tsx";
 import { placeholderPage } from "./pages/placeholder-page.tsx";
+import { SettingsPage } from "./pages/settings/settings-page.tsx";
+import { TeamPage } from "./pages/team/team-page.tsx";
+import { TreasuryPage } from "./pages/treasury/treasury-page.tsx";
+import { WithdrawalsPage } from "./pages/withdrawals/withdrawals-page.tsx";
 import { appRoute, operatorRoute, orgRoute, rootRoute } from "./routes/base.tsx";
 
 // Every page of Studio, under /studio (the router's basepath). A page: a component in
@@ -74,49 +83,49 @@ const callbacksRoute = createRoute({
 const linksRoute = createRoute({
   getParentRoute: () => orgRoute,
   path: "links",
-  component: placeholderPage("navLinks"),
+  component: PaymentLinksPage,
 });
 const withdrawalsRoute = createRoute({
   getParentRoute: () => orgRoute,
   path: "withdrawals",
-  component: placeholderPage("navWithdrawals"),
+  component: WithdrawalsPage,
 });
 const treasuryRoute = createRoute({
   getParentRoute: () => orgRoute,
   path: "treasury",
-  component: placeholderPage("navTreasury"),
+  component: TreasuryPage,
 });
 const developersRoute = createRoute({
   getParentRoute: () => orgRoute,
   path: "developers",
-  component: placeholderPage("navDevelopers"),
+  component: DevelopersPage,
 });
 const teamRoute = createRoute({
   getParentRoute: () => orgRoute,
   path: "team",
-  component: placeholderPage("navTeam"),
+  component: TeamPage,
 });
 const settingsRoute = createRoute({
   getParentRoute: () => orgRoute,
   path: "settings",
-  component: placeholderPage("navSettings"),
+  component: SettingsPage,
 });
 const auditRoute = createRoute({
   getParentRoute: () => orgRoute,
   path: "audit",
-  component: placeholderPage("navAudit"),
+  component: AuditPage,
 });
 
 // The operator's pages.
 const operatorOrganizationsRoute = createRoute({
   getParentRoute: () => operatorRoute,
   path: "organizations",
-  component: placeholderPage("navOrganizations"),
+  component: OrganizationsPage,
 });
 const operatorHealthRoute = createRoute({
   getParentRoute: () => operatorRoute,
   path: "health",
-  component: placeholderPage("navHealth"),
+  component: HealthPage,
 });
 
 const routeTree = rootRoute.addChildren([

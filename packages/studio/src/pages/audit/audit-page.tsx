@@ -1,0 +1,86 @@
+import { keepPreviousData, useQuery } from "@tanstack/react-query";
+import { useState } from "react";
+import { request } from "../../api/client.ts";
+import { useOrg } from "../../api/session.ts";
+import { type ColumnDef, DataTable, Pagination } from "../../components/data-table.tsx";
+import { Card, PageHeader } from "../../components/ui.tsx";
+import { formatDateTime } from "../../format.ts";
+import { useI18n } from "../../i18n/index.tsx";
+import type { Page } from "../page-types.ts";
+import { AuditChanges } from "./audit-changes.tsx";
+
+// GET /v1/admin/orgs/{orgId}/audit (admin/audit-routes.ts).
+export interface AuditEntry {
+  id: string;
+  org_id: number | null;
+  actor: string;
+  action: string;
+  target: string | null;
+  before: unknown;
+  after: unknown;
+  ip: string | null;
+  created_at: string;
+}
+
+/** /studio/orgs/<id>/audit: every change made through Studio, the admin API or the CLI. */
+export function AuditPage() {
+  const { t, language } = useI18n();
+  const org = useOrg();
+  const [pageNumber, setPageNumber] = useState(1);
+  const log = useQuery({
+    queryKey: ["org", org.id, "audit", pageNumber],
+    queryFn: () =>
+      request<Page<AuditEntry>>("GET", `/v1/admin/orgs/${org.id}/audit`, {
+        query: { page_number: pageNumber, page_size: 25 },
+      }),
+    placeholderData: keepPreviousData,
+  });
+  const columns: ColumnDef<AuditEntry>[] = [
+    {
+      header: t("auditWhen"),
+      accessorKey: "created_at",
+      cell: (c) => (
+        <span className="nowrap">{formatDateTime(c.row.original.created_at, language)}</span>
+      ),
+    },
+    { header: t("auditWho"), accessorKey: "actor" },
+    {
+      header: t("auditWhat"),
+      accessorKey: "action",
+      cell: (c) => <code className="mono">{c.row.original.action}</code>,
+    },
+    {
+      header: t("auditTarget"),
+      accessorKey: "target",
+      cell: (c) => <span className="mono">{c.row.original.target ?? "—"}</span>,
+    },
+    {
+      header: t("auditChanges"),
+      id: "changes",
+      cell: (c) => <AuditChanges before={c.row.original.before} after={c.row.original.after} />,
+    },
+    {
+      header: t("auditFrom"),
+      accessorKey: "ip",
+      cell: (c) => <span className="mono">{c.row.original.ip ?? "—"}</span>,
+    },
+  ];
+  return (
+    <div className="page">
+      <PageHeader title={t("navAudit")} description={t("auditLead")} />
+      <Card>
+        <DataTable
+          label={t("navAudit")}
+          columns={columns}
+          data={log.data?.items}
+          isLoading={log.isPending}
+          error={log.error}
+          onRetry={() => log.refetch()}
+          getRowId={(e) => e.id}
+          empty={{ title: t("auditEmpty") }}
+        />
+        <Pagination page={log.data} onChange={setPageNumber} />
+      </Card>
+    </div>
+  );
+}

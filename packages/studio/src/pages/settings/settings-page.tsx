@@ -1,0 +1,279 @@
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { type FormEvent, useState } from "react";
+import { request } from "../../api/client.ts";
+import { useOrg } from "../../api/session.ts";
+import {
+  Button,
+  Card,
+  errorMessage,
+  fieldError,
+  Notice,
+  PageHeader,
+  QueryState,
+  TextField,
+} from "../../components/ui.tsx";
+import { useI18n } from "../../i18n/index.tsx";
+import { limitsQuery, type OrgLimits, type OrgSettings, settingsQuery } from "./settings-api.ts";
+
+const HEX_COLOUR = /^#[0-9a-fA-F]{6}$/;
+const DEFAULT_ACCENT = "#0f766e";
+
+/** /studio/orgs/<id>/settings: the organisation's name, the checkout's branding, the limits. */
+export function SettingsPage() {
+  const { t } = useI18n();
+  const org = useOrg();
+  const settings = useQuery(settingsQuery(org.id));
+  const limits = useQuery(limitsQuery(org.id));
+  return (
+    <div className="page">
+      <PageHeader title={t("navSettings")} description={t("settingsLead")} />
+      <div className="stack">
+        <QueryState query={settings}>
+          {(s) => <GeneralAndBranding settings={s} canWrite={org.can("settings:write")} />}
+        </QueryState>
+        <QueryState query={limits}>
+          {(l) => <LimitsCard limits={l} canWrite={org.can("limits:write")} />}
+        </QueryState>
+      </div>
+    </div>
+  );
+}
+
+function GeneralAndBranding({ settings, canWrite }: { settings: OrgSettings; canWrite: boolean }) {
+  const { t } = useI18n();
+  const org = useOrg();
+  const queryClient = useQueryClient();
+  const [name, setName] = useState(settings.name);
+  const [displayName, setDisplayName] = useState(settings.branding.display_name ?? "");
+  const [logoUrl, setLogoUrl] = useState(settings.branding.logo_url ?? "");
+  const [accent, setAccent] = useState(settings.branding.accent_color ?? "");
+  const save = useMutation({
+    mutationFn: () =>
+      request<OrgSettings>("PATCH", `/v1/admin/orgs/${org.id}/settings`, {
+        body: {
+          name,
+          branding: {
+            display_name: displayName.trim() || null,
+            logo_url: logoUrl.trim() || null,
+            accent_color: accent.trim() || null,
+          },
+        },
+      }),
+    onSuccess: async (saved) => {
+      queryClient.setQueryData(settingsQuery(org.id).queryKey, saved);
+      // The organisation's name shows in the switcher: the session carries it.
+      await queryClient.invalidateQueries({ queryKey: ["session"] });
+    },
+  });
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    save.mutate();
+  };
+  const fields = ["name", "branding.display_name", "branding.logo_url", "branding.accent_color"];
+  const general =
+    save.error && !fields.some((f) => fieldError(save.error, f))
+      ? errorMessage(save.error, t)
+      : null;
+  const shownAccent = HEX_COLOUR.test(accent) ? accent : DEFAULT_ACCENT;
+  return (
+    <form onSubmit={submit} noValidate className="stack">
+      <Card title={t("settingsGeneral")}>
+        <div className="form narrow">
+          <TextField
+            label={t("settingsName")}
+            value={name}
+            onChange={setName}
+            isRequired
+            isDisabled={!canWrite}
+            error={fieldError(save.error, "name")}
+          />
+        </div>
+      </Card>
+      <Card title={t("settingsBranding")}>
+        <p className="muted">{t("settingsBrandingLead")}</p>
+        <div className="branding">
+          <div className="form">
+            <TextField
+              label={t("settingsDisplayName")}
+              value={displayName}
+              onChange={setDisplayName}
+              placeholder={name}
+              description={t("settingsDisplayNameHelp")}
+              isDisabled={!canWrite}
+              error={fieldError(save.error, "branding.display_name")}
+            />
+            <TextField
+              label={t("settingsLogoUrl")}
+              type="url"
+              value={logoUrl}
+              onChange={setLogoUrl}
+              placeholder="https://shop.example/logo.png"
+              description={t("settingsLogoUrlHelp")}
+              isDisabled={!canWrite}
+              error={fieldError(save.error, "branding.logo_url")}
+            />
+            <div className="colour-field">
+              <TextField
+                label={t("settingsAccent")}
+                value={accent}
+                onChange={setAccent}
+                placeholder={DEFAULT_ACCENT}
+                mono
+                description={t("settingsAccentHelp")}
+                isDisabled={!canWrite}
+                error={
+                  fieldError(save.error, "branding.accent_color") ??
+                  (accent !== "" && !HEX_COLOUR.test(accent)
+                    ? t("settingsAccentInvalid")
+                    : undefined)
+                }
+              />
+              <input
+                type="color"
+                className="colour-swatch"
+                aria-label={t("settingsAccentPicker")}
+                value={shownAccent}
+                onChange={(e) => setAccent(e.target.value)}
+                disabled={!canWrite}
+              />
+            </div>
+          </div>
+          <CheckoutPreview
+            name={displayName.trim() || name}
+            logoUrl={logoUrl.trim()}
+            accent={shownAccent}
+          />
+        </div>
+      </Card>
+      {save.isSuccess && <Notice tone="success">{t("settingsSaved")}</Notice>}
+      {general && <Notice tone="danger">{general}</Notice>}
+      {canWrite && (
+        <div className="form-actions start">
+          <Button type="submit" variant="primary" isPending={save.isPending}>
+            {t("settingsSave")}
+          </Button>
+        </div>
+      )}
+    </form>
+  );
+}
+
+/** What a payer will see at the top of the hosted checkout, as the fields are typed. */
+function CheckoutPreview({
+  name,
+  logoUrl,
+  accent,
+}: {
+  name: string;
+  logoUrl: string;
+  accent: string;
+}) {
+  const { t } = useI18n();
+  const [broken, setBroken] = useState<string | null>(null);
+  const showLogo = logoUrl !== "" && broken !== logoUrl && /^(https:|data:image\/)/.test(logoUrl);
+  return (
+    <figure className="checkout-preview" aria-label={t("settingsPreview")}>
+      <figcaption className="field-label">{t("settingsPreview")}</figcaption>
+      <div className="checkout-preview-frame">
+        <div className="checkout-preview-brand">
+          {showLogo ? (
+            <img src={logoUrl} alt="" onError={() => setBroken(logoUrl)} />
+          ) : (
+            <span
+              className="checkout-preview-initial"
+              style={{ background: accent }}
+              aria-hidden="true"
+            >
+              {name.slice(0, 1).toUpperCase()}
+            </span>
+          )}
+          <strong>{name}</strong>
+        </div>
+        <p className="checkout-preview-amount">{t("settingsPreviewAmount")}</p>
+        <div className="checkout-preview-address" />
+        <span className="checkout-preview-button" style={{ background: accent }}>
+          {t("settingsPreviewButton")}
+        </span>
+      </div>
+    </figure>
+  );
+}
+
+function LimitsCard({ limits, canWrite }: { limits: OrgLimits; canWrite: boolean }) {
+  const { t } = useI18n();
+  const org = useOrg();
+  const queryClient = useQueryClient();
+  const [max, setMax] = useState(limits.max_transfer_amount ?? "");
+  const [cap, setCap] = useState(limits.daily_transfer_cap ?? "");
+  const [threshold, setThreshold] = useState(limits.withdrawal_approval_threshold ?? "");
+  const value = (v: string) => (v.trim() === "" ? null : v.trim());
+  const save = useMutation({
+    mutationFn: () =>
+      request<OrgLimits>("PATCH", `/v1/admin/orgs/${org.id}/limits`, {
+        body: {
+          max_transfer_amount: value(max),
+          daily_transfer_cap: value(cap),
+          withdrawal_approval_threshold: value(threshold),
+        },
+      }),
+    onSuccess: (saved) => queryClient.setQueryData(limitsQuery(org.id).queryKey, saved),
+  });
+  const fields = ["max_transfer_amount", "daily_transfer_cap", "withdrawal_approval_threshold"];
+  const general =
+    save.error && !fields.some((f) => fieldError(save.error, f))
+      ? errorMessage(save.error, t)
+      : null;
+  return (
+    <Card title={t("settingsLimits")}>
+      <p className="muted">{t("settingsLimitsLead")}</p>
+      <form
+        className="form narrow"
+        noValidate
+        onSubmit={(e) => {
+          e.preventDefault();
+          save.mutate();
+        }}
+      >
+        <TextField
+          label={t("settingsThreshold")}
+          value={threshold}
+          onChange={setThreshold}
+          inputMode="decimal"
+          placeholder={t("settingsNoLimit")}
+          description={t("settingsThresholdHelp")}
+          isDisabled={!canWrite}
+          error={fieldError(save.error, "withdrawal_approval_threshold")}
+        />
+        <TextField
+          label={t("keysMaxTransfer")}
+          value={max}
+          onChange={setMax}
+          inputMode="decimal"
+          placeholder={t("settingsNoLimit")}
+          description={t("settingsMaxHelp")}
+          isDisabled={!canWrite}
+          error={fieldError(save.error, "max_transfer_amount")}
+        />
+        <TextField
+          label={t("keysDailyCap")}
+          value={cap}
+          onChange={setCap}
+          inputMode="decimal"
+          placeholder={t("settingsNoLimit")}
+          description={t("settingsCapHelp")}
+          isDisabled={!canWrite}
+          error={fieldError(save.error, "daily_transfer_cap")}
+        />
+        {save.isSuccess && <Notice tone="success">{t("settingsLimitsSaved")}</Notice>}
+        {general && <Notice tone="danger">{general}</Notice>}
+        {canWrite && (
+          <div className="form-actions">
+            <Button type="submit" variant="primary" isPending={save.isPending}>
+              {t("settingsLimitsSave")}
+            </Button>
+          </div>
+        )}
+      </form>
+    </Card>
+  );
+}
