@@ -8,7 +8,7 @@ function isRecord(v: Json): v is Record<string, Json> {
 
 function show(v: Json): string {
   if (v === undefined) return "—";
-  if (v === null) return "null";
+  if (v === null) return "—";
   return typeof v === "string" ? v : JSON.stringify(v);
 }
 

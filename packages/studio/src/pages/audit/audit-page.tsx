@@ -68,7 +68,7 @@ export function AuditPage() {
   return (
     <div className="page">
       <PageHeader title={t("navAudit")} description={t("auditLead")} />
-      <Card>
+      <Card className="audit-log">
         <DataTable
           label={t("navAudit")}
           columns={columns}

@@ -88,9 +88,19 @@ function List({ items }: { items: string[] }) {
   );
 }
 
-/** The API names a list entry's field as "allowed_origins.2" or the list itself. */
+// The API names a bad entry by the list ("allowed_origins.2") or by what it is ("origin").
+const FIELD_NAMES: Record<string, string[]> = {
+  name: ["name"],
+  allowed_origins: ["allowed_origins", "origin"],
+  allowed_callback_hosts: ["allowed_callback_hosts", "callback_host"],
+};
+
 function listError(error: unknown, field: string): string | undefined {
-  return error instanceof ApiError && error.field?.startsWith(field) ? error.message : undefined;
+  if (!(error instanceof ApiError) || error.field === undefined) return undefined;
+  const named = error.field;
+  return FIELD_NAMES[field]?.some((f) => named === f || named.startsWith(`${f}.`))
+    ? error.message
+    : undefined;
 }
 
 /** New client (no `client`), or edit one. */

@@ -62,7 +62,9 @@ export function PaymentLinksPage() {
           <span>
             {c.row.original.description || <span className="muted">{t("linksNoDescription")}</span>}
           </span>
-          <span className="mono muted">{c.row.original.url}</span>
+          <span className="mono muted" title={c.row.original.url}>
+            {new URL(c.row.original.url).pathname}
+          </span>
         </div>
       ),
     },

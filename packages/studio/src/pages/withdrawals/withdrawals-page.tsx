@@ -73,14 +73,20 @@ export function WithdrawalsPage() {
       header: t("withdrawalsAmount"),
       accessorKey: "amount",
       meta: { numeric: true },
-      cell: (c) => `${formatAmount(c.row.original.amount)} ${c.row.original.token}`,
+      cell: (c) => (
+        <div className="people">
+          <span className="nowrap">
+            {formatAmount(c.row.original.amount)} {c.row.original.token}
+          </span>
+          <span className="muted">{c.row.original.chain_id}</span>
+        </div>
+      ),
     },
     {
       header: t("withdrawalsTo"),
       accessorKey: "to_address",
       cell: (c) => <Address value={c.row.original.to_address} />,
     },
-    { header: t("withdrawalsChain"), accessorKey: "chain_id" },
     {
       header: t("withdrawalsStatus"),
       accessorKey: "status",
