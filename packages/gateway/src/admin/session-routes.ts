@@ -3,7 +3,6 @@ import type { Context } from "hono";
 import { deleteCookie, setCookie } from "hono/cookie";
 import { envelope, errorResponse, jsonResponse, tooManyRequestsResponse } from "../http/openapi.ts";
 import { clientIp } from "../http/rate-limits.ts";
-import { DomainError } from "../platform/errors.ts";
 import { createAccountService } from "./account-service.ts";
 import { ADMIN_TAG, adminErrorResponses, studioSecurity } from "./admin-openapi.ts";
 import { recordAudit } from "./audit-log.ts";
@@ -170,22 +169,13 @@ export function registerSessionRoutes(app: OpenAPIHono<StudioEnv>, ctx: StudioCo
 
   app.openapi(signInRoute, async (c) => {
     const body = c.req.valid("json");
-    let started: Awaited<ReturnType<typeof accounts.signIn>>;
-    try {
-      started = await accounts.signIn({
-        email: body.email,
-        password: body.password,
-        totpCode: body.totp_code,
-        ip: clientIp(c, ctx.trustProxy),
-        userAgent: c.req.header("user-agent") ?? null,
-      });
-    } catch (err) {
-      // The error handler answers from c, so a header set here goes out with the 429.
-      if (err instanceof DomainError && err.status === 429) {
-        c.header("Retry-After", String(err.data?.retry_after));
-      }
-      throw err;
-    }
+    const started = await accounts.signIn({
+      email: body.email,
+      password: body.password,
+      totpCode: body.totp_code,
+      ip: clientIp(c, ctx.trustProxy),
+      userAgent: c.req.header("user-agent") ?? null,
+    });
     setSessionCookie(c, ctx, started);
     return c.json({ code: 0 as const, data: await describeSession(ctx, started) }, 200);
   });
