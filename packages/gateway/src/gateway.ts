@@ -304,6 +304,15 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
             sessionIdleMs: config.STUDIO_SESSION_IDLE_MINUTES * 60_000,
             sessionAbsoluteMs: config.STUDIO_SESSION_MAX_HOURS * 3_600_000,
             trustProxy: config.TRUST_PROXY,
+            tenancy: services.tenancy,
+            health: {
+              chains: services.chains,
+              chainHealth: services.chainHealth,
+              wallets: services.wallets,
+              client: services.txManager.client,
+              replaceAfterBlocks: config.TX_REPLACE_AFTER_BLOCKS,
+              lowNativeBalance: config.GAS_WALLET_LOW_BALANCE,
+            },
           },
         });
   let server: ServerType;

@@ -2,6 +2,7 @@ import type { OpenAPIHono } from "@hono/zod-openapi";
 import { rejectMalformedText } from "../http/well-formed-text.ts";
 import { registerAccountRoutes } from "./account-routes.ts";
 import { registerAuditRoutes } from "./audit-routes.ts";
+import { registerOperatorRoutes } from "./operator-routes.ts";
 import { registerSessionRoutes } from "./session-routes.ts";
 import { createStudioAuth, type StudioEnv } from "./studio-auth.ts";
 import type { StudioContext, StudioDependencies } from "./studio-context.ts";
@@ -40,6 +41,7 @@ export function registerAdminRoutes(app: OpenAPIHono<StudioEnv>, deps: StudioDep
   registerAccountRoutes(app, context);
   registerTeamRoutes(app, context);
   registerAuditRoutes(app, context);
+  registerOperatorRoutes(app, context);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "StudioSession", {
     type: "apiKey",

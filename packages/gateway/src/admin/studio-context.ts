@@ -1,6 +1,8 @@
 import type { Kysely } from "kysely";
 import type { Logger } from "pino";
+import type { TenancyService } from "../organizations/tenancy-service.ts";
 import type { Database } from "../platform/database/schema.ts";
+import type { OperatorHealthDependencies } from "./operator-health.ts";
 import type { StudioAuth } from "./studio-auth.ts";
 import type { StudioSessions } from "./studio-sessions.ts";
 
@@ -13,6 +15,10 @@ export interface StudioDependencies {
   sessionIdleMs: number;
   sessionAbsoluteMs: number;
   trustProxy: number;
+  /** Organisations (the operator creates them through it, as the CLI does). */
+  tenancy: TenancyService;
+  /** What the operator's health page reads. */
+  health: OperatorHealthDependencies;
 }
 
 /** Everything an admin route file gets. */
