@@ -4,6 +4,7 @@ import { type ServerType, serve } from "@hono/node-server";
 import { sql } from "kysely";
 import type { Logger } from "pino";
 import { type Address, getAddress, parseGwei } from "viem";
+import { createOperatorAccounts } from "./admin/operator-accounts.ts";
 import { createCallbackService } from "./callbacks/callback-service.ts";
 import { createCallbackDispatcher } from "./callbacks/dispatcher.ts";
 import { createCallbackUrlGuard, type Resolve } from "./callbacks/url-guard.ts";
@@ -165,6 +166,7 @@ export function createServices(options: {
     txManager,
     payouts: createPayoutService({ db: database.db, chains, txManager, wallets }),
     transferLimits: createTransferLimits({ db: database.db }),
+    operators: createOperatorAccounts({ db: database.db }),
     treasurySettings: createTreasurySettings({ db: database.db }),
     treasury: createTreasuryService({
       db: database.db,
