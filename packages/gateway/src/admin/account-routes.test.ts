@@ -1,6 +1,11 @@
 import { Secret, TOTP } from "otpauth";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createStudioUser, type StudioTestClient, signInAs } from "../testing/studio-client.ts";
+import {
+  createStudioUser,
+  type StudioTestClient,
+  signInAs,
+  studioClient,
+} from "../testing/studio-client.ts";
 import { startTestGateway, type TestGateway } from "../testing/test-gateway.ts";
 
 let gateway: TestGateway;
@@ -36,28 +41,7 @@ async function signIn(
   );
   if (res.status !== 200) return res;
   const cookie = (res.headers.get("set-cookie") ?? "").split(";")[0] as string;
-  const csrfToken = res.body.data.csrf_token as string;
-  const client: StudioTestClient = {
-    cookie,
-    csrfToken,
-    async request(method, path, options = {}) {
-      const headers: Record<string, string> = { cookie, ...options.headers };
-      if (options.csrf !== false) headers["x-csrf-token"] = csrfToken;
-      if (options.body !== undefined) headers["content-type"] = "application/json";
-      const r = await fetch(`${gateway.url}${path}`, {
-        method,
-        headers,
-        ...(options.body === undefined ? {} : { body: JSON.stringify(options.body) }),
-      });
-      const text = await r.text();
-      return {
-        status: r.status,
-        headers: r.headers,
-        text,
-        body: text ? JSON.parse(text) : undefined,
-      };
-    },
-  };
+  const client = studioClient(gateway, cookie, res.body.data.csrf_token as string);
   return { ...res, client };
 }
 
