@@ -152,6 +152,7 @@ export function createServices(options: {
   });
   return {
     chains,
+    callbackGuard,
     tenancy,
     intents,
     lifecycle,
@@ -304,6 +305,13 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
             sessionIdleMs: config.STUDIO_SESSION_IDLE_MINUTES * 60_000,
             sessionAbsoluteMs: config.STUDIO_SESSION_MAX_HOURS * 3_600_000,
             trustProxy: config.TRUST_PROXY,
+            chains: services.chains,
+            callbacks: services.callbacks,
+            callbackGuard: services.callbackGuard,
+            webhookSecrets: services.webhookSecrets,
+            callbackTimeoutMs: config.CALLBACK_TIMEOUT_MS,
+            wallets: services.wallets,
+            rpcClient: services.txManager.client,
           },
         });
   let server: ServerType;

@@ -1,5 +1,6 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import { rejectMalformedText } from "../http/well-formed-text.ts";
+import { registerPaymentAdminRoutes } from "./payments/payment-admin-routes.ts";
 import { registerSessionRoutes } from "./session-routes.ts";
 import { createStudioAuth, type StudioEnv } from "./studio-auth.ts";
 import type { StudioContext, StudioDependencies } from "./studio-context.ts";
@@ -34,6 +35,7 @@ export function registerAdminRoutes(app: OpenAPIHono<StudioEnv>, deps: StudioDep
 
   // Each feature's routes: one registrar per file, in the folder of the feature.
   registerSessionRoutes(app, context);
+  registerPaymentAdminRoutes(app, context);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "StudioSession", {
     type: "apiKey",
