@@ -1,5 +1,6 @@
 import { createHmac } from "node:crypto";
 import { parse } from "csv-parse/sync";
+import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { type CallbackReceiver, startCallbackReceiver } from "../../testing/callback-receiver.ts";
 import { chainOn, type Intent, pay, WAIT } from "../../testing/lifecycle-shop.ts";
@@ -134,6 +135,26 @@ describe("payments list", () => {
       reversal_reason: null,
       order_data: { order_id: "A-1" },
     });
+  });
+
+  it("counts up to 10,000 and says when there are more", async () => {
+    const crowd = await gw.createTenant({ chain: "local" });
+    await sql`
+      insert into payment_intents (id, org_id, client_id, payment_chain_id, payment_address,
+        deposit_index, token_address, symbol, decimals, crypto_amount, fiat_amount, fiat_currency,
+        rate, rate_source, payment_deadline, status)
+      select 'crowd' || lpad(g::text, 27, '0'), ${crowd.orgId}, ${crowd.clientId}, 'local',
+        '0xcc' || lpad(to_hex(g), 38, '0'), 1000000 + g, '0x' || repeat('1', 40), 'USDT', 6, 1000000,
+        '1', 'USD', '1', 'static', now() + interval '1 hour', 'pending'
+      from generate_series(1, 10001) as g`.execute(gw.database.db);
+    const member = await signInAs(gw, { orgId: crowd.orgId, role: "viewer" });
+    const all = await member.request("GET", path("/payments?page_size=1", crowd.orgId));
+    expect(all.body.data).toMatchObject({ total_count: 10_000, total_count_capped: true });
+    const some = await member.request(
+      "GET",
+      path("/payments?page_size=1&order_id=none", crowd.orgId),
+    );
+    expect(some.body.data).toMatchObject({ total_count: 0, total_count_capped: false });
   });
 
   it("refuses bad input by field name", async () => {
