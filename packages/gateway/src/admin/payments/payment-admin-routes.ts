@@ -296,12 +296,16 @@ export function registerPaymentAdminRoutes(app: OpenAPIHono<StudioEnv>, ctx: Stu
   app.openapi(testRoute, async (c) => {
     const { orgId } = c.get("org");
     const { url } = c.req.valid("json");
-    if (new URL(url).hostname === "") throw validationError("url", "must name a host");
+    const parsed = new URL(url);
+    if (parsed.hostname === "") throw validationError("url", "must name a host");
     const data = await callbackAdmin.sendTest(orgId, url);
+    // The URL's user:password (sent as Basic authorisation) stays out of the log.
+    parsed.username = "";
+    parsed.password = "";
     await recordAudit(db, c.get("studio").actor, {
       orgId,
       action: "callback.test_sent",
-      target: url,
+      target: parsed.toString(),
       after: { http_status: data.http_status, error: data.error },
     });
     return c.json({ code: 0 as const, data }, 200);

@@ -3,7 +3,7 @@ import { parse } from "csv-parse/sync";
 import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { type CallbackReceiver, startCallbackReceiver } from "../../testing/callback-receiver.ts";
-import { chainOn, type Intent, pay, WAIT } from "../../testing/lifecycle-shop.ts";
+import { chainOn, type Intent, pay } from "../../testing/lifecycle-shop.ts";
 import { type ManualChain, startManualChain } from "../../testing/manual-chain.ts";
 import { type StudioTestClient, signInAs } from "../../testing/studio-client.ts";
 import { startTestGateway, type TestGateway, type TestTenant } from "../../testing/test-gateway.ts";
@@ -20,6 +20,8 @@ let owner: StudioTestClient;
 let paid: Intent;
 let payTx: string;
 const made: Intent[] = [];
+// Chain, watcher, dispatcher and receiver all share two busy cores with other test files.
+const WAIT = { timeout: 60_000, interval: 100 };
 
 async function create(tenant: TestTenant, body: Record<string, unknown>): Promise<Intent> {
   const res = await fetch(`${gw.url}/v1/studio/api/payment/intent`, {
@@ -45,7 +47,7 @@ beforeAll(async () => {
   receiver = await startCallbackReceiver();
   gw = await startTestGateway({
     env: { CALLBACK_ALLOWED_NETWORKS: "127.0.0.0/8" },
-    extraChains: [chainOn(chain, "local", {})],
+    extraChains: [chainOn(chain, "local", { explorerUrl: "https://explorer.example" })],
     settleIntervalMs: 100,
   });
   shop = await gw.createTenant({ chain: "local" });
@@ -72,7 +74,7 @@ beforeAll(async () => {
     expect(detail.body.data.intent.status).toBe("success");
     expect(detail.body.data.callbacks[0]?.attempts.length).toBeGreaterThan(0);
   }, WAIT);
-}, 60_000);
+}, 180_000);
 
 afterAll(async () => {
   await gw?.close();
@@ -191,8 +193,7 @@ describe("payment detail", () => {
         to: expect.stringMatching(new RegExp(paid.payment_address, "i")),
         amount: paid.crypto_amount,
         state: "confirmed",
-        // The sandbox's chain has no explorer.
-        explorer_url: null,
+        explorer_url: `https://explorer.example/tx/${payTx}`,
       }),
     ]);
     expect(d.callbacks[0]).toMatchObject({ status: "success", url: receiver.url });
@@ -231,7 +232,7 @@ describe("payment detail", () => {
     expect(audit).toEqual([
       expect.objectContaining({ org_id: shop.orgId, target: `payment_intent:${id}` }),
     ]);
-  });
+  }, 120_000);
 });
 
 describe("callbacks", () => {
@@ -253,8 +254,9 @@ describe("callbacks", () => {
     });
 
     const before = receiver.received.length;
+    const withCredentials = receiver.url.replace("http://", "http://hook:s3cret@");
     const sent = await owner.request("POST", path("/callbacks/test"), {
-      body: { url: `${receiver.url}?test=1` },
+      body: { url: `${withCredentials}?test=1` },
     });
     expect(sent.status, sent.text).toBe(200);
     expect(sent.body.data).toMatchObject({ http_status: 200, error: null });
@@ -266,6 +268,15 @@ describe("callbacks", () => {
       .update(`${t}.${call?.rawBody}`)
       .digest("hex");
     expect(signature).toContain(`v1=${expected}`);
+    expect(call?.headers.authorization).toBe(
+      `Basic ${Buffer.from("hook:s3cret").toString("base64")}`,
+    );
+    const audit = await gw.database.db
+      .selectFrom("audit_log")
+      .select("target")
+      .where("action", "=", "callback.test_sent")
+      .execute();
+    expect(audit).toEqual([{ target: `${receiver.url}?test=1` }]);
 
     const metadata = await owner.request("POST", path("/callbacks/test"), {
       body: { url: "http://169.254.169.254/latest" },
@@ -306,7 +317,7 @@ describe("callbacks", () => {
     } finally {
       await failing.close();
     }
-  });
+  }, 120_000);
 });
 
 describe("overview", () => {
