@@ -153,6 +153,7 @@ export function createServices(options: {
   });
   return {
     chains,
+    callbackGuard,
     tenancy,
     intents,
     lifecycle,
@@ -315,6 +316,13 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
               replaceAfterBlocks: config.TX_REPLACE_AFTER_BLOCKS,
               lowNativeBalance: config.GAS_WALLET_LOW_BALANCE,
             },
+            chains: services.chains,
+            callbacks: services.callbacks,
+            callbackGuard: services.callbackGuard,
+            webhookSecrets: services.webhookSecrets,
+            callbackTimeoutMs: config.CALLBACK_TIMEOUT_MS,
+            wallets: services.wallets,
+            rpcClient: services.txManager.client,
           },
         });
   let server: ServerType;

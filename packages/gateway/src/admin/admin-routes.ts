@@ -3,6 +3,7 @@ import { rejectMalformedText } from "../http/well-formed-text.ts";
 import { registerAccountRoutes } from "./account-routes.ts";
 import { registerAuditRoutes } from "./audit-routes.ts";
 import { registerOperatorRoutes } from "./operator-routes.ts";
+import { registerPaymentAdminRoutes } from "./payments/payment-admin-routes.ts";
 import { registerSessionRoutes } from "./session-routes.ts";
 import { createStudioAuth, type StudioEnv } from "./studio-auth.ts";
 import type { StudioContext, StudioDependencies } from "./studio-context.ts";
@@ -42,6 +43,7 @@ export function registerAdminRoutes(app: OpenAPIHono<StudioEnv>, deps: StudioDep
   registerTeamRoutes(app, context);
   registerAuditRoutes(app, context);
   registerOperatorRoutes(app, context);
+  registerPaymentAdminRoutes(app, context);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "StudioSession", {
     type: "apiKey",
