@@ -1,5 +1,7 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import { rejectMalformedText } from "../http/well-formed-text.ts";
+import { registerWithdrawalRoutes } from "../payouts/withdrawal-routes.ts";
+import { registerTreasuryRoutes } from "../treasury/treasury-routes.ts";
 import { registerSessionRoutes } from "./session-routes.ts";
 import { createStudioAuth, type StudioEnv } from "./studio-auth.ts";
 import type { StudioContext, StudioDependencies } from "./studio-context.ts";
@@ -34,6 +36,8 @@ export function registerAdminRoutes(app: OpenAPIHono<StudioEnv>, deps: StudioDep
 
   // Each feature's routes: one registrar per file, in the folder of the feature.
   registerSessionRoutes(app, context);
+  registerWithdrawalRoutes(app, context);
+  registerTreasuryRoutes(app, context);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "StudioSession", {
     type: "apiKey",

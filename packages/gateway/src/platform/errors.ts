@@ -56,6 +56,13 @@ export const ErrorCode = {
   notSignedIn: 4031,
   forbidden: 4032,
   csrfRejected: 4033,
+  // AUTH's (admin/second-factor.ts): an owner's money action needs TOTP set up, and a right code.
+  secondFactorRequired: 4036,
+  secondFactorWrong: 4037,
+  // Withdrawals, limits, treasury (4045-4054).
+  withdrawalNotFound: 4045,
+  approverIsRequester: 4046,
+  withdrawalNotAwaitingApproval: 4047,
   internal: 5000,
   rateUnavailable: 5030,
   chainUnavailable: 5031,
