@@ -1,6 +1,11 @@
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import { ADMIN_TAG, adminErrorResponses, OrgParam, studioSecurity } from "../admin/admin-openapi.ts";
+import {
+  ADMIN_TAG,
+  adminErrorResponses,
+  OrgParam,
+  studioSecurity,
+} from "../admin/admin-openapi.ts";
 import { recordAudit } from "../admin/audit-log.ts";
 import type { StudioEnv } from "../admin/studio-auth.ts";
 import type { StudioContext } from "../admin/studio-context.ts";
@@ -8,7 +13,6 @@ import { envelope, errorResponse, jsonResponse, PageQuery } from "../http/openap
 import { refineText } from "../http/well-formed-text.ts";
 import { changeOrgLimits, readOrgLimits } from "../organizations/transfer-limits.ts";
 import { validationError } from "../platform/errors.ts";
-import type { Member } from "./withdrawal-service.ts";
 import {
   ApproveWithdrawalBody,
   CreateWithdrawalBody,
@@ -16,12 +20,13 @@ import {
   OrgLimitsPatch,
   RejectWithdrawalBody,
   WITHDRAWAL_STATUSES,
-  type WithdrawalState,
   WithdrawalList,
   WithdrawalPreview,
   WithdrawalRequest,
+  type WithdrawalState,
   WithdrawalView,
 } from "./withdrawal-schemas.ts";
+import type { Member } from "./withdrawal-service.ts";
 
 const TAG = `${ADMIN_TAG}: Withdrawals`;
 
@@ -51,7 +56,9 @@ const moneyErrors = {
     "Role may not (4032), CSRF (4033), second factor missing (4036) or wrong (4037), the requester approving (4046), a limit (4019, 4020)",
   ),
   404: errorResponse("Unknown organisation (4004) or withdrawal (4045)"),
-  409: errorResponse("idempotency_key used for another withdrawal (4018); not awaiting approval (4047)"),
+  409: errorResponse(
+    "idempotency_key used for another withdrawal (4018); not awaiting approval (4047)",
+  ),
   503: errorResponse("The chain's RPC did not answer (5031)"),
 };
 
@@ -125,11 +132,7 @@ export function registerWithdrawalRoutes(app: OpenAPIHono<StudioEnv>, ctx: Studi
     responses: { 200: jsonResponse(envelope(WithdrawalPreview), "The preview"), ...moneyErrors },
   });
   app.openapi(previewRoute, async (c) => {
-    const preview = await withdrawals.preview(
-      c.get("org").orgId,
-      memberOf(c),
-      c.req.valid("json"),
-    );
+    const preview = await withdrawals.preview(c.get("org").orgId, memberOf(c), c.req.valid("json"));
     return c.json({ code: 0 as const, data: preview }, 200);
   });
 

@@ -11,13 +11,10 @@ const requiredString = (example: string, description: string) =>
     })
     .openapi({ example, description });
 
-const TotpCode = z
-  .string({ error: "must be a string of 6 digits" })
-  .optional()
-  .openapi({
-    example: "123456",
-    description: "The member's current TOTP code; owners must give it (see docs/studio.md).",
-  });
+const TotpCode = z.string({ error: "must be a string of 6 digits" }).optional().openapi({
+  example: "123456",
+  description: "The member's current TOTP code; owners must give it (see docs/studio.md).",
+});
 
 export const WithdrawalRequest = z
   .object({

@@ -598,7 +598,11 @@ export function createWithdrawalService(options: {
       .executeTakeFirst();
     if (!row || !(await nothingSent(row))) return;
     await db.transaction().execute(async (trx) => {
-      await trx.deleteFrom("withdrawals").where("id", "=", Number(id)).where("payout_id", "is", null).execute();
+      await trx
+        .deleteFrom("withdrawals")
+        .where("id", "=", Number(id))
+        .where("payout_id", "is", null)
+        .execute();
       await recordAudit(trx, member.actor, {
         orgId,
         action: "withdrawal.unsent",

@@ -2,7 +2,7 @@ import { Secret, TOTP } from "otpauth";
 import { type Address, getAddress } from "viem";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { OrgRole } from "../admin/roles.ts";
-import { signInAs, type StudioTestClient, type StudioTestUser } from "../testing/studio-client.ts";
+import { type StudioTestClient, type StudioTestUser, signInAs } from "../testing/studio-client.ts";
 import {
   CHAIN,
   type FundedTenant,
@@ -116,7 +116,9 @@ describe("Studio withdrawals at or below the approval threshold", () => {
     expect(api.code).toBe(0);
     const list = await admin.request("GET", path(shop, "/withdrawals?page_size=10"));
     expect(list.body.data.total_count).toBe(2);
-    expect(list.body.data.items.map((w: { source: string; id: string }) => [w.source, w.id])).toEqual([
+    expect(
+      list.body.data.items.map((w: { source: string; id: string }) => [w.source, w.id]),
+    ).toEqual([
       ["api", api.data.id],
       ["studio", made.body.data.id],
     ]);
@@ -344,8 +346,18 @@ describe("withdrawal preview, roles and validation", () => {
     const counts = async () => {
       const db = f.gateway.database.db;
       const n = async (table: "payouts" | "withdrawals" | "audit_log") =>
-        (await db.selectFrom(table).select((eb) => eb.fn.countAll<string>().as("n")).executeTakeFirstOrThrow()).n;
-      return [await n("payouts"), await n("withdrawals"), await n("audit_log"), await signedFrom(shop)];
+        (
+          await db
+            .selectFrom(table)
+            .select((eb) => eb.fn.countAll<string>().as("n"))
+            .executeTakeFirstOrThrow()
+        ).n;
+      return [
+        await n("payouts"),
+        await n("withdrawals"),
+        await n("audit_log"),
+        await signedFrom(shop),
+      ];
     };
     const before = await counts();
     const { token, amount, chain_id, to_address } = withdrawal("25");
@@ -434,7 +446,9 @@ describe("treasury", () => {
       fee_bps: 0,
       collections: { items: [], total_count: 0, page_number: 1, page_size: 10 },
     });
-    const local = view.body.data.hot_wallets.find((w: { chain_id: string }) => w.chain_id === CHAIN);
+    const local = view.body.data.hot_wallets.find(
+      (w: { chain_id: string }) => w.chain_id === CHAIN,
+    );
     expect(local).toMatchObject({
       address: shop.hot,
       native_balance: "1",

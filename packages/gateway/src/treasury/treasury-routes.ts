@@ -1,5 +1,10 @@
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
-import { ADMIN_TAG, adminErrorResponses, OrgParam, studioSecurity } from "../admin/admin-openapi.ts";
+import {
+  ADMIN_TAG,
+  adminErrorResponses,
+  OrgParam,
+  studioSecurity,
+} from "../admin/admin-openapi.ts";
 import type { StudioEnv } from "../admin/studio-auth.ts";
 import type { StudioContext } from "../admin/studio-context.ts";
 import { envelope, errorResponse, jsonResponse, PageQuery, pageOf } from "../http/openapi.ts";
@@ -54,7 +59,11 @@ const TreasuryAddressBody = z
   .openapi("TreasuryAddressChange");
 
 const TreasurySettings = z
-  .object({ org_id: z.number().int(), treasury_address: z.string().nullable(), fee_bps: z.number().int() })
+  .object({
+    org_id: z.number().int(),
+    treasury_address: z.string().nullable(),
+    fee_bps: z.number().int(),
+  })
   .openapi("TreasurySettings");
 
 /** Studio's treasury page: collections, hot wallet balances, and the treasury address (owner + TOTP). */

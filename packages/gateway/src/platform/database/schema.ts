@@ -513,7 +513,11 @@ export type WithdrawalStatus = "awaiting_approval" | "rejected" | "sent";
 
 export interface OrganizationsTable {
   /** Decimal token amount above which a Studio withdrawal needs a second member; null: never. */
-  withdrawal_approval_threshold: ColumnType<string | null, string | null | undefined, string | null>;
+  withdrawal_approval_threshold: ColumnType<
+    string | null,
+    string | null | undefined,
+    string | null
+  >;
 }
 
 export interface WithdrawalsTable {
