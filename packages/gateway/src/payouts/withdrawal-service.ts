@@ -6,7 +6,7 @@ import type { Actor } from "../admin/audit-log.ts";
 import { recordAudit } from "../admin/audit-log.ts";
 import type { OrgRole } from "../admin/roles.ts";
 import { verifySecondFactor } from "../admin/second-factor.ts";
-import type { ChainRegistry } from "../chain/chain-registry.ts";
+import { type ChainRegistry, explorerTxUrl } from "../chain/chain-registry.ts";
 import type { TxManager } from "../chain/tx-manager/tx-manager.ts";
 import { readOrgLimits } from "../organizations/transfer-limits.ts";
 import { formatTokenAmount } from "../payments/money.ts";
@@ -193,7 +193,6 @@ export function createWithdrawalService(options: {
   >[number];
 
   function toView(r: ListedRow): WithdrawalView {
-    const explorer = chains.list().find((c) => c.key === r.chain_id)?.explorerUrl;
     return {
       id: r.id,
       source: r.source,
@@ -209,7 +208,7 @@ export function createWithdrawalService(options: {
       reject_reason: r.reject_reason,
       transfer_id: r.transfer_id,
       tx_hash: r.tx_hash,
-      explorer_url: explorer && r.tx_hash ? `${explorer}/tx/${r.tx_hash}` : null,
+      explorer_url: explorerTxUrl(chains, r.chain_id, r.tx_hash),
       error: r.error,
       created_at: new Date(r.created_at).toISOString(),
     };

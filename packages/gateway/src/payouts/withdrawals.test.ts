@@ -430,6 +430,18 @@ describe("withdrawal preview, roles and validation", () => {
     expect([badLimit.status, badLimit.body.data?.field]).toEqual([400, "daily_transfer_cap"]);
     const badStatus = await admin.request("GET", path(shop, "/withdrawals?status=done"));
     expect([badStatus.status, badStatus.body.data?.field]).toEqual([400, "status"]);
+
+    // Documented in the OpenAPI document, under the features' admin tags.
+    const doc = (await (await fetch(`${f.gateway.url}/openapi.json`)).json()) as {
+      paths: Record<string, Record<string, { tags: string[] }>>;
+    };
+    const tagOf = (p: string, method: string) => doc.paths[p]?.[method]?.tags;
+    const org = "/v1/admin/orgs/{orgId}";
+    expect(tagOf(`${org}/withdrawals`, "post")).toEqual(["Admin: Withdrawals"]);
+    expect(tagOf(`${org}/withdrawals/{id}/approve`, "post")).toEqual(["Admin: Withdrawals"]);
+    expect(tagOf(`${org}/withdrawals/preview`, "post")).toEqual(["Admin: Withdrawals"]);
+    expect(tagOf(`${org}/limits`, "patch")).toEqual(["Admin: Limits"]);
+    expect(tagOf(`${org}/treasury/address`, "put")).toEqual(["Admin: Treasury"]);
   });
 });
 
@@ -453,6 +465,47 @@ describe("treasury", () => {
       address: shop.hot,
       native_balance: "1",
       balances: [expect.objectContaining({ symbol: "USDT", balance: "7", in_flight: "0" })],
+    });
+
+    // A collection as the treasury worker records it (its own tests make real ones on chain).
+    const created = await f.call<{ payment_intent_id: string; payment_address: string }>(
+      "POST",
+      "/v1/studio/api/payment/intent",
+      { apiKey: shop.apiKey, body: { fiat_amount: "10", fiat_currency: "USD" } },
+    );
+    const intentId = created.data.payment_intent_id;
+    await f.gateway.database.db
+      .insertInto("collections")
+      .values({
+        payment_intent_id: intentId,
+        chain_id: CHAIN,
+        token_address: f.token,
+        from_address: created.data.payment_address,
+        treasury_address: recipient(),
+        fee_address: recipient(),
+        amount: units("9.9"),
+        fee: units("0.1"),
+        chain_tx_id: null,
+        fee_chain_tx_id: null,
+        state: "confirmed",
+        error: null,
+      })
+      .execute();
+    const withCollection = await viewer.request("GET", path(shop, "/treasury?page_size=5"));
+    expect(withCollection.body.data.collections).toMatchObject({
+      total_count: 1,
+      page_size: 5,
+      items: [
+        {
+          payment_intent_id: intentId,
+          symbol: "USDT",
+          amount: "9.9",
+          fee: "0.1",
+          state: "confirmed",
+          tx_hash: null,
+          explorer_url: null,
+        },
+      ],
     });
 
     const address = getAddress(recipient());

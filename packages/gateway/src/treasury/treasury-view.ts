@@ -2,7 +2,7 @@ import type { Kysely } from "kysely";
 import type { Actor } from "../admin/audit-log.ts";
 import { recordAudit } from "../admin/audit-log.ts";
 import { verifySecondFactor } from "../admin/second-factor.ts";
-import type { ChainRegistry } from "../chain/chain-registry.ts";
+import { type ChainRegistry, explorerTxUrl } from "../chain/chain-registry.ts";
 import type { TreasurySettings } from "../organizations/treasury-settings.ts";
 import { formatTokenAmount } from "../payments/money.ts";
 import type { WalletView } from "../payouts/transfer-schemas.ts";
@@ -51,23 +51,20 @@ export function createTreasuryView(options: {
     const amount = (v: string | null, decimals: number) =>
       v === null ? null : formatTokenAmount(BigInt(v), decimals);
     return {
-      items: rows.map((r) => {
-        const explorer = chains.list().find((c) => c.key === r.chain_id)?.explorerUrl;
-        return {
-          payment_intent_id: r.payment_intent_id,
-          chain_id: r.chain_id,
-          symbol: r.symbol,
-          amount: amount(r.amount, r.decimals),
-          fee: amount(r.fee, r.decimals),
-          state: r.state,
-          treasury_address: r.treasury_address,
-          tx_hash: r.tx_hash,
-          fee_tx_hash: r.fee_tx_hash,
-          explorer_url: explorer && r.tx_hash ? `${explorer}/tx/${r.tx_hash}` : null,
-          error: r.error,
-          created_at: new Date(r.created_at).toISOString(),
-        };
-      }),
+      items: rows.map((r) => ({
+        payment_intent_id: r.payment_intent_id,
+        chain_id: r.chain_id,
+        symbol: r.symbol,
+        amount: amount(r.amount, r.decimals),
+        fee: amount(r.fee, r.decimals),
+        state: r.state,
+        treasury_address: r.treasury_address,
+        tx_hash: r.tx_hash,
+        fee_tx_hash: r.fee_tx_hash,
+        explorer_url: explorerTxUrl(chains, r.chain_id, r.tx_hash),
+        error: r.error,
+        created_at: new Date(r.created_at).toISOString(),
+      })),
       total_count: Number(count.n),
       page_number: page.page_number,
       page_size: page.page_size,
