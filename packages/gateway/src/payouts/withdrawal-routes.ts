@@ -226,13 +226,15 @@ export function registerWithdrawalRoutes(app: OpenAPIHono<StudioEnv>, ctx: Studi
     const patch = c.req.valid("json");
     const limits = await ctx.db.transaction().execute(async (trx) => {
       const { before, after } = await changeOrgLimits(trx, orgId, patch);
-      await recordAudit(trx, c.get("studio").actor, {
-        orgId,
-        action: "limits.changed",
-        target: `organization:${orgId}`,
-        before,
-        after,
-      });
+      if (JSON.stringify(before) !== JSON.stringify(after)) {
+        await recordAudit(trx, c.get("studio").actor, {
+          orgId,
+          action: "limits.changed",
+          target: `organization:${orgId}`,
+          before,
+          after,
+        });
+      }
       return after;
     });
     return c.json({ code: 0 as const, data: limits }, 200);

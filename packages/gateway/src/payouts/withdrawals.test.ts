@@ -313,6 +313,34 @@ describe("Studio withdrawals above the approval threshold", () => {
     expect([missing.status, missing.body.code]).toEqual([404, 4045]);
   });
 
+  it("refuses an approval the balance cannot cover; the withdrawal keeps waiting", async () => {
+    const shop = await f.fundedTenant("30");
+    const maker = await member(shop, "admin");
+    const checker = await member(shop, "admin");
+    await maker.request("PATCH", path(shop, "/limits"), {
+      body: { withdrawal_approval_threshold: "1" },
+    });
+    const made = await maker.request("POST", path(shop, "/withdrawals"), {
+      body: withdrawal("20"),
+    });
+    expect(made.body.data.status).toBe("awaiting_approval");
+    // Meanwhile an API transfer spends most of the balance (in flight: not mined).
+    expect((await f.transfer(shop, f.body("15"))).code).toBe(0);
+    const refused = await checker.request(
+      "POST",
+      path(shop, `/withdrawals/${made.body.data.id}/approve`),
+      { body: {} },
+    );
+    expect([refused.status, refused.body.code, refused.body.data]).toEqual([
+      400,
+      4015,
+      { insufficient_amount: "5" },
+    ]);
+    const still = await checker.request("GET", path(shop, `/withdrawals/${made.body.data.id}`));
+    expect(still.body.data).toMatchObject({ status: "awaiting_approval", approved_by: null });
+    expect(await signedFrom(shop)).toBe(1);
+  });
+
   it("asks an owner for a second factor to request one: none set up 4036, wrong code 4037", async () => {
     const shop = await f.fundedTenant("100");
     const admin = await member(shop, "admin");
