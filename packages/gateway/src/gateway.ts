@@ -31,6 +31,7 @@ import { type ChainWatchers, startChainWatchers } from "./payments/lifecycle/cha
 import { createLifecycleService } from "./payments/lifecycle/lifecycle-service.ts";
 import { createPaymentIntentService } from "./payments/payment-intent-service.ts";
 import { createPayoutService } from "./payouts/payout-service.ts";
+import { createWithdrawalService } from "./payouts/withdrawal-service.ts";
 import { type Config, ConfigError } from "./platform/config.ts";
 import { createDatabase, type DatabaseHandle } from "./platform/database/create-database.ts";
 import { createLeases } from "./platform/lease.ts";
@@ -38,6 +39,7 @@ import { createRateProvider } from "./rates/create-rate-provider.ts";
 import type { RateProvider } from "./rates/rate-provider.ts";
 import { createGasTopUpDepositAccounts } from "./treasury/deposit-accounts.ts";
 import { createTreasuryService } from "./treasury/treasury-service.ts";
+import { createTreasuryView } from "./treasury/treasury-view.ts";
 
 export interface GatewayOptions {
   config: Config;
@@ -151,6 +153,8 @@ export function createServices(options: {
     resolveSigner: (address) => findSigner(database, wallets, address),
     onReplaced: options.metrics?.txReplaced,
   });
+  const payouts = createPayoutService({ db: database.db, chains, txManager, wallets });
+  const treasurySettings = createTreasurySettings({ db: database.db });
   return {
     chains,
     callbackGuard,
@@ -165,10 +169,17 @@ export function createServices(options: {
     wallets,
     leases,
     txManager,
-    payouts: createPayoutService({ db: database.db, chains, txManager, wallets }),
+    payouts,
     transferLimits: createTransferLimits({ db: database.db }),
     operators: createOperatorAccounts({ db: database.db }),
-    treasurySettings: createTreasurySettings({ db: database.db }),
+    treasurySettings,
+    withdrawals: createWithdrawalService({ db: database.db, chains, payouts, txManager, wallets }),
+    treasuryView: createTreasuryView({
+      db: database.db,
+      chains,
+      treasurySettings,
+      walletOf: payouts.walletOf,
+    }),
     treasury: createTreasuryService({
       db: database.db,
       txManager,
@@ -323,6 +334,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
             callbackTimeoutMs: config.CALLBACK_TIMEOUT_MS,
             wallets: services.wallets,
             rpcClient: services.txManager.client,
+            withdrawals: services.withdrawals,
+            treasury: services.treasuryView,
           },
         });
   let server: ServerType;

@@ -1,5 +1,7 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import { rejectMalformedText } from "../http/well-formed-text.ts";
+import { registerWithdrawalRoutes } from "../payouts/withdrawal-routes.ts";
+import { registerTreasuryRoutes } from "../treasury/treasury-routes.ts";
 import { registerAccountRoutes } from "./account-routes.ts";
 import { registerAuditRoutes } from "./audit-routes.ts";
 import { registerOperatorRoutes } from "./operator-routes.ts";
@@ -44,6 +46,8 @@ export function registerAdminRoutes(app: OpenAPIHono<StudioEnv>, deps: StudioDep
   registerAuditRoutes(app, context);
   registerOperatorRoutes(app, context);
   registerPaymentAdminRoutes(app, context);
+  registerWithdrawalRoutes(app, context);
+  registerTreasuryRoutes(app, context);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "StudioSession", {
     type: "apiKey",

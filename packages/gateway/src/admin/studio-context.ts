@@ -1,13 +1,15 @@
 import type { Kysely } from "kysely";
 import type { Logger } from "pino";
-import type { TenancyService } from "../organizations/tenancy-service.ts";
 import type { PublicClient } from "viem";
 import type { CallbackService } from "../callbacks/callback-service.ts";
 import type { CallbackUrlGuard } from "../callbacks/url-guard.ts";
 import type { ChainRegistry } from "../chain/chain-registry.ts";
 import type { Wallets } from "../chain/wallets.ts";
+import type { TenancyService } from "../organizations/tenancy-service.ts";
 import type { WebhookSecrets } from "../organizations/webhook-secrets.ts";
+import type { WithdrawalService } from "../payouts/withdrawal-service.ts";
 import type { Database } from "../platform/database/schema.ts";
+import type { TreasuryView } from "../treasury/treasury-view.ts";
 import type { OperatorHealthDependencies } from "./operator-health.ts";
 import type { StudioAuth } from "./studio-auth.ts";
 import type { StudioSessions } from "./studio-sessions.ts";
@@ -34,6 +36,10 @@ export interface StudioDependencies {
   callbackTimeoutMs: number;
   wallets: Wallets;
   rpcClient: (chainKey: string) => PublicClient;
+  /** Withdrawals with approval, through payouts/ (payouts/withdrawal-service.ts). */
+  withdrawals: WithdrawalService;
+  /** The treasury page and its address change (treasury/treasury-view.ts). */
+  treasury: TreasuryView;
 }
 
 /** Everything an admin route file gets. */
