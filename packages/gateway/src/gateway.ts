@@ -4,6 +4,7 @@ import { type ServerType, serve } from "@hono/node-server";
 import { sql } from "kysely";
 import type { Logger } from "pino";
 import { type Address, getAddress, parseGwei } from "viem";
+import { createOperatorAccounts } from "./admin/operator-accounts.ts";
 import { createCallbackService } from "./callbacks/callback-service.ts";
 import { createCallbackDispatcher } from "./callbacks/dispatcher.ts";
 import { createCallbackUrlGuard, type Resolve } from "./callbacks/url-guard.ts";
@@ -30,6 +31,7 @@ import { type ChainWatchers, startChainWatchers } from "./payments/lifecycle/cha
 import { createLifecycleService } from "./payments/lifecycle/lifecycle-service.ts";
 import { createPaymentIntentService } from "./payments/payment-intent-service.ts";
 import { createPayoutService } from "./payouts/payout-service.ts";
+import { createWithdrawalService } from "./payouts/withdrawal-service.ts";
 import { type Config, ConfigError } from "./platform/config.ts";
 import { createDatabase, type DatabaseHandle } from "./platform/database/create-database.ts";
 import { createLeases } from "./platform/lease.ts";
@@ -37,6 +39,7 @@ import { createRateProvider } from "./rates/create-rate-provider.ts";
 import type { RateProvider } from "./rates/rate-provider.ts";
 import { createGasTopUpDepositAccounts } from "./treasury/deposit-accounts.ts";
 import { createTreasuryService } from "./treasury/treasury-service.ts";
+import { createTreasuryView } from "./treasury/treasury-view.ts";
 
 export interface GatewayOptions {
   config: Config;
@@ -150,8 +153,11 @@ export function createServices(options: {
     resolveSigner: (address) => findSigner(database, wallets, address),
     onReplaced: options.metrics?.txReplaced,
   });
+  const payouts = createPayoutService({ db: database.db, chains, txManager, wallets });
+  const treasurySettings = createTreasurySettings({ db: database.db });
   return {
     chains,
+    callbackGuard,
     tenancy,
     intents,
     lifecycle,
@@ -163,9 +169,17 @@ export function createServices(options: {
     wallets,
     leases,
     txManager,
-    payouts: createPayoutService({ db: database.db, chains, txManager, wallets }),
+    payouts,
     transferLimits: createTransferLimits({ db: database.db }),
-    treasurySettings: createTreasurySettings({ db: database.db }),
+    operators: createOperatorAccounts({ db: database.db }),
+    treasurySettings,
+    withdrawals: createWithdrawalService({ db: database.db, chains, payouts, txManager, wallets }),
+    treasuryView: createTreasuryView({
+      db: database.db,
+      chains,
+      treasurySettings,
+      walletOf: payouts.walletOf,
+    }),
     treasury: createTreasuryService({
       db: database.db,
       txManager,
@@ -304,6 +318,24 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
             sessionIdleMs: config.STUDIO_SESSION_IDLE_MINUTES * 60_000,
             sessionAbsoluteMs: config.STUDIO_SESSION_MAX_HOURS * 3_600_000,
             trustProxy: config.TRUST_PROXY,
+            tenancy: services.tenancy,
+            health: {
+              chains: services.chains,
+              chainHealth: services.chainHealth,
+              wallets: services.wallets,
+              client: services.txManager.client,
+              replaceAfterBlocks: config.TX_REPLACE_AFTER_BLOCKS,
+              lowNativeBalance: config.GAS_WALLET_LOW_BALANCE,
+            },
+            chains: services.chains,
+            callbacks: services.callbacks,
+            callbackGuard: services.callbackGuard,
+            webhookSecrets: services.webhookSecrets,
+            callbackTimeoutMs: config.CALLBACK_TIMEOUT_MS,
+            wallets: services.wallets,
+            rpcClient: services.txManager.client,
+            withdrawals: services.withdrawals,
+            treasury: services.treasuryView,
           },
         });
   let server: ServerType;

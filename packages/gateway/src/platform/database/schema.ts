@@ -223,7 +223,8 @@ export interface PayoutsTable {
   id: string;
   org_id: number;
   seq: number;
-  api_key_id: number;
+  /** null for a withdrawal made in Studio (its `withdrawals` row names the person). */
+  api_key_id: number | null;
   chain_id: string;
   token_address: string;
   symbol: string;
@@ -504,4 +505,55 @@ export interface Database {
   invitations: InvitationsTable;
   login_failures: LoginFailuresTable;
   audit_log: AuditLogTable;
+}
+
+// ---- The operator's routes: migrations/2026-11-27-studio-operator.ts ----
+
+export interface OrganizationsTable {
+  /** Set by an operator: the organisation's API keys and clients are refused (403 4065). */
+  suspended_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+}
+
+export interface UsersTable {
+  /** The last TOTP time step accepted for this user: a code is good once. */
+  totp_last_step: ColumnType<string | number | null, never, string | number | bigint | null>;
+}
+
+// ---- Studio's withdrawals: migrations/2026-11-27-studio-withdrawals.ts ----
+
+export type WithdrawalStatus = "awaiting_approval" | "rejected" | "sent";
+
+export interface OrganizationsTable {
+  /** Decimal token amount above which a Studio withdrawal needs a second member; null: never. */
+  withdrawal_approval_threshold: ColumnType<
+    string | null,
+    string | null | undefined,
+    string | null
+  >;
+}
+
+export interface WithdrawalsTable {
+  /** bigserial: pg returns it as a string, PGlite as a number. */
+  id: Generated<string | number>;
+  org_id: number;
+  chain_id: string;
+  token_address: string;
+  symbol: string;
+  decimals: number;
+  amount: Numeric;
+  to_address: string;
+  status: WithdrawalStatus;
+  requested_by: number;
+  approved_by: number | null;
+  rejected_by: number | null;
+  reject_reason: string | null;
+  decided_at: Timestamp | null;
+  idempotency_key: string;
+  request_hash: string;
+  payout_id: string | null;
+  created_at: DefaultTimestamp;
+}
+
+export interface Database {
+  withdrawals: WithdrawalsTable;
 }
