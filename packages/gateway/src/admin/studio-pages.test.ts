@@ -383,3 +383,37 @@ describe("settings, treasury and audit", () => {
     await page.context().close();
   });
 });
+
+describe("operator", () => {
+  it("creates an organisation with its owner's link, sets its fee, suspends it; shows health", async () => {
+    const operator = await signInAs(f.gateway, { operator: true });
+    const page = await open(f.gateway.url, { client: operator, path: "/operator/organizations" });
+    await page.getByRole("button", { name: "New organisation" }).click();
+    const dialog = page.getByRole("dialog");
+    await dialog.getByLabel("Name").fill("Blue Tea House");
+    await dialog.getByLabel("Default chain").fill(CHAIN);
+    await dialog.getByLabel("Fee (%)").fill("1.5");
+    await dialog.getByLabel("First owner's email").fill(`owner-${Date.now()}@example.com`);
+    await dialog.getByRole("button", { name: "New organisation" }).click();
+    await dialog.getByText("you will not see it again").waitFor();
+    expect(await dialog.locator(".secret-value code").textContent()).toMatch(
+      /\/studio\/invite\/[A-Za-z0-9_-]{43}$/,
+    );
+    await dialog.getByRole("button", { name: "Close" }).click();
+    const row = page.getByRole("row").filter({ hasText: "Blue Tea House" });
+    await row.getByText("1.5%").waitFor();
+
+    await row.getByRole("button", { name: "Suspend" }).click();
+    await page.getByRole("dialog").getByRole("button", { name: "Suspend" }).click();
+    await row.getByText("Suspended").waitFor();
+    await expectAccessible(page, "the operator's organisations");
+    await documentScreenshot(page, "studio-operator-organizations");
+
+    await page.getByRole("link", { name: "Health" }).click();
+    await page.getByRole("heading", { name: "Chains" }).waitFor();
+    await page.getByRole("table", { name: "Chains" }).getByText(CHAIN).waitFor();
+    await expectAccessible(page, "the health page");
+    await documentScreenshot(page, "studio-operator-health");
+    await page.context().close();
+  });
+});

@@ -13,7 +13,8 @@ interface Health {
     processed: number | null;
     lag: number | null;
     ready: boolean;
-    problem: string | null;
+    problem: "not_followed" | "stalled" | "lagging" | null;
+    message: string | null;
     rpc_urls: { host: string; up: boolean }[];
   }[];
   callbacks: { due: number; oldest_due_at: string | null; failing_endpoints: number };
@@ -118,7 +119,9 @@ export function HealthPage() {
                           ) : (
                             <Badge tone="danger">{t("healthNotReady")}</Badge>
                           )}
-                          {c.problem && <div className="text-danger small">{c.problem}</div>}
+                          {(c.message ?? c.problem) && (
+                            <div className="text-danger small">{c.message ?? c.problem}</div>
+                          )}
                         </td>
                         <td className="num">{c.head ?? "—"}</td>
                         <td className="num">{c.processed ?? "—"}</td>
