@@ -20,6 +20,7 @@ import { createApp, createServiceApp } from "./http/create-app.ts";
 import { registerDatabaseGauges } from "./observability/collectors.ts";
 import { createMetrics, type Metrics } from "./observability/metrics.ts";
 import { registerWalletBalanceGauge } from "./observability/wallet-balances.ts";
+import { createOrgSettings } from "./organizations/org-settings.ts";
 import { createTenancyService } from "./organizations/tenancy-service.ts";
 import { createTransferLimits } from "./organizations/transfer-limits.ts";
 import { createTreasurySettings } from "./organizations/treasury-settings.ts";
@@ -28,6 +29,7 @@ import { createChainHealth } from "./payments/lifecycle/chain-health.ts";
 import { createChainIngestService } from "./payments/lifecycle/chain-ingest-service.ts";
 import { type ChainWatchers, startChainWatchers } from "./payments/lifecycle/chain-watcher.ts";
 import { createLifecycleService } from "./payments/lifecycle/lifecycle-service.ts";
+import { createPaymentLinks } from "./payments/links/payment-link-service.ts";
 import { createPaymentIntentService } from "./payments/payment-intent-service.ts";
 import { createPayoutService } from "./payouts/payout-service.ts";
 import { type Config, ConfigError } from "./platform/config.ts";
@@ -154,6 +156,8 @@ export function createServices(options: {
     chains,
     tenancy,
     intents,
+    orgSettings: createOrgSettings({ db: database.db, chains }),
+    paymentLinks: createPaymentLinks({ db: database.db, intents, tenancy }),
     lifecycle,
     ingest,
     chainHealth,
@@ -284,6 +288,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
           intents: services.intents,
           callbacks: services.callbacks,
           payouts: services.payouts,
+          paymentLinks: services.paymentLinks,
           log,
           maxBodyBytes: config.MAX_BODY_BYTES,
           rateLimits: {
@@ -304,6 +309,10 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
             sessionIdleMs: config.STUDIO_SESSION_IDLE_MINUTES * 60_000,
             sessionAbsoluteMs: config.STUDIO_SESSION_MAX_HOURS * 3_600_000,
             trustProxy: config.TRUST_PROXY,
+            tenancy: services.tenancy,
+            webhookSecrets: services.webhookSecrets,
+            orgSettings: services.orgSettings,
+            paymentLinks: services.paymentLinks,
           },
         });
   let server: ServerType;

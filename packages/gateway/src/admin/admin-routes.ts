@@ -1,5 +1,8 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import { rejectMalformedText } from "../http/well-formed-text.ts";
+import { registerDeveloperRoutes } from "../organizations/developer-routes.ts";
+import { registerSettingsRoutes } from "../organizations/settings-routes.ts";
+import { registerPaymentLinkRoutes } from "../payments/links/payment-link-routes.ts";
 import { registerSessionRoutes } from "./session-routes.ts";
 import { createStudioAuth, type StudioEnv } from "./studio-auth.ts";
 import type { StudioContext, StudioDependencies } from "./studio-context.ts";
@@ -34,6 +37,9 @@ export function registerAdminRoutes(app: OpenAPIHono<StudioEnv>, deps: StudioDep
 
   // Each feature's routes: one registrar per file, in the folder of the feature.
   registerSessionRoutes(app, context);
+  registerDeveloperRoutes(app, context);
+  registerSettingsRoutes(app, context);
+  registerPaymentLinkRoutes(app, context);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "StudioSession", {
     type: "apiKey",

@@ -1,5 +1,9 @@
 import type { Kysely } from "kysely";
 import type { Logger } from "pino";
+import type { OrgSettingsService } from "../organizations/org-settings.ts";
+import type { TenancyService } from "../organizations/tenancy-service.ts";
+import type { WebhookSecrets } from "../organizations/webhook-secrets.ts";
+import type { PaymentLinks } from "../payments/links/payment-link-service.ts";
 import type { Database } from "../platform/database/schema.ts";
 import type { StudioAuth } from "./studio-auth.ts";
 import type { StudioSessions } from "./studio-sessions.ts";
@@ -13,6 +17,11 @@ export interface StudioDependencies {
   sessionIdleMs: number;
   sessionAbsoluteMs: number;
   trustProxy: number;
+  /** Developers, settings and payment links. */
+  tenancy: TenancyService;
+  webhookSecrets: WebhookSecrets;
+  orgSettings: OrgSettingsService;
+  paymentLinks: PaymentLinks;
 }
 
 /** Everything an admin route file gets. */

@@ -56,6 +56,9 @@ export const ErrorCode = {
   notSignedIn: 4031,
   forbidden: 4032,
   csrfRejected: 4033,
+  // Developers, settings, payment links.
+  orgHasNoClient: 4055,
+  paymentLinkUsed: 4056,
   internal: 5000,
   rateUnavailable: 5030,
   chainUnavailable: 5031,
