@@ -235,7 +235,11 @@ export function createTenancyService({
             ],
           }),
     };
-    const missing = () => invalidClientId(`client ${clientId} not found`);
+    // The admin API's 401 means "sign in again": there, another organisation's client is a 404.
+    const missing = () =>
+      scope.orgId === undefined
+        ? invalidClientId(`client ${clientId} not found`)
+        : notFound(`client ${clientId} not found`);
     if (!CLIENT_ID_PATTERN.test(clientId)) throw missing();
     return db.transaction().execute(async (trx) => {
       let query = trx

@@ -157,8 +157,7 @@ export function createPaymentLinks(options: {
      */
     async open(id: string): Promise<LinkOpening> {
       const link = await find(id);
-      if (!link?.active)
-        throw notFound("this payment link does not exist or was turned off");
+      if (!link?.active) throw notFound("this payment link does not exist or was turned off");
       if (!link.reusable && link.intent_id !== null) return afterUse(link.intent_id);
       // The payer's browser, booked on the organisation's first client like a server call
       // without X-Client-ID; a link never sets a callback URL.
