@@ -1,19 +1,19 @@
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import {
   ADMIN_TAG,
-  adminErrorResponses,
+  adminAnswers,
+  jsonBody,
   OrgParam,
   studioSecurity,
 } from "../admin/admin-openapi.ts";
 import { roleCan } from "../admin/roles.ts";
 import { forbidden, type StudioEnv } from "../admin/studio-auth.ts";
 import type { StudioContext } from "../admin/studio-context.ts";
-import { envelope, errorResponse, jsonResponse } from "../http/openapi.ts";
 import { refineText } from "../http/well-formed-text.ts";
 import type { ApiKeyInfo, Client } from "./tenancy-service.ts";
 
 const TAG = `${ADMIN_TAG}: Developers`;
-const notFoundResponse = { 404: errorResponse("Not a member, or no such key or client (4004)") };
+const NOT_FOUND = "Not a member, or no such key or client (4004)";
 
 const LimitAmount = z
   .string()
@@ -195,11 +195,7 @@ export function registerDeveloperRoutes(app: OpenAPIHono<StudioEnv>, ctx: Studio
       ...route("get", "/v1/admin/orgs/{orgId}/keys", "read"),
       summary: "The organisation's API keys (never their secrets)",
       request: { params: OrgParam },
-      responses: {
-        200: jsonResponse(envelope(z.array(ApiKey)), "The keys, oldest first"),
-        ...adminErrorResponses,
-        ...notFoundResponse,
-      },
+      responses: adminAnswers(z.array(ApiKey), "The keys, oldest first", NOT_FOUND),
     }),
     async (c) => {
       const keys = await tenancy.listApiKeys(c.get("org").orgId);
@@ -214,13 +210,9 @@ export function registerDeveloperRoutes(app: OpenAPIHono<StudioEnv>, ctx: Studio
       description: "Setting max_transfer_amount or daily_transfer_cap needs limits:write.",
       request: {
         params: OrgParam,
-        body: { required: true, content: { "application/json": { schema: CreateKeyBody } } },
+        body: jsonBody(CreateKeyBody),
       },
-      responses: {
-        200: jsonResponse(envelope(CreatedApiKey), "The key and its secret"),
-        ...adminErrorResponses,
-        ...notFoundResponse,
-      },
+      responses: adminAnswers(CreatedApiKey, "The key and its secret", NOT_FOUND),
     }),
     async (c) => {
       const body = c.req.valid("json");
@@ -243,13 +235,9 @@ export function registerDeveloperRoutes(app: OpenAPIHono<StudioEnv>, ctx: Studio
       summary: "Rename an API key, or set its own transfer limits (limits:write)",
       request: {
         params: KeyParams,
-        body: { required: true, content: { "application/json": { schema: UpdateKeyBody } } },
+        body: jsonBody(UpdateKeyBody),
       },
-      responses: {
-        200: jsonResponse(envelope(ApiKey), "The key"),
-        ...adminErrorResponses,
-        ...notFoundResponse,
-      },
+      responses: adminAnswers(ApiKey, "The key", NOT_FOUND),
     }),
     async (c) => {
       const body = c.req.valid("json");
@@ -271,11 +259,7 @@ export function registerDeveloperRoutes(app: OpenAPIHono<StudioEnv>, ctx: Studio
       ...route("delete", "/v1/admin/orgs/{orgId}/keys/{keyId}", "keys:write"),
       summary: "Revoke an API key: refused by the API at once (401 4002)",
       request: { params: KeyParams },
-      responses: {
-        200: jsonResponse(envelope(ApiKey), "The revoked key"),
-        ...adminErrorResponses,
-        ...notFoundResponse,
-      },
+      responses: adminAnswers(ApiKey, "The revoked key", NOT_FOUND),
     }),
     async (c) => {
       const key = await tenancy.revokeApiKey(Number(c.req.valid("param").keyId), {
@@ -291,11 +275,7 @@ export function registerDeveloperRoutes(app: OpenAPIHono<StudioEnv>, ctx: Studio
       ...route("get", "/v1/admin/orgs/{orgId}/clients", "read"),
       summary: "The organisation's clients, their allowed origins and callback hosts",
       request: { params: OrgParam },
-      responses: {
-        200: jsonResponse(envelope(z.array(ClientView)), "The clients, oldest first"),
-        ...adminErrorResponses,
-        ...notFoundResponse,
-      },
+      responses: adminAnswers(z.array(ClientView), "The clients, oldest first", NOT_FOUND),
     }),
     async (c) => {
       const clients = await tenancy.listClients(c.get("org").orgId);
@@ -309,13 +289,9 @@ export function registerDeveloperRoutes(app: OpenAPIHono<StudioEnv>, ctx: Studio
       summary: "Create a client (a client_id for browser calls from the allowed origins)",
       request: {
         params: OrgParam,
-        body: { required: true, content: { "application/json": { schema: CreateClientBody } } },
+        body: jsonBody(CreateClientBody),
       },
-      responses: {
-        200: jsonResponse(envelope(ClientView), "The client"),
-        ...adminErrorResponses,
-        ...notFoundResponse,
-      },
+      responses: adminAnswers(ClientView, "The client", NOT_FOUND),
     }),
     async (c) => {
       const body = c.req.valid("json");
@@ -338,13 +314,9 @@ export function registerDeveloperRoutes(app: OpenAPIHono<StudioEnv>, ctx: Studio
       summary: "Rename a client or replace its allowed origins or callback hosts",
       request: {
         params: ClientParams,
-        body: { required: true, content: { "application/json": { schema: UpdateClientBody } } },
+        body: jsonBody(UpdateClientBody),
       },
-      responses: {
-        200: jsonResponse(envelope(ClientView), "The client"),
-        ...adminErrorResponses,
-        ...notFoundResponse,
-      },
+      responses: adminAnswers(ClientView, "The client", NOT_FOUND),
     }),
     async (c) => {
       const body = c.req.valid("json");
@@ -368,11 +340,7 @@ export function registerDeveloperRoutes(app: OpenAPIHono<StudioEnv>, ctx: Studio
       ...route("get", "/v1/admin/orgs/{orgId}/webhook-secret", "read"),
       summary: "When the webhook signing secret was made (never the secret)",
       request: { params: OrgParam },
-      responses: {
-        200: jsonResponse(envelope(WebhookSecretInfo), "The current secret's dates"),
-        ...adminErrorResponses,
-        ...notFoundResponse,
-      },
+      responses: adminAnswers(WebhookSecretInfo, "The current secret's dates", NOT_FOUND),
     }),
     async (c) => {
       const info = await webhookSecrets.describe(c.get("org").orgId);
@@ -396,11 +364,7 @@ export function registerDeveloperRoutes(app: OpenAPIHono<StudioEnv>, ctx: Studio
       description:
         "During the overlap each callback carries one signature per secret, so a receiver verifies with either.",
       request: { params: OrgParam },
-      responses: {
-        200: jsonResponse(envelope(RotatedWebhookSecret), "The new secret (shown once)"),
-        ...adminErrorResponses,
-        ...notFoundResponse,
-      },
+      responses: adminAnswers(RotatedWebhookSecret, "The new secret (shown once)", NOT_FOUND),
     }),
     async (c) => {
       const { secret, previousValidUntil } = await webhookSecrets.rotate(

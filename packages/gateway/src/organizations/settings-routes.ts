@@ -1,13 +1,13 @@
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import {
   ADMIN_TAG,
-  adminErrorResponses,
+  adminAnswers,
+  jsonBody,
   OrgParam,
   studioSecurity,
 } from "../admin/admin-openapi.ts";
 import type { StudioEnv } from "../admin/studio-auth.ts";
 import type { StudioContext } from "../admin/studio-context.ts";
-import { envelope, errorResponse, jsonResponse } from "../http/openapi.ts";
 import { refineText } from "../http/well-formed-text.ts";
 import { LOGO_DATA_URL_MAX_CHARS } from "./org-settings.ts";
 
@@ -65,11 +65,7 @@ export function registerSettingsRoutes(app: OpenAPIHono<StudioEnv>, ctx: StudioC
       middleware: auth.requireOrg("read"),
       summary: "The organisation's settings and checkout branding",
       request: { params: OrgParam },
-      responses: {
-        200: jsonResponse(envelope(Settings), "The settings"),
-        ...adminErrorResponses,
-        404: errorResponse("Not a member (4004)"),
-      },
+      responses: adminAnswers(Settings, "The settings"),
     }),
     async (c) => c.json({ code: 0 as const, data: await orgSettings.get(c.get("org").orgId) }, 200),
   );
@@ -84,13 +80,9 @@ export function registerSettingsRoutes(app: OpenAPIHono<StudioEnv>, ctx: StudioC
       summary: "Change the name, default chain and token, or branding (null: back to default)",
       request: {
         params: OrgParam,
-        body: { required: true, content: { "application/json": { schema: UpdateSettingsBody } } },
+        body: jsonBody(UpdateSettingsBody),
       },
-      responses: {
-        200: jsonResponse(envelope(Settings), "The settings after the change"),
-        ...adminErrorResponses,
-        404: errorResponse("Not a member (4004)"),
-      },
+      responses: adminAnswers(Settings, "The settings after the change"),
     }),
     async (c) => {
       const settings = await orgSettings.update(

@@ -58,7 +58,6 @@ export const ErrorCode = {
   csrfRejected: 4033,
   // Developers, settings, payment links.
   orgHasNoClient: 4055,
-  paymentLinkUsed: 4056,
   internal: 5000,
   rateUnavailable: 5030,
   chainUnavailable: 5031,

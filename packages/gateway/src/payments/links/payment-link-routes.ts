@@ -1,13 +1,14 @@
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import {
   ADMIN_TAG,
-  adminErrorResponses,
+  adminAnswers,
+  jsonBody,
   OrgParam,
   studioSecurity,
 } from "../../admin/admin-openapi.ts";
 import type { StudioEnv } from "../../admin/studio-auth.ts";
 import type { StudioContext } from "../../admin/studio-context.ts";
-import { envelope, errorResponse, jsonResponse, PageQuery, pageOf } from "../../http/openapi.ts";
+import { errorResponse, PageQuery, pageOf } from "../../http/openapi.ts";
 import { refineText } from "../../http/well-formed-text.ts";
 import { FiatAmount, FiatCurrency } from "../schemas.ts";
 import type { PaymentLink } from "./payment-link-service.ts";
@@ -69,11 +70,7 @@ export function registerPaymentLinkRoutes(app: OpenAPIHono<StudioEnv>, ctx: Stud
       middleware: auth.requireOrg("read"),
       summary: "The organisation's payment links, newest first",
       request: { params: OrgParam, query: PageQuery },
-      responses: {
-        200: jsonResponse(envelope(pageOf(PaymentLinkView)), "A page of links"),
-        ...adminErrorResponses,
-        404: errorResponse("Not a member (4004)"),
-      },
+      responses: adminAnswers(pageOf(PaymentLinkView), "A page of links"),
     }),
     async (c) => {
       const page = await paymentLinks.list(c.get("org").orgId, c.req.valid("query"));
@@ -94,12 +91,10 @@ export function registerPaymentLinkRoutes(app: OpenAPIHono<StudioEnv>, ctx: Stud
       summary: "Create a reusable or one-time payment link",
       request: {
         params: OrgParam,
-        body: { required: true, content: { "application/json": { schema: CreateLinkBody } } },
+        body: jsonBody(CreateLinkBody),
       },
       responses: {
-        200: jsonResponse(envelope(PaymentLinkView), "The link"),
-        ...adminErrorResponses,
-        404: errorResponse("Not a member (4004)"),
+        ...adminAnswers(PaymentLinkView, "The link"),
         409: errorResponse("The organisation has no client yet (4055)"),
       },
     }),
@@ -132,11 +127,7 @@ export function registerPaymentLinkRoutes(app: OpenAPIHono<StudioEnv>, ctx: Stud
           },
         },
       },
-      responses: {
-        200: jsonResponse(envelope(PaymentLinkView), "The link"),
-        ...adminErrorResponses,
-        404: errorResponse("Not a member, or no such link (4004)"),
-      },
+      responses: adminAnswers(PaymentLinkView, "The link", "Not a member, or no such link (4004)"),
     }),
     async (c) => {
       const link = await paymentLinks.setActive(
