@@ -258,3 +258,39 @@ describe("the webhook secret in Studio", () => {
     expect(JSON.stringify(audit)).not.toContain(secret);
   });
 });
+
+describe("one definition of each change", () => {
+  it("audits the CLI's key and client changes as cli, through the same service", async () => {
+    const tenant = await gateway.createTenant();
+    const { tenancy } = gateway.services;
+    const cli = { actor: { kind: "cli" } } as const;
+    const key = await tenancy.createApiKey({ orgId: tenant.orgId, name: "from the shell" }, cli);
+    await tenancy.updateApiKey(key.id, { limits: { maxTransfer: "5" } }, cli);
+    await tenancy.setAllowedOrigins(tenant.clientId, ["https://cli.example"], cli);
+    const audit = await auditOf(tenant.orgId);
+    expect(audit.map((a) => [a.actor, a.action, a.actor_user_id])).toEqual([
+      ["cli", "api_key.created", null],
+      ["cli", "api_key.updated", null],
+      ["cli", "client.updated", null],
+    ]);
+    expect(JSON.stringify(audit)).not.toContain(key.secret);
+  });
+
+  it("documents every Developers route in /openapi.json under its tag", async () => {
+    const doc = await fetch(`${gateway.url}/openapi.json`).then((r) => r.json());
+    const tagged = Object.entries(doc.paths as Record<string, Record<string, { tags: string[] }>>)
+      .flatMap(([path, ops]) => Object.entries(ops).map(([m, op]) => [`${m} ${path}`, op.tags]))
+      .filter(([, tags]) => (tags as string[]).includes("Admin: Developers"))
+      .map(([route]) => route);
+    expect(tagged).toEqual(
+      expect.arrayContaining([
+        "get /v1/admin/orgs/{orgId}/keys",
+        "post /v1/admin/orgs/{orgId}/keys",
+        "patch /v1/admin/orgs/{orgId}/keys/{keyId}",
+        "delete /v1/admin/orgs/{orgId}/keys/{keyId}",
+        "patch /v1/admin/orgs/{orgId}/clients/{clientId}",
+        "post /v1/admin/orgs/{orgId}/webhook-secret/rotate",
+      ]),
+    );
+  });
+});
