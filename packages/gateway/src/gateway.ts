@@ -4,6 +4,7 @@ import { type ServerType, serve } from "@hono/node-server";
 import { sql } from "kysely";
 import type { Logger } from "pino";
 import { type Address, getAddress, parseGwei } from "viem";
+import { createOperatorAccounts } from "./admin/operator-accounts.ts";
 import { createCallbackService } from "./callbacks/callback-service.ts";
 import { createCallbackDispatcher } from "./callbacks/dispatcher.ts";
 import { createCallbackUrlGuard, type Resolve } from "./callbacks/url-guard.ts";
@@ -169,6 +170,7 @@ export function createServices(options: {
     txManager,
     payouts: createPayoutService({ db: database.db, chains, txManager, wallets }),
     transferLimits: createTransferLimits({ db: database.db }),
+    operators: createOperatorAccounts({ db: database.db }),
     treasurySettings: createTreasurySettings({ db: database.db }),
     treasury: createTreasuryService({
       db: database.db,
@@ -310,6 +312,14 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
             sessionAbsoluteMs: config.STUDIO_SESSION_MAX_HOURS * 3_600_000,
             trustProxy: config.TRUST_PROXY,
             tenancy: services.tenancy,
+            health: {
+              chains: services.chains,
+              chainHealth: services.chainHealth,
+              wallets: services.wallets,
+              client: services.txManager.client,
+              replaceAfterBlocks: config.TX_REPLACE_AFTER_BLOCKS,
+              lowNativeBalance: config.GAS_WALLET_LOW_BALANCE,
+            },
             webhookSecrets: services.webhookSecrets,
             orgSettings: services.orgSettings,
             paymentLinks: services.paymentLinks,

@@ -5,6 +5,7 @@ import type { TenancyService } from "../organizations/tenancy-service.ts";
 import type { WebhookSecrets } from "../organizations/webhook-secrets.ts";
 import type { PaymentLinks } from "../payments/links/payment-link-service.ts";
 import type { Database } from "../platform/database/schema.ts";
+import type { OperatorHealthDependencies } from "./operator-health.ts";
 import type { StudioAuth } from "./studio-auth.ts";
 import type { StudioSessions } from "./studio-sessions.ts";
 
@@ -17,8 +18,11 @@ export interface StudioDependencies {
   sessionIdleMs: number;
   sessionAbsoluteMs: number;
   trustProxy: number;
-  /** Developers, settings and payment links. */
+  /** Organisations (the operator creates them through it, as the CLI does); keys and clients. */
   tenancy: TenancyService;
+  /** What the operator's health page reads. */
+  health: OperatorHealthDependencies;
+  /** Developers, settings and payment links. */
   webhookSecrets: WebhookSecrets;
   orgSettings: OrgSettingsService;
   paymentLinks: PaymentLinks;

@@ -1,6 +1,6 @@
 import { type Kysely, type Selectable, sql } from "kysely";
 import { type Actor, recordAudit } from "../../admin/audit-log.ts";
-import type { TenancyService } from "../../organizations/tenancy-service.ts";
+import { orgSuspended, type TenancyService } from "../../organizations/tenancy-service.ts";
 import type { Database, PaymentLinksTable } from "../../platform/database/schema.ts";
 import { DomainError, ErrorCode, notFound } from "../../platform/errors.ts";
 import { newPaymentLinkId, PAYMENT_LINK_ID_PATTERN } from "../../platform/ids.ts";
@@ -158,6 +158,13 @@ export function createPaymentLinks(options: {
     async open(id: string): Promise<LinkOpening> {
       const link = await find(id);
       if (!link?.active) throw notFound("this payment link does not exist or was turned off");
+      // A suspended organisation's API keys and clients are refused; so are its links.
+      const org = await db
+        .selectFrom("organizations")
+        .select("suspended_at")
+        .where("id", "=", link.org_id)
+        .executeTakeFirst();
+      if (org?.suspended_at != null) throw orgSuspended();
       if (!link.reusable && link.intent_id !== null) return afterUse(link.intent_id);
       // The payer's browser, booked on the organisation's first client like a server call
       // without X-Client-ID; a link never sets a callback URL.
