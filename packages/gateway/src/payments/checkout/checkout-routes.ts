@@ -200,7 +200,8 @@ function fingerprint(p: CheckoutPayment): string {
   return JSON.stringify(rest);
 }
 
-const page = (title: string, body: string) => `<!doctype html>
+/** A small self-contained HTML page (no script, no external files) for the payer. */
+export const page = (title: string, body: string) => `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
