@@ -1,11 +1,11 @@
 import type { Kysely } from "kysely";
 import type { Logger } from "pino";
-import type { TenancyService } from "../organizations/tenancy-service.ts";
 import type { PublicClient } from "viem";
 import type { CallbackService } from "../callbacks/callback-service.ts";
 import type { CallbackUrlGuard } from "../callbacks/url-guard.ts";
 import type { ChainRegistry } from "../chain/chain-registry.ts";
 import type { Wallets } from "../chain/wallets.ts";
+import type { TenancyService } from "../organizations/tenancy-service.ts";
 import type { WebhookSecrets } from "../organizations/webhook-secrets.ts";
 import type { Database } from "../platform/database/schema.ts";
 import type { OperatorHealthDependencies } from "./operator-health.ts";
