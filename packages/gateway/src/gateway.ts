@@ -21,6 +21,7 @@ import { createApp, createServiceApp } from "./http/create-app.ts";
 import { registerDatabaseGauges } from "./observability/collectors.ts";
 import { createMetrics, type Metrics } from "./observability/metrics.ts";
 import { registerWalletBalanceGauge } from "./observability/wallet-balances.ts";
+import { createOrgSettings } from "./organizations/org-settings.ts";
 import { createTenancyService } from "./organizations/tenancy-service.ts";
 import { createTransferLimits } from "./organizations/transfer-limits.ts";
 import { createTreasurySettings } from "./organizations/treasury-settings.ts";
@@ -29,6 +30,7 @@ import { createChainHealth } from "./payments/lifecycle/chain-health.ts";
 import { createChainIngestService } from "./payments/lifecycle/chain-ingest-service.ts";
 import { type ChainWatchers, startChainWatchers } from "./payments/lifecycle/chain-watcher.ts";
 import { createLifecycleService } from "./payments/lifecycle/lifecycle-service.ts";
+import { createPaymentLinks } from "./payments/links/payment-link-service.ts";
 import { createPaymentIntentService } from "./payments/payment-intent-service.ts";
 import { createPayoutService } from "./payouts/payout-service.ts";
 import { createWithdrawalService } from "./payouts/withdrawal-service.ts";
@@ -160,6 +162,8 @@ export function createServices(options: {
     callbackGuard,
     tenancy,
     intents,
+    orgSettings: createOrgSettings({ db: database.db, chains }),
+    paymentLinks: createPaymentLinks({ db: database.db, intents, tenancy }),
     lifecycle,
     ingest,
     chainHealth,
@@ -298,6 +302,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
           intents: services.intents,
           callbacks: services.callbacks,
           payouts: services.payouts,
+          paymentLinks: services.paymentLinks,
           log,
           maxBodyBytes: config.MAX_BODY_BYTES,
           rateLimits: {
@@ -336,6 +341,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
             rpcClient: services.txManager.client,
             withdrawals: services.withdrawals,
             treasury: services.treasuryView,
+            orgSettings: services.orgSettings,
+            paymentLinks: services.paymentLinks,
           },
         });
   let server: ServerType;

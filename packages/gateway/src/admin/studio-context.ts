@@ -5,8 +5,10 @@ import type { CallbackService } from "../callbacks/callback-service.ts";
 import type { CallbackUrlGuard } from "../callbacks/url-guard.ts";
 import type { ChainRegistry } from "../chain/chain-registry.ts";
 import type { Wallets } from "../chain/wallets.ts";
+import type { OrgSettingsService } from "../organizations/org-settings.ts";
 import type { TenancyService } from "../organizations/tenancy-service.ts";
 import type { WebhookSecrets } from "../organizations/webhook-secrets.ts";
+import type { PaymentLinks } from "../payments/links/payment-link-service.ts";
 import type { WithdrawalService } from "../payouts/withdrawal-service.ts";
 import type { Database } from "../platform/database/schema.ts";
 import type { TreasuryView } from "../treasury/treasury-view.ts";
@@ -23,7 +25,7 @@ export interface StudioDependencies {
   sessionIdleMs: number;
   sessionAbsoluteMs: number;
   trustProxy: number;
-  /** Organisations (the operator creates them through it, as the CLI does). */
+  /** Organisations (the operator creates them through it, as the CLI does); keys and clients. */
   tenancy: TenancyService;
   /** What the operator's health page reads. */
   health: OperatorHealthDependencies;
@@ -40,6 +42,9 @@ export interface StudioDependencies {
   withdrawals: WithdrawalService;
   /** The treasury page and its address change (treasury/treasury-view.ts). */
   treasury: TreasuryView;
+  /** Developers, settings and payment links. */
+  orgSettings: OrgSettingsService;
+  paymentLinks: PaymentLinks;
 }
 
 /** Everything an admin route file gets. */

@@ -27,17 +27,25 @@ function parseLimit(value: string | null, field: string): string | null {
   return new Big(value).toFixed();
 }
 
-/** The limit columns (same names on organizations and api_keys) that `limits` changes. */
-function limitColumns(limits: Partial<TransferLimits>) {
+/**
+ * The limit columns (same names on organizations and api_keys) that `limits` changes, checked.
+ * `fields` names them in errors as the caller knows them (the CLI's options, the API's fields).
+ */
+export function parseTransferLimits(
+  limits: Partial<TransferLimits>,
+  fields = { maxTransfer: "max_transfer_amount", dailyCap: "daily_transfer_cap" },
+) {
   return {
     ...(limits.maxTransfer === undefined
       ? {}
-      : { max_transfer_amount: parseLimit(limits.maxTransfer, "max_transfer") }),
+      : { max_transfer_amount: parseLimit(limits.maxTransfer, fields.maxTransfer) }),
     ...(limits.dailyCap === undefined
       ? {}
-      : { daily_transfer_cap: parseLimit(limits.dailyCap, "daily_cap") }),
+      : { daily_transfer_cap: parseLimit(limits.dailyCap, fields.dailyCap) }),
   };
 }
+
+const CLI_FIELDS = { maxTransfer: "max_transfer", dailyCap: "daily_cap" };
 
 const toLimits = (row: {
   max_transfer_amount: string | null;
@@ -76,7 +84,7 @@ export function createTransferLimits({ db }: { db: Kysely<Database> }) {
   ): Promise<TransferLimits> {
     const row = await db
       .updateTable(table)
-      .set(limitColumns(limits))
+      .set(parseTransferLimits(limits, CLI_FIELDS))
       .where("id", "=", id)
       .returning(["max_transfer_amount", "daily_transfer_cap"])
       .executeTakeFirst();
@@ -86,8 +94,6 @@ export function createTransferLimits({ db }: { db: Kysely<Database> }) {
   return {
     setOrgLimits: (orgId: number, limits: Partial<TransferLimits>) =>
       set("organizations", orgId, limits, `organization ${orgId} not found`),
-    setKeyLimits: (keyId: number, limits: Partial<TransferLimits>) =>
-      set("api_keys", keyId, limits, `no API key with id ${keyId}`),
   };
 }
 

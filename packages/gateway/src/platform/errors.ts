@@ -69,6 +69,8 @@ export const ErrorCode = {
   withdrawalNotFound: 4045,
   approverIsRequester: 4046,
   withdrawalNotAwaitingApproval: 4047,
+  // Developers, settings, payment links.
+  orgHasNoClient: 4055,
   internal: 5000,
   rateUnavailable: 5030,
   chainUnavailable: 5031,

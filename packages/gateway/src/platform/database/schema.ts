@@ -557,3 +557,37 @@ export interface WithdrawalsTable {
 export interface Database {
   withdrawals: WithdrawalsTable;
 }
+
+// ---- Studio's developers, settings and payment links: migrations/2026-11-27-studio-settings.ts ----
+
+export interface ApiKeysTable {
+  /** Written at most once a minute per key. */
+  last_used_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+}
+
+export interface OrganizationsTable {
+  /** Checkout branding; null: the organisation's name, the default logo and colour. */
+  display_name: ColumnType<string | null, string | null | undefined, string | null>;
+  logo_url: ColumnType<string | null, string | null | undefined, string | null>;
+  /** `#rrggbb`. */
+  accent_color: ColumnType<string | null, string | null | undefined, string | null>;
+}
+
+export interface PaymentLinksTable {
+  id: string;
+  org_id: number;
+  fiat_amount: string;
+  fiat_currency: Fiat;
+  description: ColumnType<string, string | undefined, string>;
+  reusable: boolean;
+  active: ColumnType<boolean, boolean | undefined, boolean>;
+  uses: ColumnType<number, number | undefined, number>;
+  /** A one-time link's intent; a reusable link's latest. */
+  intent_id: string | null;
+  created_by: number | null;
+  created_at: DefaultTimestamp;
+}
+
+export interface Database {
+  payment_links: PaymentLinksTable;
+}

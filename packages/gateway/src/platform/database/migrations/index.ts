@@ -11,6 +11,7 @@ import * as reorgRecovery from "./2026-11-27-reorg-recovery.ts";
 import * as studioAccounts from "./2026-11-27-studio-accounts.ts";
 import * as studioOperator from "./2026-11-27-studio-operator.ts";
 import * as studioPayments from "./2026-11-27-studio-payments.ts";
+import * as studioSettings from "./2026-11-27-studio-settings.ts";
 import * as studioWithdrawals from "./2026-11-27-studio-withdrawals.ts";
 
 // Listed explicitly (not read from the folder) so the set of migrations is what was committed,
@@ -29,4 +30,5 @@ export const migrations: Record<string, Migration> = {
   "2026-11-27-studio-operator": studioOperator,
   "2026-11-27-studio-payments": studioPayments,
   "2026-11-27-studio-withdrawals": studioWithdrawals,
+  "2026-11-27-studio-settings": studioSettings,
 };
