@@ -4,15 +4,8 @@ import { request } from "../../api/client.ts";
 import { useOrg } from "../../api/session.ts";
 import { type ColumnDef, DataTable } from "../../components/data-table.tsx";
 import { ConfirmButton, ModalDialog } from "../../components/dialog.tsx";
-import {
-  Badge,
-  Button,
-  Card,
-  errorMessage,
-  fieldError,
-  Notice,
-  TextField,
-} from "../../components/ui.tsx";
+import { DialogActions, otherError } from "../../components/dialog-actions.tsx";
+import { Badge, Button, Card, fieldError, Notice, TextField } from "../../components/ui.tsx";
 import { formatAmount, formatDateTime } from "../../format.ts";
 import { useI18n } from "../../i18n/index.tsx";
 import { SecretOnce } from "./secret-once.tsx";
@@ -147,10 +140,7 @@ function CreateKeyDialog() {
     create.mutate();
   };
   const fields = ["name", "max_transfer_amount", "daily_transfer_cap"];
-  const general =
-    create.error && !fields.some((f) => fieldError(create.error, f))
-      ? errorMessage(create.error, t)
-      : null;
+  const general = otherError(create.error, fields, t);
   return (
     <ModalDialog
       title={t("keysCreate")}
@@ -210,14 +200,11 @@ function CreateKeyDialog() {
               </div>
             )}
             {general && <Notice tone="danger">{general}</Notice>}
-            <div className="dialog-actions">
-              <Button variant="ghost" onPress={close}>
-                {t("cancel")}
-              </Button>
-              <Button type="submit" variant="primary" isPending={create.isPending}>
-                {t("keysCreate")}
-              </Button>
-            </div>
+            <DialogActions
+              onCancel={close}
+              submitLabel={t("keysCreate")}
+              isPending={create.isPending}
+            />
           </form>
         )
       }
@@ -275,10 +262,7 @@ function EditKeyDialog({ apiKey: k }: { apiKey: ApiKey }) {
     onSuccess: () => queryClient.invalidateQueries({ queryKey: keysKey(org.id) }),
   });
   const fields = ["name", "limits.max_transfer_amount", "limits.daily_transfer_cap"];
-  const general =
-    save.error && !fields.some((f) => fieldError(save.error, f))
-      ? errorMessage(save.error, t)
-      : null;
+  const general = otherError(save.error, fields, t);
   return (
     <ModalDialog
       title={t("keysEditTitle", { name: k.name })}
@@ -321,14 +305,7 @@ function EditKeyDialog({ apiKey: k }: { apiKey: ApiKey }) {
             </div>
           )}
           {general && <Notice tone="danger">{general}</Notice>}
-          <div className="dialog-actions">
-            <Button variant="ghost" onPress={close}>
-              {t("cancel")}
-            </Button>
-            <Button type="submit" variant="primary" isPending={save.isPending}>
-              {t("save")}
-            </Button>
-          </div>
+          <DialogActions onCancel={close} submitLabel={t("save")} isPending={save.isPending} />
         </form>
       )}
     </ModalDialog>

@@ -4,6 +4,7 @@ import { ApiError, request } from "../../api/client.ts";
 import { useOrg } from "../../api/session.ts";
 import { type ColumnDef, DataTable } from "../../components/data-table.tsx";
 import { ModalDialog } from "../../components/dialog.tsx";
+import { DialogActions } from "../../components/dialog-actions.tsx";
 import { lines, TextAreaField } from "../../components/text-area-field.tsx";
 import { Button, Card, errorMessage, Notice, TextField } from "../../components/ui.tsx";
 import { formatDateTime } from "../../format.ts";
@@ -169,14 +170,7 @@ function ClientDialog({ client }: { client?: Client }) {
             error={fieldOf("allowed_callback_hosts")}
           />
           {general && <Notice tone="danger">{general}</Notice>}
-          <div className="dialog-actions">
-            <Button variant="ghost" onPress={close}>
-              {t("cancel")}
-            </Button>
-            <Button type="submit" variant="primary" isPending={save.isPending}>
-              {t("save")}
-            </Button>
-          </div>
+          <DialogActions onCancel={close} submitLabel={t("save")} isPending={save.isPending} />
         </form>
       )}
     </ModalDialog>

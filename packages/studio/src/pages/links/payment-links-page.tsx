@@ -6,12 +6,12 @@ import { useOrg } from "../../api/session.ts";
 import { Checkbox } from "../../components/checkbox.tsx";
 import { type ColumnDef, DataTable, Pagination } from "../../components/data-table.tsx";
 import { ConfirmButton, ModalDialog } from "../../components/dialog.tsx";
+import { DialogActions, otherError } from "../../components/dialog-actions.tsx";
 import {
   Badge,
   Button,
   Card,
   CopyButton,
-  errorMessage,
   fieldError,
   Notice,
   PageHeader,
@@ -205,10 +205,7 @@ function CreateLinkDialog() {
     create.mutate();
   };
   const fields = ["fiat_amount", "fiat_currency", "description"];
-  const general =
-    create.error && !fields.some((f) => fieldError(create.error, f))
-      ? errorMessage(create.error, t)
-      : null;
+  const general = otherError(create.error, fields, t);
   return (
     <ModalDialog
       title={t("linksCreate")}
@@ -280,14 +277,11 @@ function CreateLinkDialog() {
               {reusable ? t("linksReusableHelp") : t("linksOneTimeHelp")}
             </p>
             {general && <Notice tone="danger">{general}</Notice>}
-            <div className="dialog-actions">
-              <Button variant="ghost" onPress={close}>
-                {t("cancel")}
-              </Button>
-              <Button type="submit" variant="primary" isPending={create.isPending}>
-                {t("linksCreate")}
-              </Button>
-            </div>
+            <DialogActions
+              onCancel={close}
+              submitLabel={t("linksCreate")}
+              isPending={create.isPending}
+            />
           </form>
         )
       }

@@ -4,6 +4,7 @@ import { type FormEvent, useState } from "react";
 import { request } from "../../api/client.ts";
 import { type ColumnDef, DataTable, Pagination } from "../../components/data-table.tsx";
 import { ConfirmButton, ModalDialog } from "../../components/dialog.tsx";
+import { DialogActions, otherError } from "../../components/dialog-actions.tsx";
 import {
   Badge,
   Button,
@@ -163,10 +164,7 @@ function CreateOrgDialog() {
     create.mutate();
   };
   const fields = ["name", "default_chain_id", "default_token_symbol", "fee_bps", "owner_email"];
-  const general =
-    create.error && !fields.some((f) => fieldError(create.error, f))
-      ? errorMessage(create.error, t)
-      : null;
+  const general = otherError(create.error, fields, t);
   return (
     <ModalDialog
       title={t("orgsCreate")}
@@ -237,14 +235,11 @@ function CreateOrgDialog() {
               error={fieldError(create.error, "owner_email")}
             />
             {general && <Notice tone="danger">{general}</Notice>}
-            <div className="dialog-actions">
-              <Button variant="ghost" onPress={close}>
-                {t("cancel")}
-              </Button>
-              <Button type="submit" variant="primary" isPending={create.isPending}>
-                {t("orgsCreate")}
-              </Button>
-            </div>
+            <DialogActions
+              onCancel={close}
+              submitLabel={t("orgsCreate")}
+              isPending={create.isPending}
+            />
           </form>
         )
       }
@@ -298,14 +293,7 @@ function EditOrgDialog({ org }: { org: Organization }) {
             error={fieldError(save.error, "fee_bps")}
           />
           {general && <Notice tone="danger">{general}</Notice>}
-          <div className="dialog-actions">
-            <Button variant="ghost" onPress={close}>
-              {t("cancel")}
-            </Button>
-            <Button type="submit" variant="primary" isPending={save.isPending}>
-              {t("save")}
-            </Button>
-          </div>
+          <DialogActions onCancel={close} submitLabel={t("save")} isPending={save.isPending} />
         </form>
       )}
     </ModalDialog>

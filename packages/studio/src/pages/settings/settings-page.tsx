@@ -2,10 +2,10 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { type FormEvent, useState } from "react";
 import { request } from "../../api/client.ts";
 import { useOrg } from "../../api/session.ts";
+import { otherError } from "../../components/dialog-actions.tsx";
 import {
   Button,
   Card,
-  errorMessage,
   fieldError,
   Notice,
   PageHeader,
@@ -70,10 +70,7 @@ function GeneralAndBranding({ settings, canWrite }: { settings: OrgSettings; can
     save.mutate();
   };
   const fields = ["name", "branding.display_name", "branding.logo_url", "branding.accent_color"];
-  const general =
-    save.error && !fields.some((f) => fieldError(save.error, f))
-      ? errorMessage(save.error, t)
-      : null;
+  const general = otherError(save.error, fields, t);
   const shownAccent = HEX_COLOUR.test(accent) ? accent : DEFAULT_ACCENT;
   return (
     <form onSubmit={submit} noValidate className="stack">
@@ -219,10 +216,7 @@ function LimitsCard({ limits, canWrite }: { limits: OrgLimits; canWrite: boolean
     onSuccess: (saved) => queryClient.setQueryData(limitsQuery(org.id).queryKey, saved),
   });
   const fields = ["max_transfer_amount", "daily_transfer_cap", "withdrawal_approval_threshold"];
-  const general =
-    save.error && !fields.some((f) => fieldError(save.error, f))
-      ? errorMessage(save.error, t)
-      : null;
+  const general = otherError(save.error, fields, t);
   return (
     <Card title={t("settingsLimits")}>
       <p className="muted">{t("settingsLimitsLead")}</p>

@@ -4,6 +4,7 @@ import { request } from "../../api/client.ts";
 import { type Role, useOrg, useSession } from "../../api/session.ts";
 import { type ColumnDef, DataTable } from "../../components/data-table.tsx";
 import { ConfirmButton, ModalDialog } from "../../components/dialog.tsx";
+import { DialogActions } from "../../components/dialog-actions.tsx";
 import {
   Badge,
   Button,
@@ -293,14 +294,11 @@ function InviteDialog() {
             />
             <p className="field-help">{t(`teamRoleHelp_${role}`)}</p>
             {general && <Notice tone="danger">{general}</Notice>}
-            <div className="dialog-actions">
-              <Button variant="ghost" onPress={close}>
-                {t("cancel")}
-              </Button>
-              <Button type="submit" variant="primary" isPending={invite.isPending}>
-                {t("teamInviteCreate")}
-              </Button>
-            </div>
+            <DialogActions
+              onCancel={close}
+              submitLabel={t("teamInviteCreate")}
+              isPending={invite.isPending}
+            />
           </form>
         )
       }

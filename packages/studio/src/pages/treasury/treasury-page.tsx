@@ -5,6 +5,7 @@ import { request } from "../../api/client.ts";
 import { useOrg, useSession } from "../../api/session.ts";
 import { type ColumnDef, DataTable, Pagination } from "../../components/data-table.tsx";
 import { ModalDialog } from "../../components/dialog.tsx";
+import { DialogActions } from "../../components/dialog-actions.tsx";
 import { Address, TxLink } from "../../components/tx-link.tsx";
 import {
   Badge,
@@ -303,14 +304,11 @@ function ChangeAddressDialog() {
               error={fieldError(change.error, "totp_code")}
             />
             {general && <Notice tone="danger">{general}</Notice>}
-            <div className="dialog-actions">
-              <Button variant="ghost" onPress={close}>
-                {t("cancel")}
-              </Button>
-              <Button type="submit" variant="primary" isPending={change.isPending}>
-                {t("treasuryChangeSubmit")}
-              </Button>
-            </div>
+            <DialogActions
+              onCancel={close}
+              submitLabel={t("treasuryChangeSubmit")}
+              isPending={change.isPending}
+            />
           </form>
         ) : (
           <>

@@ -4,6 +4,7 @@ import { type FormEvent, useState } from "react";
 import { request } from "../../api/client.ts";
 import { useOrg, useSession } from "../../api/session.ts";
 import { ModalDialog } from "../../components/dialog.tsx";
+import { DialogActions, otherError } from "../../components/dialog-actions.tsx";
 import {
   Button,
   DetailList,
@@ -15,8 +16,12 @@ import {
 import { formatAmount } from "../../format.ts";
 import { useI18n } from "../../i18n/index.tsx";
 import { settingsQuery } from "../settings/settings-api.ts";
-import type { Withdrawal, WithdrawalPreview, WithdrawalRequest } from "./withdrawal-types.ts";
-import { withdrawalsKey } from "./withdrawals-page.tsx";
+import {
+  type Withdrawal,
+  type WithdrawalPreview,
+  type WithdrawalRequest,
+  withdrawalsKey,
+} from "./withdrawal-types.ts";
 
 const FIELDS = ["chain_id", "token", "amount", "to_address"] as const;
 
@@ -226,10 +231,7 @@ function CreateWithdrawalFlow({ onClose }: { onClose(): void }) {
     );
   }
 
-  const general =
-    preview.error && !FIELDS.some((f) => fieldError(preview.error, f))
-      ? errorMessage(preview.error, t)
-      : null;
+  const general = otherError(preview.error, FIELDS, t);
   return (
     <form
       className="form"
@@ -276,14 +278,11 @@ function CreateWithdrawalFlow({ onClose }: { onClose(): void }) {
         error={fieldError(preview.error, "to_address")}
       />
       {general && <Notice tone="danger">{general}</Notice>}
-      <div className="dialog-actions">
-        <Button variant="ghost" onPress={onClose}>
-          {t("cancel")}
-        </Button>
-        <Button type="submit" variant="primary" isPending={preview.isPending}>
-          {t("withdrawalsReview")}
-        </Button>
-      </div>
+      <DialogActions
+        onCancel={onClose}
+        submitLabel={t("withdrawalsReview")}
+        isPending={preview.isPending}
+      />
     </form>
   );
 }

@@ -50,3 +50,6 @@ export interface WithdrawalPreview {
   };
   problems: { code: number; message: string }[];
 }
+
+/** The query key of the organisation's withdrawal lists (invalidated after each change). */
+export const withdrawalsKey = (orgId: number) => ["org", orgId, "withdrawals"] as const;

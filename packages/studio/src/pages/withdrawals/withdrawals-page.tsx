@@ -4,6 +4,7 @@ import { request } from "../../api/client.ts";
 import { type CurrentOrg, useOrg, useSession } from "../../api/session.ts";
 import { type ColumnDef, DataTable, Pagination } from "../../components/data-table.tsx";
 import { ModalDialog } from "../../components/dialog.tsx";
+import { DialogActions } from "../../components/dialog-actions.tsx";
 import { Address, TxLink } from "../../components/tx-link.tsx";
 import {
   Badge,
@@ -21,7 +22,7 @@ import { formatAmount, formatDateTime } from "../../format.ts";
 import { type Translate, useI18n } from "../../i18n/index.tsx";
 import type { Page } from "../page-types.ts";
 import { CreateWithdrawalDialog } from "./create-withdrawal-dialog.tsx";
-import type { Withdrawal, WithdrawalStatus } from "./withdrawal-types.ts";
+import { type Withdrawal, type WithdrawalStatus, withdrawalsKey } from "./withdrawal-types.ts";
 
 const STATUS_TONES: Record<WithdrawalStatus, Tone> = {
   awaiting_approval: "warning",
@@ -37,8 +38,6 @@ export function WithdrawalStatusBadge({ status }: { status: WithdrawalStatus }) 
 }
 
 type StatusFilter = "all" | WithdrawalStatus;
-
-export const withdrawalsKey = (orgId: number) => ["org", orgId, "withdrawals"] as const;
 
 /** /studio/orgs/<id>/withdrawals: every payout (Studio's and the API's), create, approve. */
 export function WithdrawalsPage() {
@@ -247,14 +246,11 @@ function ApprovalButtons({ withdrawal: w, org }: { withdrawal: Withdrawal; org: 
             {approve.error && !fieldError(approve.error, "totp_code") ? (
               <Notice tone="danger">{errorMessage(approve.error, t)}</Notice>
             ) : null}
-            <div className="dialog-actions">
-              <Button variant="ghost" onPress={close}>
-                {t("cancel")}
-              </Button>
-              <Button type="submit" variant="primary" isPending={approve.isPending}>
-                {t("withdrawalsApproveAndSend")}
-              </Button>
-            </div>
+            <DialogActions
+              onCancel={close}
+              submitLabel={t("withdrawalsApproveAndSend")}
+              isPending={approve.isPending}
+            />
           </form>
         )}
       </ModalDialog>
@@ -281,14 +277,12 @@ function ApprovalButtons({ withdrawal: w, org }: { withdrawal: Withdrawal; org: 
             {reject.error && !fieldError(reject.error, "reason") ? (
               <Notice tone="danger">{errorMessage(reject.error, t)}</Notice>
             ) : null}
-            <div className="dialog-actions">
-              <Button variant="ghost" onPress={close}>
-                {t("cancel")}
-              </Button>
-              <Button type="submit" variant="danger" isPending={reject.isPending}>
-                {t("withdrawalsReject")}
-              </Button>
-            </div>
+            <DialogActions
+              onCancel={close}
+              submitLabel={t("withdrawalsReject")}
+              isPending={reject.isPending}
+              variant="danger"
+            />
           </form>
         )}
       </ModalDialog>
