@@ -50,6 +50,7 @@ afterAll(async () => {
 async function documentScreenshot(page: Page, name: string): Promise<void> {
   mkdirSync(ARTIFACTS_DIR, { recursive: true });
   const path = join(ARTIFACTS_DIR, `${name}.png`);
+  await page.evaluate(() => window.scrollTo(0, 0));
   await page.screenshot({ path });
   const images = join(REPO_ROOT, "docs", "images");
   mkdirSync(images, { recursive: true });
@@ -341,6 +342,7 @@ describe("settings, treasury and audit", () => {
         .locator(".checkout-preview-button")
         .evaluate((e) => getComputedStyle(e).backgroundColor),
     ).toBe("rgb(180, 83, 9)");
+    await documentScreenshot(page, "studio-settings");
     await page.getByLabel("Approval threshold").fill("1000");
     await page.getByRole("button", { name: "Save limits" }).click();
     await page.getByText("Limits saved.").waitFor();
@@ -352,7 +354,6 @@ describe("settings, treasury and audit", () => {
       accent_color: "#b45309",
     });
     await expectAccessible(page, "the settings page");
-    await documentScreenshot(page, "studio-settings");
     await page.context().close();
   });
 

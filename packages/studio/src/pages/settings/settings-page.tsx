@@ -141,16 +141,16 @@ function GeneralAndBranding({ settings, canWrite }: { settings: OrgSettings; can
             accent={shownAccent}
           />
         </div>
+        {save.isSuccess && <Notice tone="success">{t("settingsSaved")}</Notice>}
+        {general && <Notice tone="danger">{general}</Notice>}
+        {canWrite && (
+          <div className="form-actions">
+            <Button type="submit" variant="primary" isPending={save.isPending}>
+              {t("settingsSave")}
+            </Button>
+          </div>
+        )}
       </Card>
-      {save.isSuccess && <Notice tone="success">{t("settingsSaved")}</Notice>}
-      {general && <Notice tone="danger">{general}</Notice>}
-      {canWrite && (
-        <div className="form-actions start">
-          <Button type="submit" variant="primary" isPending={save.isPending}>
-            {t("settingsSave")}
-          </Button>
-        </div>
-      )}
     </form>
   );
 }
