@@ -180,24 +180,13 @@ function CreateKeyDialog() {
               error={fieldError(create.error, "name")}
             />
             {org.can("limits:write") && (
-              <div className="form-row">
-                <TextField
-                  label={t("keysMaxTransfer")}
-                  value={max}
-                  onChange={setMax}
-                  inputMode="decimal"
-                  description={t("limitsEmptyHelp")}
-                  error={fieldError(create.error, "max_transfer_amount")}
-                />
-                <TextField
-                  label={t("keysDailyCap")}
-                  value={cap}
-                  onChange={setCap}
-                  inputMode="decimal"
-                  description={t("limitsEmptyHelp")}
-                  error={fieldError(create.error, "daily_transfer_cap")}
-                />
-              </div>
+              <KeyLimitFields
+                max={max}
+                setMax={setMax}
+                cap={cap}
+                setCap={setCap}
+                error={create.error}
+              />
             )}
             {general && <Notice tone="danger">{general}</Notice>}
             <DialogActions
@@ -285,29 +274,52 @@ function EditKeyDialog({ apiKey: k }: { apiKey: ApiKey }) {
             error={fieldError(save.error, "name")}
           />
           {org.can("limits:write") && (
-            <div className="form-row">
-              <TextField
-                label={t("keysMaxTransfer")}
-                value={max}
-                onChange={setMax}
-                inputMode="decimal"
-                description={t("limitsEmptyHelp")}
-                error={fieldError(save.error, "limits.max_transfer_amount")}
-              />
-              <TextField
-                label={t("keysDailyCap")}
-                value={cap}
-                onChange={setCap}
-                inputMode="decimal"
-                description={t("limitsEmptyHelp")}
-                error={fieldError(save.error, "limits.daily_transfer_cap")}
-              />
-            </div>
+            <KeyLimitFields
+              max={max}
+              setMax={setMax}
+              cap={cap}
+              setCap={setCap}
+              error={save.error}
+              field="limits."
+            />
           )}
           {general && <Notice tone="danger">{general}</Notice>}
           <DialogActions onCancel={close} submitLabel={t("save")} isPending={save.isPending} />
         </form>
       )}
     </ModalDialog>
+  );
+}
+
+/** A key's own limits (create and edit); the API names them under `limits.` when editing. */
+function KeyLimitFields(props: {
+  max: string;
+  setMax(v: string): void;
+  cap: string;
+  setCap(v: string): void;
+  error: unknown;
+  field?: string;
+}) {
+  const { t } = useI18n();
+  const prefix = props.field ?? "";
+  return (
+    <div className="form-row">
+      <TextField
+        label={t("keysMaxTransfer")}
+        value={props.max}
+        onChange={props.setMax}
+        inputMode="decimal"
+        description={t("limitsEmptyHelp")}
+        error={fieldError(props.error, `${prefix}max_transfer_amount`)}
+      />
+      <TextField
+        label={t("keysDailyCap")}
+        value={props.cap}
+        onChange={props.setCap}
+        inputMode="decimal"
+        description={t("limitsEmptyHelp")}
+        error={fieldError(props.error, `${prefix}daily_transfer_cap`)}
+      />
+    </div>
   );
 }
