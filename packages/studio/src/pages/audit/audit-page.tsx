@@ -39,9 +39,7 @@ export function AuditPage() {
     {
       header: t("auditWhen"),
       accessorKey: "created_at",
-      cell: (c) => (
-        <span className="nowrap">{formatDateTime(c.row.original.created_at, language)}</span>
-      ),
+      cell: (c) => formatDateTime(c.row.original.created_at, language),
     },
     { header: t("auditWho"), accessorKey: "actor" },
     {
