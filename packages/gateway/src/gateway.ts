@@ -155,6 +155,7 @@ export function createServices(options: {
   });
   return {
     chains,
+    callbackGuard,
     tenancy,
     intents,
     orgSettings: createOrgSettings({ db: database.db, chains }),
@@ -320,7 +321,13 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
               replaceAfterBlocks: config.TX_REPLACE_AFTER_BLOCKS,
               lowNativeBalance: config.GAS_WALLET_LOW_BALANCE,
             },
+            chains: services.chains,
+            callbacks: services.callbacks,
+            callbackGuard: services.callbackGuard,
             webhookSecrets: services.webhookSecrets,
+            callbackTimeoutMs: config.CALLBACK_TIMEOUT_MS,
+            wallets: services.wallets,
+            rpcClient: services.txManager.client,
             orgSettings: services.orgSettings,
             paymentLinks: services.paymentLinks,
           },

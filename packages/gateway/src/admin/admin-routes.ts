@@ -6,6 +6,7 @@ import { registerPaymentLinkRoutes } from "../payments/links/payment-link-routes
 import { registerAccountRoutes } from "./account-routes.ts";
 import { registerAuditRoutes } from "./audit-routes.ts";
 import { registerOperatorRoutes } from "./operator-routes.ts";
+import { registerPaymentAdminRoutes } from "./payments/payment-admin-routes.ts";
 import { registerSessionRoutes } from "./session-routes.ts";
 import { createStudioAuth, type StudioEnv } from "./studio-auth.ts";
 import type { StudioContext, StudioDependencies } from "./studio-context.ts";
@@ -45,6 +46,7 @@ export function registerAdminRoutes(app: OpenAPIHono<StudioEnv>, deps: StudioDep
   registerTeamRoutes(app, context);
   registerAuditRoutes(app, context);
   registerOperatorRoutes(app, context);
+  registerPaymentAdminRoutes(app, context);
   registerDeveloperRoutes(app, context);
   registerSettingsRoutes(app, context);
   registerPaymentLinkRoutes(app, context);

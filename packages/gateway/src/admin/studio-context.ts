@@ -1,5 +1,10 @@
 import type { Kysely } from "kysely";
 import type { Logger } from "pino";
+import type { PublicClient } from "viem";
+import type { CallbackService } from "../callbacks/callback-service.ts";
+import type { CallbackUrlGuard } from "../callbacks/url-guard.ts";
+import type { ChainRegistry } from "../chain/chain-registry.ts";
+import type { Wallets } from "../chain/wallets.ts";
 import type { OrgSettingsService } from "../organizations/org-settings.ts";
 import type { TenancyService } from "../organizations/tenancy-service.ts";
 import type { WebhookSecrets } from "../organizations/webhook-secrets.ts";
@@ -22,8 +27,16 @@ export interface StudioDependencies {
   tenancy: TenancyService;
   /** What the operator's health page reads. */
   health: OperatorHealthDependencies;
-  /** Developers, settings and payment links. */
+  // PAY (admin/payments/): payments, callbacks, overview, exports.
+  chains: ChainRegistry;
+  callbacks: CallbackService;
+  callbackGuard: CallbackUrlGuard;
   webhookSecrets: WebhookSecrets;
+  /** CALLBACK_TIMEOUT_MS, for a test event. */
+  callbackTimeoutMs: number;
+  wallets: Wallets;
+  rpcClient: (chainKey: string) => PublicClient;
+  /** Developers, settings and payment links. */
   orgSettings: OrgSettingsService;
   paymentLinks: PaymentLinks;
 }

@@ -10,6 +10,7 @@ import * as limits from "./2026-11-27-limits.ts";
 import * as reorgRecovery from "./2026-11-27-reorg-recovery.ts";
 import * as studioAccounts from "./2026-11-27-studio-accounts.ts";
 import * as studioOperator from "./2026-11-27-studio-operator.ts";
+import * as studioPayments from "./2026-11-27-studio-payments.ts";
 import * as studioSettings from "./2026-11-27-studio-settings.ts";
 
 // Listed explicitly (not read from the folder) so the set of migrations is what was committed,
@@ -26,5 +27,6 @@ export const migrations: Record<string, Migration> = {
   "2026-11-27-reorg-recovery": reorgRecovery,
   "2026-11-27-studio-accounts": studioAccounts,
   "2026-11-27-studio-operator": studioOperator,
+  "2026-11-27-studio-payments": studioPayments,
   "2026-11-27-studio-settings": studioSettings,
 };
