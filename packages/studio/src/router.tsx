@@ -3,6 +3,10 @@ import { createRoute, createRouter, redirect } from "@tanstack/react-router";
 import { AccountPage } from "./pages/account-page.tsx";
 import { InvitePage } from "./pages/invite-page.tsx";
 import { LoginPage, validateLoginSearch } from "./pages/login-page.tsx";
+import { CallbacksPage, validateCallbacksSearch } from "./pages/payments/callbacks-page.tsx";
+import { OverviewPage, validateOverviewSearch } from "./pages/payments/overview-page.tsx";
+import { PaymentDetailPage } from "./pages/payments/payment-detail-page.tsx";
+import { PaymentsPage, validatePaymentsSearch } from "./pages/payments/payments-page.tsx";
 import { placeholderPage } from "./pages/placeholder-page.tsx";
 import { appRoute, operatorRoute, orgRoute, rootRoute } from "./routes/base.tsx";
 
@@ -54,22 +58,25 @@ const orgHomeRoute = createRoute({
 const overviewRoute = createRoute({
   getParentRoute: () => orgRoute,
   path: "overview",
-  component: placeholderPage("navOverview"),
+  validateSearch: validateOverviewSearch,
+  component: OverviewPage,
 });
 const paymentsRoute = createRoute({
   getParentRoute: () => orgRoute,
   path: "payments",
-  component: placeholderPage("navPayments"),
+  validateSearch: validatePaymentsSearch,
+  component: PaymentsPage,
 });
 const paymentRoute = createRoute({
   getParentRoute: () => orgRoute,
   path: "payments/$paymentId",
-  component: placeholderPage("navPayments"),
+  component: PaymentDetailPage,
 });
 const callbacksRoute = createRoute({
   getParentRoute: () => orgRoute,
   path: "callbacks",
-  component: placeholderPage("navCallbacks"),
+  validateSearch: validateCallbacksSearch,
+  component: CallbacksPage,
 });
 const linksRoute = createRoute({
   getParentRoute: () => orgRoute,

@@ -946,6 +946,769 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/admin/orgs/{orgId}/overview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Volume per day, outcomes, work in flight, balances and alerts */
+        get: {
+            parameters: {
+                query?: {
+                    days?: number;
+                };
+                header?: never;
+                path: {
+                    orgId: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The overview */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @enum {number} */
+                            code: 0;
+                            data: components["schemas"]["AdminOverview"];
+                        };
+                    };
+                };
+                /** @description Invalid request (4000): the message names the field */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not signed in, or the session ended (4031) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The role may not do this (4032), or the CSRF check failed (4033) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Unknown organisation (4004) or payment intent (4006) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/orgs/{orgId}/payments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Search the organisation's payment intents
+         * @description Every filter combines with the others (AND). total_count is exact up to 10,000; above, it is 10,000 and total_count_capped is true.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    page_number?: number;
+                    page_size?: number;
+                    /** @description Repeatable or comma-separated: status=pending,success */
+                    status?: ("pending" | "success" | "expired" | "insufficient_not_refunded" | "insufficient_refunded")[];
+                    /** @description Created at or after: a date (00:00 UTC that day) or an ISO 8601 date-time. */
+                    from?: string;
+                    /** @description Created before: a date includes that whole UTC day; a date-time is exclusive. */
+                    to?: string;
+                    /** @description Substring of the group key, case-insensitive; % and _ match themselves. */
+                    group_key?: string;
+                    client_id?: string;
+                    /** @description Exactly order_data.order_id, or order_data.orderId when there is no order_id (as text: a number 12 matches "12"). */
+                    order_id?: string;
+                    /** @description The deposit address or the payer's address, any letter case. */
+                    address?: string;
+                    /** @description The payment's transaction, or any transfer to the deposit address. */
+                    tx_hash?: string;
+                    sort?: "created_at" | "-created_at" | "fiat_amount" | "-fiat_amount";
+                };
+                header?: never;
+                path: {
+                    orgId: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description A page of intents */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @enum {number} */
+                            code: 0;
+                            data: {
+                                items: components["schemas"]["AdminPayment"][];
+                                total_count: number;
+                                page_number: number;
+                                page_size: number;
+                                total_count_capped: boolean;
+                            };
+                        };
+                    };
+                };
+                /** @description Invalid request (4000): the message names the field */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not signed in, or the session ended (4031) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The role may not do this (4032), or the CSRF check failed (4033) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Unknown organisation (4004) or payment intent (4006) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/orgs/{orgId}/payments/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** An intent with its timeline, transfers, refunds, collections, callbacks and events */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    orgId: string;
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The intent and everything that happened to it */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @enum {number} */
+                            code: 0;
+                            data: components["schemas"]["AdminPaymentDetail"];
+                        };
+                    };
+                };
+                /** @description Invalid request (4000): the message names the field */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not signed in, or the session ended (4031) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The role may not do this (4032), or the CSRF check failed (4033) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Unknown organisation (4004) or payment intent (4006) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/orgs/{orgId}/payments/{id}/callbacks/resend": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Deliver the intent's latest callback event again */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    orgId: string;
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The event, pending again */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @enum {number} */
+                            code: 0;
+                            data: components["schemas"]["CallbackEvent"];
+                        };
+                    };
+                };
+                /** @description Invalid request (4000): the message names the field */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not signed in, or the session ended (4031) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The role may not do this (4032), or the CSRF check failed (4033) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Unknown organisation (4004) or payment intent (4006) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The intent has no callback event to resend (4016) */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/orgs/{orgId}/callbacks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every callback delivery of the organisation, newest first */
+        get: {
+            parameters: {
+                query?: {
+                    page_number?: number;
+                    page_size?: number;
+                    state?: "pending" | "delivered" | "failed";
+                };
+                header?: never;
+                path: {
+                    orgId: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description A page of deliveries */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @enum {number} */
+                            code: 0;
+                            data: {
+                                items: components["schemas"]["AdminCallbackDelivery"][];
+                                total_count: number;
+                                page_number: number;
+                                page_size: number;
+                            };
+                        };
+                    };
+                };
+                /** @description Invalid request (4000): the message names the field */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not signed in, or the session ended (4031) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The role may not do this (4032), or the CSRF check failed (4033) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Unknown organisation (4004) or payment intent (4006) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/orgs/{orgId}/callbacks/endpoints": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Callback URLs failing now (since their last successful delivery) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    orgId: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The failing endpoints */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @enum {number} */
+                            code: 0;
+                            data: components["schemas"]["AdminFailingEndpoint"][];
+                        };
+                    };
+                };
+                /** @description Invalid request (4000): the message names the field */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not signed in, or the session ended (4031) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The role may not do this (4032), or the CSRF check failed (4033) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Unknown organisation (4004) or payment intent (4006) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/orgs/{orgId}/callbacks/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send a signed test event to a URL now
+         * @description Signed like a status callback (X-Stablegate-Signature with the webhook secret), through the same address guard; the payload is in docs/callbacks.md.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    orgId: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        url: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description What the receiver answered */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @enum {number} */
+                            code: 0;
+                            data: components["schemas"]["AdminTestEventResult"];
+                        };
+                    };
+                };
+                /** @description Invalid request (4000): the message names the field */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not signed in, or the session ended (4031) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The role may not do this (4032), or the CSRF check failed (4033) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Unknown organisation (4004) or payment intent (4006) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/orgs/{orgId}/exports/payments.csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Payment intents created in a date range, as CSV */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description Created at or after: a date (00:00 UTC that day) or an ISO 8601 date-time. */
+                    from?: string;
+                    /** @description Created before: a date includes that whole UTC day; a date-time is exclusive. */
+                    to?: string;
+                };
+                header?: never;
+                path: {
+                    orgId: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Payment intents as CSV (a header row, then one row each) */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "text/csv": string;
+                    };
+                };
+                /** @description Invalid request (4000): the message names the field */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not signed in, or the session ended (4031) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The role may not do this (4032), or the CSRF check failed (4033) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Unknown organisation (4004) or payment intent (4006) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/orgs/{orgId}/exports/withdrawals.csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Withdrawals (transfers from the hot wallet) made in a date range, as CSV */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description Created at or after: a date (00:00 UTC that day) or an ISO 8601 date-time. */
+                    from?: string;
+                    /** @description Created before: a date includes that whole UTC day; a date-time is exclusive. */
+                    to?: string;
+                };
+                header?: never;
+                path: {
+                    orgId: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Withdrawals as CSV (a header row, then one row each) */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "text/csv": string;
+                    };
+                };
+                /** @description Invalid request (4000): the message names the field */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not signed in, or the session ended (4031) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The role may not do this (4032), or the CSRF check failed (4033) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Unknown organisation (4004) or payment intent (4006) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export interface webhooks {
     "payment-status": {
@@ -1317,6 +2080,160 @@ export interface components {
                 role: "owner" | "admin" | "developer" | "viewer";
                 permissions: string[];
             }[];
+        };
+        AdminOverview: {
+            volume_per_day: {
+                /** @example 2026-11-27 */
+                day: string;
+                symbol: string;
+                amount: string;
+                count: number;
+            }[];
+            by_status: {
+                pending: number;
+                success: number;
+                expired: number;
+                insufficient_not_refunded: number;
+                insufficient_refunded: number;
+            };
+            /** @description success / decided intents created in the window; null when none is decided. */
+            success_rate: number | null;
+            open_intents: number;
+            pending_refunds: number;
+            pending_collections: number;
+            balances: {
+                chain_id: string;
+                symbol: string;
+                /** @enum {string} */
+                kind: "hot" | "treasury";
+                address: string;
+                /** @description null: the chain did not answer */
+                amount: string | null;
+            }[];
+            alerts: {
+                /** @enum {string} */
+                kind: "callback_failing" | "transfer_stuck" | "gas_low" | "payment_reversed";
+                message: string;
+                /** @description ISO 8601 */
+                since: string;
+                link?: string;
+            }[];
+        };
+        AdminPayment: components["schemas"]["PaymentIntent"] & {
+            /** @description ISO 8601 */
+            created_at: string;
+            /** @description When a deep reorg took back a transfer of this decided payment (ISO 8601). */
+            reversed_at: string | null;
+            reversal_reason: string | null;
+        };
+        AdminPaymentDetail: {
+            intent: components["schemas"]["AdminPayment"];
+            history: {
+                from_status: components["schemas"]["PaymentStatus"] & (string | null);
+                to_status: components["schemas"]["PaymentStatus"];
+                cause: string;
+                /** @description ISO 8601 */
+                at: string;
+            }[];
+            transfers: {
+                chain_id: string;
+                tx_hash: string;
+                log_index: number;
+                from: string;
+                to: string;
+                amount: string;
+                block_number: string;
+                /** @enum {string} */
+                state: "seen" | "confirmed" | "orphaned";
+                /** @description ISO 8601 */
+                at: string;
+                explorer_url: string | null;
+            }[];
+            refunds: {
+                /** @enum {string} */
+                kind: "insufficient" | "late";
+                amount: string;
+                to: string;
+                /** @enum {string} */
+                state: "pending" | "submitted" | "confirmed" | "failed";
+                tx_hash: string | null;
+                explorer_url: string | null;
+                /** @description ISO 8601 */
+                at: string;
+            }[];
+            collections: {
+                amount: string | null;
+                fee: string | null;
+                treasury_address: string | null;
+                /** @enum {string} */
+                state: "waiting_treasury" | "pending" | "submitted" | "confirmed" | "failed";
+                tx_hash: string | null;
+                fee_tx_hash: string | null;
+                explorer_url: string | null;
+            }[];
+            callbacks: components["schemas"]["AdminCallbackEvent"][];
+            events: {
+                id: string;
+                type: string;
+                chain_id: string | null;
+                data: {
+                    [key: string]: unknown;
+                };
+                /** @description ISO 8601 */
+                created_at: string;
+            }[];
+        };
+        AdminCallbackEvent: {
+            event_id: string;
+            status: components["schemas"]["PaymentStatus"];
+            url: string;
+            /** @enum {string} */
+            state: "pending" | "delivered" | "failed";
+            /** @description ISO 8601 */
+            created_at: string;
+            /** @description ISO 8601 */
+            delivered_at: string | null;
+            attempts: {
+                /** @description ISO 8601 */
+                at: string;
+                http_status: number | null;
+                /** @enum {string} */
+                outcome: "delivered" | "retry" | "failed";
+                duration_ms: number;
+                error: string | null;
+                response_excerpt: string | null;
+            }[];
+        };
+        AdminCallbackDelivery: {
+            event_id: string;
+            payment_intent_id: string;
+            status: components["schemas"]["PaymentStatus"];
+            url: string;
+            /** @enum {string} */
+            state: "pending" | "delivered" | "failed";
+            attempts: number;
+            last_error: string | null;
+            /** @description ISO 8601 */
+            created_at: string;
+            /** @description ISO 8601 */
+            delivered_at: string | null;
+            /** @description ISO 8601 */
+            next_attempt_at: string | null;
+        };
+        AdminFailingEndpoint: {
+            host: string;
+            url: string;
+            /** @description ISO 8601 */
+            failing_since: string;
+            failures: number;
+            last_error: string | null;
+        };
+        AdminTestEventResult: {
+            event_id: string;
+            http_status: number | null;
+            duration_ms: number;
+            response_excerpt: string | null;
+            error: string | null;
         };
     };
     responses: never;

@@ -2,7 +2,7 @@ import { useMutation } from "@tanstack/react-query";
 import { Link, Outlet, useLocation, useNavigate, useParams } from "@tanstack/react-router";
 import { Button as AriaButton, Menu, MenuItem, MenuTrigger, Popover } from "react-aria-components";
 import { request } from "../api/client.ts";
-import { orgAccess, useSession, useSetSession } from "../api/session.ts";
+import { canOpenOrg, orgAccess, useSession, useSetSession } from "../api/session.ts";
 import { SelectField } from "../components/ui.tsx";
 import { LANGUAGES, type Language, useI18n } from "../i18n/index.tsx";
 import { OPERATOR_NAV, ORG_NAV } from "../nav.ts";
@@ -12,7 +12,11 @@ export function AppLayout() {
   const { t } = useI18n();
   const session = useSession();
   const params = useParams({ strict: false }) as { orgId?: number };
-  const orgId = params.orgId ?? session.memberships[0]?.org_id;
+  // Outside an organisation's pages (account, operator, a wrong address), the first one's.
+  const orgId =
+    params.orgId !== undefined && canOpenOrg(session, params.orgId)
+      ? params.orgId
+      : session.memberships[0]?.org_id;
   const org = orgId === undefined ? null : orgAccess(session, orgId);
   return (
     <div className="app">
