@@ -82,8 +82,9 @@ export function CallbacksPage() {
           to="/orgs/$orgId/payments/$paymentId"
           params={{ orgId: org.id, paymentId: c.row.original.payment_intent_id }}
           className="mono"
+          title={c.row.original.payment_intent_id}
         >
-          {c.row.original.payment_intent_id}
+          {c.row.original.payment_intent_id.slice(0, 10)}…
         </Link>
       ),
     },
@@ -104,7 +105,7 @@ export function CallbacksPage() {
       cell: (c) => <span className="excerpt">{c.row.original.last_error ?? "—"}</span>,
     },
     {
-      header: t("colNextAttempt"),
+      header: t("colWhen"),
       id: "next",
       cell: (c) =>
         c.row.original.state === "delivered"
