@@ -1,7 +1,7 @@
 import { Secret, TOTP } from "otpauth";
 import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { launchBrowser, saveScreenshot } from "../testing/browser.ts";
+import { launchBrowser } from "../testing/browser.ts";
 import { openStudio } from "../testing/studio-browser.ts";
 import { createStudioUser, studioSession } from "../testing/studio-client.ts";
 import { startTestGateway, type TestGateway, type TestTenant } from "../testing/test-gateway.ts";
@@ -74,7 +74,6 @@ describe("sign-in", { timeout: 120_000 }, () => {
     const secret = (await page.locator(".totp-setup code").textContent()) ?? "";
     const totp = new TOTP({ secret: Secret.fromBase32(secret) });
     await page.getByLabel("Authentication code").fill(totp.generate());
-    await saveScreenshot(page, "studio-account-totp");
     await page.getByRole("button", { name: "Turn on" }).click();
     await page.getByText("Two-factor authentication is on.").waitFor();
 

@@ -153,7 +153,11 @@ function TotpCard() {
   return (
     <Card
       title={t("totpSection")}
-      actions={<Badge tone={enabled ? "success" : "warning"}>{enabled ? t("yes") : t("no")}</Badge>}
+      actions={
+        <Badge tone={enabled ? "success" : "warning"}>
+          {enabled ? t("totpStateOn") : t("totpStateOff")}
+        </Badge>
+      }
     >
       <p className="muted">{enabled ? t("totpOn") : t("totpOff")}</p>
       {confirm.isSuccess && enabled && <Notice tone="success">{t("totpEnabled")}</Notice>}
@@ -166,7 +170,7 @@ function TotpCard() {
       )}
       {!enabled && pending && (
         <form
-          className="form totp-setup"
+          className="form narrow totp-setup"
           onSubmit={(e) => {
             e.preventDefault();
             confirm.mutate();
