@@ -189,16 +189,7 @@ function TotpCard() {
               ],
             ]}
           />
-          <TextField
-            label={t("totpCode")}
-            value={code}
-            onChange={setCode}
-            inputMode="numeric"
-            autoComplete="one-time-code"
-            error={confirm.error ? errorMessage(confirm.error, t) : undefined}
-            isRequired
-            mono
-          />
+          <CodeField value={code} onChange={setCode} error={confirm.error} />
           <div className="form-actions">
             <Button variant="ghost" onPress={() => setPending(null)}>
               {t("cancel")}
@@ -218,16 +209,7 @@ function TotpCard() {
           }}
           noValidate
         >
-          <TextField
-            label={t("totpCode")}
-            value={code}
-            onChange={setCode}
-            inputMode="numeric"
-            autoComplete="one-time-code"
-            error={disable.error ? errorMessage(disable.error, t) : undefined}
-            isRequired
-            mono
-          />
+          <CodeField value={code} onChange={setCode} error={disable.error} />
           <div className="form-actions">
             <Button type="submit" variant="danger" isPending={disable.isPending}>
               {t("totpDisable")}
@@ -236,6 +218,23 @@ function TotpCard() {
         </form>
       )}
     </Card>
+  );
+}
+
+/** The authenticator app's 6-digit code, with the API's message when it was refused. */
+function CodeField(props: { value: string; onChange(code: string): void; error: unknown }) {
+  const { t } = useI18n();
+  return (
+    <TextField
+      label={t("totpCode")}
+      value={props.value}
+      onChange={props.onChange}
+      inputMode="numeric"
+      autoComplete="one-time-code"
+      error={props.error ? errorMessage(props.error, t) : undefined}
+      isRequired
+      mono
+    />
   );
 }
 
