@@ -4,6 +4,7 @@ import { type ServerType, serve } from "@hono/node-server";
 import { sql } from "kysely";
 import type { Logger } from "pino";
 import { type Address, getAddress, parseGwei } from "viem";
+import { createOperatorAccounts } from "./admin/operator-accounts.ts";
 import { createCallbackService } from "./callbacks/callback-service.ts";
 import { createCallbackDispatcher } from "./callbacks/dispatcher.ts";
 import { createCallbackUrlGuard, type Resolve } from "./callbacks/url-guard.ts";
@@ -152,6 +153,7 @@ export function createServices(options: {
   });
   return {
     chains,
+    callbackGuard,
     tenancy,
     intents,
     lifecycle,
@@ -165,6 +167,7 @@ export function createServices(options: {
     txManager,
     payouts: createPayoutService({ db: database.db, chains, txManager, wallets }),
     transferLimits: createTransferLimits({ db: database.db }),
+    operators: createOperatorAccounts({ db: database.db }),
     treasurySettings: createTreasurySettings({ db: database.db }),
     treasury: createTreasuryService({
       db: database.db,
@@ -304,6 +307,22 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
             sessionIdleMs: config.STUDIO_SESSION_IDLE_MINUTES * 60_000,
             sessionAbsoluteMs: config.STUDIO_SESSION_MAX_HOURS * 3_600_000,
             trustProxy: config.TRUST_PROXY,
+            tenancy: services.tenancy,
+            health: {
+              chains: services.chains,
+              chainHealth: services.chainHealth,
+              wallets: services.wallets,
+              client: services.txManager.client,
+              replaceAfterBlocks: config.TX_REPLACE_AFTER_BLOCKS,
+              lowNativeBalance: config.GAS_WALLET_LOW_BALANCE,
+            },
+            chains: services.chains,
+            callbacks: services.callbacks,
+            callbackGuard: services.callbackGuard,
+            webhookSecrets: services.webhookSecrets,
+            callbackTimeoutMs: config.CALLBACK_TIMEOUT_MS,
+            wallets: services.wallets,
+            rpcClient: services.txManager.client,
           },
         });
   let server: ServerType;

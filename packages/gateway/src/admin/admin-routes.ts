@@ -1,9 +1,14 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import { rejectMalformedText } from "../http/well-formed-text.ts";
+import { registerAccountRoutes } from "./account-routes.ts";
+import { registerAuditRoutes } from "./audit-routes.ts";
+import { registerOperatorRoutes } from "./operator-routes.ts";
+import { registerPaymentAdminRoutes } from "./payments/payment-admin-routes.ts";
 import { registerSessionRoutes } from "./session-routes.ts";
 import { createStudioAuth, type StudioEnv } from "./studio-auth.ts";
 import type { StudioContext, StudioDependencies } from "./studio-context.ts";
 import { createStudioSessions } from "./studio-sessions.ts";
+import { registerTeamRoutes } from "./team-routes.ts";
 
 // The routes a browser calls before it has a session: signing in, and opening or accepting an
 // invitation. Everything else under /v1/admin needs a live session (and, to change anything,
@@ -34,6 +39,11 @@ export function registerAdminRoutes(app: OpenAPIHono<StudioEnv>, deps: StudioDep
 
   // Each feature's routes: one registrar per file, in the folder of the feature.
   registerSessionRoutes(app, context);
+  registerAccountRoutes(app, context);
+  registerTeamRoutes(app, context);
+  registerAuditRoutes(app, context);
+  registerOperatorRoutes(app, context);
+  registerPaymentAdminRoutes(app, context);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "StudioSession", {
     type: "apiKey",

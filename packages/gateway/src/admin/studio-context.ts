@@ -1,6 +1,14 @@
 import type { Kysely } from "kysely";
 import type { Logger } from "pino";
+import type { TenancyService } from "../organizations/tenancy-service.ts";
+import type { PublicClient } from "viem";
+import type { CallbackService } from "../callbacks/callback-service.ts";
+import type { CallbackUrlGuard } from "../callbacks/url-guard.ts";
+import type { ChainRegistry } from "../chain/chain-registry.ts";
+import type { Wallets } from "../chain/wallets.ts";
+import type { WebhookSecrets } from "../organizations/webhook-secrets.ts";
 import type { Database } from "../platform/database/schema.ts";
+import type { OperatorHealthDependencies } from "./operator-health.ts";
 import type { StudioAuth } from "./studio-auth.ts";
 import type { StudioSessions } from "./studio-sessions.ts";
 
@@ -13,6 +21,19 @@ export interface StudioDependencies {
   sessionIdleMs: number;
   sessionAbsoluteMs: number;
   trustProxy: number;
+  /** Organisations (the operator creates them through it, as the CLI does). */
+  tenancy: TenancyService;
+  /** What the operator's health page reads. */
+  health: OperatorHealthDependencies;
+  // PAY (admin/payments/): payments, callbacks, overview, exports.
+  chains: ChainRegistry;
+  callbacks: CallbackService;
+  callbackGuard: CallbackUrlGuard;
+  webhookSecrets: WebhookSecrets;
+  /** CALLBACK_TIMEOUT_MS, for a test event. */
+  callbackTimeoutMs: number;
+  wallets: Wallets;
+  rpcClient: (chainKey: string) => PublicClient;
 }
 
 /** Everything an admin route file gets. */

@@ -126,14 +126,15 @@ export function createStudioSessions(options: {
         .execute();
     },
 
-    /** "Sign out everywhere": every live session of the user, this one included. */
-    async endAll(userId: number): Promise<number> {
+    /** "Sign out everywhere": every live session of the user but `exceptId`, if given. */
+    async endAll(userId: number, exceptId?: string): Promise<number> {
       const result = await db
         .updateTable("studio_sessions")
         .set({ revoked_at: now() })
         .where("user_id", "=", userId)
         .where("revoked_at", "is", null)
         .where("expires_at", ">", sql<Date>`${now()}`)
+        .$if(exceptId !== undefined, (q) => q.where("id", "!=", exceptId as string))
         .executeTakeFirst();
       return Number(result.numUpdatedRows);
     },

@@ -131,6 +131,19 @@ export function addAdminCommands(program: Command, run: AdminRunner): void {
       }));
     });
 
+  program
+    .command("admin")
+    .description("Studio's accounts")
+    .command("create-operator")
+    .description(
+      "make an operator account (sees and manages every organisation in Studio); without --password one is generated and printed",
+    )
+    .requiredOption("--email <email>", "the operator's email, to sign in with")
+    .option("--password <password>", "at least 12 characters (else one is generated)")
+    .action((o: { email: string; password?: string }) =>
+      run(({ operators }) => operators.createOperator(o)),
+    );
+
   const client = program
     .command("client")
     .description("manage clients (client_id, allowed origins and callback hosts)");

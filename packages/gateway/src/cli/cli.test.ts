@@ -131,6 +131,32 @@ describe("an operator's first day", { timeout: 180_000 }, () => {
     expect(key.api_key.startsWith(keys[0].prefix)).toBe(true);
   });
 
+  it("creates a Studio operator with a given or generated password, and refuses a short one", async () => {
+    const short = await runCli(
+      ["admin", "create-operator", "--email", "ops@example.com", "--password", "short"],
+      installation(),
+    );
+    expect(short.code).toBe(1);
+    expect(short.stderr).toMatch(/password: must be at least 12 characters/);
+    expectNoStackTrace(short);
+    const given = await admin([
+      "admin",
+      "create-operator",
+      "--email",
+      "Ops@Example.com",
+      "--password",
+      "a long operator password",
+    ]);
+    expect(given).toMatchObject({ email: "ops@example.com", created: true });
+    expect(given.password).toBeUndefined();
+    // Again for the same email: promoted (already), the password kept, nothing printed.
+    const again = await admin(["admin", "create-operator", "--email", "ops@example.com"]);
+    expect(again).toMatchObject({ user_id: given.user_id, created: false });
+    expect(again.password).toBeUndefined();
+    const generated = await admin(["admin", "create-operator", "--email", "night@example.com"]);
+    expect(generated.password).toMatch(/^[A-Za-z0-9_-]{22}$/);
+  });
+
   it("sets the treasury and the fee, refuses bad values, and shows the wallets to fund", async () => {
     const treasury = "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC";
     expect(await admin(["org", "set-treasury", String(orgId), treasury.toLowerCase()])).toEqual({
@@ -273,6 +299,20 @@ describe("admin commands on a running gateway", { timeout: 180_000 }, () => {
     const created = await createIntent(port, { "X-STUDIO-API-KEY": key.api_key });
     expect(created.status, JSON.stringify(created.body)).toBe(200);
     expect(created.body.data).toMatchObject({ org_id: orgId, client_id: clientId });
+  });
+
+  it("create a Studio operator while serve runs, who can then sign in", async () => {
+    const email = `operator-${Date.now()}@example.com`;
+    const made = await admin(["admin", "create-operator", "--email", email]);
+    expect(made).toMatchObject({ email, created: true, password: expect.any(String) });
+    const signIn = await fetch(`http://127.0.0.1:${port}/v1/admin/session`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ email, password: made.password }),
+    });
+    const body = (await signIn.json()) as any;
+    expect(signIn.status, JSON.stringify(body)).toBe(200);
+    expect(body.data.user).toMatchObject({ email, is_operator: true });
   });
 
   it("change an allowed origin with no restart", async () => {

@@ -4,6 +4,7 @@ import { Gauge } from "prom-client";
 import { PAYMENT_STATUSES } from "../payments/lifecycle/decide.ts";
 import type { Database } from "../platform/database/schema.ts";
 import type { Metrics } from "./metrics.ts";
+import { readCallbacksDue, readOutgoingTxs } from "./stored-state.ts";
 
 // The gauges of stored state, read by prom-client's collect() callbacks when /metrics is scraped:
 // a few queries on partial indexes (callbacks due, open transactions) or small tables (the
@@ -142,23 +143,7 @@ export function registerDatabaseGauges(metrics: Metrics, options: DatabaseGaugeO
     },
   );
 
-  const due = perScrape("the callbacks due", async () => {
-    const at = now();
-    const row = await db
-      .selectFrom("callback_events")
-      .select([
-        (eb) => eb.fn.countAll<string>().as("n"),
-        (eb) => eb.fn.min("next_attempt_at").as("oldest"),
-      ])
-      .where("state", "=", "pending")
-      .where("next_attempt_at", "<=", at)
-      .executeTakeFirstOrThrow();
-    const oldest = row.oldest === null ? undefined : new Date(row.oldest as Date | string);
-    return {
-      count: Number(row.n),
-      ageSeconds: oldest ? Math.max(0, (at.getTime() - oldest.getTime()) / 1000) : 0,
-    };
-  });
+  const due = perScrape("the callbacks due", () => readCallbacksDue(db, now()));
   new Gauge({
     name: "stablegate_callbacks_due",
     help: "Callback events waiting for delivery whose next attempt is due now.",
@@ -179,19 +164,7 @@ export function registerDatabaseGauges(metrics: Metrics, options: DatabaseGaugeO
   });
 
   const txs = perScrape("the outgoing transactions", () =>
-    sql<{ chain_id: string; pending: string; stuck: string }>`
-      select t.chain_id, count(*) as pending,
-        count(*) filter (
-          where (t.state = 'broadcast' and t.broadcast_block <= h.head - ${options.replaceAfterBlocks})
-            or (t.state = 'signed' and t.error_kind is not null)
-        ) as stuck
-      from chain_txs t
-      left join (select chain_id, max(number) as head from chain_blocks group by chain_id) h
-        on h.chain_id = t.chain_id
-      where t.state in ('signed', 'broadcast')
-      group by t.chain_id`
-      .execute(db)
-      .then((r) => r.rows),
+    readOutgoingTxs(db, options.replaceAfterBlocks),
   );
   rowGauge(
     {
@@ -201,7 +174,7 @@ export function registerDatabaseGauges(metrics: Metrics, options: DatabaseGaugeO
     },
     txs,
     byChain,
-    (r) => Number(r.pending),
+    (r) => r.pending,
   );
   rowGauge(
     {
@@ -211,6 +184,6 @@ export function registerDatabaseGauges(metrics: Metrics, options: DatabaseGaugeO
     },
     txs,
     byChain,
-    (r) => Number(r.stuck),
+    (r) => r.stuck,
   );
 }

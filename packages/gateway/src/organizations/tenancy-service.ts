@@ -108,6 +108,14 @@ export function callbackHostNotAllowed(client: Client, callbackUrl: string): Dom
   });
 }
 
+export function orgSuspended(): DomainError {
+  return new DomainError({
+    status: 403,
+    code: ErrorCode.orgSuspended,
+    message: "organisation suspended",
+  });
+}
+
 export function createTenancyService({
   db,
   chains,
@@ -318,12 +326,14 @@ export function createTenancyService({
         headers.clientId === undefined ? undefined : await clientById(headers.clientId);
       if (headers.apiKey !== undefined) {
         const key = await db
-          .selectFrom("api_keys")
-          .select(["id", "org_id"])
-          .where("secret_hash", "=", hashApiKey(headers.apiKey))
-          .where("revoked_at", "is", null)
+          .selectFrom("api_keys as k")
+          .innerJoin("organizations as o", "o.id", "k.org_id")
+          .select(["k.id", "k.org_id", "o.suspended_at"])
+          .where("k.secret_hash", "=", hashApiKey(headers.apiKey))
+          .where("k.revoked_at", "is", null)
           .executeTakeFirst();
         if (!key) throw invalidApiKey();
+        if (key.suspended_at !== null) throw orgSuspended();
         if (headers.clientId !== undefined && (!client || client.orgId !== key.org_id)) {
           throw invalidClientId(
             `X-Client-ID ${headers.clientId} does not belong to this API key's organization`,
@@ -338,6 +348,12 @@ export function createTenancyService({
       if (headers.origin === undefined || !client.allowedOrigins.includes(headers.origin)) {
         throw originNotAllowed(headers.origin);
       }
+      const org = await db
+        .selectFrom("organizations")
+        .select("suspended_at")
+        .where("id", "=", client.orgId)
+        .executeTakeFirst();
+      if (org?.suspended_at != null) throw orgSuspended();
       return { kind: "browser", orgId: client.orgId, client, origin: headers.origin };
     },
   };

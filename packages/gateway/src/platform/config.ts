@@ -131,6 +131,11 @@ const schema = z.object({
   // Studio sessions (docs/studio.md).
   STUDIO_SESSION_IDLE_MINUTES: positiveInt(7 * 24 * 60).default(30),
   STUDIO_SESSION_MAX_HOURS: positiveInt(30 * 24).default(12),
+  // The operator's health page flags a gas or fee wallet below this, in the chain's native coin.
+  GAS_WALLET_LOW_BALANCE: z
+    .string()
+    .regex(/^[0-9]{1,12}(\.[0-9]{1,18})?$/, "must be a decimal amount of the native coin")
+    .default("0.01"),
   ...Object.fromEntries(CHAIN_KEYS.map((k) => [`RPC_URLS_${k.toUpperCase()}`, csv.optional()])),
   ...Object.fromEntries(
     CHAIN_KEYS.map((k) => [`CONFIRMATIONS_${k.toUpperCase()}`, confirmations.optional()]),

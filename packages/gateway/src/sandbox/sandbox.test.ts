@@ -31,6 +31,7 @@ const INTENT = "/v1/studio/api/payment/intent";
 
 interface SandboxJson {
   api_base_url: string;
+  studio: { url: string; email: string; password: string };
   client_id: string;
   api_key: string;
   origin: string;
@@ -63,6 +64,19 @@ function devProcess(ports: { port: number; anvilPort: number }, dir = dataDir) {
   });
   started.push(proc);
   return proc;
+}
+
+async function studioSignIn(f: SandboxJson) {
+  const res = await fetch(`${f.api_base_url}/v1/admin/session`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ email: f.studio.email, password: f.studio.password }),
+  });
+  const body = (await res.json()) as any;
+  expect(res.status, JSON.stringify(body)).toBe(200);
+  // Plain http: the sandbox's cookie is not Secure, or a browser would drop it.
+  expect(res.headers.get("set-cookie")).not.toMatch(/Secure/);
+  return body.data;
 }
 
 async function startDev(ports: { port: number; anvilPort: number }) {
@@ -140,6 +154,7 @@ describe("stablegate dev", { timeout: 90_000 }, () => {
         "webhook_secret",
         "payer_private_key",
         "hot_wallet_address",
+        "studio",
         "chain",
       ].sort(),
     );
@@ -177,6 +192,20 @@ describe("stablegate dev", { timeout: 90_000 }, () => {
     // The banner points at it and shows the same credentials.
     expect(run1.banner).toContain(join(dataDir, "sandbox.json"));
     expect(run1.banner).toContain(file.chain.token_address);
+    expect(file.studio).toEqual({
+      url: `${file.api_base_url}/studio`,
+      email: "admin@sandbox.local",
+      password: expect.stringMatching(/^[A-Za-z0-9_-]{22}$/),
+    });
+    expect(run1.banner).toContain(file.studio.password);
+  });
+
+  it("signs the Studio operator in with sandbox.json's password, as owner of the sandbox organisation", async () => {
+    const session = await studioSignIn(file);
+    expect(session.user).toMatchObject({ email: "admin@sandbox.local", is_operator: true });
+    expect(session.memberships).toEqual([
+      expect.objectContaining({ org_id: file.org_id, role: "owner" }),
+    ]);
   });
 
   it("keeps the generated seed in DATA_DIR/seed.txt, mode 0600, and never prints it", async () => {
@@ -358,10 +387,13 @@ describe("stablegate dev", { timeout: 90_000 }, () => {
       org_id: file.org_id,
       webhook_secret: file.webhook_secret,
       payer_private_key: file.payer_private_key,
+      studio: { ...file.studio, url: `http://127.0.0.1:${second.port}/studio` },
       api_base_url: `http://127.0.0.1:${second.port}`,
       origin: `http://localhost:${second.port}`,
       chain: { ...file.chain, rpc_url: `http://127.0.0.1:${second.anvilPort}` },
     });
+
+    expect((await studioSignIn(again)).user.email).toBe("admin@sandbox.local");
 
     const byKey = await getIntent(
       again,

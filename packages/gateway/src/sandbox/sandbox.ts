@@ -2,6 +2,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "n
 import path from "node:path";
 import type { Logger } from "pino";
 import { formatEther, formatUnits, parseEther, parseUnits } from "viem";
+import { generatePassword } from "../admin/operator-accounts.ts";
 import type { RegisteredChain } from "../chain/chain-registry.ts";
 import { loadSeed } from "../chain/seed.ts";
 import { type Gateway, startGateway } from "../gateway.ts";
@@ -30,6 +31,8 @@ export interface SandboxFile {
   payer_private_key: string;
   /** The sandbox organisation's hot wallet: transfers (withdrawals) are sent from it. */
   hot_wallet_address: string;
+  /** Studio's operator (owner of the sandbox organisation); the password is made once, kept here. */
+  studio: { url: string; email: string; password: string };
   chain: {
     chain_id: typeof SANDBOX_CHAIN_KEY;
     evm_chain_id: number;
@@ -108,6 +111,16 @@ export async function startSandbox(config: Config, log: Logger): Promise<Sandbox
         "funded the sandbox hot wallet",
       );
     }
+    const studio = {
+      url: `${gateway.url}/studio`,
+      email: SANDBOX_OPERATOR_EMAIL,
+      password: readPrevious(filePath)?.studio?.password ?? generatePassword(),
+    };
+    await gateway.services.operators.ensureSandboxOperator({
+      email: studio.email,
+      password: studio.password,
+      orgId: credentials.orgId,
+    });
     const file: SandboxFile = {
       api_base_url: gateway.url,
       client_id: credentials.clientId,
@@ -118,6 +131,7 @@ export async function startSandbox(config: Config, log: Logger): Promise<Sandbox
       webhook_secret: credentials.webhookSecret,
       payer_private_key: chain.payerPrivateKey,
       hot_wallet_address: hotWallet,
+      studio,
       chain: {
         chain_id: SANDBOX_CHAIN_KEY,
         evm_chain_id: chain.evmChainId,
@@ -150,6 +164,9 @@ export async function startSandbox(config: Config, log: Logger): Promise<Sandbox
     throw err;
   }
 }
+
+/** Studio's sandbox operator: signs in with the password sandbox.json keeps. */
+export const SANDBOX_OPERATOR_EMAIL = "admin@sandbox.local";
 
 /** Anvil's account #2 (the test mnemonic): a treasury a developer can inspect with any wallet. */
 const SANDBOX_TREASURY = "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC";
@@ -253,6 +270,7 @@ export function sandboxBanner(sandbox: Sandbox): string {
     `  API docs     ${f.api_base_url}/docs`,
     `  Local chain  ${f.chain.rpc_url} (chain id ${f.chain.evm_chain_id}, test USDT ${f.chain.token_address})`,
     `  Credentials  ${sandbox.filePath} (API key, client id, webhook_secret for callbacks)`,
+    `  Studio       ${f.studio.url} (${f.studio.email}, password ${f.studio.password})`,
     `  Hot wallet   ${f.hot_wallet_address} (transfers are sent from it; funded with test USDT and ETH)`,
     "",
     "  Create a payment intent:",

@@ -63,7 +63,15 @@ export async function studioSession(
     settings: { idleMs: 3_600_000, absoluteMs: 12 * 3_600_000 },
   });
   const { token, csrfToken } = await sessions.start(user.userId, { ip: null, userAgent: null });
-  const cookie = `${SESSION_COOKIE}=${token}`;
+  return studioClient(gateway, `${SESSION_COOKIE}=${token}`, csrfToken);
+}
+
+/** A client sending `cookie` (and the CSRF token), e.g. from a sign-in's Set-Cookie. */
+export function studioClient(
+  gateway: Pick<Gateway, "url">,
+  cookie: string,
+  csrfToken: string,
+): StudioTestClient {
   return {
     cookie,
     csrfToken,

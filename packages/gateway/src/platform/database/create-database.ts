@@ -1,6 +1,7 @@
 import { mkdirSync } from "node:fs";
 import path from "node:path";
 import { PGlite } from "@electric-sql/pglite";
+import { pg_trgm } from "@electric-sql/pglite/contrib/pg_trgm";
 import { Kysely, Migrator, PostgresDialect, sql } from "kysely";
 import pg from "pg";
 import { ConfigError } from "../config.ts";
@@ -57,7 +58,11 @@ export async function createDatabase(options: CreateDatabaseOptions): Promise<Da
       mkdirSync(path.dirname(options.dataDir), { recursive: true });
       unlock = lockDataDir(`${options.dataDir}.lock`);
     }
-    const client = new PGlite(options.dataDir);
+    // pg_trgm backs the admin API's substring searches (migration 2026-11-27-studio-payments).
+    const client = new PGlite({
+      ...(options.dataDir ? { dataDir: options.dataDir } : {}),
+      extensions: { pg_trgm },
+    });
     try {
       await client.waitReady;
     } catch (err) {

@@ -505,3 +505,15 @@ export interface Database {
   login_failures: LoginFailuresTable;
   audit_log: AuditLogTable;
 }
+
+// ---- The operator's routes: migrations/2026-11-27-studio-operator.ts ----
+
+export interface OrganizationsTable {
+  /** Set by an operator: the organisation's API keys and clients are refused (403 4065). */
+  suspended_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+}
+
+export interface UsersTable {
+  /** The last TOTP time step accepted for this user: a code is good once. */
+  totp_last_step: ColumnType<string | number | null, never, string | number | bigint | null>;
+}

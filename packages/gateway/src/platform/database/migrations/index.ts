@@ -9,6 +9,8 @@ import * as leases from "./2026-11-27-leases.ts";
 import * as limits from "./2026-11-27-limits.ts";
 import * as reorgRecovery from "./2026-11-27-reorg-recovery.ts";
 import * as studioAccounts from "./2026-11-27-studio-accounts.ts";
+import * as studioOperator from "./2026-11-27-studio-operator.ts";
+import * as studioPayments from "./2026-11-27-studio-payments.ts";
 
 // Listed explicitly (not read from the folder) so the set of migrations is what was committed,
 // whatever else lies in the directory. Keys sort by date; add new ones at the end.
@@ -23,4 +25,6 @@ export const migrations: Record<string, Migration> = {
   "2026-11-27-limits": limits,
   "2026-11-27-reorg-recovery": reorgRecovery,
   "2026-11-27-studio-accounts": studioAccounts,
+  "2026-11-27-studio-operator": studioOperator,
+  "2026-11-27-studio-payments": studioPayments,
 };

@@ -1,0 +1,112 @@
+import { randomBytes } from "node:crypto";
+import type { Kysely } from "kysely";
+import type { Database } from "../platform/database/schema.ts";
+import { validationError } from "../platform/errors.ts";
+import { normaliseEmail } from "./account-service.ts";
+import { recordAudit } from "./audit-log.ts";
+import { checkNewPassword, hashPassword, verifyPassword } from "./passwords.ts";
+
+/** A password for an account made by the CLI or the sandbox: 128 random bits, printable. */
+export function generatePassword(): string {
+  return randomBytes(16).toString("base64url");
+}
+
+/**
+ * The gateway's operators, made outside Studio (which cannot make the first one): the CLI's
+ * `admin create-operator` and the sandbox.
+ */
+export function createOperatorAccounts(options: { db: Kysely<Database> }) {
+  const { db } = options;
+
+  return {
+    /**
+     * Makes `email` an operator: a new account with `password` (generated when not given), or an
+     * existing one promoted, its password replaced only when one is given.
+     * Answers the password only when it was generated.
+     */
+    async createOperator(input: { email: string; password?: string | undefined }) {
+      const email = normaliseEmail(input.email);
+      if (!/^[^@\s]+@[^@\s]+$/.test(email))
+        throw validationError("email", "is not an email address");
+      if (input.password !== undefined) checkNewPassword("password", input.password);
+      const generated = input.password === undefined ? generatePassword() : undefined;
+      const passwordHash = await hashPassword(input.password ?? (generated as string));
+      return db.transaction().execute(async (trx) => {
+        const existing = await trx
+          .selectFrom("users")
+          .select(["id", "is_operator"])
+          .where("email", "=", email)
+          .forUpdate()
+          .executeTakeFirst();
+        let userId: number;
+        if (existing) {
+          userId = existing.id;
+          await trx
+            .updateTable("users")
+            .set({
+              is_operator: true,
+              ...(input.password === undefined ? {} : { password_hash: passwordHash }),
+            })
+            .where("id", "=", userId)
+            .execute();
+        } else {
+          userId = (
+            await trx
+              .insertInto("users")
+              .values({ email, name: "Operator", password_hash: passwordHash, is_operator: true })
+              .returning("id")
+              .executeTakeFirstOrThrow()
+          ).id;
+        }
+        await recordAudit(
+          trx,
+          { kind: "cli" },
+          {
+            orgId: null,
+            action: existing ? "user.made_operator" : "user.created_operator",
+            target: `user:${userId}`,
+            before: existing ? { is_operator: existing.is_operator } : undefined,
+            after: {
+              email,
+              is_operator: true,
+              password_set: input.password !== undefined || !existing,
+            },
+          },
+        );
+        return {
+          user_id: userId,
+          email,
+          created: !existing,
+          ...(generated !== undefined && !existing ? { password: generated } : {}),
+        };
+      });
+    },
+
+    /**
+     * The sandbox's operator, owner of the sandbox organisation, signing in with `password`
+     * (kept in sandbox.json): created on the first start, its password put back if it differs.
+     */
+    async ensureSandboxOperator(input: { email: string; password: string; orgId: number }) {
+      const user = await db
+        .selectFrom("users")
+        .select(["id", "password_hash"])
+        .where("email", "=", input.email)
+        .executeTakeFirst();
+      if (!user || !(await verifyPassword(user.password_hash, input.password))) {
+        await this.createOperator({ email: input.email, password: input.password });
+      }
+      const { id } = await db
+        .selectFrom("users")
+        .select("id")
+        .where("email", "=", input.email)
+        .executeTakeFirstOrThrow();
+      await db
+        .insertInto("memberships")
+        .values({ org_id: input.orgId, user_id: id, role: "owner" })
+        .onConflict((oc) => oc.columns(["org_id", "user_id"]).doNothing())
+        .execute();
+    },
+  };
+}
+
+export type OperatorAccounts = ReturnType<typeof createOperatorAccounts>;
