@@ -1,7 +1,7 @@
 import { useMutation } from "@tanstack/react-query";
 import { Link, Outlet, useLocation, useNavigate, useParams } from "@tanstack/react-router";
 import { Button as AriaButton, Menu, MenuItem, MenuTrigger, Popover } from "react-aria-components";
-import { request } from "../api/client.ts";
+import { api, unwrap } from "../api/client.ts";
 import { canOpenOrg, orgAccess, useSession, useSetSession } from "../api/session.ts";
 import { SelectField } from "../components/ui.tsx";
 import { type MessageKey, useI18n } from "../i18n/index.tsx";
@@ -123,7 +123,7 @@ function UserMenu() {
   const setSession = useSetSession();
   const navigate = useNavigate();
   const signOut = useMutation({
-    mutationFn: () => request("DELETE", "/v1/admin/session"),
+    mutationFn: () => unwrap(api.DELETE("/v1/admin/session")),
     onSettled: async () => {
       setSession(null);
       await navigate({ to: "/login", search: {} });

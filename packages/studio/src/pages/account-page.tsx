@@ -2,7 +2,7 @@ import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { useNavigate } from "@tanstack/react-router";
 import QRCode from "qrcode";
 import { type FormEvent, useState } from "react";
-import { request } from "../api/client.ts";
+import { api, unwrap } from "../api/client.ts";
 import { SESSION_KEY, useSession, useSetSession } from "../api/session.ts";
 import { ConfirmButton } from "../components/dialog.tsx";
 import {
@@ -61,9 +61,11 @@ function PasswordCard() {
   const [next, setNext] = useState("");
   const change = useMutation({
     mutationFn: () =>
-      request("POST", "/v1/admin/me/password", {
-        body: { current_password: current, new_password: next },
-      }),
+      unwrap(
+        api.POST("/v1/admin/me/password", {
+          body: { current_password: current, new_password: next },
+        }),
+      ),
     onSuccess: () => {
       setCurrent("");
       setNext("");
@@ -122,10 +124,7 @@ function TotpCard() {
   const refreshSession = () => queryClient.invalidateQueries({ queryKey: SESSION_KEY });
   const start = useMutation({
     mutationFn: async () => {
-      const setup = await request<{ secret: string; otpauth_url: string }>(
-        "POST",
-        "/v1/admin/me/totp",
-      );
+      const setup = await unwrap(api.POST("/v1/admin/me/totp"));
       const qr = await QRCode.toDataURL(setup.otpauth_url, { margin: 1, width: 200 });
       return { secret: setup.secret, qr };
     },
@@ -135,7 +134,7 @@ function TotpCard() {
     },
   });
   const confirm = useMutation({
-    mutationFn: () => request("POST", "/v1/admin/me/totp/confirm", { body: { code } }),
+    mutationFn: () => unwrap(api.POST("/v1/admin/me/totp/confirm", { body: { code } })),
     onSuccess: async () => {
       setPending(null);
       setCode("");
@@ -143,7 +142,7 @@ function TotpCard() {
     },
   });
   const disable = useMutation({
-    mutationFn: () => request("DELETE", "/v1/admin/me/totp", { body: { code } }),
+    mutationFn: () => unwrap(api.DELETE("/v1/admin/me/totp", { body: { code } })),
     onSuccess: async () => {
       setCode("");
       await refreshSession();
@@ -243,7 +242,7 @@ function SessionsCard() {
   const setSession = useSetSession();
   const navigate = useNavigate();
   const revokeAll = useMutation({
-    mutationFn: () => request("POST", "/v1/admin/session/revoke-all"),
+    mutationFn: () => unwrap(api.POST("/v1/admin/session/revoke-all")),
     onSuccess: async () => {
       setSession(null);
       await navigate({ to: "/login", search: {} });
