@@ -21,6 +21,7 @@ import { createApp, createServiceApp } from "./http/create-app.ts";
 import { registerDatabaseGauges } from "./observability/collectors.ts";
 import { createMetrics, type Metrics } from "./observability/metrics.ts";
 import { registerWalletBalanceGauge } from "./observability/wallet-balances.ts";
+import { createOrgSettings } from "./organizations/org-settings.ts";
 import { createTenancyService } from "./organizations/tenancy-service.ts";
 import { createTransferLimits } from "./organizations/transfer-limits.ts";
 import { createTreasurySettings } from "./organizations/treasury-settings.ts";
@@ -29,8 +30,10 @@ import { createChainHealth } from "./payments/lifecycle/chain-health.ts";
 import { createChainIngestService } from "./payments/lifecycle/chain-ingest-service.ts";
 import { type ChainWatchers, startChainWatchers } from "./payments/lifecycle/chain-watcher.ts";
 import { createLifecycleService } from "./payments/lifecycle/lifecycle-service.ts";
+import { createPaymentLinks } from "./payments/links/payment-link-service.ts";
 import { createPaymentIntentService } from "./payments/payment-intent-service.ts";
 import { createPayoutService } from "./payouts/payout-service.ts";
+import { createWithdrawalService } from "./payouts/withdrawal-service.ts";
 import { type Config, ConfigError } from "./platform/config.ts";
 import { createDatabase, type DatabaseHandle } from "./platform/database/create-database.ts";
 import { createLeases } from "./platform/lease.ts";
@@ -38,6 +41,7 @@ import { createRateProvider } from "./rates/create-rate-provider.ts";
 import type { RateProvider } from "./rates/rate-provider.ts";
 import { createGasTopUpDepositAccounts } from "./treasury/deposit-accounts.ts";
 import { createTreasuryService } from "./treasury/treasury-service.ts";
+import { createTreasuryView } from "./treasury/treasury-view.ts";
 
 export interface GatewayOptions {
   config: Config;
@@ -151,11 +155,15 @@ export function createServices(options: {
     resolveSigner: (address) => findSigner(database, wallets, address),
     onReplaced: options.metrics?.txReplaced,
   });
+  const payouts = createPayoutService({ db: database.db, chains, txManager, wallets });
+  const treasurySettings = createTreasurySettings({ db: database.db });
   return {
     chains,
     callbackGuard,
     tenancy,
     intents,
+    orgSettings: createOrgSettings({ db: database.db, chains }),
+    paymentLinks: createPaymentLinks({ db: database.db, intents, tenancy }),
     lifecycle,
     ingest,
     chainHealth,
@@ -165,10 +173,17 @@ export function createServices(options: {
     wallets,
     leases,
     txManager,
-    payouts: createPayoutService({ db: database.db, chains, txManager, wallets }),
+    payouts,
     transferLimits: createTransferLimits({ db: database.db }),
     operators: createOperatorAccounts({ db: database.db }),
-    treasurySettings: createTreasurySettings({ db: database.db }),
+    treasurySettings,
+    withdrawals: createWithdrawalService({ db: database.db, chains, payouts, txManager, wallets }),
+    treasuryView: createTreasuryView({
+      db: database.db,
+      chains,
+      treasurySettings,
+      walletOf: payouts.walletOf,
+    }),
     treasury: createTreasuryService({
       db: database.db,
       txManager,
@@ -287,6 +302,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
           intents: services.intents,
           callbacks: services.callbacks,
           payouts: services.payouts,
+          paymentLinks: services.paymentLinks,
           log,
           maxBodyBytes: config.MAX_BODY_BYTES,
           rateLimits: {
@@ -323,6 +339,10 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
             callbackTimeoutMs: config.CALLBACK_TIMEOUT_MS,
             wallets: services.wallets,
             rpcClient: services.txManager.client,
+            withdrawals: services.withdrawals,
+            treasury: services.treasuryView,
+            orgSettings: services.orgSettings,
+            paymentLinks: services.paymentLinks,
           },
         });
   let server: ServerType;

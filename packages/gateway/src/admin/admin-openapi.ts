@@ -1,5 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import { errorResponse } from "../http/openapi.ts";
+import { envelope, errorResponse, jsonResponse } from "../http/openapi.ts";
 
 /** OpenAPI tags of the admin API start with this, so the reference groups them apart. */
 export const ADMIN_TAG = "Admin";
@@ -20,4 +20,23 @@ export const OrgParam = z.object({
     .string()
     .regex(/^[0-9]{1,9}$/, "must be an organisation id")
     .openapi({ param: { name: "orgId", in: "path" }, example: "1" }),
+});
+
+/** A route's answers: `schema` in the envelope on 200, and the admin API's errors. */
+export function adminAnswers<T extends z.ZodType>(
+  schema: T,
+  description: string,
+  notFound = "Not a member of the organisation (4004)",
+) {
+  return {
+    200: jsonResponse(envelope(schema), description),
+    ...adminErrorResponses,
+    404: errorResponse(notFound),
+  };
+}
+
+/** A required JSON request body. */
+export const jsonBody = <T extends z.ZodType>(schema: T) => ({
+  required: true,
+  content: { "application/json": { schema } },
 });

@@ -1,5 +1,10 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import { rejectMalformedText } from "../http/well-formed-text.ts";
+import { registerDeveloperRoutes } from "../organizations/developer-routes.ts";
+import { registerSettingsRoutes } from "../organizations/settings-routes.ts";
+import { registerPaymentLinkRoutes } from "../payments/links/payment-link-routes.ts";
+import { registerWithdrawalRoutes } from "../payouts/withdrawal-routes.ts";
+import { registerTreasuryRoutes } from "../treasury/treasury-routes.ts";
 import { registerAccountRoutes } from "./account-routes.ts";
 import { registerAuditRoutes } from "./audit-routes.ts";
 import { registerOperatorRoutes } from "./operator-routes.ts";
@@ -44,6 +49,11 @@ export function registerAdminRoutes(app: OpenAPIHono<StudioEnv>, deps: StudioDep
   registerAuditRoutes(app, context);
   registerOperatorRoutes(app, context);
   registerPaymentAdminRoutes(app, context);
+  registerWithdrawalRoutes(app, context);
+  registerTreasuryRoutes(app, context);
+  registerDeveloperRoutes(app, context);
+  registerSettingsRoutes(app, context);
+  registerPaymentLinkRoutes(app, context);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "StudioSession", {
     type: "apiKey",

@@ -1,13 +1,17 @@
 import type { Kysely } from "kysely";
 import type { Logger } from "pino";
-import type { TenancyService } from "../organizations/tenancy-service.ts";
 import type { PublicClient } from "viem";
 import type { CallbackService } from "../callbacks/callback-service.ts";
 import type { CallbackUrlGuard } from "../callbacks/url-guard.ts";
 import type { ChainRegistry } from "../chain/chain-registry.ts";
 import type { Wallets } from "../chain/wallets.ts";
+import type { OrgSettingsService } from "../organizations/org-settings.ts";
+import type { TenancyService } from "../organizations/tenancy-service.ts";
 import type { WebhookSecrets } from "../organizations/webhook-secrets.ts";
+import type { PaymentLinks } from "../payments/links/payment-link-service.ts";
+import type { WithdrawalService } from "../payouts/withdrawal-service.ts";
 import type { Database } from "../platform/database/schema.ts";
+import type { TreasuryView } from "../treasury/treasury-view.ts";
 import type { OperatorHealthDependencies } from "./operator-health.ts";
 import type { StudioAuth } from "./studio-auth.ts";
 import type { StudioSessions } from "./studio-sessions.ts";
@@ -21,7 +25,7 @@ export interface StudioDependencies {
   sessionIdleMs: number;
   sessionAbsoluteMs: number;
   trustProxy: number;
-  /** Organisations (the operator creates them through it, as the CLI does). */
+  /** Organisations (the operator creates them through it, as the CLI does); keys and clients. */
   tenancy: TenancyService;
   /** What the operator's health page reads. */
   health: OperatorHealthDependencies;
@@ -34,6 +38,13 @@ export interface StudioDependencies {
   callbackTimeoutMs: number;
   wallets: Wallets;
   rpcClient: (chainKey: string) => PublicClient;
+  /** Withdrawals with approval, through payouts/ (payouts/withdrawal-service.ts). */
+  withdrawals: WithdrawalService;
+  /** The treasury page and its address change (treasury/treasury-view.ts). */
+  treasury: TreasuryView;
+  /** Developers, settings and payment links. */
+  orgSettings: OrgSettingsService;
+  paymentLinks: PaymentLinks;
 }
 
 /** Everything an admin route file gets. */

@@ -45,3 +45,13 @@ export function createChainRegistry(options: {
     },
   };
 }
+
+/** A transaction's page on its chain's block explorer; null without an explorer or a hash. */
+export function explorerTxUrl(
+  chains: ChainRegistry,
+  chainKey: string,
+  txHash: string | null,
+): string | null {
+  const explorer = chains.list().find((c) => c.key === chainKey)?.explorerUrl;
+  return explorer && txHash ? `${explorer}/tx/${txHash}` : null;
+}

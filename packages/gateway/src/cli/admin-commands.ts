@@ -32,6 +32,9 @@ function limitsInput(command: Command, o: { maxTransfer?: string; dailyCap?: str
   };
 }
 
+/** The CLI's changes are audited as the operator's at the terminal. */
+const cli = { actor: { kind: "cli" } } as const;
+
 const limitsOutput = (l: { maxTransfer: string | null; dailyCap: string | null }) => ({
   max_transfer_amount: l.maxTransfer,
   daily_transfer_cap: l.dailyCap,
@@ -71,7 +74,7 @@ export function addAdminCommands(program: Command, run: AdminRunner): void {
     .action((orgId: number) =>
       run(async ({ tenancy, webhookSecrets }) => {
         await tenancy.getOrganization(orgId);
-        const { secret, previousValidUntil } = await webhookSecrets.rotate(orgId);
+        const { secret, previousValidUntil } = await webhookSecrets.rotate(orgId, cli.actor);
         return {
           org_id: orgId,
           webhook_secret: secret,
@@ -159,12 +162,15 @@ export function addAdminCommands(program: Command, run: AdminRunner): void {
     )
     .action((o: { org: number; name: string; origin: string[]; callbackHost: string[] }) =>
       run(({ tenancy }) =>
-        tenancy.createClient({
-          orgId: o.org,
-          name: o.name,
-          allowedOrigins: o.origin,
-          allowedCallbackHosts: o.callbackHost,
-        }),
+        tenancy.createClient(
+          {
+            orgId: o.org,
+            name: o.name,
+            allowedOrigins: o.origin,
+            allowedCallbackHosts: o.callbackHost,
+          },
+          cli,
+        ),
       ),
     );
   client
@@ -176,7 +182,7 @@ export function addAdminCommands(program: Command, run: AdminRunner): void {
     .argument("<client_id>")
     .argument("<origins...>")
     .action((clientId: string, origins: string[]) =>
-      run(({ tenancy }) => tenancy.setAllowedOrigins(clientId, origins)),
+      run(({ tenancy }) => tenancy.setAllowedOrigins(clientId, origins, cli)),
     );
   client
     .command("set-callback-hosts")
@@ -186,7 +192,7 @@ export function addAdminCommands(program: Command, run: AdminRunner): void {
     .argument("<client_id>")
     .argument("[hosts...]")
     .action((clientId: string, hosts: string[]) =>
-      run(({ tenancy }) => tenancy.setAllowedCallbackHosts(clientId, hosts)),
+      run(({ tenancy }) => tenancy.setAllowedCallbackHosts(clientId, hosts, cli)),
     );
 
   const key = program.command("key").description("manage API keys");
@@ -196,7 +202,7 @@ export function addAdminCommands(program: Command, run: AdminRunner): void {
     .option("--name <name>", "a label for the key", "default")
     .action((o: { org: number; name: string }) =>
       run(async ({ tenancy }) => {
-        const created = await tenancy.createApiKey({ orgId: o.org, name: o.name });
+        const created = await tenancy.createApiKey({ orgId: o.org, name: o.name }, cli);
         return { id: created.id, api_key: created.secret, note: "shown once: store it now" };
       }),
     );
@@ -212,17 +218,23 @@ export function addAdminCommands(program: Command, run: AdminRunner): void {
     .option("--daily-cap <amount>", "total of the day's transfers by this key, e.g. 1000")
     .action((id: number, o: { maxTransfer?: string; dailyCap?: string }, command: Command) => {
       const input = limitsInput(command, o);
-      return run(async ({ transferLimits }) => ({
-        key_id: id,
-        ...limitsOutput(await transferLimits.setKeyLimits(id, input)),
-      }));
+      return run(async ({ tenancy }) => {
+        const key = await tenancy.updateApiKey(id, { limits: input }, cli);
+        return {
+          key_id: id,
+          ...limitsOutput({
+            maxTransfer: key.max_transfer_amount,
+            dailyCap: key.daily_transfer_cap,
+          }),
+        };
+      });
     });
   key
     .command("revoke")
     .argument("<id>", "API key id", positiveInt)
     .action((id: number) =>
       run(async ({ tenancy }) => {
-        await tenancy.revokeApiKey(id);
+        await tenancy.revokeApiKey(id, cli);
         return { revoked: id };
       }),
     );

@@ -15,6 +15,8 @@ import { httpMetrics, registerMetricsRoute } from "../observability/metrics-rout
 import type { TenancyService } from "../organizations/tenancy-service.ts";
 import { registerCheckoutRoutes } from "../payments/checkout/checkout-routes.ts";
 import { registerIntentRoutes } from "../payments/intent-routes.ts";
+import { registerPaymentLinkPage } from "../payments/links/payment-link-page.ts";
+import type { PaymentLinks } from "../payments/links/payment-link-service.ts";
 import type { PaymentIntentService } from "../payments/payment-intent-service.ts";
 import type { PayoutService } from "../payouts/payout-service.ts";
 import { registerTransferRoutes } from "../payouts/transfer-routes.ts";
@@ -30,6 +32,7 @@ export interface AppDependencies {
   intents: PaymentIntentService;
   callbacks: CallbackService;
   payouts: PayoutService;
+  paymentLinks: PaymentLinks;
   log: Logger;
   maxBodyBytes: number;
   rateLimits: RateLimitSettings;
@@ -146,6 +149,7 @@ export function createApp(deps: AppDependencies) {
   app.use("/v1/checkout/*", limits.perIp);
   app.use("/v1/studio/*", limits.failedAuthPerIp);
   app.use("/pay/*", limits.perIp);
+  app.use("/l/*", limits.perIp);
 
   // Authentication runs before body and query validation: a caller without valid credentials
   // learns nothing about what a valid request would look like.
@@ -180,6 +184,7 @@ export function createApp(deps: AppDependencies) {
   registerIntentRoutes(app, intents);
   registerCheckoutRoutes(app, { intents });
   registerStudioPage(app);
+  registerPaymentLinkPage(app, { paymentLinks: deps.paymentLinks });
   registerCallbackRoutes(app, deps.callbacks);
   registerTransferRoutes(app, { payouts: deps.payouts, requireApiKey });
   // The admin routes' context adds the Studio session and organisation to AppEnv's variables;

@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import { type Kysely, type Selectable, sql, type Updateable } from "kysely";
+import { type Actor, recordAudit } from "../admin/audit-log.ts";
 import type { ChainRegistry } from "../chain/chain-registry.ts";
 import type { ClientsTable, Database } from "../platform/database/schema.ts";
 import {
@@ -12,6 +13,7 @@ import {
   validationError,
 } from "../platform/errors.ts";
 import { CLIENT_ID_PATTERN, newApiKeySecret, newClientId } from "../platform/ids.ts";
+import { parseTransferLimits, type TransferLimits } from "./transfer-limits.ts";
 import type { WebhookSecrets } from "./webhook-secrets.ts";
 
 export interface Client {
@@ -21,6 +23,7 @@ export interface Client {
   allowedOrigins: string[];
   /** Hosts a browser create may send callback_url to: `*` any, empty none (API key calls: any). */
   allowedCallbackHosts: string[];
+  createdAt: Date;
 }
 
 const toClient = (row: Selectable<ClientsTable>): Client => ({
@@ -29,7 +32,63 @@ const toClient = (row: Selectable<ClientsTable>): Client => ({
   name: row.name,
   allowedOrigins: row.allowed_origins,
   allowedCallbackHosts: row.allowed_callback_hosts,
+  createdAt: new Date(row.created_at),
 });
+
+/** What an audit row records of a client (all of it: a client holds no secret). */
+const auditedClient = (c: Client) => ({
+  name: c.name,
+  allowed_origins: c.allowedOrigins,
+  allowed_callback_hosts: c.allowedCallbackHosts,
+});
+
+/** What a change of a client may set: each list is replaced whole. */
+export interface ClientChanges {
+  name?: string;
+  allowedOrigins?: string[];
+  allowedCallbackHosts?: string[];
+}
+
+/**
+ * Where a change of a key or a client may reach. The admin API passes the organisation of its
+ * URL, so an id of another organisation is not found; the CLI (the operator) passes none.
+ */
+export interface Scope {
+  orgId?: number;
+  /** Who made the change, for the audit row written in the same transaction. */
+  actor?: Actor;
+}
+
+export interface ApiKeyInfo {
+  id: number;
+  name: string;
+  prefix: string;
+  created_at: Date;
+  last_used_at: Date | null;
+  revoked_at: Date | null;
+  max_transfer_amount: string | null;
+  daily_transfer_cap: string | null;
+}
+
+// last_used_at is written at most this often per key, so using a key costs no write per request.
+const KEY_USE_WRITE_EVERY_MS = 60_000;
+const NAME_MAX_CHARS = 200;
+
+function nameOf(input: string, field = "name"): string {
+  const name = input.trim();
+  if (name.length === 0 || name.length > NAME_MAX_CHARS) {
+    throw validationError(field, `must be 1-${NAME_MAX_CHARS} characters`);
+  }
+  return name;
+}
+
+async function audit(
+  trx: Kysely<Database>,
+  scope: Scope,
+  entry: Parameters<typeof recordAudit>[2],
+): Promise<void> {
+  if (scope.actor) await recordAudit(trx, scope.actor, entry);
+}
 
 /** Who is calling: a server with an API key, or a browser known only by client id and Origin. */
 export type Caller =
@@ -116,6 +175,36 @@ export function orgSuspended(): DomainError {
   });
 }
 
+const API_KEY_COLUMNS = [
+  "id",
+  "org_id",
+  "name",
+  "prefix",
+  "created_at",
+  "last_used_at",
+  "revoked_at",
+  "max_transfer_amount",
+  "daily_transfer_cap",
+] as const;
+
+/** A key as its audit row shows it: never the secret or its hash. */
+const auditedKey = (k: ApiKeyInfo) => ({
+  name: k.name,
+  prefix: k.prefix,
+  revoked: k.revoked_at !== null,
+  max_transfer_amount: k.max_transfer_amount,
+  daily_transfer_cap: k.daily_transfer_cap,
+});
+
+/** A key row, locked for the change; another organisation's key is not found. */
+async function keyInScope(trx: Kysely<Database>, id: number, scope: Scope) {
+  let query = trx.selectFrom("api_keys").select(API_KEY_COLUMNS).where("id", "=", id).forUpdate();
+  if (scope.orgId !== undefined) query = query.where("org_id", "=", scope.orgId);
+  const row = await query.executeTakeFirst();
+  if (!row) throw notFound(`no API key with id ${id}`);
+  return row;
+}
+
 export function createTenancyService({
   db,
   chains,
@@ -135,15 +224,77 @@ export function createTenancyService({
     return row && toClient(row);
   }
 
-  async function updateClient(clientId: string, set: Updateable<ClientsTable>): Promise<Client> {
-    const row = await db
-      .updateTable("clients")
-      .set(set)
-      .where("client_id", "=", clientId)
-      .returningAll()
-      .executeTakeFirst();
-    if (!row) throw invalidClientId(`client ${clientId} not found`);
-    return toClient(row);
+  /** Changes a client and records it, in one transaction; absent fields are left as they are. */
+  async function updateClient(
+    clientId: string,
+    changes: ClientChanges,
+    scope: Scope = {},
+  ): Promise<Client> {
+    const set: Updateable<ClientsTable> = {
+      ...(changes.name === undefined ? {} : { name: nameOf(changes.name) }),
+      ...(changes.allowedOrigins === undefined
+        ? {}
+        : { allowed_origins: [...new Set(changes.allowedOrigins.map(normaliseOrigin))] }),
+      ...(changes.allowedCallbackHosts === undefined
+        ? {}
+        : {
+            allowed_callback_hosts: [
+              ...new Set(changes.allowedCallbackHosts.map(normaliseCallbackHost)),
+            ],
+          }),
+    };
+    // The admin API's 401 means "sign in again": there, another organisation's client is a 404.
+    const missing = () =>
+      scope.orgId === undefined
+        ? invalidClientId(`client ${clientId} not found`)
+        : notFound(`client ${clientId} not found`);
+    if (!CLIENT_ID_PATTERN.test(clientId)) throw missing();
+    return db.transaction().execute(async (trx) => {
+      let query = trx
+        .selectFrom("clients")
+        .selectAll()
+        .where("client_id", "=", clientId)
+        .forUpdate();
+      if (scope.orgId !== undefined) query = query.where("org_id", "=", scope.orgId);
+      const before = await query.executeTakeFirst();
+      if (!before) throw missing();
+      if (Object.keys(set).length === 0) return toClient(before);
+      const row = await trx
+        .updateTable("clients")
+        .set(set)
+        .where("client_id", "=", clientId)
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      const client = toClient(row);
+      await audit(trx, scope, {
+        orgId: row.org_id,
+        action: "client.updated",
+        target: `client:${clientId}`,
+        before: auditedClient(toClient(before)),
+        after: auditedClient(client),
+      });
+      return client;
+    });
+  }
+
+  /** The first write of a key's use in a minute, per process; the UPDATE re-checks across them. */
+  const keyUseWritten = new Map<number, number>();
+  async function noteKeyUse(keyId: number, lastUsedAt: Date | null): Promise<void> {
+    const at = Date.now();
+    const last = Math.max(lastUsedAt?.getTime() ?? 0, keyUseWritten.get(keyId) ?? 0);
+    if (at - last < KEY_USE_WRITE_EVERY_MS) return;
+    keyUseWritten.set(keyId, at);
+    await db
+      .updateTable("api_keys")
+      .set({ last_used_at: new Date(at) })
+      .where("id", "=", keyId)
+      .where((eb) =>
+        eb.or([
+          eb("last_used_at", "is", null),
+          eb("last_used_at", "<", new Date(at - KEY_USE_WRITE_EVERY_MS)),
+        ]),
+      )
+      .execute();
   }
 
   return {
@@ -211,40 +362,55 @@ export function createTenancyService({
       }
     },
 
-    async createClient(input: {
-      orgId: number;
-      name: string;
-      allowedOrigins: string[];
-      allowedCallbackHosts?: string[];
-    }): Promise<Client> {
+    async createClient(
+      input: {
+        orgId: number;
+        name: string;
+        allowedOrigins: string[];
+        allowedCallbackHosts?: string[];
+      },
+      scope: Scope = {},
+    ): Promise<Client> {
+      const name = nameOf(input.name);
       const allowedOrigins = [...new Set(input.allowedOrigins.map(normaliseOrigin))];
       const hosts = [...new Set((input.allowedCallbackHosts ?? []).map(normaliseCallbackHost))];
       await this.getOrganization(input.orgId);
-      const row = await db
-        .insertInto("clients")
-        .values({
-          client_id: newClientId(),
-          org_id: input.orgId,
-          name: input.name,
-          allowed_origins: allowedOrigins,
-          allowed_callback_hosts: hosts,
-        })
-        .returningAll()
-        .executeTakeFirstOrThrow();
-      return toClient(row);
+      return db.transaction().execute(async (trx) => {
+        const row = await trx
+          .insertInto("clients")
+          .values({
+            client_id: newClientId(),
+            org_id: input.orgId,
+            name,
+            allowed_origins: allowedOrigins,
+            allowed_callback_hosts: hosts,
+          })
+          .returningAll()
+          .executeTakeFirstOrThrow();
+        const client = toClient(row);
+        await audit(trx, scope, {
+          orgId: input.orgId,
+          action: "client.created",
+          target: `client:${client.clientId}`,
+          after: auditedClient(client),
+        });
+        return client;
+      });
     },
 
-    async setAllowedOrigins(clientId: string, origins: string[]): Promise<Client> {
-      return updateClient(clientId, {
-        allowed_origins: [...new Set(origins.map(normaliseOrigin))],
-      });
+    updateClient,
+
+    async setAllowedOrigins(clientId: string, origins: string[], scope?: Scope): Promise<Client> {
+      return updateClient(clientId, { allowedOrigins: origins }, scope);
     },
 
     /** Replaces the hosts a browser create may send callbacks to (empty: none, `*`: any). */
-    async setAllowedCallbackHosts(clientId: string, hosts: string[]): Promise<Client> {
-      return updateClient(clientId, {
-        allowed_callback_hosts: [...new Set(hosts.map(normaliseCallbackHost))],
-      });
+    async setAllowedCallbackHosts(
+      clientId: string,
+      hosts: string[],
+      scope?: Scope,
+    ): Promise<Client> {
+      return updateClient(clientId, { allowedCallbackHosts: hosts }, scope);
     },
 
     async listClients(orgId: number): Promise<Client[]> {
@@ -261,45 +427,100 @@ export function createTenancyService({
     clientById,
 
     /** Creates an API key; the secret is returned here once and only its hash is kept. */
-    async createApiKey(input: {
-      orgId: number;
-      name: string;
-    }): Promise<{ id: number; secret: string }> {
+    async createApiKey(
+      input: { orgId: number; name: string; limits?: Partial<TransferLimits> },
+      scope: Scope = {},
+    ): Promise<{ id: number; secret: string; key: ApiKeyInfo }> {
+      const name = nameOf(input.name);
+      const limits = parseTransferLimits(input.limits ?? {});
       await this.getOrganization(input.orgId);
       const secret = newApiKeySecret();
-      const row = await db
-        .insertInto("api_keys")
-        .values({
-          org_id: input.orgId,
-          name: input.name,
-          secret_hash: hashApiKey(secret),
-          prefix: secret.slice(0, 12),
-          revoked_at: null,
-        })
-        .returning("id")
-        .executeTakeFirstOrThrow();
-      return { id: row.id, secret };
+      return db.transaction().execute(async (trx) => {
+        const row = await trx
+          .insertInto("api_keys")
+          .values({
+            org_id: input.orgId,
+            name,
+            secret_hash: hashApiKey(secret),
+            prefix: secret.slice(0, 12),
+            revoked_at: null,
+            ...limits,
+          })
+          .returning(API_KEY_COLUMNS)
+          .executeTakeFirstOrThrow();
+        await audit(trx, scope, {
+          orgId: input.orgId,
+          action: "api_key.created",
+          target: `api_key:${row.id}`,
+          after: auditedKey(row),
+        });
+        return { id: row.id, secret, key: row };
+      });
     },
 
-    async listApiKeys(orgId: number) {
+    async listApiKeys(orgId: number): Promise<ApiKeyInfo[]> {
       return db
         .selectFrom("api_keys")
-        .select(["id", "name", "prefix", "created_at", "revoked_at"])
+        .select(API_KEY_COLUMNS)
         .where("org_id", "=", orgId)
         .orderBy("id")
         .execute();
     },
 
-    async revokeApiKey(id: number): Promise<void> {
-      const result = await db
-        .updateTable("api_keys")
-        .set({ revoked_at: new Date() })
-        .where("id", "=", id)
-        .where("revoked_at", "is", null)
-        .executeTakeFirst();
-      if (result.numUpdatedRows === 0n) {
-        throw notFound(`no active API key with id ${id}`);
-      }
+    /**
+     * Renames a key and/or sets its own transfer limits (null removes one), recorded in one
+     * transaction. The CLI's `key set-limits` and the admin API's PATCH both end here.
+     */
+    async updateApiKey(
+      id: number,
+      changes: { name?: string; limits?: Partial<TransferLimits> },
+      scope: Scope = {},
+    ): Promise<ApiKeyInfo> {
+      const set = {
+        ...(changes.name === undefined ? {} : { name: nameOf(changes.name) }),
+        ...parseTransferLimits(changes.limits ?? {}),
+      };
+      return db.transaction().execute(async (trx) => {
+        const before = await keyInScope(trx, id, scope);
+        if (Object.keys(set).length === 0) return before;
+        const row = await trx
+          .updateTable("api_keys")
+          .set(set)
+          .where("id", "=", id)
+          .returning(API_KEY_COLUMNS)
+          .executeTakeFirstOrThrow();
+        await audit(trx, scope, {
+          orgId: before.org_id,
+          action: "api_key.updated",
+          target: `api_key:${id}`,
+          before: auditedKey(before),
+          after: auditedKey(row),
+        });
+        return row;
+      });
+    },
+
+    /** Revokes a key: the next request with it is refused (401 4002). */
+    async revokeApiKey(id: number, scope: Scope = {}): Promise<ApiKeyInfo> {
+      return db.transaction().execute(async (trx) => {
+        const before = await keyInScope(trx, id, scope);
+        const row = await trx
+          .updateTable("api_keys")
+          .set({ revoked_at: new Date() })
+          .where("id", "=", id)
+          .where("revoked_at", "is", null)
+          .returning(API_KEY_COLUMNS)
+          .executeTakeFirst();
+        if (!row) throw notFound(`no active API key with id ${id}`);
+        await audit(trx, scope, {
+          orgId: before.org_id,
+          action: "api_key.revoked",
+          target: `api_key:${id}`,
+          before: auditedKey(before),
+          after: auditedKey(row),
+        });
+        return row;
+      });
     },
 
     /** True when some client lists this origin: CORS preflights carry no client id to go by. */
@@ -328,7 +549,7 @@ export function createTenancyService({
         const key = await db
           .selectFrom("api_keys as k")
           .innerJoin("organizations as o", "o.id", "k.org_id")
-          .select(["k.id", "k.org_id", "o.suspended_at"])
+          .select(["k.id", "k.org_id", "k.last_used_at", "o.suspended_at"])
           .where("k.secret_hash", "=", hashApiKey(headers.apiKey))
           .where("k.revoked_at", "is", null)
           .executeTakeFirst();
@@ -339,6 +560,7 @@ export function createTenancyService({
             `X-Client-ID ${headers.clientId} does not belong to this API key's organization`,
           );
         }
+        await noteKeyUse(key.id, key.last_used_at && new Date(key.last_used_at));
         return { kind: "api_key", orgId: key.org_id, apiKeyId: key.id, client };
       }
       if (headers.clientId === undefined) {

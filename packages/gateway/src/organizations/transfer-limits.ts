@@ -27,27 +27,35 @@ function parseLimit(value: string | null, field: string): string | null {
   return new Big(value).toFixed();
 }
 
-/** The limit columns (same names on organizations and api_keys) that `limits` changes. */
-function limitColumns(limits: Partial<TransferLimits>) {
+/**
+ * The limit columns (same names on organizations and api_keys) that `limits` changes, checked.
+ * `fields` names them in errors as the caller knows them (the CLI's options, the API's fields).
+ */
+export function parseTransferLimits(
+  limits: Partial<TransferLimits>,
+  fields = { maxTransfer: "max_transfer_amount", dailyCap: "daily_transfer_cap" },
+) {
   return {
     ...(limits.maxTransfer === undefined
       ? {}
-      : { max_transfer_amount: parseLimit(limits.maxTransfer, "max_transfer") }),
+      : { max_transfer_amount: parseLimit(limits.maxTransfer, fields.maxTransfer) }),
     ...(limits.dailyCap === undefined
       ? {}
-      : { daily_transfer_cap: parseLimit(limits.dailyCap, "daily_cap") }),
+      : { daily_transfer_cap: parseLimit(limits.dailyCap, fields.dailyCap) }),
   };
 }
+
+const CLI_FIELDS = { maxTransfer: "max_transfer", dailyCap: "daily_cap" };
 
 const toLimits = (row: {
   max_transfer_amount: string | null;
   daily_transfer_cap: string | null;
 }): TransferLimits => ({ maxTransfer: row.max_transfer_amount, dailyCap: row.daily_transfer_cap });
 
-/** The limits that bind a transfer by this API key: its organisation's and its own. */
+/** The limits that bind a transfer: its organisation's, and its API key's (none for a person's). */
 export async function readTransferLimits(
   q: Kysely<Database> | Transaction<Database>,
-  caller: { orgId: number; apiKeyId: number },
+  caller: { orgId: number; apiKeyId: number | null },
 ): Promise<{ org: TransferLimits; key: TransferLimits }> {
   const [org, key] = await Promise.all([
     q
@@ -55,11 +63,13 @@ export async function readTransferLimits(
       .select(["max_transfer_amount", "daily_transfer_cap"])
       .where("id", "=", caller.orgId)
       .executeTakeFirstOrThrow(),
-    q
-      .selectFrom("api_keys")
-      .select(["max_transfer_amount", "daily_transfer_cap"])
-      .where("id", "=", caller.apiKeyId)
-      .executeTakeFirstOrThrow(),
+    caller.apiKeyId === null
+      ? { max_transfer_amount: null, daily_transfer_cap: null }
+      : q
+          .selectFrom("api_keys")
+          .select(["max_transfer_amount", "daily_transfer_cap"])
+          .where("id", "=", caller.apiKeyId)
+          .executeTakeFirstOrThrow(),
   ]);
   return { org: toLimits(org), key: toLimits(key) };
 }
@@ -74,7 +84,7 @@ export function createTransferLimits({ db }: { db: Kysely<Database> }) {
   ): Promise<TransferLimits> {
     const row = await db
       .updateTable(table)
-      .set(limitColumns(limits))
+      .set(parseTransferLimits(limits, CLI_FIELDS))
       .where("id", "=", id)
       .returning(["max_transfer_amount", "daily_transfer_cap"])
       .executeTakeFirst();
@@ -84,9 +94,59 @@ export function createTransferLimits({ db }: { db: Kysely<Database> }) {
   return {
     setOrgLimits: (orgId: number, limits: Partial<TransferLimits>) =>
       set("organizations", orgId, limits, `organization ${orgId} not found`),
-    setKeyLimits: (keyId: number, limits: Partial<TransferLimits>) =>
-      set("api_keys", keyId, limits, `no API key with id ${keyId}`),
   };
 }
 
 export type TransferLimitsService = ReturnType<typeof createTransferLimits>;
+
+/** Studio's limits form: the organisation's limits and its withdrawal approval threshold. */
+export interface OrgLimitsView {
+  max_transfer_amount: string | null;
+  daily_transfer_cap: string | null;
+  withdrawal_approval_threshold: string | null;
+}
+
+const ORG_LIMIT_FIELDS = [
+  "max_transfer_amount",
+  "daily_transfer_cap",
+  "withdrawal_approval_threshold",
+] as const;
+
+export async function readOrgLimits(
+  q: Kysely<Database> | Transaction<Database>,
+  orgId: number,
+): Promise<OrgLimitsView> {
+  const row = await q
+    .selectFrom("organizations")
+    .select([...ORG_LIMIT_FIELDS])
+    .where("id", "=", orgId)
+    .executeTakeFirst();
+  if (!row) throw notFound(`organization ${orgId} not found`);
+  const tidy = (v: string | null) => (v === null ? null : new Big(v).toFixed());
+  return {
+    max_transfer_amount: tidy(row.max_transfer_amount),
+    daily_transfer_cap: tidy(row.daily_transfer_cap),
+    withdrawal_approval_threshold: tidy(row.withdrawal_approval_threshold),
+  };
+}
+
+/**
+ * Changes the given fields (null removes a limit) in the caller's transaction, so its audit row
+ * commits with it; errors name the wire field. Answers the limits before and after.
+ */
+export async function changeOrgLimits(
+  trx: Transaction<Database>,
+  orgId: number,
+  patch: Partial<OrgLimitsView>,
+): Promise<{ before: OrgLimitsView; after: OrgLimitsView }> {
+  const changes: Partial<OrgLimitsView> = {};
+  for (const field of ORG_LIMIT_FIELDS) {
+    const value = patch[field];
+    if (value !== undefined) changes[field] = parseLimit(value, field);
+  }
+  const before = await readOrgLimits(trx, orgId);
+  if (Object.keys(changes).length > 0) {
+    await trx.updateTable("organizations").set(changes).where("id", "=", orgId).execute();
+  }
+  return { before, after: await readOrgLimits(trx, orgId) };
+}

@@ -1,4 +1,4 @@
-import type { Kysely } from "kysely";
+import type { Kysely, Transaction } from "kysely";
 import { getAddress, isAddress, zeroAddress } from "viem";
 import type { Database } from "../platform/database/schema.ts";
 import { notFound, validationError } from "../platform/errors.ts";
@@ -32,8 +32,15 @@ export function createTreasurySettings(options: { db: Kysely<Database>; now?: ()
   return {
     getOrganizationTreasury,
 
-    /** Sets where an organisation's payments are collected; collections waiting for it resume. */
-    async setTreasury(orgId: number, address: string): Promise<OrganizationTreasury> {
+    /**
+     * Sets where an organisation's payments are collected; collections waiting for it resume.
+     * `audit` runs in the same transaction with the address before and after (Studio's record).
+     */
+    async setTreasury(
+      orgId: number,
+      address: string,
+      audit?: (trx: Transaction<Database>, before: string | null, after: string) => Promise<void>,
+    ): Promise<OrganizationTreasury> {
       // Strict: a mixed-case address must carry a valid EIP-55 checksum, so a typo is caught
       // here rather than collecting payments into an address nobody holds.
       if (!isAddress(address)) {
@@ -47,11 +54,18 @@ export function createTreasurySettings(options: { db: Kysely<Database>; now?: ()
       }
       await getOrganizationTreasury(orgId);
       await db.transaction().execute(async (trx) => {
+        const before = await trx
+          .selectFrom("organizations")
+          .select("treasury_address")
+          .where("id", "=", orgId)
+          .forUpdate()
+          .executeTakeFirstOrThrow();
         await trx
           .updateTable("organizations")
           .set({ treasury_address: getAddress(address) })
           .where("id", "=", orgId)
           .execute();
+        await audit?.(trx, before.treasury_address, getAddress(address));
         const waiting = await trx
           .selectFrom("collections")
           .innerJoin("payment_intents", "payment_intents.id", "collections.payment_intent_id")

@@ -1,4 +1,4 @@
-import { type Kysely, sql } from "kysely";
+import { type Kysely, sql, type Transaction } from "kysely";
 import type { CallbackUrlGuard } from "../callbacks/url-guard.ts";
 import type { ChainRegistry } from "../chain/chain-registry.ts";
 import type { DepositAddresses } from "../chain/deposit-addresses.ts";
@@ -36,12 +36,26 @@ export interface PaymentIntentServiceOptions {
   now?: () => Date;
 }
 
+export interface CreateIntentOptions {
+  /** The history row's cause; by default the API key or client that created it. */
+  cause?: string;
+  /**
+   * Runs in the transaction that inserts the intent, after the insert; what it throws rolls the
+   * intent back (a payment link claims its one use here, so two opens make one intent).
+   */
+  inTransaction?: (trx: Transaction<Database>, intentId: string) => Promise<void>;
+}
+
 export function createPaymentIntentService(options: PaymentIntentServiceOptions) {
   const { db, chains, rates, depositAddresses } = options;
   const now = options.now ?? (() => new Date());
 
   return {
-    async create(caller: Caller, input: CreatePaymentIntentBody): Promise<PaymentIntent> {
+    async create(
+      caller: Caller,
+      input: CreatePaymentIntentBody,
+      how: CreateIntentOptions = {},
+    ): Promise<PaymentIntent> {
       const orderData =
         input.order_data === undefined || input.order_data === null
           ? null
@@ -148,9 +162,12 @@ export function createPaymentIntentService(options: PaymentIntentServiceOptions)
           paymentIntentId: id,
           from: null,
           to: "pending",
-          cause: caller.kind === "api_key" ? `api_key:${caller.apiKeyId}` : `client:${clientId}`,
+          cause:
+            how.cause ??
+            (caller.kind === "api_key" ? `api_key:${caller.apiKeyId}` : `client:${clientId}`),
           at: createdAt,
         });
+        await how.inTransaction?.(trx, id);
         return inserted;
       });
       return toPaymentIntentView(row);

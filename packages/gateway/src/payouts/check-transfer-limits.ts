@@ -13,7 +13,7 @@ import type { ValidatedTransfer } from "./validate-transfer.ts";
  * and everything not failed. A daily cap spans chains and tokens: decimal amounts of tokens with
  * different decimals are summed exactly.
  */
-async function spentToday(
+export async function spentToday(
   trx: Transaction<Database>,
   where: { orgId: number; apiKeyId?: number; now: Date },
 ): Promise<Big> {
@@ -33,12 +33,13 @@ async function spentToday(
 }
 
 /**
- * The organisation's and the API key's per-transfer maximum and daily cap. Run under the
+ * The organisation's and the API key's per-transfer maximum and daily cap (a withdrawal made in
+ * Studio has no API key: the organisation's alone). Run under the
  * organisation's lock, so the day's sum includes every reservation made before this one.
  */
 export async function checkTransferLimits(
   trx: Transaction<Database>,
-  caller: { orgId: number; apiKeyId: number },
+  caller: { orgId: number; apiKeyId: number | null },
   v: ValidatedTransfer,
   now: Date,
 ): Promise<void> {
@@ -60,7 +61,7 @@ export async function checkTransferLimits(
   }
   const daily = [
     [org.dailyCap, ErrorCode.orgDailyCapExceeded, "organisation", undefined],
-    [key.dailyCap, ErrorCode.keyDailyCapExceeded, "API key", caller.apiKeyId],
+    [key.dailyCap, ErrorCode.keyDailyCapExceeded, "API key", caller.apiKeyId ?? undefined],
   ] as const;
   for (const [cap, code, whose, apiKeyId] of daily) {
     if (cap === null) continue;

@@ -12,7 +12,7 @@ import {
   selectPayouts,
   toTransferView,
 } from "./payout-queries.ts";
-import { createPayoutReservations } from "./reserve-payout.ts";
+import { createPayoutReservations, type ReserveRequest } from "./reserve-payout.ts";
 import { createPayoutSender, transferResult } from "./send-payout.ts";
 import { idempotencyKeyReused, transferNotFound } from "./transfer-errors.ts";
 import type {
@@ -24,6 +24,7 @@ import type {
 } from "./transfer-schemas.ts";
 import {
   transferRequestHash,
+  type ValidatedTransfer,
   validateIdempotencyKey,
   validateTransfer,
 } from "./validate-transfer.ts";
@@ -135,6 +136,39 @@ export function createPayoutService(options: {
     /** The hot wallet's balances on every chain with an RPC URL, and what is in flight. */
     async wallet(caller: Caller): Promise<WalletView> {
       return walletOf(requireApiKeyCaller(caller).orgId);
+    },
+
+    /**
+     * A withdrawal made (or approved) by a Studio member (payouts/withdrawal-service.ts): the
+     * same limits, balance checks, reservation and sending as `transfer`, with no API key; the
+     * withdrawal's own row and audit entry are written by `hooks` in the reserving transaction.
+     */
+    async sendForMember(
+      orgId: number,
+      transfer: ValidatedTransfer,
+      hooks: ReserveRequest["hooks"],
+    ): Promise<TransferResult> {
+      const reserved = await reserve({
+        orgId,
+        apiKeyId: null,
+        from: wallets.hotWallet(orgId).address,
+        transfer,
+        requestHash: transferRequestHash(transfer),
+        idempotencyKey: undefined,
+        hooks,
+      });
+      // Without an Idempotency-Key there is never a prior payout.
+      if ("prior" in reserved) return replay(reserved.prior, reserved.prior.request_hash, orgId);
+      return sender.send(reserved.row, orgId);
+    },
+
+    /** Sends a reserved payout nothing was signed for yet (a retry after a crash); else its result. */
+    async resume(orgId: number, payoutId: string): Promise<TransferResult | undefined> {
+      const row = (await selectPayouts(db)
+        .where("p.org_id", "=", orgId)
+        .where("p.id", "=", payoutId)
+        .executeTakeFirst()) as PayoutRow | undefined;
+      return row && replay(row, row.request_hash, orgId);
     },
 
     /** The hot wallet of an organisation (CLI: no caller). */

@@ -1,4 +1,4 @@
-import type { Kysely, Selectable } from "kysely";
+import type { Kysely, Selectable, Transaction } from "kysely";
 import type { Address } from "viem";
 import type { TxManager } from "../chain/tx-manager/tx-manager.ts";
 import type { Database, PayoutsTable } from "../platform/database/schema.ts";
@@ -10,12 +10,22 @@ import type { ValidatedTransfer } from "./validate-transfer.ts";
 
 export interface ReserveRequest {
   orgId: number;
-  apiKeyId: number;
+  /** null: a withdrawal made in Studio (bound by the organisation's limits alone). */
+  apiKeyId: number | null;
   /** The organisation's hot wallet. */
   from: Address;
   transfer: ValidatedTransfer;
   requestHash: string;
   idempotencyKey: string | undefined;
+  /**
+   * Run in the reserving transaction, under the organisation's lock: `before` ahead of the checks
+   * (a state guard: throwing rolls everything back), `after` once the payout row is written (the
+   * caller's own rows and audit entry commit with it).
+   */
+  hooks?: {
+    before?: (trx: Transaction<Database>) => Promise<void>;
+    after?: (trx: Transaction<Database>, row: Selectable<PayoutsTable>) => Promise<void>;
+  };
 }
 
 /** A new reservation, or the payout an Idempotency-Key already names. */
@@ -55,6 +65,7 @@ export function createPayoutReservations(options: {
             .where("idempotency_key", "=", idempotencyKey)
             .execute();
         }
+        await r.hooks?.before?.(trx);
         await checkTransferLimits(trx, { orgId, apiKeyId: r.apiKeyId }, v, now());
         await checkBalances(trx, orgId, r.from, v);
         const { last_payout_seq: seq } = await trx
@@ -85,6 +96,7 @@ export function createPayoutReservations(options: {
           })
           .returningAll()
           .executeTakeFirstOrThrow();
+        await r.hooks?.after?.(trx, row);
         return { row };
       });
     });

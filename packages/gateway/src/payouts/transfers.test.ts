@@ -229,10 +229,7 @@ describe("POST /v1/studio/api/asset_pro/transfer", () => {
     const limited = await f.gateway.services.tenancy.createApiKey({
       orgId: shop.orgId,
       name: "ops",
-    });
-    await f.gateway.services.transferLimits.setKeyLimits(limited.id, {
-      maxTransfer: "3",
-      dailyCap: "5",
+      limits: { maxTransfer: "3", dailyCap: "5" },
     });
     const opts = { apiKey: limited.secret };
 

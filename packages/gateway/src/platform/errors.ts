@@ -65,6 +65,12 @@ export const ErrorCode = {
   orgSuspended: 4065,
   alreadyMember: 4066,
   totpAlreadyEnabled: 4067,
+  // Withdrawals, limits, treasury (4045-4054).
+  withdrawalNotFound: 4045,
+  approverIsRequester: 4046,
+  withdrawalNotAwaitingApproval: 4047,
+  // Developers, settings, payment links.
+  orgHasNoClient: 4055,
   internal: 5000,
   rateUnavailable: 5030,
   chainUnavailable: 5031,

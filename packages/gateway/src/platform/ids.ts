@@ -11,6 +11,15 @@ export function newPaymentIntentId(): string {
 
 export const PAYMENT_INTENT_ID_PATTERN = /^[0-9A-Za-z]{32}$/;
 
+/** A payment link's id, public in its URL: 20 random alphanumerics (119 bits) after `pl_`. */
+export function newPaymentLinkId(): string {
+  let id = "pl_";
+  for (let i = 0; i < 20; i++) id += ALPHANUMERIC[randomInt(ALPHANUMERIC.length)];
+  return id;
+}
+
+export const PAYMENT_LINK_ID_PATTERN = /^pl_[0-9A-Za-z]{20}$/;
+
 /** 32 lowercase hex characters, the shape of the reference's client_id. */
 export function newClientId(): string {
   return randomBytes(16).toString("hex");

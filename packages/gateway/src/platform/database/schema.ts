@@ -223,7 +223,8 @@ export interface PayoutsTable {
   id: string;
   org_id: number;
   seq: number;
-  api_key_id: number;
+  /** null for a withdrawal made in Studio (its `withdrawals` row names the person). */
+  api_key_id: number | null;
   chain_id: string;
   token_address: string;
   symbol: string;
@@ -516,4 +517,77 @@ export interface OrganizationsTable {
 export interface UsersTable {
   /** The last TOTP time step accepted for this user: a code is good once. */
   totp_last_step: ColumnType<string | number | null, never, string | number | bigint | null>;
+}
+
+// ---- Studio's withdrawals: migrations/2026-11-27-studio-withdrawals.ts ----
+
+export type WithdrawalStatus = "awaiting_approval" | "rejected" | "sent";
+
+export interface OrganizationsTable {
+  /** Decimal token amount above which a Studio withdrawal needs a second member; null: never. */
+  withdrawal_approval_threshold: ColumnType<
+    string | null,
+    string | null | undefined,
+    string | null
+  >;
+}
+
+export interface WithdrawalsTable {
+  /** bigserial: pg returns it as a string, PGlite as a number. */
+  id: Generated<string | number>;
+  org_id: number;
+  chain_id: string;
+  token_address: string;
+  symbol: string;
+  decimals: number;
+  amount: Numeric;
+  to_address: string;
+  status: WithdrawalStatus;
+  requested_by: number;
+  approved_by: number | null;
+  rejected_by: number | null;
+  reject_reason: string | null;
+  decided_at: Timestamp | null;
+  idempotency_key: string;
+  request_hash: string;
+  payout_id: string | null;
+  created_at: DefaultTimestamp;
+}
+
+export interface Database {
+  withdrawals: WithdrawalsTable;
+}
+
+// ---- Studio's developers, settings and payment links: migrations/2026-11-27-studio-settings.ts ----
+
+export interface ApiKeysTable {
+  /** Written at most once a minute per key. */
+  last_used_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+}
+
+export interface OrganizationsTable {
+  /** Checkout branding; null: the organisation's name, the default logo and colour. */
+  display_name: ColumnType<string | null, string | null | undefined, string | null>;
+  logo_url: ColumnType<string | null, string | null | undefined, string | null>;
+  /** `#rrggbb`. */
+  accent_color: ColumnType<string | null, string | null | undefined, string | null>;
+}
+
+export interface PaymentLinksTable {
+  id: string;
+  org_id: number;
+  fiat_amount: string;
+  fiat_currency: Fiat;
+  description: ColumnType<string, string | undefined, string>;
+  reusable: boolean;
+  active: ColumnType<boolean, boolean | undefined, boolean>;
+  uses: ColumnType<number, number | undefined, number>;
+  /** A one-time link's intent; a reusable link's latest. */
+  intent_id: string | null;
+  created_by: number | null;
+  created_at: DefaultTimestamp;
+}
+
+export interface Database {
+  payment_links: PaymentLinksTable;
 }

@@ -11,6 +11,8 @@ import * as reorgRecovery from "./2026-11-27-reorg-recovery.ts";
 import * as studioAccounts from "./2026-11-27-studio-accounts.ts";
 import * as studioOperator from "./2026-11-27-studio-operator.ts";
 import * as studioPayments from "./2026-11-27-studio-payments.ts";
+import * as studioSettings from "./2026-11-27-studio-settings.ts";
+import * as studioWithdrawals from "./2026-11-27-studio-withdrawals.ts";
 
 // Listed explicitly (not read from the folder) so the set of migrations is what was committed,
 // whatever else lies in the directory. Keys sort by date; add new ones at the end.
@@ -27,4 +29,6 @@ export const migrations: Record<string, Migration> = {
   "2026-11-27-studio-accounts": studioAccounts,
   "2026-11-27-studio-operator": studioOperator,
   "2026-11-27-studio-payments": studioPayments,
+  "2026-11-27-studio-settings": studioSettings,
+  "2026-11-27-studio-withdrawals": studioWithdrawals,
 };

@@ -1,0 +1,192 @@
+import type { Kysely } from "kysely";
+import { type Actor, recordAudit } from "../admin/audit-log.ts";
+import type { ChainRegistry } from "../chain/chain-registry.ts";
+import type { Database } from "../platform/database/schema.ts";
+import { notFound, validationError } from "../platform/errors.ts";
+
+export interface OrgSettings {
+  name: string;
+  default_chain_id: string;
+  default_token_symbol: string;
+  branding: {
+    /** Shown to payers instead of the organisation's name; null: the name. */
+    display_name: string | null;
+    logo_url: string | null;
+    /** `#rrggbb`. */
+    accent_color: string | null;
+  };
+}
+
+export interface OrgSettingsChanges {
+  name?: string;
+  default_chain_id?: string;
+  default_token_symbol?: string;
+  branding?: Partial<OrgSettings["branding"]>;
+}
+
+// The whole data: URL, so that it fits in a request under the default 64 KiB body limit.
+export const LOGO_DATA_URL_MAX_CHARS = 64_000;
+// Raster images only: an SVG can carry script, and the logo is shown on the payer's page.
+const LOGO_DATA_URL = /^data:image\/(png|jpeg|gif|webp);base64,[A-Za-z0-9+/]+={0,2}$/;
+const LOGO_URL_MAX_CHARS = 2048;
+const ACCENT_COLOR = /^#[0-9a-f]{6}$/;
+
+/** An https URL, or a small data: image; anything else would be fetched over plain http or run. */
+export function checkLogoUrl(input: string): string {
+  if (input.startsWith("data:")) {
+    if (input.length > LOGO_DATA_URL_MAX_CHARS) {
+      throw validationError(
+        "branding.logo_url",
+        `a data: image must be at most ${LOGO_DATA_URL_MAX_CHARS} characters (about 47 KB); link a larger one over https`,
+      );
+    }
+    if (!LOGO_DATA_URL.test(input)) {
+      throw validationError(
+        "branding.logo_url",
+        "a data: URL must be a base64 PNG, JPEG, GIF or WebP image (data:image/png;base64,...)",
+      );
+    }
+    return input;
+  }
+  let url: URL;
+  try {
+    url = new URL(input);
+  } catch {
+    throw validationError("branding.logo_url", "must be an https URL or a data: image");
+  }
+  if (url.protocol !== "https:" || url.username || url.password) {
+    throw validationError("branding.logo_url", "must be an https URL (without credentials)");
+  }
+  if (url.href.length > LOGO_URL_MAX_CHARS) {
+    throw validationError("branding.logo_url", `must be at most ${LOGO_URL_MAX_CHARS} characters`);
+  }
+  return url.href;
+}
+
+function text(value: string, field: string, max: number): string {
+  const trimmed = value.trim();
+  if (trimmed.length === 0 || trimmed.length > max) {
+    throw validationError(field, `must be 1-${max} characters`);
+  }
+  return trimmed;
+}
+
+/** Changed fields only, for the audit row (a logo is recorded by its length, not its bytes). */
+function changedFields(before: OrgSettings, after: OrgSettings) {
+  const flat = (s: OrgSettings) => ({
+    name: s.name,
+    default_chain_id: s.default_chain_id,
+    default_token_symbol: s.default_token_symbol,
+    display_name: s.branding.display_name,
+    logo_url:
+      s.branding.logo_url?.startsWith("data:") === true
+        ? `data: (${s.branding.logo_url.length} characters)`
+        : s.branding.logo_url,
+    accent_color: s.branding.accent_color,
+  });
+  const b = flat(before);
+  const a = flat(after);
+  const keys = (Object.keys(a) as (keyof typeof a)[]).filter((k) => a[k] !== b[k]);
+  return {
+    before: Object.fromEntries(keys.map((k) => [k, b[k]])),
+    after: Object.fromEntries(keys.map((k) => [k, a[k]])),
+  };
+}
+
+/**
+ * An organisation's settings: its name, the default chain and token of its payments, and the
+ * branding the hosted checkout shows payers.
+ */
+export function createOrgSettings({ db, chains }: { db: Kysely<Database>; chains: ChainRegistry }) {
+  async function read(q: Kysely<Database>, orgId: number, lock = false): Promise<OrgSettings> {
+    let query = q
+      .selectFrom("organizations")
+      .select([
+        "name",
+        "default_chain_id",
+        "default_token_symbol",
+        "display_name",
+        "logo_url",
+        "accent_color",
+      ])
+      .where("id", "=", orgId);
+    if (lock) query = query.forUpdate();
+    const row = await query.executeTakeFirst();
+    if (!row) throw notFound(`organization ${orgId} not found`);
+    return {
+      name: row.name,
+      default_chain_id: row.default_chain_id,
+      default_token_symbol: row.default_token_symbol,
+      branding: {
+        display_name: row.display_name,
+        logo_url: row.logo_url,
+        accent_color: row.accent_color,
+      },
+    };
+  }
+
+  return {
+    get: (orgId: number) => read(db, orgId),
+
+    /** Changes what is given (a branding field set to null goes back to the default). */
+    async update(orgId: number, changes: OrgSettingsChanges, actor: Actor): Promise<OrgSettings> {
+      const branding = changes.branding ?? {};
+      const set = {
+        ...(changes.name === undefined ? {} : { name: text(changes.name, "name", 200) }),
+        ...(branding.display_name === undefined
+          ? {}
+          : {
+              display_name:
+                branding.display_name === null
+                  ? null
+                  : text(branding.display_name, "branding.display_name", 100),
+            }),
+        ...(branding.logo_url === undefined
+          ? {}
+          : { logo_url: branding.logo_url === null ? null : checkLogoUrl(branding.logo_url) }),
+        ...(branding.accent_color === undefined
+          ? {}
+          : { accent_color: branding.accent_color?.toLowerCase() ?? null }),
+      };
+      if (set.accent_color != null && !ACCENT_COLOR.test(set.accent_color)) {
+        throw validationError("branding.accent_color", "must be a colour like #1a2b3c");
+      }
+      return db.transaction().execute(async (trx) => {
+        const before = await read(trx, orgId, true);
+        const chainId = changes.default_chain_id ?? before.default_chain_id;
+        const symbol = changes.default_token_symbol ?? before.default_token_symbol;
+        if (changes.default_chain_id !== undefined || changes.default_token_symbol !== undefined) {
+          if (!chains.list().some((c) => c.key === chainId)) {
+            throw validationError("default_chain_id", `${chainId} is not a chain of this gateway`);
+          }
+          try {
+            chains.token(chainId, symbol);
+          } catch {
+            throw validationError(
+              "default_token_symbol",
+              `${symbol} is not available on chain ${chainId}`,
+            );
+          }
+        }
+        await trx
+          .updateTable("organizations")
+          .set({ ...set, default_chain_id: chainId, default_token_symbol: symbol })
+          .where("id", "=", orgId)
+          .execute();
+        const after = await read(trx, orgId);
+        const diff = changedFields(before, after);
+        if (Object.keys(diff.after).length > 0) {
+          await recordAudit(trx, actor, {
+            orgId,
+            action: "organization.settings_changed",
+            target: `org:${orgId}`,
+            ...diff,
+          });
+        }
+        return after;
+      });
+    },
+  };
+}
+
+export type OrgSettingsService = ReturnType<typeof createOrgSettings>;
