@@ -1,7 +1,7 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
+import { plainPage } from "../../http/built-page.ts";
 import type { AppEnv } from "../../http/openapi.ts";
 import { DomainError } from "../../platform/errors.ts";
-import { plainPage } from "../../http/built-page.ts";
 import type { PaymentLinks } from "./payment-link-service.ts";
 
 const notFoundPage = plainPage(
