@@ -6,7 +6,8 @@ export default defineConfig({
     // Integration tests start anvil and databases; on a 2-core machine they need headroom.
     testTimeout: 30_000,
     hookTimeout: 60_000,
-    // The gateway serves the checkout page from packages/web/dist: (re)built when stale.
-    globalSetup: ["packages/web/scripts/build.mjs"],
+    // The gateway serves the checkout page (packages/web/dist) and Studio (packages/studio/dist):
+    // each (re)built when stale.
+    globalSetup: ["packages/web/scripts/build.mjs", "packages/studio/scripts/build.mjs"],
   },
 });

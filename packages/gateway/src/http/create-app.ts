@@ -7,6 +7,7 @@ import type { Logger } from "pino";
 import { registerAdminRoutes } from "../admin/admin-routes.ts";
 import type { StudioEnv } from "../admin/studio-auth.ts";
 import type { StudioDependencies } from "../admin/studio-context.ts";
+import { registerStudioPage } from "../admin/studio-page-routes.ts";
 import { registerCallbackRoutes } from "../callbacks/callback-routes.ts";
 import type { CallbackService } from "../callbacks/callback-service.ts";
 import type { Metrics } from "../observability/metrics.ts";
@@ -182,6 +183,7 @@ export function createApp(deps: AppDependencies) {
 
   registerIntentRoutes(app, intents);
   registerCheckoutRoutes(app, { intents });
+  registerStudioPage(app);
   registerPaymentLinkPage(app, { paymentLinks: deps.paymentLinks });
   registerCallbackRoutes(app, deps.callbacks);
   registerTransferRoutes(app, { payouts: deps.payouts, requireApiKey });

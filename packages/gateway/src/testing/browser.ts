@@ -1,4 +1,5 @@
 import { existsSync, mkdirSync } from "node:fs";
+import { createRequire } from "node:module";
 import { join } from "node:path";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { REPO_ROOT } from "./cli-process.ts";
@@ -48,4 +49,33 @@ export async function saveScreenshot(page: Page, name: string): Promise<string> 
   const path = join(ARTIFACTS_DIR, `${name}.png`);
   await page.screenshot({ path, fullPage: true });
   return path;
+}
+
+const AXE_PATH = createRequire(import.meta.url).resolve("axe-core/axe.min.js");
+
+export interface AxeViolation {
+  id: string;
+  impact: string;
+  targets: unknown[];
+}
+
+/**
+ * axe-core run in the page: its serious and critical violations of WCAG 2.1 A/AA and best
+ * practice. The page's CSP must allow the injected script: open it with `bypassCSP: true`.
+ *
+ * @example
+ * expect(await seriousAxeViolations(page), "axe on the login page").toEqual([]);
+ */
+export async function seriousAxeViolations(page: Page): Promise<AxeViolation[]> {
+  await page.addScriptTag({ path: AXE_PATH });
+  const violations = await page.evaluate(async () => {
+    // Runs in the browser, where axe-core is now a global.
+    const axe = (globalThis as unknown as { axe: { run(): Promise<{ violations: unknown[] }> } })
+      .axe;
+    const result = await axe.run();
+    return (
+      result.violations as { id: string; impact: string; nodes: { target: unknown }[] }[]
+    ).map((v) => ({ id: v.id, impact: v.impact, targets: v.nodes.map((n) => n.target) }));
+  });
+  return violations.filter((v) => v.impact === "serious" || v.impact === "critical");
 }

@@ -1,7 +1,6 @@
 // Callbacks passed to page.evaluate run in the browser.
 /// <reference lib="dom" />
 import { createServer } from "node:http";
-import { createRequire } from "node:module";
 import type { AddressInfo } from "node:net";
 import type { Browser, Page } from "playwright-core";
 import {
@@ -19,7 +18,7 @@ import { anvil } from "viem/chains";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RegisteredChain } from "../../chain/chain-registry.ts";
 import { type LocalChain, startLocalChain } from "../../sandbox/local-chain.ts";
-import { launchBrowser, saveScreenshot } from "../../testing/browser.ts";
+import { launchBrowser, saveScreenshot, seriousAxeViolations } from "../../testing/browser.ts";
 import { freePort } from "../../testing/cli-process.ts";
 import { endPaymentWindow } from "../../testing/end-payment-window.ts";
 import {
@@ -35,7 +34,6 @@ import { createTestLogger } from "../../testing/test-logger.ts";
 // has shown what it checks while the intent is pending, so no deadline races the browser.
 
 const PHONE = { width: 375, height: 740 };
-const AXE_PATH = createRequire(import.meta.url).resolve("axe-core/axe.min.js");
 // anvil's unlocked account #3 (from the sandbox mnemonic): gas money but no test USDT.
 const EMPTY_ACCOUNT = "0x90F79bf6EB2c4f870365E785982E1f101E93b906";
 
@@ -137,16 +135,7 @@ const eip681 = (intent: Intent) =>
 
 /** axe-core in the page: no serious or critical violation of WCAG 2.1 A/AA or best practice. */
 async function expectAccessible(page: Page, screen: string): Promise<void> {
-  await page.addScriptTag({ path: AXE_PATH });
-  const violations = await page.evaluate(async () => {
-    const axe = (window as unknown as { axe: { run(): Promise<{ violations: unknown[] }> } }).axe;
-    const result = await axe.run();
-    return (
-      result.violations as { id: string; impact: string; nodes: { target: unknown }[] }[]
-    ).map((v) => ({ id: v.id, impact: v.impact, targets: v.nodes.map((n) => n.target) }));
-  });
-  const serious = violations.filter((v) => v.impact === "serious" || v.impact === "critical");
-  expect(serious, `axe on the ${screen} screen`).toEqual([]);
+  expect(await seriousAxeViolations(page), `axe on the ${screen} screen`).toEqual([]);
 }
 
 /** The page has no horizontal scrollbar: nothing is cut off on a 375 px wide phone. */

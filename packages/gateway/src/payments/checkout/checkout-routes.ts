@@ -1,11 +1,7 @@
-import { existsSync } from "node:fs";
-import { readFile } from "node:fs/promises";
-import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { serveStatic } from "@hono/node-server/serve-static";
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
-import type { MiddlewareHandler } from "hono";
 import { streamSSE } from "hono/streaming";
+import { plainPage, readBuiltIndex, serveBuiltAssets } from "../../http/built-page.ts";
 import {
   type AppEnv,
   envelope,
@@ -143,20 +139,8 @@ export function registerCheckoutRoutes<E extends AppEnv>(
     );
   });
 
-  // Hashed file names: a file's content never changes, so browsers may keep it for good. Only the
-  // assets folder: index.html is served by /pay/:id, with its own headers.
-  let assets: MiddlewareHandler<E> | undefined;
-  app.use(`${CHECKOUT_ASSETS_PREFIX}assets/*`, async (c, next) => {
-    if (!existsSync(join(distDir, "index.html"))) return c.html(notBuiltPage, 503);
-    assets ??= serveStatic<E>({
-      root: distDir,
-      rewriteRequestPath: (path) => path.slice(CHECKOUT_ASSETS_PREFIX.length - 1),
-      onFound: (_path, ctx) => {
-        ctx.header("Cache-Control", "public, max-age=31536000, immutable");
-      },
-    });
-    return assets(c, next);
-  });
+  // Only the assets folder: index.html is served by /pay/:id, with its own headers.
+  serveBuiltAssets(app, { prefix: CHECKOUT_ASSETS_PREFIX, distDir, notBuilt: notBuiltPage });
 
   app.get("/pay/:id", async (c) => {
     const id = c.req.param("id");
@@ -166,11 +150,8 @@ export function registerCheckoutRoutes<E extends AppEnv>(
     if (!PAYMENT_INTENT_ID_PATTERN.test(id) || !(await exists(intents, id))) {
       return c.html(notFoundPage, 404);
     }
-    let html: string;
-    try {
-      html = await readFile(join(distDir, "index.html"), "utf8");
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+    const html = await readBuiltIndex(distDir);
+    if (html === null) {
       c.get("log").error(
         { distDir },
         "checkout page is not built: run npm run build -w @stablegate/web",
@@ -200,26 +181,7 @@ function fingerprint(p: CheckoutPayment): string {
   return JSON.stringify(rest);
 }
 
-/** A small self-contained HTML page (no script, no external files) for the payer. */
-export const page = (title: string, body: string) => `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="robots" content="noindex">
-<title>${title}</title>
-<style>
-body{font-family:system-ui,-apple-system,"Segoe UI","Noto Sans TC",sans-serif;margin:0;padding:2rem 1rem;background:#f4f5f7;color:#1c1f24}
-main{max-width:28rem;margin:0 auto;background:#fff;border-radius:12px;padding:1.5rem;box-shadow:0 1px 3px rgba(0,0,0,.1)}
-h1{font-size:1.25rem;margin:0 0 .75rem}
-p{line-height:1.5;margin:.5rem 0}
-</style>
-</head>
-<body><main>${body}</main></body>
-</html>
-`;
-
-const notFoundPage = page(
+const notFoundPage = plainPage(
   "Payment not found",
   `<h1>Payment not found</h1>
 <p>This payment link is not valid. Check that you copied the whole link, or ask the shop for a new one.</p>
@@ -227,7 +189,7 @@ const notFoundPage = page(
 <p lang="zh-TW">此付款連結無效。請確認連結完整，或向商店索取新的付款連結。</p>`,
 );
 
-const notBuiltPage = page(
+const notBuiltPage = plainPage(
   "Checkout unavailable",
   `<h1>Checkout page unavailable</h1>
 <p>The checkout page has not been built on this server. The operator can build it with
