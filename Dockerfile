@@ -4,7 +4,8 @@
 #   docker run --env-file stablegate.env -v /srv/stablegate/seed.txt:/run/secrets/seed:ro stablegate
 #
 # No build step for the service: tsx runs the TypeScript sources (a production dependency). The
-# one thing built is the hosted checkout page (packages/web), in its own stage. Written for the
+# things built are the pages the gateway serves, the hosted checkout (packages/web) and Studio
+# (packages/studio), in their own stage. Written for the
 # classic builder and BuildKit alike (no RUN --mount), so `docker build` works without buildx.
 
 ARG NODE_IMAGE=node:20-bookworm-slim
@@ -18,14 +19,18 @@ COPY packages/gateway/package.json packages/gateway/
 COPY packages/react/package.json packages/react/
 COPY packages/sdk/package.json packages/sdk/
 COPY packages/web/package.json packages/web/
+COPY packages/studio/package.json packages/studio/
 COPY examples/react-shop/package.json examples/react-shop/
 
-# The checkout page: every dependency (vite), then packages/web/dist.
+# The checkout page and Studio: every dependency (vite), then packages/web/dist and
+# packages/studio/dist (one build function for both: scripts/build-page.mjs).
 FROM manifests AS web
 RUN npm ci --ignore-scripts --no-audit --no-fund
+COPY scripts/build-page.mjs scripts/
 COPY packages/sdk/src packages/sdk/src
 COPY packages/web packages/web
-RUN node packages/web/scripts/build.mjs --force
+COPY packages/studio packages/studio
+RUN node packages/web/scripts/build.mjs --force && node packages/studio/scripts/build.mjs --force
 
 # The gateway's production dependencies only: what `serve` needs, nothing from devDependencies.
 # --ignore-scripts: no workspace `prepare` (the page is built above); nothing the gateway uses
@@ -46,6 +51,7 @@ COPY --from=deps /app/node_modules node_modules
 COPY packages/contracts packages/contracts
 COPY packages/gateway packages/gateway
 COPY --from=web /app/packages/web/dist packages/web/dist
+COPY --from=web /app/packages/studio/dist packages/studio/dist
 # The image's user: `node` (uid 1000) from the base image. DATA_DIR holds PGlite when no
 # DATABASE_URL is given (one process only) and the admin socket; mount a volume there.
 RUN mkdir -p /var/lib/stablegate && chown node:node /var/lib/stablegate

@@ -1,5 +1,9 @@
+import type { LinkProps } from "@tanstack/react-router";
 import type { Permission } from "./api/session.ts";
 import type { MessageKey } from "./i18n/index.tsx";
+
+/** A page of the route tree (router.tsx): a typo here is a type error. */
+export type Path = NonNullable<LinkProps["to"]>;
 
 /**
  * The left navigation. An entry shows when the member's role has its permission (the page's
@@ -16,10 +20,10 @@ export const ORG_NAV = [
   { to: "/orgs/$orgId/team", label: "navTeam", permission: "read" },
   { to: "/orgs/$orgId/settings", label: "navSettings", permission: "read" },
   { to: "/orgs/$orgId/audit", label: "navAudit", permission: "audit:read" },
-] as const satisfies readonly { to: string; label: MessageKey; permission: Permission }[];
+] as const satisfies readonly { to: Path; label: MessageKey; permission: Permission }[];
 
 /** Shown to operators only. */
 export const OPERATOR_NAV = [
   { to: "/operator/organizations", label: "navOrganizations" },
   { to: "/operator/health", label: "navHealth" },
-] as const satisfies readonly { to: string; label: MessageKey }[];
+] as const satisfies readonly { to: Path; label: MessageKey }[];

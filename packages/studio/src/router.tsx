@@ -8,7 +8,10 @@ import { PaymentLinksPage } from "./pages/links/payment-links-page.tsx";
 import { LoginPage, validateLoginSearch } from "./pages/login-page.tsx";
 import { HealthPage } from "./pages/operator/health-page.tsx";
 import { OrganizationsPage } from "./pages/operator/organizations-page.tsx";
-import { placeholderPage } from "./pages/placeholder-page.tsx";
+import { CallbacksPage, validateCallbacksSearch } from "./pages/payments/callbacks-page.tsx";
+import { OverviewPage, validateOverviewSearch } from "./pages/payments/overview-page.tsx";
+import { PaymentDetailPage } from "./pages/payments/payment-detail-page.tsx";
+import { PaymentsPage, validatePaymentsSearch } from "./pages/payments/payments-page.tsx";
 import { SettingsPage } from "./pages/settings/settings-page.tsx";
 import { TeamPage } from "./pages/team/team-page.tsx";
 import { TreasuryPage } from "./pages/treasury/treasury-page.tsx";
@@ -63,22 +66,25 @@ const orgHomeRoute = createRoute({
 const overviewRoute = createRoute({
   getParentRoute: () => orgRoute,
   path: "overview",
-  component: placeholderPage("navOverview"),
+  validateSearch: validateOverviewSearch,
+  component: OverviewPage,
 });
 const paymentsRoute = createRoute({
   getParentRoute: () => orgRoute,
   path: "payments",
-  component: placeholderPage("navPayments"),
+  validateSearch: validatePaymentsSearch,
+  component: PaymentsPage,
 });
 const paymentRoute = createRoute({
   getParentRoute: () => orgRoute,
   path: "payments/$paymentId",
-  component: placeholderPage("navPayments"),
+  component: PaymentDetailPage,
 });
 const callbacksRoute = createRoute({
   getParentRoute: () => orgRoute,
   path: "callbacks",
-  component: placeholderPage("navCallbacks"),
+  validateSearch: validateCallbacksSearch,
+  component: CallbacksPage,
 });
 const linksRoute = createRoute({
   getParentRoute: () => orgRoute,

@@ -41,7 +41,8 @@ describe("serving", () => {
   });
 });
 
-describe("shell", () => {
+// Browser tabs on a busy 2-core machine: more than the default 30 s per test.
+describe("shell", { timeout: 120_000 }, () => {
   it("sends a visitor without a session to the sign-in page, labelled and accessible", async () => {
     const page = await openStudio(browser, gateway.url, { path: "/orgs/1/payments" });
     await page.getByRole("heading", { name: "Sign in to Studio" }).waitFor();

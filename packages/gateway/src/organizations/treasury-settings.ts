@@ -15,6 +15,17 @@ export interface OrganizationTreasury {
  * An organisation's treasury settings: where its payments are collected, and the operator's fee
  * on each collection. The treasury worker reads them when it collects.
  */
+/** Why `address` cannot be a treasury address, or undefined when it can. */
+export function treasuryAddressProblem(address: string): string | undefined {
+  // Strict: a mixed-case address must carry a valid EIP-55 checksum, so a typo is caught here
+  // rather than collecting payments into an address nobody holds.
+  if (!isAddress(address)) {
+    return `${address} is not an EVM address (0x and 40 hex digits, lower case or EIP-55 checksummed)`;
+  }
+  if (address.toLowerCase() === zeroAddress) return "must not be the zero address";
+  return undefined;
+}
+
 export function createTreasurySettings(options: { db: Kysely<Database>; now?: () => Date }) {
   const { db } = options;
   const now = options.now ?? (() => new Date());
@@ -41,17 +52,8 @@ export function createTreasurySettings(options: { db: Kysely<Database>; now?: ()
       address: string,
       audit?: (trx: Transaction<Database>, before: string | null, after: string) => Promise<void>,
     ): Promise<OrganizationTreasury> {
-      // Strict: a mixed-case address must carry a valid EIP-55 checksum, so a typo is caught
-      // here rather than collecting payments into an address nobody holds.
-      if (!isAddress(address)) {
-        throw validationError(
-          "treasury_address",
-          `${address} is not an EVM address (0x and 40 hex digits, lower case or EIP-55 checksummed)`,
-        );
-      }
-      if (address.toLowerCase() === zeroAddress) {
-        throw validationError("treasury_address", "must not be the zero address");
-      }
+      const problem = treasuryAddressProblem(address);
+      if (problem) throw validationError("treasury_address", problem);
       await getOrganizationTreasury(orgId);
       await db.transaction().execute(async (trx) => {
         const before = await trx

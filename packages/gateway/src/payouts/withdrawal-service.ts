@@ -304,6 +304,29 @@ export function createWithdrawalService(options: {
   return {
     get,
 
+    /**
+     * Every withdrawal created in [from, to), oldest first, read in batches: the CSV export,
+     * which must show what the list shows.
+     */
+    async *all(orgId: number, range: { from?: Date; to?: Date }): AsyncGenerator<WithdrawalView> {
+      const batch = 1000;
+      let after: { at: Date; id: string } | undefined;
+      for (;;) {
+        let q = allWithdrawals(orgId).selectAll();
+        if (range.from) q = q.where("x.created_at", ">=", range.from);
+        if (range.to) q = q.where("x.created_at", "<", range.to);
+        if (after) {
+          const { at, id } = after;
+          q = q.where(sql<boolean>`(x.created_at, x.id) > (${at}, ${id})`);
+        }
+        const rows = await q.orderBy("x.created_at").orderBy("x.id").limit(batch).execute();
+        for (const r of rows) yield toView(r);
+        const last = rows.at(-1);
+        if (rows.length < batch || !last) return;
+        after = { at: new Date(last.created_at), id: last.id };
+      }
+    },
+
     async list(
       orgId: number,
       query: { status?: WithdrawalState[]; page_number: number; page_size: number },

@@ -1,3 +1,4 @@
+import { parse } from "csv-parse/sync";
 import { Secret, TOTP } from "otpauth";
 import { type Address, getAddress } from "viem";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -311,6 +312,19 @@ describe("Studio withdrawals above the approval threshold", () => {
       body: {},
     });
     expect([missing.status, missing.body.code]).toEqual([404, 4045]);
+
+    // The CSV export shows what the list shows (oldest first), the rejected one included.
+    const list = await checker.request("GET", path(shop, "/withdrawals"));
+    const csv = await checker.request("GET", path(shop, "/exports/withdrawals.csv"));
+    const [header = [], ...rows] = parse(csv.text) as string[][];
+    expect(rows.map((r) => Object.fromEntries(header.map((k, i) => [k, r[i]])))).toEqual(
+      [...list.body.data.items]
+        .reverse()
+        .map((w: Record<string, unknown>) =>
+          Object.fromEntries(Object.entries(w).map(([k, v]) => [k, v === null ? "" : String(v)])),
+        ),
+    );
+    expect(rows).toHaveLength(1);
   });
 
   it("refuses an approval the balance cannot cover; the withdrawal keeps waiting", async () => {

@@ -3,7 +3,10 @@ import type { Actor } from "../admin/audit-log.ts";
 import { recordAudit } from "../admin/audit-log.ts";
 import { verifySecondFactor } from "../admin/second-factor.ts";
 import { type ChainRegistry, explorerTxUrl } from "../chain/chain-registry.ts";
-import type { TreasurySettings } from "../organizations/treasury-settings.ts";
+import {
+  type TreasurySettings,
+  treasuryAddressProblem,
+} from "../organizations/treasury-settings.ts";
 import { formatTokenAmount } from "../payments/money.ts";
 import type { WalletView } from "../payouts/transfer-schemas.ts";
 import type { Database } from "../platform/database/schema.ts";
@@ -99,24 +102,20 @@ export function createTreasuryView(options: {
       address: string,
       totpCode: string | undefined,
     ) {
+      // Bad input is refused before the code is checked: a code works once, and a typo in the
+      // address must not spend it.
+      const problem = treasuryAddressProblem(address);
+      if (problem) throw validationError("address", problem);
       await verifySecondFactor(db, member.userId, totpCode);
-      try {
-        return await treasurySettings.setTreasury(orgId, address, (trx, before, after) =>
-          recordAudit(trx, member.actor, {
-            orgId,
-            action: "treasury.address_changed",
-            target: `organization:${orgId}`,
-            before: { treasury_address: before },
-            after: { treasury_address: after },
-          }),
-        );
-      } catch (err) {
-        // The settings name the CLI's field; Studio's is `address`.
-        if (err instanceof DomainError && err.data?.field === "treasury_address") {
-          throw validationError("address", err.message.slice("treasury_address: ".length));
-        }
-        throw err;
-      }
+      return treasurySettings.setTreasury(orgId, address, (trx, before, after) =>
+        recordAudit(trx, member.actor, {
+          orgId,
+          action: "treasury.address_changed",
+          target: `organization:${orgId}`,
+          before: { treasury_address: before },
+          after: { treasury_address: after },
+        }),
+      );
     },
   };
 }

@@ -46,3 +46,46 @@ export async function generateOpenApiTypes(
   const ast = await openapiTS(document, { alphabetize: false });
   return header(pkg) + astToString(ast);
 }
+
+/** The admin API behind Studio: session-authenticated, not for a merchant's server. */
+const ADMIN_PREFIX = "/v1/admin/";
+
+/**
+ * The document without the admin API (`/v1/admin/...`, Studio's) and without the schemas only
+ * it uses: what the merchant SDK is typed from.
+ *
+ * @example
+ * const text = await generateOpenApiTypes(withoutAdminRoutes(await fetchOpenApiDocument()));
+ */
+export function withoutAdminRoutes(document: OpenAPI3): OpenAPI3 {
+  const paths = Object.fromEntries(
+    Object.entries(document.paths ?? {}).filter(([p]) => !p.startsWith(ADMIN_PREFIX)),
+  );
+  const schemas = document.components?.schemas ?? {};
+  // The schemas the remaining paths reach, through $refs, transitively.
+  const reached = new Set<string>();
+  const visit = (node: unknown): void => {
+    if (Array.isArray(node)) return node.forEach(visit);
+    if (node === null || typeof node !== "object") return;
+    for (const [key, value] of Object.entries(node)) {
+      if (key === "$ref" && typeof value === "string") {
+        const name = value.replace("#/components/schemas/", "");
+        if (!reached.has(name) && name in schemas) {
+          reached.add(name);
+          visit(schemas[name]);
+        }
+      } else visit(value);
+    }
+  };
+  visit(paths);
+  const { StudioSession: _, ...securitySchemes } = document.components?.securitySchemes ?? {};
+  return {
+    ...document,
+    paths,
+    components: {
+      ...document.components,
+      schemas: Object.fromEntries(Object.entries(schemas).filter(([n]) => reached.has(n))),
+      securitySchemes,
+    },
+  };
+}

@@ -72,6 +72,14 @@ export interface CurrentOrg {
   can(permission: Permission): boolean;
 }
 
+/** A member, or an operator (who may open every organisation). */
+export function canOpenOrg(session: Session, orgId: number): boolean {
+  return (
+    Number.isSafeInteger(orgId) &&
+    (session.user.is_operator || session.memberships.some((m) => m.org_id === orgId))
+  );
+}
+
 /** The organisation of the current /orgs/$orgId page, and what the user may do in it. */
 export function orgAccess(session: Session, orgId: number): CurrentOrg {
   const membership = session.memberships.find((m) => m.org_id === orgId);

@@ -15,7 +15,7 @@ import {
   Text,
 } from "react-aria-components";
 import { ApiError } from "../api/client.ts";
-import { type Translate, useI18n } from "../i18n/index.tsx";
+import { type MessageKey, type Translate, useI18n } from "../i18n/index.tsx";
 
 type Variant = "primary" | "secondary" | "danger" | "ghost";
 
@@ -202,8 +202,7 @@ const PAYMENT_TONES: Record<string, Tone> = {
 /** A payment intent's status as a coloured badge with its translated name. */
 export function PaymentStatusBadge({ status }: { status: string }) {
   const { t } = useI18n();
-  const key = `status_${status}` as const;
-  const label = key in PAYMENT_TONES ? t(key as Parameters<Translate>[0]) : status;
+  const label = status in PAYMENT_TONES ? t(`status_${status}` as MessageKey) : status;
   return <Badge tone={PAYMENT_TONES[status] ?? "neutral"}>{label}</Badge>;
 }
 

@@ -3,6 +3,7 @@ import { developersEn, developersZhTW } from "./developers.ts";
 import { linksEn, linksZhTW } from "./links.ts";
 import { operatorEn, operatorZhTW } from "./operator.ts";
 import { pagesSharedEn, pagesSharedZhTW } from "./pages-shared.ts";
+import { paymentsEn, paymentsZhTW } from "./payments.ts";
 import { settingsEn, settingsZhTW } from "./settings.ts";
 import { shellEn, shellZhTW } from "./shell.ts";
 import { teamEn, teamZhTW } from "./team.ts";
@@ -22,6 +23,7 @@ export const en = {
   ...linksEn,
   ...auditEn,
   ...operatorEn,
+  ...paymentsEn,
 };
 
 export const zhTW: Messages = {
@@ -35,6 +37,7 @@ export const zhTW: Messages = {
   ...linksZhTW,
   ...auditZhTW,
   ...operatorZhTW,
+  ...paymentsZhTW,
 };
 
 export type Messages = typeof en;

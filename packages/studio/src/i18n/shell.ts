@@ -93,6 +93,8 @@ export const shellEn = {
   newPasswordHelp: "At least 12 characters.",
   passwordChanged: "Password changed.",
   totpSection: "Two-factor authentication",
+  totpStateOn: "On",
+  totpStateOff: "Off",
   totpOn: "On: signing in and sensitive actions ask for a code from your authenticator app.",
   totpOff:
     "Off. Owners need it to approve withdrawals and change the treasury address. Turn it on to protect your account.",
@@ -206,6 +208,8 @@ export const shellZhTW: ShellMessages = {
   newPasswordHelp: "至少 12 個字元。",
   passwordChanged: "密碼已變更。",
   totpSection: "兩步驟驗證",
+  totpStateOn: "已開啟",
+  totpStateOff: "未開啟",
   totpOn: "已開啟：登入及敏感操作時會要求驗證器 App 的驗證碼。",
   totpOff: "未開啟。擁有者核准提領及變更金庫地址時需要此功能。請開啟以保護您的帳號。",
   totpEnable: "設定兩步驟驗證",

@@ -1,18 +1,23 @@
 import { useMutation } from "@tanstack/react-query";
 import { Link, Outlet, useLocation, useNavigate, useParams } from "@tanstack/react-router";
 import { Button as AriaButton, Menu, MenuItem, MenuTrigger, Popover } from "react-aria-components";
-import { request } from "../api/client.ts";
-import { orgAccess, useSession, useSetSession } from "../api/session.ts";
+import { api, unwrap } from "../api/client.ts";
+import { canOpenOrg, orgAccess, useSession, useSetSession } from "../api/session.ts";
 import { SelectField } from "../components/ui.tsx";
-import { LANGUAGES, type Language, useI18n } from "../i18n/index.tsx";
-import { OPERATOR_NAV, ORG_NAV } from "../nav.ts";
+import { type MessageKey, useI18n } from "../i18n/index.tsx";
+import { OPERATOR_NAV, ORG_NAV, type Path } from "../nav.ts";
+import { LanguageSwitch } from "./public-frame.tsx";
 
 /** The signed-in frame: navigation on the left, organisation and account on top. */
 export function AppLayout() {
   const { t } = useI18n();
   const session = useSession();
   const params = useParams({ strict: false }) as { orgId?: number };
-  const orgId = params.orgId ?? session.memberships[0]?.org_id;
+  // Outside an organisation's pages (account, operator, a wrong address), the first one's.
+  const orgId =
+    params.orgId !== undefined && canOpenOrg(session, params.orgId)
+      ? params.orgId
+      : session.memberships[0]?.org_id;
   const org = orgId === undefined ? null : orgAccess(session, orgId);
   return (
     <div className="app">
@@ -28,37 +33,15 @@ export function AppLayout() {
         </Link>
         <nav aria-label={t("navMain")}>
           {org && (
-            <ul className="nav-list">
-              {ORG_NAV.filter((entry) => org.can(entry.permission)).map((entry) => (
-                <li key={entry.to}>
-                  <Link
-                    to={entry.to}
-                    params={{ orgId: org.id }}
-                    className="nav-link"
-                    activeProps={{ className: "nav-link active", "aria-current": "page" }}
-                  >
-                    {t(entry.label)}
-                  </Link>
-                </li>
-              ))}
-            </ul>
+            <NavList
+              entries={ORG_NAV.filter((entry) => org.can(entry.permission))}
+              params={{ orgId: org.id }}
+            />
           )}
           {session.user.is_operator && (
             <>
               <p className="nav-heading">{t("navOperator")}</p>
-              <ul className="nav-list">
-                {OPERATOR_NAV.map((entry) => (
-                  <li key={entry.to}>
-                    <Link
-                      to={entry.to}
-                      className="nav-link"
-                      activeProps={{ className: "nav-link active", "aria-current": "page" }}
-                    >
-                      {t(entry.label)}
-                    </Link>
-                  </li>
-                ))}
-              </ul>
+              <NavList entries={OPERATOR_NAV} />
             </>
           )}
         </nav>
@@ -76,6 +59,34 @@ export function AppLayout() {
         </main>
       </div>
     </div>
+  );
+}
+
+/** Links of the left navigation; the current page's is marked for the eye and screen readers. */
+function NavList({
+  entries,
+  params,
+}: {
+  entries: readonly { to: Path; label: MessageKey }[];
+  params?: { orgId: number };
+}) {
+  const { t } = useI18n();
+  return (
+    <ul className="nav-list">
+      {entries.map((entry) => (
+        <li key={entry.to}>
+          <Link
+            to={entry.to}
+            // Operator pages take no params; organisation pages take the orgId.
+            params={params as never}
+            className="nav-link"
+            activeProps={{ className: "nav-link active", "aria-current": "page" }}
+          >
+            {t(entry.label)}
+          </Link>
+        </li>
+      ))}
+    </ul>
   );
 }
 
@@ -106,27 +117,13 @@ function OrgSwitcher({ currentOrgId }: { currentOrgId: number | undefined }) {
   );
 }
 
-function LanguageSwitch() {
-  const { t, language, setLanguage } = useI18n();
-  return (
-    <SelectField<Language>
-      className="language-switch"
-      label={t("language")}
-      hideLabel
-      value={language}
-      options={LANGUAGES.map((l) => ({ id: l.code, label: l.label }))}
-      onChange={setLanguage}
-    />
-  );
-}
-
 function UserMenu() {
   const { t } = useI18n();
   const session = useSession();
   const setSession = useSetSession();
   const navigate = useNavigate();
   const signOut = useMutation({
-    mutationFn: () => request("DELETE", "/v1/admin/session"),
+    mutationFn: () => unwrap(api.DELETE("/v1/admin/session")),
     onSettled: async () => {
       setSession(null);
       await navigate({ to: "/login", search: {} });

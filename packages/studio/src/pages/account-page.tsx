@@ -2,7 +2,7 @@ import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { useNavigate } from "@tanstack/react-router";
 import QRCode from "qrcode";
 import { type FormEvent, useState } from "react";
-import { request } from "../api/client.ts";
+import { api, unwrap } from "../api/client.ts";
 import { SESSION_KEY, useSession, useSetSession } from "../api/session.ts";
 import { ConfirmButton } from "../components/dialog.tsx";
 import {
@@ -61,9 +61,11 @@ function PasswordCard() {
   const [next, setNext] = useState("");
   const change = useMutation({
     mutationFn: () =>
-      request("POST", "/v1/admin/me/password", {
-        body: { current_password: current, new_password: next },
-      }),
+      unwrap(
+        api.POST("/v1/admin/me/password", {
+          body: { current_password: current, new_password: next },
+        }),
+      ),
     onSuccess: () => {
       setCurrent("");
       setNext("");
@@ -122,10 +124,7 @@ function TotpCard() {
   const refreshSession = () => queryClient.invalidateQueries({ queryKey: SESSION_KEY });
   const start = useMutation({
     mutationFn: async () => {
-      const setup = await request<{ secret: string; otpauth_url: string }>(
-        "POST",
-        "/v1/admin/me/totp",
-      );
+      const setup = await unwrap(api.POST("/v1/admin/me/totp"));
       const qr = await QRCode.toDataURL(setup.otpauth_url, { margin: 1, width: 200 });
       return { secret: setup.secret, qr };
     },
@@ -135,7 +134,7 @@ function TotpCard() {
     },
   });
   const confirm = useMutation({
-    mutationFn: () => request("POST", "/v1/admin/me/totp/confirm", { body: { code } }),
+    mutationFn: () => unwrap(api.POST("/v1/admin/me/totp/confirm", { body: { code } })),
     onSuccess: async () => {
       setPending(null);
       setCode("");
@@ -143,7 +142,7 @@ function TotpCard() {
     },
   });
   const disable = useMutation({
-    mutationFn: () => request("DELETE", "/v1/admin/me/totp", { body: { code } }),
+    mutationFn: () => unwrap(api.DELETE("/v1/admin/me/totp", { body: { code } })),
     onSuccess: async () => {
       setCode("");
       await refreshSession();
@@ -153,7 +152,11 @@ function TotpCard() {
   return (
     <Card
       title={t("totpSection")}
-      actions={<Badge tone={enabled ? "success" : "warning"}>{enabled ? t("yes") : t("no")}</Badge>}
+      actions={
+        <Badge tone={enabled ? "success" : "warning"}>
+          {enabled ? t("totpStateOn") : t("totpStateOff")}
+        </Badge>
+      }
     >
       <p className="muted">{enabled ? t("totpOn") : t("totpOff")}</p>
       {confirm.isSuccess && enabled && <Notice tone="success">{t("totpEnabled")}</Notice>}
@@ -166,7 +169,7 @@ function TotpCard() {
       )}
       {!enabled && pending && (
         <form
-          className="form totp-setup"
+          className="form narrow totp-setup"
           onSubmit={(e) => {
             e.preventDefault();
             confirm.mutate();
@@ -185,16 +188,7 @@ function TotpCard() {
               ],
             ]}
           />
-          <TextField
-            label={t("totpCode")}
-            value={code}
-            onChange={setCode}
-            inputMode="numeric"
-            autoComplete="one-time-code"
-            error={confirm.error ? errorMessage(confirm.error, t) : undefined}
-            isRequired
-            mono
-          />
+          <CodeField value={code} onChange={setCode} error={confirm.error} />
           <div className="form-actions">
             <Button variant="ghost" onPress={() => setPending(null)}>
               {t("cancel")}
@@ -214,16 +208,7 @@ function TotpCard() {
           }}
           noValidate
         >
-          <TextField
-            label={t("totpCode")}
-            value={code}
-            onChange={setCode}
-            inputMode="numeric"
-            autoComplete="one-time-code"
-            error={disable.error ? errorMessage(disable.error, t) : undefined}
-            isRequired
-            mono
-          />
+          <CodeField value={code} onChange={setCode} error={disable.error} />
           <div className="form-actions">
             <Button type="submit" variant="danger" isPending={disable.isPending}>
               {t("totpDisable")}
@@ -235,12 +220,29 @@ function TotpCard() {
   );
 }
 
+/** The authenticator app's 6-digit code, with the API's message when it was refused. */
+function CodeField(props: { value: string; onChange(code: string): void; error: unknown }) {
+  const { t } = useI18n();
+  return (
+    <TextField
+      label={t("totpCode")}
+      value={props.value}
+      onChange={props.onChange}
+      inputMode="numeric"
+      autoComplete="one-time-code"
+      error={props.error ? errorMessage(props.error, t) : undefined}
+      isRequired
+      mono
+    />
+  );
+}
+
 function SessionsCard() {
   const { t } = useI18n();
   const setSession = useSetSession();
   const navigate = useNavigate();
   const revokeAll = useMutation({
-    mutationFn: () => request("POST", "/v1/admin/session/revoke-all"),
+    mutationFn: () => unwrap(api.POST("/v1/admin/session/revoke-all")),
     onSuccess: async () => {
       setSession(null);
       await navigate({ to: "/login", search: {} });

@@ -1,21 +1,14 @@
 import { useMutation, useQuery } from "@tanstack/react-query";
 import { getRouteApi, useNavigate } from "@tanstack/react-router";
 import { type FormEvent, useState } from "react";
-import { ApiError, request } from "../api/client.ts";
-import { type Role, type Session, useSetSession } from "../api/session.ts";
+import { ApiError, api, unwrap } from "../api/client.ts";
+import { useSetSession } from "../api/session.ts";
 import { Button, errorMessage, fieldError, Loading, Notice, TextField } from "../components/ui.tsx";
 import { formatDateTime } from "../format.ts";
 import { useI18n } from "../i18n/index.tsx";
 import { PublicFrame } from "../layout/public-frame.tsx";
 
 const route = getRouteApi("/invite/$token");
-
-interface Invitation {
-  org_name: string;
-  role: Role;
-  email: string;
-  expires_at: string;
-}
 
 /** /studio/invite/<token>: the invitation, then a name and password (or the account's own). */
 export function InvitePage() {
@@ -25,14 +18,17 @@ export function InvitePage() {
   const setSession = useSetSession();
   const [name, setName] = useState("");
   const [password, setPassword] = useState("");
-  const path = `/v1/admin/invitations/${encodeURIComponent(token)}`;
+  const params = { path: { token } };
   const invitation = useQuery({
     queryKey: ["invitation", token],
-    queryFn: () => request<Invitation>("GET", path),
+    queryFn: () => unwrap(api.GET("/v1/admin/invitations/{token}", { params })),
     retry: false,
   });
   const accept = useMutation({
-    mutationFn: () => request<Session>("POST", `${path}/accept`, { body: { name, password } }),
+    mutationFn: () =>
+      unwrap(
+        api.POST("/v1/admin/invitations/{token}/accept", { params, body: { name, password } }),
+      ),
     onSuccess: async (session) => {
       setSession(session);
       await navigate({ to: "/" });

@@ -1,8 +1,8 @@
 import { useMutation } from "@tanstack/react-query";
 import { getRouteApi, useNavigate } from "@tanstack/react-router";
 import { type FormEvent, useState } from "react";
-import { ApiError, request } from "../api/client.ts";
-import { type Session, useSetSession } from "../api/session.ts";
+import { ApiError, api, unwrap } from "../api/client.ts";
+import { useSetSession } from "../api/session.ts";
 import { Button, errorMessage, Notice, TextField } from "../components/ui.tsx";
 import { useI18n } from "../i18n/index.tsx";
 import { PublicFrame } from "../layout/public-frame.tsx";
@@ -21,7 +21,7 @@ export function LoginPage() {
   const [totpStep, setTotpStep] = useState(false);
   const signIn = useMutation({
     mutationFn: (body: { email: string; password: string; totp_code?: string }) =>
-      request<Session>("POST", "/v1/admin/session", { body }),
+      unwrap(api.POST("/v1/admin/session", { body })),
     onSuccess: async (session) => {
       setSession(session);
       // Only a path inside Studio: `next` comes from the URL, anyone can write it.

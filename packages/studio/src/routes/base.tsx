@@ -6,7 +6,7 @@ import {
   Outlet,
   redirect,
 } from "@tanstack/react-router";
-import { sessionQuery } from "../api/session.ts";
+import { canOpenOrg, sessionQuery, useSession } from "../api/session.ts";
 import { AppLayout } from "../layout/app-layout.tsx";
 import { NotFoundPage } from "../pages/not-found-page.tsx";
 
@@ -27,8 +27,6 @@ export const appRoute = createRoute({
   getParentRoute: () => rootRoute,
   id: "app",
   component: AppLayout,
-  // Inside the frame: a wrong organisation or page keeps the navigation to get back.
-  notFoundComponent: NotFoundPage,
   beforeLoad: async ({ context, location }) => {
     const session = await context.queryClient.ensureQueryData(sessionQuery);
     if (!session) {
@@ -46,15 +44,15 @@ export const orgRoute = createRoute({
     parse: ({ orgId }) => ({ orgId: Number(orgId) }),
     stringify: ({ orgId }) => ({ orgId: String(orgId) }),
   },
-  beforeLoad: ({ context, params }) => {
-    const { session } = context;
-    const member = session.memberships.some((m) => m.org_id === params.orgId);
-    if (!Number.isSafeInteger(params.orgId) || (!member && !session.user.is_operator)) {
-      throw notFound();
-    }
-  },
-  component: Outlet,
+  component: OrgGate,
 });
+
+/** Inside the frame, so the navigation of the user's own organisations is there to go back. */
+function OrgGate() {
+  const session = useSession();
+  const { orgId } = orgRoute.useParams();
+  return canOpenOrg(session, orgId) ? <Outlet /> : <NotFoundPage />;
+}
 
 export const operatorRoute = createRoute({
   getParentRoute: () => appRoute,

@@ -317,7 +317,11 @@ export function registerPaymentAdminRoutes(app: OpenAPIHono<StudioEnv>, ctx: Stu
   });
 
   app.openapi(withdrawalsCsvRoute, (c) => {
-    const { header, rows } = withdrawalRows(db, c.get("org").orgId, c.req.valid("query"));
+    const { header, rows } = withdrawalRows(
+      ctx.withdrawals,
+      c.get("org").orgId,
+      c.req.valid("query"),
+    );
     return csvDownload("withdrawals.csv", header, rows) as never;
   });
 }

@@ -364,8 +364,9 @@ describe("exports", () => {
     const bad = await owner.request("GET", path("/exports/withdrawals.csv?from=2026-02-30x"));
     expect(bad).toMatchObject({ status: 400, body: { code: 4000, data: { field: "from" } } });
     const withdrawals = await owner.request("GET", path("/exports/withdrawals.csv"));
+    // Its rows are compared with the withdrawals list in payouts/withdrawals.test.ts.
     expect(withdrawals.text.trim()).toBe(
-      "id,created_at,chain_id,symbol,amount,from_address,to_address,status,tx_hash",
+      "id,source,chain_id,token,contract_address,amount,to_address,status,requested_by,approved_by,rejected_by,reject_reason,transfer_id,tx_hash,explorer_url,error,created_at",
     );
   });
 });

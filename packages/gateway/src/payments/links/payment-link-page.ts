@@ -1,10 +1,10 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
-import { plainPage as page } from "../../http/built-page.ts";
+import { plainPage } from "../../http/built-page.ts";
 import type { AppEnv } from "../../http/openapi.ts";
 import { DomainError } from "../../platform/errors.ts";
 import type { PaymentLinks } from "./payment-link-service.ts";
 
-const notFoundPage = page(
+const notFoundPage = plainPage(
   "Payment link not found",
   `<h1>Payment link not found</h1>
 <p>This payment link does not exist or was turned off by the shop. Ask the shop for a new one.</p>
@@ -12,7 +12,7 @@ const notFoundPage = page(
 <p lang="zh-TW">此付款連結不存在或已被商店停用。請向商店索取新的付款連結。</p>`,
 );
 
-const usedPage = page(
+const usedPage = plainPage(
   "Payment link used",
   `<h1>This payment link was used</h1>
 <p>It could be paid once, and it has been. If you still need to pay, ask the shop for a new link.</p>
@@ -20,7 +20,7 @@ const usedPage = page(
 <p lang="zh-TW">此連結只能付款一次，且已被使用。如仍需付款，請向商店索取新的連結。</p>`,
 );
 
-const unavailablePage = page(
+const unavailablePage = plainPage(
   "Payment unavailable",
   `<h1>Payment unavailable right now</h1>
 <p>The payment could not be prepared. Try again in a minute.</p>

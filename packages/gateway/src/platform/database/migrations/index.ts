@@ -29,6 +29,6 @@ export const migrations: Record<string, Migration> = {
   "2026-11-27-studio-accounts": studioAccounts,
   "2026-11-27-studio-operator": studioOperator,
   "2026-11-27-studio-payments": studioPayments,
-  "2026-11-27-studio-withdrawals": studioWithdrawals,
   "2026-11-27-studio-settings": studioSettings,
+  "2026-11-27-studio-withdrawals": studioWithdrawals,
 };
