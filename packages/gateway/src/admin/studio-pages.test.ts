@@ -1,4 +1,4 @@
-import { copyFileSync, mkdirSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -16,7 +16,6 @@ import {
   saveScreenshot,
   seriousAxeViolations,
 } from "../testing/browser.ts";
-import { REPO_ROOT } from "../testing/cli-process.ts";
 import { openStudio } from "../testing/studio-browser.ts";
 import { signInAs } from "../testing/studio-client.ts";
 
@@ -45,16 +44,13 @@ afterAll(async () => {
 
 /**
  * A screenshot for the docs: what the screen shows (1280x800, not the whole scrolled page, which
- * would cut the sticky frame), into test-artifacts/ and docs/images/.
+ * would cut the sticky frame), into test-artifacts/; the good ones are copied to docs/images/ by
+ * hand, so a test run leaves the docs alone.
  */
 async function documentScreenshot(page: Page, name: string): Promise<void> {
   mkdirSync(ARTIFACTS_DIR, { recursive: true });
-  const path = join(ARTIFACTS_DIR, `${name}.png`);
   await page.evaluate(() => window.scrollTo(0, 0));
-  await page.screenshot({ path });
-  const images = join(REPO_ROOT, "docs", "images");
-  mkdirSync(images, { recursive: true });
-  copyFileSync(path, join(images, `${name}.png`));
+  await page.screenshot({ path: join(ARTIFACTS_DIR, `${name}.png`) });
 }
 
 async function expectAccessible(page: Page, screen: string): Promise<void> {
