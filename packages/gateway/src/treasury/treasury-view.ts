@@ -10,7 +10,7 @@ import {
 import { formatTokenAmount } from "../payments/money.ts";
 import type { WalletView } from "../payouts/transfer-schemas.ts";
 import type { Database } from "../platform/database/schema.ts";
-import { DomainError, validationError } from "../platform/errors.ts";
+import { validationError } from "../platform/errors.ts";
 
 /** Studio's treasury page: where payments are collected, the fee, the hot wallet, collections. */
 export function createTreasuryView(options: {

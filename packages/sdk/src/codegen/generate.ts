@@ -65,7 +65,10 @@ export function withoutAdminRoutes(document: OpenAPI3): OpenAPI3 {
   // The schemas the remaining paths reach, through $refs, transitively.
   const reached = new Set<string>();
   const visit = (node: unknown): void => {
-    if (Array.isArray(node)) return node.forEach(visit);
+    if (Array.isArray(node)) {
+      for (const item of node) visit(item);
+      return;
+    }
     if (node === null || typeof node !== "object") return;
     for (const [key, value] of Object.entries(node)) {
       if (key === "$ref" && typeof value === "string") {
