@@ -1,6 +1,7 @@
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
+import type { Address } from "viem";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   CHAIN,
@@ -16,6 +17,7 @@ import {
   saveScreenshot,
   seriousAxeViolations,
 } from "../testing/browser.ts";
+import { pay } from "../testing/lifecycle-shop.ts";
 import { openStudio } from "../testing/studio-browser.ts";
 import { signInAs } from "../testing/studio-client.ts";
 
@@ -275,12 +277,33 @@ describe("withdrawals", () => {
     await page.getByRole("table", { name: "Withdrawals" }).waitFor();
     expect(await page.getByRole("button", { name: "New withdrawal" }).count()).toBe(0);
     expect(await page.getByRole("button", { name: "Approve" }).count()).toBe(0);
+    // The page only hides the button; the API is the boundary. The viewer's own session, CSRF
+    // token included, sending the request the hidden button would send is refused.
+    const forged = await page.evaluate(
+      async ({ orgId, to }) => {
+        const session = await (await fetch("/v1/admin/session")).json();
+        const res = await fetch(`/v1/admin/orgs/${orgId}/withdrawals`, {
+          method: "POST",
+          headers: { "content-type": "application/json", "x-csrf-token": session.data.csrf_token },
+          body: JSON.stringify({
+            chain_id: "local",
+            token: "USDT",
+            amount: "1",
+            to_address: to,
+            idempotency_key: "forged-by-a-viewer",
+          }),
+        });
+        return { status: res.status, code: (await res.json()).code };
+      },
+      { orgId: shop.orgId, to: recipient() },
+    );
+    expect(forged).toEqual({ status: 403, code: 4032 });
     await page.context().close();
   });
 });
 
 describe("payment links", () => {
-  it("creates a link whose visitor gets the hosted checkout of a new intent", async () => {
+  it("creates a link whose visitor gets the hosted checkout of a new intent, and pays through it", async () => {
     const owner = await signInAs(f.gateway, { orgId: shop.orgId, role: "owner" });
     const page = await open(f.gateway.url, {
       client: owner,
@@ -309,6 +332,15 @@ describe("payment links", () => {
     await payer.waitForURL(/\/pay\/[^/]+$/);
     await payer.getByRole("heading", { name: /^Pay [\d.]+ USDT$/ }).waitFor();
     await payer.getByText("for 300").waitFor();
+    // Paid through the link: the payer's page turns to "Payment received".
+    const intentId = new URL(payer.url()).pathname.split("/").at(-1) ?? "";
+    const intent = (await (
+      await fetch(`${f.gateway.url}/v1/studio/api/payment/intent/${intentId}`, {
+        headers: { "X-STUDIO-API-KEY": shop.apiKey },
+      })
+    ).json()) as { data: { payment_address: Address; crypto_amount: string } };
+    await pay(f.chain, intent.data.payment_address, intent.data.crypto_amount);
+    await payer.getByRole("heading", { name: "Payment received" }).waitFor({ timeout: 60_000 });
     await payer.close();
 
     // The visit shows as a use, with its payment.
