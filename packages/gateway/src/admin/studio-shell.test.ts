@@ -1,3 +1,5 @@
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { launchBrowser, saveScreenshot, seriousAxeViolations } from "../testing/browser.ts";
@@ -143,5 +145,40 @@ describe("shell", { timeout: 120_000 }, () => {
     expect(await seriousAxeViolations(page), "axe on the account page").toEqual([]);
     await saveScreenshot(page, "studio-account");
     await page.context().close();
+  });
+});
+
+describe("cross-site requests", { timeout: 120_000 }, () => {
+  it("refuses a form another site posts from the signed-in owner's browser", async () => {
+    const owner = await signInAs(gateway, { orgId: shop.orgId, role: "owner" });
+    const target = `${gateway.url}/v1/admin/orgs/${shop.orgId}/invitations`;
+    // The classic CSRF page: a form that posts JSON-looking text/plain to the admin API as soon
+    // as it loads, from another site (localhost is not the same site as 127.0.0.1).
+    const attacker = createServer((_req, res) => {
+      res.setHeader("content-type", "text/html");
+      res.end(
+        `<form method="post" action="${target}" enctype="text/plain">` +
+          `<input name='{"email":"mallory@example.com","role":"owner","x":"' value='"}'>` +
+          "</form><script>document.forms[0].submit()</script>",
+      );
+    });
+    await new Promise<void>((resolve) => attacker.listen(0, "127.0.0.1", resolve));
+    try {
+      const port = (attacker.address() as AddressInfo).port;
+      const page = await openStudio(browser, gateway.url, { client: owner });
+      await page.getByRole("heading", { name: /Overview/ }).waitFor();
+      await page.goto(`http://localhost:${port}/`);
+      await page.waitForURL(target);
+      const answer = JSON.parse(await page.locator("body").innerText());
+      // Refused: the SameSite=Strict cookie stays home (4031), and were it sent, the missing
+      // CSRF token would be (4033).
+      expect([4031, 4033]).toContain(answer.code);
+      await page.context().close();
+    } finally {
+      await new Promise((resolve) => attacker.close(resolve));
+    }
+    const invitations = await owner.request("GET", `/v1/admin/orgs/${shop.orgId}/invitations`);
+    expect(invitations.status).toBe(200);
+    expect(JSON.stringify(invitations.body.data)).not.toContain("mallory@example.com");
   });
 });
