@@ -62,17 +62,20 @@ async function expectAccessible(page: Page, screen: string): Promise<void> {
   await page.waitForFunction(
     () => document.querySelectorAll('[data-live-announcer] [role="img"]').length === 0,
     undefined,
-    { timeout: 15_000 },
+    { timeout: 45_000 },
   );
   expect(await seriousAxeViolations(page), `axe on ${screen}`).toEqual([]);
 }
 
-/** Studio in a new tab; a step that waits longer than a test has fails with its locator named. */
+/**
+ * Studio in a new tab; a step that waits longer than a test has fails with its locator named.
+ * Generous: CI runs two test files at once on 2 cores, each with its browser and chain.
+ */
 async function open(
   ...args: Parameters<typeof openStudio> extends [Browser, ...infer R] ? R : never
 ) {
   const page = await openStudio(browser, ...args);
-  page.setDefaultTimeout(20_000);
+  page.setDefaultTimeout(60_000);
   return page;
 }
 
@@ -83,7 +86,7 @@ const createIntent = (apiKey: string) =>
     body: JSON.stringify({ fiat_amount: "300", fiat_currency: "TWD" }),
   });
 
-describe("developers", () => {
+describe("developers", { timeout: 180_000 }, () => {
   it("creates a key shown once, which works against the API until it is revoked", async () => {
     const owner = await signInAs(f.gateway, { orgId: shop.orgId, role: "owner" });
     const page = await open(f.gateway.url, {
@@ -162,7 +165,7 @@ describe("developers", () => {
   });
 });
 
-describe("team", () => {
+describe("team", { timeout: 180_000 }, () => {
   it("invites a developer, who signs in through the link and sees a developer's Studio", async () => {
     const owner = await signInAs(f.gateway, { orgId: shop.orgId, role: "owner" });
     const page = await open(f.gateway.url, {
@@ -205,7 +208,7 @@ describe("team", () => {
   });
 });
 
-describe("withdrawals", () => {
+describe("withdrawals", { timeout: 180_000 }, () => {
   it("above the threshold: one member requests, another approves, and it is sent on chain", async () => {
     const maker = await signInAs(f.gateway, { orgId: shop.orgId, role: "admin" });
     const checker = await signInAs(f.gateway, { orgId: shop.orgId, role: "admin" });
@@ -265,7 +268,7 @@ describe("withdrawals", () => {
     await expectAccessible(second, "the withdrawals page");
     await documentScreenshot(second, "studio-withdrawals");
     await second.context().close();
-  }, 120_000);
+  });
 
   it("hides create and approve from a viewer", async () => {
     // After the test above: the page lists its withdrawal.
@@ -302,7 +305,7 @@ describe("withdrawals", () => {
   });
 });
 
-describe("payment links", () => {
+describe("payment links", { timeout: 180_000 }, () => {
   it("creates a link whose visitor gets the hosted checkout of a new intent, and pays through it", async () => {
     const owner = await signInAs(f.gateway, { orgId: shop.orgId, role: "owner" });
     const page = await open(f.gateway.url, {
@@ -354,7 +357,7 @@ describe("payment links", () => {
   });
 });
 
-describe("settings, treasury and audit", () => {
+describe("settings, treasury and audit", { timeout: 180_000 }, () => {
   it("previews the checkout branding as it is typed, and saves it", async () => {
     const owner = await signInAs(f.gateway, { orgId: shop.orgId, role: "owner" });
     const page = await open(f.gateway.url, {
@@ -413,7 +416,7 @@ describe("settings, treasury and audit", () => {
   });
 });
 
-describe("operator", () => {
+describe("operator", { timeout: 180_000 }, () => {
   it("creates an organisation with its owner's link, sets its fee, suspends it; shows health", async () => {
     const operator = await signInAs(f.gateway, { operator: true });
     const page = await open(f.gateway.url, { client: operator, path: "/operator/organizations" });

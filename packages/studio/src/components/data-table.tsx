@@ -64,7 +64,7 @@ export function DataTable<T>(props: DataTableProps<T>) {
     );
   }
   return (
-    <div className="table-wrap">
+    <TableWrap label={props.label}>
       <table className="table">
         <caption className="visually-hidden">{props.label}</caption>
         <thead>
@@ -99,7 +99,7 @@ export function DataTable<T>(props: DataTableProps<T>) {
           ))}
         </tbody>
       </table>
-    </div>
+    </TableWrap>
   );
 }
 
@@ -137,5 +137,18 @@ export function Pagination({
         </Button>
       </div>
     </nav>
+  );
+}
+
+/**
+ * The scrolling box around a wide table: a labelled region that takes focus, so a keyboard user
+ * can scroll it too (axe: scrollable-region-focusable).
+ */
+export function TableWrap({ label, children }: { label: string; children: ReactNode }) {
+  return (
+    // biome-ignore lint/a11y/noNoninteractiveTabindex: a scrollable region must be focusable to scroll by keyboard
+    <section className="table-wrap" tabIndex={0} aria-label={label}>
+      {children}
+    </section>
   );
 }

@@ -1,5 +1,6 @@
 import { useQuery } from "@tanstack/react-query";
 import { request } from "../../api/client.ts";
+import { TableWrap } from "../../components/data-table.tsx";
 import { Address } from "../../components/tx-link.tsx";
 import { Badge, Card, DetailList, PageHeader, QueryState } from "../../components/ui.tsx";
 import { formatAmount, formatDateTime } from "../../format.ts";
@@ -90,7 +91,7 @@ export function HealthPage() {
               </Card>
             </div>
             <Card title={t("healthChains")}>
-              <div className="table-wrap">
+              <TableWrap label={t("healthChains")}>
                 <table className="table">
                   <caption className="visually-hidden">{t("healthChains")}</caption>
                   <thead>
@@ -144,10 +145,10 @@ export function HealthPage() {
                     ))}
                   </tbody>
                 </table>
-              </div>
+              </TableWrap>
             </Card>
             <Card title={t("healthWallets")}>
-              <div className="table-wrap">
+              <TableWrap label={t("healthWallets")}>
                 <table className="table">
                   <caption className="visually-hidden">{t("healthWallets")}</caption>
                   <thead>
@@ -176,7 +177,7 @@ export function HealthPage() {
                     ))}
                   </tbody>
                 </table>
-              </div>
+              </TableWrap>
             </Card>
           </div>
         )}

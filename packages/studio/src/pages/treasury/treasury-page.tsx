@@ -3,7 +3,7 @@ import { Link } from "@tanstack/react-router";
 import { useState } from "react";
 import { request } from "../../api/client.ts";
 import { useOrg, useSession } from "../../api/session.ts";
-import { type ColumnDef, DataTable, Pagination } from "../../components/data-table.tsx";
+import { type ColumnDef, DataTable, Pagination, TableWrap } from "../../components/data-table.tsx";
 import { ModalDialog } from "../../components/dialog.tsx";
 import { DialogActions } from "../../components/dialog-actions.tsx";
 import { Address, TxLink } from "../../components/tx-link.tsx";
@@ -185,7 +185,7 @@ function HotWallets({ wallets }: { wallets: HotWallet[] }) {
   const { t } = useI18n();
   if (wallets.length === 0) return <p className="muted">{t("none")}</p>;
   return (
-    <div className="table-wrap">
+    <TableWrap label={t("treasuryHotWallets")}>
       <table className="table">
         <caption className="visually-hidden">{t("treasuryHotWallets")}</caption>
         <thead>
@@ -224,7 +224,7 @@ function HotWallets({ wallets }: { wallets: HotWallet[] }) {
           ))}
         </tbody>
       </table>
-    </div>
+    </TableWrap>
   );
 }
 

@@ -5,9 +5,12 @@ import { type Kysely, sql } from "kysely";
 // 100,000 intents (bench/studio-payments.bench.ts). Substring searches (group_key) use pg_trgm,
 // which PostgreSQL ships as a trusted extension and PGlite loads (create-database.ts).
 export async function up(db: Kysely<unknown>): Promise<void> {
-  // The extension lives in one schema per database; tests give each file its own schema, so the
-  // operator class is named with the schema the extension is actually in.
-  await sql`create extension if not exists pg_trgm`.execute(db);
+  // The extension lives in one schema per database, so it is made in `public`, never in the
+  // schema of the search path: tests give each file a schema of its own and drop it with CASCADE,
+  // which would drop an extension made there, and with it every other schema's trigram index,
+  // under a test file running at the same time. The operator class is named with the schema the
+  // extension is actually in (a database may have had it before).
+  await sql`create extension if not exists pg_trgm with schema public`.execute(db);
   const { rows } = await sql<{ schema: string }>`
     select extnamespace::regnamespace::text as schema from pg_extension where extname = 'pg_trgm'`.execute(
     db,
