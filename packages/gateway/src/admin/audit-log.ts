@@ -40,3 +40,33 @@ export async function recordAudit(
     })
     .execute();
 }
+
+/** One page of the audit log, of one organisation or (orgId undefined) of all. */
+export async function readAuditLog(
+  db: Kysely<Database>,
+  orgId: number | undefined,
+  page: { page_number: number; page_size: number },
+) {
+  const base = db
+    .selectFrom("audit_log")
+    .$if(orgId !== undefined, (q) => q.where("org_id", "=", orgId as number));
+  const [rows, count] = await Promise.all([
+    base
+      .select(["id", "org_id", "actor", "action", "target", "before", "after", "ip", "created_at"])
+      .orderBy("id", "desc")
+      .limit(page.page_size)
+      .offset((page.page_number - 1) * page.page_size)
+      .execute(),
+    base.select((eb) => eb.fn.countAll<string>().as("n")).executeTakeFirstOrThrow(),
+  ]);
+  return {
+    items: rows.map((r) => ({
+      ...r,
+      id: String(r.id),
+      created_at: new Date(r.created_at).toISOString(),
+    })),
+    total_count: Number(count.n),
+    page_number: page.page_number,
+    page_size: page.page_size,
+  };
+}

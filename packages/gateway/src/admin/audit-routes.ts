@@ -1,8 +1,7 @@
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
-import type { Kysely } from "kysely";
 import { envelope, errorResponse, jsonResponse, PageQuery, pageOf } from "../http/openapi.ts";
-import type { Database } from "../platform/database/schema.ts";
 import { ADMIN_TAG, adminErrorResponses, OrgParam, studioSecurity } from "./admin-openapi.ts";
+import { readAuditLog } from "./audit-log.ts";
 import type { StudioEnv } from "./studio-auth.ts";
 import type { StudioContext } from "./studio-context.ts";
 
@@ -54,47 +53,17 @@ const operatorAuditRoute = createRoute({
   },
 });
 
-/** One page of the audit log, of one organisation or (orgId undefined) of all. */
-async function auditPage(
-  db: Kysely<Database>,
-  orgId: number | undefined,
-  page: { page_number: number; page_size: number },
-) {
-  const base = db
-    .selectFrom("audit_log")
-    .$if(orgId !== undefined, (q) => q.where("org_id", "=", orgId as number));
-  const [rows, count] = await Promise.all([
-    base
-      .select(["id", "org_id", "actor", "action", "target", "before", "after", "ip", "created_at"])
-      .orderBy("id", "desc")
-      .limit(page.page_size)
-      .offset((page.page_number - 1) * page.page_size)
-      .execute(),
-    base.select((eb) => eb.fn.countAll<string>().as("n")).executeTakeFirstOrThrow(),
-  ]);
-  return {
-    items: rows.map((r) => ({
-      ...r,
-      id: String(r.id),
-      created_at: new Date(r.created_at).toISOString(),
-    })),
-    total_count: Number(count.n),
-    page_number: page.page_number,
-    page_size: page.page_size,
-  };
-}
-
 export function registerAuditRoutes(app: OpenAPIHono<StudioEnv>, ctx: StudioContext): void {
   app.use("/v1/admin/orgs/:orgId/audit", ctx.auth.requireOrg("audit:read"));
   app.use("/v1/admin/operator/audit", ctx.auth.requireOperator);
 
   app.openapi(orgAuditRoute, async (c) => {
-    const data = await auditPage(ctx.db, c.get("org").orgId, c.req.valid("query"));
+    const data = await readAuditLog(ctx.db, c.get("org").orgId, c.req.valid("query"));
     return c.json({ code: 0 as const, data }, 200);
   });
 
   app.openapi(operatorAuditRoute, async (c) => {
     const { org_id, ...page } = c.req.valid("query");
-    return c.json({ code: 0 as const, data: await auditPage(ctx.db, org_id, page) }, 200);
+    return c.json({ code: 0 as const, data: await readAuditLog(ctx.db, org_id, page) }, 200);
   });
 }

@@ -7,10 +7,9 @@ import { createAccountService } from "./account-service.ts";
 import { ADMIN_TAG, adminErrorResponses, studioSecurity } from "./admin-openapi.ts";
 import { recordAudit } from "./audit-log.ts";
 import { createLoginThrottle } from "./login-throttle.ts";
-import { type OrgRole, permissionsOf } from "./roles.ts";
 import type { StudioEnv } from "./studio-auth.ts";
 import type { StudioContext } from "./studio-context.ts";
-import { SESSION_COOKIE } from "./studio-sessions.ts";
+import { describeSession, SESSION_COOKIE } from "./studio-sessions.ts";
 
 const Membership = z.object({
   org_id: z.number().int(),
@@ -121,44 +120,10 @@ function clearSessionCookie(c: Context, ctx: StudioContext): void {
   });
 }
 
-/** The session as Studio reads it at start. */
-export async function describeSession(
-  ctx: StudioContext,
-  session: { csrfToken: string; expiresAt: Date; user: { id: number } },
-) {
-  const user = await ctx.db
-    .selectFrom("users")
-    .select(["id", "email", "name", "is_operator", "totp_enabled_at"])
-    .where("id", "=", session.user.id)
-    .executeTakeFirstOrThrow();
-  const memberships = await ctx.db
-    .selectFrom("memberships as m")
-    .innerJoin("organizations as o", "o.id", "m.org_id")
-    .select(["m.org_id", "o.name as org_name", "m.role"])
-    .where("m.user_id", "=", user.id)
-    .orderBy("o.name")
-    .execute();
-  return {
-    user: {
-      id: user.id,
-      email: user.email,
-      name: user.name,
-      is_operator: user.is_operator,
-      totp_enabled: user.totp_enabled_at !== null,
-    },
-    csrf_token: session.csrfToken,
-    expires_at: session.expiresAt.toISOString(),
-    memberships: memberships.map((m) => ({
-      ...m,
-      permissions: permissionsOf(m.role as OrgRole),
-    })),
-  };
-}
-
 export function registerSessionRoutes(app: OpenAPIHono<StudioEnv>, ctx: StudioContext): void {
   app.openapi(getSessionRoute, async (c) => {
     const { session } = c.get("studio");
-    return c.json({ code: 0 as const, data: await describeSession(ctx, session) }, 200);
+    return c.json({ code: 0 as const, data: await describeSession(ctx.db, session) }, 200);
   });
 
   const accounts = createAccountService({
@@ -177,7 +142,7 @@ export function registerSessionRoutes(app: OpenAPIHono<StudioEnv>, ctx: StudioCo
       userAgent: c.req.header("user-agent") ?? null,
     });
     setSessionCookie(c, ctx, started);
-    return c.json({ code: 0 as const, data: await describeSession(ctx, started) }, 200);
+    return c.json({ code: 0 as const, data: await describeSession(ctx.db, started) }, 200);
   });
 
   app.openapi(signOutRoute, async (c) => {

@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import { type Kysely, sql } from "kysely";
 import type { Database } from "../platform/database/schema.ts";
+import { type OrgRole, permissionsOf } from "./roles.ts";
 
 /** The cookie that carries a Studio session's token (HttpOnly, SameSite=Strict). */
 export const SESSION_COOKIE = "stablegate_session";
@@ -142,3 +143,37 @@ export function createStudioSessions(options: {
 }
 
 export type StudioSessions = ReturnType<typeof createStudioSessions>;
+
+/** The session as Studio reads it at start. */
+export async function describeSession(
+  db: Kysely<Database>,
+  session: { csrfToken: string; expiresAt: Date; user: { id: number } },
+) {
+  const user = await db
+    .selectFrom("users")
+    .select(["id", "email", "name", "is_operator", "totp_enabled_at"])
+    .where("id", "=", session.user.id)
+    .executeTakeFirstOrThrow();
+  const memberships = await db
+    .selectFrom("memberships as m")
+    .innerJoin("organizations as o", "o.id", "m.org_id")
+    .select(["m.org_id", "o.name as org_name", "m.role"])
+    .where("m.user_id", "=", user.id)
+    .orderBy("o.name")
+    .execute();
+  return {
+    user: {
+      id: user.id,
+      email: user.email,
+      name: user.name,
+      is_operator: user.is_operator,
+      totp_enabled: user.totp_enabled_at !== null,
+    },
+    csrf_token: session.csrfToken,
+    expires_at: session.expiresAt.toISOString(),
+    memberships: memberships.map((m) => ({
+      ...m,
+      permissions: permissionsOf(m.role as OrgRole),
+    })),
+  };
+}

@@ -6,9 +6,10 @@ import { normaliseEmail } from "./account-service.ts";
 import { ADMIN_TAG, adminErrorResponses, OrgParam, studioSecurity } from "./admin-openapi.ts";
 import { createLoginThrottle } from "./login-throttle.ts";
 import { ORG_ROLES } from "./roles.ts";
-import { describeSession, SessionInfo, setSessionCookie } from "./session-routes.ts";
+import { SessionInfo, setSessionCookie } from "./session-routes.ts";
 import type { StudioEnv } from "./studio-auth.ts";
 import type { StudioContext } from "./studio-context.ts";
+import { describeSession } from "./studio-sessions.ts";
 import { createTeamService } from "./team-service.ts";
 
 const TAGS = [`${ADMIN_TAG}: Team`];
@@ -288,7 +289,10 @@ export function registerTeamRoutes(app: OpenAPIHono<StudioEnv>, ctx: StudioConte
     });
     setSessionCookie(c, ctx, session);
     return c.json(
-      { code: 0 as const, data: await describeSession(ctx, { ...session, user: { id: userId } }) },
+      {
+        code: 0 as const,
+        data: await describeSession(ctx.db, { ...session, user: { id: userId } }),
+      },
       200,
     );
   });
