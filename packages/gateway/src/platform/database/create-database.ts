@@ -9,6 +9,7 @@ import { lockDataDir } from "./data-dir-lock.ts";
 import { migrations } from "./migrations/index.ts";
 import { createPgliteDialect } from "./pglite-dialect.ts";
 import type { Database } from "./schema.ts";
+import { SchemaIntrospector } from "./schema-introspector.ts";
 
 export interface DatabaseHandle {
   db: Kysely<Database>;
@@ -51,7 +52,9 @@ export async function createDatabase(options: CreateDatabaseOptions): Promise<Da
     // A pool error on an idle client (server restart) must not crash the process; the next
     // query gets a fresh connection.
     pool.on("error", () => {});
-    db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+    const dialect = new PostgresDialect({ pool });
+    dialect.createIntrospector = (db) => new SchemaIntrospector(db, schema);
+    db = new Kysely<Database>({ dialect });
     kind = "postgres";
   } else {
     if (options.dataDir) {
@@ -72,7 +75,7 @@ export async function createDatabase(options: CreateDatabaseOptions): Promise<Da
     if (schema !== "public") {
       await client.exec(`create schema if not exists ${schema}; set search_path to ${schema}`);
     }
-    db = new Kysely<Database>({ dialect: createPgliteDialect(client) });
+    db = new Kysely<Database>({ dialect: createPgliteDialect(client, schema) });
     kind = "pglite";
   }
   try {

@@ -5,10 +5,10 @@ import {
   type Dialect,
   type Driver,
   PostgresAdapter,
-  PostgresIntrospector,
   PostgresQueryCompiler,
   type QueryResult,
 } from "kysely";
+import { SchemaIntrospector } from "./schema-introspector.ts";
 
 /**
  * Kysely dialect for PGlite. PGlite is one connection; kysely-pglite hands that one connection to
@@ -16,11 +16,11 @@ import {
  * caller holds the connection from acquire to release (kysely keeps it for a whole transaction),
  * and the others wait their turn.
  */
-export function createPgliteDialect(client: PGlite): Dialect {
+export function createPgliteDialect(client: PGlite, schema = "public"): Dialect {
   return {
     createAdapter: () => new PostgresAdapter(),
     createDriver: () => new PgliteDriver(client),
-    createIntrospector: (db) => new PostgresIntrospector(db),
+    createIntrospector: (db) => new SchemaIntrospector(db, schema),
     createQueryCompiler: () => new PostgresQueryCompiler(),
   };
 }
