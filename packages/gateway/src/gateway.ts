@@ -18,6 +18,9 @@ import { createBlockFollower } from "./chain/follower/index.ts";
 import { createTxManager } from "./chain/tx-manager/tx-manager.ts";
 import { createWallets, type Wallets } from "./chain/wallets.ts";
 import { createApp, createServiceApp } from "./http/create-app.ts";
+import { createAddressBook } from "./ledger/address-book.ts";
+import { recordChainTx } from "./ledger/money-events.ts";
+import { createReconciler } from "./ledger/reconcile.ts";
 import { registerDatabaseGauges } from "./observability/collectors.ts";
 import { createMetrics, type Metrics } from "./observability/metrics.ts";
 import { registerWalletBalanceGauge } from "./observability/wallet-balances.ts";
@@ -103,7 +106,9 @@ export function createServices(options: {
     db: database.db,
     graceSeconds: config.CONFIRMATION_GRACE_SECONDS,
   });
-  const ingest = createChainIngestService({ db: database.db, lifecycle });
+  const wallets = createWallets(options.seed);
+  const addressBook = createAddressBook({ wallets });
+  const ingest = createChainIngestService({ db: database.db, lifecycle, addressBook });
   const chainHealth = createChainHealth({
     db: database.db,
     maxLagBlocks: config.READY_MAX_LAG_BLOCKS,
@@ -135,7 +140,6 @@ export function createServices(options: {
     dispatcher,
     ...(options.callbackClock ? { now: options.callbackClock } : {}),
   });
-  const wallets = createWallets(options.seed);
   // Which single jobs (chain followers, deadline settler, tx managers) this process runs.
   const leases = createLeases({
     db: database.db,
@@ -154,6 +158,7 @@ export function createServices(options: {
     maxFeePerGasCap: parseGwei(String(config.TX_MAX_FEE_GWEI)),
     resolveSigner: (address) => findSigner(database, wallets, address),
     onReplaced: options.metrics?.txReplaced,
+    onSettled: (trx, row) => recordChainTx(trx, row, addressBook),
   });
   const payouts = createPayoutService({ db: database.db, chains, txManager, wallets });
   const treasurySettings = createTreasurySettings({ db: database.db });
@@ -171,6 +176,7 @@ export function createServices(options: {
     dispatcher,
     webhookSecrets,
     wallets,
+    addressBook,
     leases,
     txManager,
     payouts,
@@ -178,6 +184,12 @@ export function createServices(options: {
     operators: createOperatorAccounts({ db: database.db }),
     treasurySettings,
     withdrawals: createWithdrawalService({ db: database.db, chains, payouts, txManager, wallets }),
+    reconciler: createReconciler({
+      db: database.db,
+      chains,
+      book: addressBook,
+      client: txManager.client,
+    }),
     treasuryView: createTreasuryView({
       db: database.db,
       chains,

@@ -1,5 +1,7 @@
 import { type Command, InvalidArgumentError } from "commander";
 import type { createServices } from "../gateway.ts";
+import type { ReconcileReport } from "../ledger/reconcile.ts";
+import { formatReconcileReport } from "../ledger/reconcile-table.ts";
 
 export type Services = ReturnType<typeof createServices>;
 
@@ -11,7 +13,14 @@ export type AdminAction = (services: Services) => Promise<unknown>;
  * gateway) sends the command over the admin socket, whose end runs the same action in the
  * gateway. `seed`: the action derives keys (the hot wallet), so the CLI needs the operator's seed.
  */
-export type AdminRunner = (action: AdminAction, options?: { seed?: boolean }) => Promise<void>;
+export type AdminRunner = (
+  action: AdminAction,
+  options?: {
+    seed?: boolean;
+    /** Prints the result (else as JSON) and gives the exit code. */
+    render?: (value: unknown) => { text: string; exitCode: number };
+  },
+) => Promise<void>;
 
 // Ids are PostgreSQL integers: digits only (no "1e3" or "0x10"), at most 2^31 - 1.
 const positiveInt = (v: string) => {
@@ -145,6 +154,31 @@ export function addAdminCommands(program: Command, run: AdminRunner): void {
     .option("--password <password>", "at least 12 characters (else one is generated)")
     .action((o: { email: string; password?: string }) =>
       run(({ operators }) => operators.createOperator(o)),
+    );
+
+  program
+    .command("reconcile")
+    .description(
+      "the ledger against the chain: every address the gateway controls, every token, at the last confirmed block; per intent, received = refunded + collected + fee + held. Exits 1 on a difference",
+    )
+    .option("--json", "print the whole report as JSON")
+    .option(
+      "--attempts <n>",
+      "look again this many times, 3 s apart, while a difference remains",
+      positiveInt,
+      3,
+    )
+    .action((o: { json?: boolean; attempts: number }) =>
+      run(({ reconciler }) => reconciler.reconcile({ attempts: o.attempts }), {
+        seed: true,
+        render: (value) => {
+          const report = value as ReconcileReport;
+          return {
+            text: o.json ? JSON.stringify(report, null, 2) : formatReconcileReport(report),
+            exitCode: report.ok ? 0 : 1,
+          };
+        },
+      }),
     );
 
   const client = program

@@ -51,7 +51,7 @@ const runAdmin: AdminRunner = async (action, options = {}) => {
       const deadline = performance.now() + ADMIN_SOCKET_WAIT_MS;
       for (;;) {
         try {
-          print(await sendAdminCommand(cfg.DATA_DIR, process.argv.slice(2)));
+          show(await sendAdminCommand(cfg.DATA_DIR, process.argv.slice(2)), options.render);
           return;
         } catch (err) {
           const code = (err as NodeJS.ErrnoException).code;
@@ -77,8 +77,15 @@ const runAdmin: AdminRunner = async (action, options = {}) => {
       seedFile: cfg.SEED_FILE ?? (existsSync(sandboxSeed) ? sandboxSeed : undefined),
     });
   }
-  print(await withServices(cfg, action, seed));
+  show(await withServices(cfg, action, seed), options.render);
 };
+
+function show(value: unknown, render?: (value: unknown) => { text: string; exitCode: number }) {
+  if (!render) return print(value);
+  const { text, exitCode } = render(value);
+  console.log(text);
+  process.exitCode = exitCode;
+}
 
 /** Opens the database directly for one admin command. */
 async function withServices<T>(cfg: Config, fn: (s: Services) => Promise<T>, seed: Uint8Array) {

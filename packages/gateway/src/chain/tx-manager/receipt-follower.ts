@@ -1,4 +1,4 @@
-import type { Kysely } from "kysely";
+import type { Kysely, Transaction } from "kysely";
 import type { Logger } from "pino";
 import {
   type Address,
@@ -23,6 +23,8 @@ export interface CreateReceiptFollowerParameters {
   replaceAfterBlocks: number;
   broadcaster: Broadcaster;
   replace: Replace;
+  /** In the transaction that marks a mined transaction confirmed or failed (the ledger). */
+  onSettled?: ((trx: Transaction<Database>, row: ChainTxRow) => Promise<void>) | undefined;
 }
 
 /**
@@ -81,12 +83,16 @@ export function createReceiptFollower(parameters: CreateReceiptFollowerParameter
     }
     if (!(await isConfirmed(row.chain_id, number, head))) return;
     const reverted = row.error_kind === "reverted";
-    await db
-      .updateTable("chain_txs")
-      .set({ state: reverted ? "failed" : "confirmed", updated_at: now() })
-      .where("id", "=", row.id)
-      .where("state", "=", "mined")
-      .execute();
+    await db.transaction().execute(async (trx) => {
+      const settled = await trx
+        .updateTable("chain_txs")
+        .set({ state: reverted ? "failed" : "confirmed", updated_at: now() })
+        .where("id", "=", row.id)
+        .where("state", "=", "mined")
+        .returningAll()
+        .executeTakeFirst();
+      if (settled) await parameters.onSettled?.(trx, settled);
+    });
     if (reverted) log.error({ chain: row.chain_id, tx_hash: row.tx_hash }, "transaction reverted");
   }
 

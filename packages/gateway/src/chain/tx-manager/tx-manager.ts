@@ -1,4 +1,4 @@
-import type { Kysely } from "kysely";
+import type { Kysely, Transaction } from "kysely";
 import type { Logger } from "pino";
 import { type Address, createPublicClient, fallback, http, type PublicClient } from "viem";
 import type { PrivateKeyAccount } from "viem/accounts";
@@ -8,7 +8,7 @@ import { createWorker, type Worker } from "../../platform/worker.ts";
 import type { ChainRegistry } from "../chain-registry.ts";
 import type { ConfirmationPolicy } from "../follower/index.ts";
 import { type CrashPoint, createBroadcaster } from "./broadcaster.ts";
-import { createChainTxViews } from "./chain-tx-view.ts";
+import { type ChainTxRow, createChainTxViews } from "./chain-tx-view.ts";
 import { createFeeOracle } from "./fee-oracle.ts";
 import { createReceiptFollower } from "./receipt-follower.ts";
 import { createReplacer } from "./replacer.ts";
@@ -41,6 +41,11 @@ export interface TxManagerOptions {
   /** Crash tests only: kill this process right after signing or right after broadcasting. */
   crashAt?: CrashPoint | undefined;
   now?: () => Date;
+  /**
+   * Called in the transaction that marks a mined transaction confirmed (or failed: reverted), so
+   * what it records (the ledger's entry) commits with the state or not at all.
+   */
+  onSettled?: ((trx: Transaction<Database>, row: ChainTxRow) => Promise<void>) | undefined;
   /** Told of every replacement of a stuck transaction (for /metrics). */
   onReplaced?: ((chainKey: string) => void) | undefined;
 }
@@ -111,6 +116,7 @@ export function createTxManager(options: TxManagerOptions) {
     replaceAfterBlocks: options.replaceAfterBlocks ?? 10,
     broadcaster,
     replace,
+    onSettled: options.onSettled,
   });
   const submit = createSubmitter({ db, chains, client, log, fees, views, broadcaster, crash });
 

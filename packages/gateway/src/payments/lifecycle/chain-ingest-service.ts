@@ -7,6 +7,14 @@ import type {
   FollowerState,
   TransferLog,
 } from "../../chain/follower/types.ts";
+import type { AddressBook } from "../../ledger/address-book.ts";
+import {
+  type ConfirmedTransfer,
+  recordPayments,
+  recordReversedPayments,
+  recordWalletDeposits,
+  type WalletDeposit,
+} from "../../ledger/money-events.ts";
 import type { Database } from "../../platform/database/schema.ts";
 import type { Lease } from "../../platform/lease.ts";
 import type { LifecycleService } from "./lifecycle-service.ts";
@@ -20,9 +28,11 @@ import { type Reversal, recordReversals } from "./reversals.ts";
 export function createChainIngestService(options: {
   db: Kysely<Database>;
   lifecycle: LifecycleService;
+  /** The gateway's wallets: tokens sent into them from outside are recorded in the ledger. */
+  addressBook?: AddressBook | undefined;
   now?: () => Date;
 }) {
-  const { db, lifecycle } = options;
+  const { db, lifecycle, addressBook } = options;
   const now = options.now ?? (() => new Date());
 
   async function matchTransfers(
@@ -33,6 +43,7 @@ export function createChainIngestService(options: {
   ): Promise<string[]> {
     // Zero-value transfers prove nothing and cost nothing to forge: never credited.
     const paying = logs.filter((l) => l.value > 0n);
+    await matchWalletDeposits(trx, chainKey, paying, state);
     if (paying.length === 0) return [];
     const recipients = [...new Set(paying.map((l) => l.to.toLowerCase()))];
     const intents = await trx
@@ -43,6 +54,7 @@ export function createChainIngestService(options: {
       .execute();
     const byAddress = new Map(intents.map((i) => [i.payment_address.toLowerCase(), i]));
     const touched: string[] = [];
+    const confirmed: ConfirmedTransfer[] = [];
     for (const log of paying) {
       const intent = byAddress.get(log.to.toLowerCase());
       // The intent's own token only: USDC sent to a USDT intent's address is not a payment.
@@ -76,8 +88,68 @@ export function createChainIngestService(options: {
         )
         .execute();
       touched.push(intent.id);
+      if (state === "confirmed") confirmed.push(row);
     }
+    await recordPayments(trx, chainKey, confirmed);
     return touched;
+  }
+
+  /**
+   * Tokens sent into one of the gateway's wallets from an address that is not the gateway's
+   * (the operator funding payouts): followed like payments, so the ledger can count them.
+   */
+  async function matchWalletDeposits(
+    trx: Transaction<Database>,
+    chainKey: string,
+    logs: readonly TransferLog[],
+    state: "seen" | "confirmed",
+  ): Promise<void> {
+    if (!addressBook || logs.length === 0) return;
+    const owners = await addressBook.wallets(trx);
+    const incoming = logs.filter((l) => owners.has(l.to.toLowerCase()));
+    if (incoming.length === 0) return;
+    const senders = [...new Set(incoming.map((l) => l.from.toLowerCase()))];
+    // Sent by the gateway itself (a collection's fee, a deposit address): recorded as that
+    // transaction when it confirms, not as funding.
+    const ours = new Set(
+      (
+        await trx
+          .selectFrom("payment_intents")
+          .select(sql<string>`lower(payment_address)`.as("address"))
+          .where("payment_chain_id", "=", chainKey)
+          .where((eb) => eb(eb.fn("lower", ["payment_address"]), "in", senders))
+          .execute()
+      ).map((r) => r.address),
+    );
+    const confirmed: WalletDeposit[] = [];
+    for (const l of incoming) {
+      if (ours.has(l.from.toLowerCase()) || owners.has(l.from.toLowerCase())) continue;
+      const row = {
+        chain_id: chainKey,
+        tx_hash: l.txHash,
+        log_index: l.logIndex,
+        token_address: l.token,
+        from_address: l.from,
+        to_address: l.to,
+        amount: l.value,
+        block_number: l.blockNumber,
+        block_hash: l.blockHash,
+        state,
+      };
+      await trx
+        .insertInto("wallet_deposits")
+        .values(row)
+        .onConflict((oc) =>
+          oc.columns(["chain_id", "tx_hash", "log_index"]).doUpdateSet({
+            block_number: row.block_number,
+            block_hash: row.block_hash,
+            state: row.state,
+          }),
+        )
+        .execute();
+      if (state === "confirmed") confirmed.push(row);
+    }
+    await recordWalletDeposits(trx, chainKey, confirmed, owners);
   }
 
   async function readState(executor: Kysely<Database>, chainKey: string): Promise<FollowerState> {
@@ -159,8 +231,19 @@ export function createChainIngestService(options: {
       .where("chain_id", "=", chainKey)
       .where("state", "=", "seen")
       .where("block_number", "<=", block.number.toString())
-      .returning("payment_intent_id")
+      .returning(TRANSFER_COLUMNS)
       .execute();
+    await recordPayments(trx, chainKey, confirmed);
+    const deposits = await trx
+      .updateTable("wallet_deposits")
+      .set({ state: "confirmed" })
+      .where("chain_id", "=", chainKey)
+      .where("state", "=", "seen")
+      .where("block_number", "<=", block.number.toString())
+      .returningAll()
+      .execute();
+    if (deposits.length > 0 && addressBook)
+      await recordWalletDeposits(trx, chainKey, deposits, await addressBook.wallets(trx));
     return confirmed.map((r) => r.payment_intent_id);
   }
 
@@ -226,8 +309,7 @@ export function createChainIngestService(options: {
             const vanished = event.deep
               ? await trx
                   .selectFrom("transfers")
-                  .select(["payment_intent_id", "tx_hash", "log_index", "block_number"])
-                  .select(["block_hash", "amount"])
+                  .select(TRANSFER_COLUMNS)
                   .where("chain_id", "=", chainKey)
                   .where("state", "=", "confirmed")
                   .where("block_number", ">", above)
@@ -245,6 +327,33 @@ export function createChainIngestService(options: {
               .returning("payment_intent_id")
               .execute();
             touched = orphaned.map((r) => r.payment_intent_id);
+            await recordReversedPayments(trx, chainKey, vanished);
+            const reversedDeposits = event.deep
+              ? await trx
+                  .selectFrom("wallet_deposits")
+                  .selectAll()
+                  .where("chain_id", "=", chainKey)
+                  .where("state", "=", "confirmed")
+                  .where("block_number", ">", above)
+                  .execute()
+              : [];
+            await trx
+              .updateTable("wallet_deposits")
+              .set({ state: "orphaned" })
+              .where("chain_id", "=", chainKey)
+              .where("state", "in", event.deep ? ["seen", "confirmed"] : ["seen"])
+              .where("block_number", ">", above)
+              .execute();
+            if (reversedDeposits.length > 0 && addressBook) {
+              const owners = await addressBook.wallets(trx);
+              await recordWalletDeposits(
+                trx,
+                chainKey,
+                reversedDeposits,
+                owners,
+                "wallet_funding_reversed",
+              );
+            }
             reversals = await recordReversals(trx, {
               chainKey,
               vanished,
@@ -283,6 +392,18 @@ export function createChainIngestService(options: {
 }
 
 export type ChainIngestService = ReturnType<typeof createChainIngestService>;
+
+const TRANSFER_COLUMNS = [
+  "payment_intent_id",
+  "tx_hash",
+  "log_index",
+  "token_address",
+  "from_address",
+  "to_address",
+  "amount",
+  "block_number",
+  "block_hash",
+] as const;
 
 /** The gateway_events type of a reorg below the finalised block, whatever it affected. */
 export const CHAIN_DEEP_REORG = "chain.deep_reorg";

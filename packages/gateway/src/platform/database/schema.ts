@@ -591,3 +591,71 @@ export interface PaymentLinksTable {
 export interface Database {
   payment_links: PaymentLinksTable;
 }
+
+// ---- The ledger: migrations/2026-11-28-ledger.ts (ledger/) ----
+
+export type LedgerAccountKind =
+  | "deposit"
+  | "hot"
+  | "gas"
+  | "fee"
+  | "treasury"
+  | "payer"
+  | "payee"
+  | "funding"
+  | "gas_burnt"
+  | "external";
+
+export interface LedgerAccountsTable {
+  id: Generated<Int8>;
+  key: string;
+  kind: LedgerAccountKind;
+  chain_id: string;
+  /** 'native' or the token's lower-case address. */
+  asset: string;
+  address: string | null;
+  org_id: number | null;
+  payment_intent_id: string | null;
+}
+
+export interface LedgerEntriesTable {
+  id: Generated<Int8>;
+  ref: string;
+  kind: string;
+  chain_id: string;
+  /** The block of the on-chain event the entry records: balances are read at a height. */
+  block_number: Int8;
+  tx_hash: string | null;
+  org_id: number | null;
+  payment_intent_id: string | null;
+  memo: string;
+  created_at: DefaultTimestamp;
+}
+
+export interface LedgerPostingsTable {
+  id: Generated<Int8>;
+  entry_id: Int8;
+  account_id: Int8;
+  /** Base units (wei for native), signed: what the account gains. An entry's sum is 0 per asset. */
+  amount: Numeric;
+}
+
+export interface WalletDepositsTable {
+  chain_id: string;
+  tx_hash: string;
+  log_index: number;
+  token_address: string;
+  from_address: string;
+  to_address: string;
+  amount: Numeric;
+  block_number: Int8;
+  block_hash: string;
+  state: "seen" | "confirmed" | "orphaned";
+}
+
+export interface Database {
+  ledger_accounts: LedgerAccountsTable;
+  ledger_entries: LedgerEntriesTable;
+  ledger_postings: LedgerPostingsTable;
+  wallet_deposits: WalletDepositsTable;
+}

@@ -13,6 +13,7 @@ import * as studioOperator from "./2026-11-27-studio-operator.ts";
 import * as studioPayments from "./2026-11-27-studio-payments.ts";
 import * as studioSettings from "./2026-11-27-studio-settings.ts";
 import * as studioWithdrawals from "./2026-11-27-studio-withdrawals.ts";
+import * as ledger from "./2026-11-28-ledger.ts";
 
 // Listed explicitly (not read from the folder) so the set of migrations is what was committed,
 // whatever else lies in the directory. Keys sort by date; add new ones at the end.
@@ -31,4 +32,5 @@ export const migrations: Record<string, Migration> = {
   "2026-11-27-studio-payments": studioPayments,
   "2026-11-27-studio-settings": studioSettings,
   "2026-11-27-studio-withdrawals": studioWithdrawals,
+  "2026-11-28-ledger": ledger,
 };
