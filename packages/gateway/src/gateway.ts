@@ -355,6 +355,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
             treasury: services.treasuryView,
             orgSettings: services.orgSettings,
             paymentLinks: services.paymentLinks,
+            reconciler: services.reconciler,
           },
         });
   let server: ServerType;

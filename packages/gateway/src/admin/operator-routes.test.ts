@@ -46,6 +46,7 @@ describe("the operator's routes", () => {
       ["POST", "/v1/admin/operator/organizations"],
       ["PATCH", `/v1/admin/operator/organizations/${tenant.orgId}`],
       ["GET", "/v1/admin/operator/health"],
+      ["GET", "/v1/admin/operator/reconciliation"],
       ["GET", "/v1/admin/operator/audit"],
     ] as const) {
       const res = await owner.request(method, path, method === "GET" ? {} : { body: {} });
@@ -180,5 +181,31 @@ describe("the operator's routes", () => {
       expect.objectContaining({ chain_id: "local", role: "gas", native_balance: "0", low: true }),
       expect.objectContaining({ chain_id: "local", role: "fee", native_balance: "0", low: true }),
     ]);
+  });
+
+  it("reconciles the ledger with the chain for the operator", async () => {
+    const operator = await signInAs(gateway, { operator: true });
+    // Once the watcher has confirmed a block, the report is read at it.
+    await expect
+      .poll(
+        async () => {
+          const r = await operator.request("GET", "/v1/admin/operator/reconciliation");
+          return r.body.data.chains.find((c: { chain: string }) => c.chain === "local")?.block;
+        },
+        { timeout: 30_000, interval: 200 },
+      )
+      .toMatch(/^\d+$/);
+    const { status, body } = await operator.request("GET", "/v1/admin/operator/reconciliation");
+    expect(status).toBe(200);
+    expect(body.data).toEqual(
+      expect.objectContaining({ ok: true, differences: 0, unbalanced_entries: [] }),
+    );
+    // The gas and fee wallets are checked for every token of the chain.
+    expect(body.data.accounts).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ kind: "gas", compared: true, difference: "0" }),
+        expect.objectContaining({ kind: "fee", compared: true, difference: "0" }),
+      ]),
+    );
   });
 });

@@ -146,6 +146,81 @@ const healthRoute = createRoute({
   },
 });
 
+const Amount = z.string().openapi({ description: "Base units (wei for native coin), signed" });
+
+const Reconciliation = z
+  .object({
+    ok: z.boolean().openapi({ description: "No difference anywhere" }),
+    at: z.string(),
+    chains: z.array(
+      z.object({
+        chain: z.string(),
+        block: z.string().nullable().openapi({ description: "The block every balance is read at" }),
+        note: z.string().optional(),
+      }),
+    ),
+    accounts: z.array(
+      z.object({
+        chain: z.string(),
+        block: z.string(),
+        kind: z.string(),
+        address: z.string(),
+        asset: z.string().openapi({ description: "'native' or the token's address" }),
+        org_id: z.number().int().nullable(),
+        payment_intent_id: z.string().nullable(),
+        ledger: Amount,
+        onchain: Amount,
+        difference: Amount,
+        compared: z.boolean().openapi({
+          description:
+            "False for native coin on the gateway's wallets (funded from outside, unseen)",
+        }),
+        entries: z
+          .array(
+            z.object({
+              id: z.string(),
+              ref: z.string(),
+              kind: z.string(),
+              block: z.string(),
+              amount: Amount,
+            }),
+          )
+          .optional(),
+      }),
+    ),
+    intents: z.array(
+      z.object({
+        payment_intent_id: z.string(),
+        chain: z.string(),
+        asset: z.string(),
+        received: Amount,
+        refunded: Amount,
+        collected: Amount,
+        fee: Amount,
+        held: Amount,
+        problems: z.array(z.string()),
+      }),
+    ),
+    unbalanced_entries: z.array(
+      z.object({ id: z.string(), ref: z.string(), asset: z.string(), sum: Amount }),
+    ),
+    differences: z.number().int(),
+  })
+  .openapi("Reconciliation");
+
+const reconcileRoute = createRoute({
+  method: "get",
+  path: "/v1/admin/operator/reconciliation",
+  tags: TAGS,
+  summary:
+    "The ledger against the chain: every address the gateway controls and every token, at the last confirmed block (as `stablegate reconcile`)",
+  security: studioSecurity,
+  responses: {
+    200: jsonResponse(envelope(Reconciliation), "The reconciliation report"),
+    ...adminErrorResponses,
+  },
+});
+
 export function registerOperatorRoutes(app: OpenAPIHono<StudioEnv>, ctx: StudioContext): void {
   const team = createTeamService({ db: ctx.db, throttle: createLoginThrottle({ db: ctx.db }) });
   const operator = createOperatorService({ db: ctx.db, tenancy: ctx.tenancy, team });
@@ -183,6 +258,10 @@ export function registerOperatorRoutes(app: OpenAPIHono<StudioEnv>, ctx: StudioC
     });
     return c.json({ code: 0 as const, data }, 200);
   });
+
+  app.openapi(reconcileRoute, async (c) =>
+    c.json({ code: 0 as const, data: await ctx.reconciler.reconcile({ attempts: 1 }) }, 200),
+  );
 
   app.openapi(healthRoute, async (c) =>
     c.json({ code: 0 as const, data: await readOperatorHealth(ctx.db, ctx.health) }, 200),

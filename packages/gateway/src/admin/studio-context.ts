@@ -5,6 +5,7 @@ import type { CallbackService } from "../callbacks/callback-service.ts";
 import type { CallbackUrlGuard } from "../callbacks/url-guard.ts";
 import type { ChainRegistry } from "../chain/chain-registry.ts";
 import type { Wallets } from "../chain/wallets.ts";
+import type { Reconciler } from "../ledger/reconcile.ts";
 import type { OrgSettingsService } from "../organizations/org-settings.ts";
 import type { TenancyService } from "../organizations/tenancy-service.ts";
 import type { WebhookSecrets } from "../organizations/webhook-secrets.ts";
@@ -45,6 +46,8 @@ export interface StudioDependencies {
   /** Developers, settings and payment links. */
   orgSettings: OrgSettingsService;
   paymentLinks: PaymentLinks;
+  /** The ledger against the chain (ledger/reconcile.ts), for the operator. */
+  reconciler: Reconciler;
 }
 
 /** Everything an admin route file gets. */

@@ -2486,6 +2486,73 @@ export interface paths {
         };
         trace?: never;
     };
+    "/v1/admin/operator/reconciliation": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The ledger against the chain: every address the gateway controls and every token, at the last confirmed block (as `stablegate reconcile`) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The reconciliation report */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @enum {number} */
+                            code: 0;
+                            data: components["schemas"]["Reconciliation"];
+                        };
+                    };
+                };
+                /** @description Invalid request (4000): the message names the field */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not signed in, or the session ended (4031) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The role may not do this (4032), or the CSRF check failed (4033) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/admin/operator/health": {
         parameters: {
             query?: never;
@@ -5667,6 +5734,67 @@ export interface components {
             suspended_at: string | null;
             members: number;
             created_at: string;
+        };
+        Reconciliation: {
+            /** @description No difference anywhere */
+            ok: boolean;
+            at: string;
+            chains: {
+                chain: string;
+                /** @description The block every balance is read at */
+                block: string | null;
+                note?: string;
+            }[];
+            accounts: {
+                chain: string;
+                block: string;
+                kind: string;
+                address: string;
+                /** @description 'native' or the token's address */
+                asset: string;
+                org_id: number | null;
+                payment_intent_id: string | null;
+                /** @description Base units (wei for native coin), signed */
+                ledger: string;
+                /** @description Base units (wei for native coin), signed */
+                onchain: string;
+                /** @description Base units (wei for native coin), signed */
+                difference: string;
+                /** @description False for native coin on the gateway's wallets (funded from outside, unseen) */
+                compared: boolean;
+                entries?: {
+                    id: string;
+                    ref: string;
+                    kind: string;
+                    block: string;
+                    /** @description Base units (wei for native coin), signed */
+                    amount: string;
+                }[];
+            }[];
+            intents: {
+                payment_intent_id: string;
+                chain: string;
+                asset: string;
+                /** @description Base units (wei for native coin), signed */
+                received: string;
+                /** @description Base units (wei for native coin), signed */
+                refunded: string;
+                /** @description Base units (wei for native coin), signed */
+                collected: string;
+                /** @description Base units (wei for native coin), signed */
+                fee: string;
+                /** @description Base units (wei for native coin), signed */
+                held: string;
+                problems: string[];
+            }[];
+            unbalanced_entries: {
+                id: string;
+                ref: string;
+                asset: string;
+                /** @description Base units (wei for native coin), signed */
+                sum: string;
+            }[];
+            differences: number;
         };
         OperatorHealth: {
             chains: {
