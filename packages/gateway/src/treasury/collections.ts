@@ -2,13 +2,18 @@ import type { Kysely, Selectable } from "kysely";
 import type { Logger } from "pino";
 import type { Address } from "viem";
 import type { ChainTxView } from "../chain/tx-manager/tx-manager.ts";
+import { lockIntent } from "../payments/lifecycle/transition.ts";
 import { formatTokenAmount } from "../payments/money.ts";
 import type {
   CollectionsTable,
   Database,
   PaymentIntentsTable,
 } from "../platform/database/schema.ts";
-import type { DepositSender, TreasuryStep } from "./deposit-sender.ts";
+import {
+  type DepositSender,
+  type TreasuryStep,
+  TreasuryWorkStoppedError,
+} from "./deposit-sender.ts";
 import { splitCollection } from "./rules.ts";
 
 /**
@@ -138,6 +143,22 @@ export function createCollections(options: {
     intent: Selectable<PaymentIntentsTable>,
     row: Selectable<CollectionsTable>,
   ): Promise<TreasuryStep> {
+    try {
+      return await sendLegs(intent, row);
+    } catch (err) {
+      if (!(err instanceof TreasuryWorkStoppedError)) throw err;
+      log.warn(
+        { payment_intent_id: intent.id, reason: err.message },
+        "collection stopped, not sent",
+      );
+      return { kind: "done" };
+    }
+  }
+
+  async function sendLegs(
+    intent: Selectable<PaymentIntentsTable>,
+    row: Selectable<CollectionsTable>,
+  ): Promise<TreasuryStep> {
     const legs = [
       {
         column: "chain_tx_id" as const,
@@ -167,6 +188,17 @@ export function createCollections(options: {
           amount: leg.amount,
           purpose: leg.purpose,
           idempotencyKey: leg.key,
+          // A deep reorg may have stopped the collection since it was read (reversals.ts).
+          precondition: async (trx) => {
+            await lockIntent(trx, intent.id);
+            const current = await trx
+              .selectFrom("collections")
+              .select(["state", "error"])
+              .where("id", "=", row.id)
+              .executeTakeFirst();
+            if (current?.state === "failed")
+              throw new TreasuryWorkStoppedError(current.error ?? leg.key);
+          },
         },
         async (t) => {
           await db

@@ -4,6 +4,7 @@ import {
   type ChainTxView,
   type TxManager,
   TxRejectedError,
+  type TxRequest,
 } from "../chain/tx-manager/tx-manager.ts";
 import type { Wallets } from "../chain/wallets.ts";
 import type { Database } from "../platform/database/schema.ts";
@@ -20,6 +21,8 @@ export interface DepositTransferRequest {
   purpose: "refund" | "collection" | "fee";
   /** The decision's key: one key, one token transfer, however often this is called. */
   idempotencyKey: string;
+  /** Checked in the transaction that signs the token transfer (TxRequest.precondition). */
+  precondition?: TxRequest["precondition"];
 }
 
 export type DepositTransferStep =
@@ -196,6 +199,7 @@ export function createGasTopUpDepositAccounts(options: {
           fees: { maxFeePerGas: maxFee, maxPriorityFeePerGas: tip },
           purpose: request.purpose,
           idempotencyKey: request.idempotencyKey,
+          precondition: request.precondition,
         });
       } catch (err) {
         if (err instanceof TxRejectedError) {

@@ -1,6 +1,11 @@
 import type { ChainTxView, TxManager } from "../chain/tx-manager/tx-manager.ts";
 import type { DepositAccounts, DepositTransferRequest } from "./deposit-accounts.ts";
 
+/** A precondition found the work stopped (a deep reorg took its payment): nothing was sent. */
+export class TreasuryWorkStoppedError extends Error {
+  override name = "TreasuryWorkStoppedError";
+}
+
 /** Where one intent's treasury work stands: finished, or to look at again after `until`. */
 export type TreasuryStep = { kind: "done" } | { kind: "wait"; until: Date; reason: string };
 

@@ -5,7 +5,11 @@ import type { ChainTxView } from "../chain/tx-manager/tx-manager.ts";
 import { lockIntent, transition } from "../payments/lifecycle/transition.ts";
 import { formatTokenAmount } from "../payments/money.ts";
 import type { Database, PaymentIntentsTable, RefundsTable } from "../platform/database/schema.ts";
-import type { DepositSender, TreasuryStep } from "./deposit-sender.ts";
+import {
+  type DepositSender,
+  type TreasuryStep,
+  TreasuryWorkStoppedError,
+} from "./deposit-sender.ts";
 import { refundsDue, summariseRefunds, transferKey } from "./rules.ts";
 
 /**
@@ -96,6 +100,19 @@ export function createRefunds(options: {
     intent: Selectable<PaymentIntentsTable>,
     row: Selectable<RefundsTable>,
   ): Promise<TreasuryStep | undefined> {
+    try {
+      return await sendRefund(intent, row);
+    } catch (err) {
+      if (!(err instanceof TreasuryWorkStoppedError)) throw err;
+      log.warn({ payment_intent_id: intent.id, reason: err.message }, "refund stopped, not sent");
+      return undefined;
+    }
+  }
+
+  async function sendRefund(
+    intent: Selectable<PaymentIntentsTable>,
+    row: Selectable<RefundsTable>,
+  ): Promise<TreasuryStep | undefined> {
     const key = `refund:${row.chain_id}:${row.tx_hash.toLowerCase()}:${row.log_index}`;
     const tx = await sender.send(
       row.chain_tx_id,
@@ -107,6 +124,17 @@ export function createRefunds(options: {
         amount: BigInt(row.amount),
         purpose: "refund",
         idempotencyKey: key,
+        // A deep reorg may have stopped this refund since it was read (reversals.ts, under the
+        // intent's lock): checked under the same lock where the transfer is signed.
+        precondition: async (trx) => {
+          await lockIntent(trx, intent.id);
+          const current = await trx
+            .selectFrom("refunds")
+            .select(["state", "error"])
+            .where("id", "=", row.id)
+            .executeTakeFirst();
+          if (current?.state === "failed") throw new TreasuryWorkStoppedError(current.error ?? key);
+        },
       },
       async (t) => {
         await db

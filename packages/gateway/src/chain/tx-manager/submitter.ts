@@ -1,4 +1,4 @@
-import type { Kysely } from "kysely";
+import type { Kysely, Transaction } from "kysely";
 import type { Logger } from "pino";
 import { type Address, type Hex, keccak256, type PublicClient } from "viem";
 import type { PrivateKeyAccount } from "viem/accounts";
@@ -25,6 +25,12 @@ export interface TxRequest {
   purpose: ChainTxPurpose;
   /** One key, one on-chain effect: a second submit with it returns the first transaction. */
   idempotencyKey: string;
+  /**
+   * Runs first in the transaction that stores the signed transaction: it may lock what the
+   * decision rests on and throw to refuse (nothing is signed, no nonce is taken). A refund checks
+   * here, under the intent's lock, that a deep reorg has not stopped it meanwhile.
+   */
+  precondition?: ((trx: Transaction<Database>) => Promise<void>) | undefined;
 }
 
 /** Estimation failed before a nonce was taken: nothing was signed or sent. */
@@ -102,6 +108,7 @@ export function createSubmitter(parameters: CreateSubmitterParameters) {
     const { gas, fee } = await gasAndFees(request);
     await ensureSenderRow(chain.key, sender);
     const signed = await db.transaction().execute(async (trx) => {
+      await request.precondition?.(trx);
       const row = await trx
         .selectFrom("chain_senders")
         .select("next_nonce")

@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { mnemonicToSeedSync } from "@scure/bip39";
+import { sql } from "kysely";
 import { pino } from "pino";
 import {
   type Address,
@@ -174,6 +175,41 @@ describe("transaction manager", () => {
     });
     await expect(attempt).rejects.toBeInstanceOf(TxRejectedError);
     expect(await tm.byKey("poor")).toBeUndefined();
+  });
+
+  it("signs nothing and takes no nonce when the caller's precondition refuses, and signs once it allows", async () => {
+    const from = wallets.hotWallet(3);
+    await testClient().setBalance({ address: from.address, value: parseEther("1") });
+    const request = {
+      chainKey: "local",
+      from,
+      to: recipient(),
+      value: 1n,
+      gasLimit: 21_000n,
+      purpose: "refund" as const,
+      idempotencyKey: "precondition",
+    };
+    // What a refund a deep reorg stopped meanwhile sees (treasury/refunds.ts).
+    const stopped = tm.submit({
+      ...request,
+      precondition: async () => {
+        throw new Error("stopped, not sent");
+      },
+    });
+    await expect(stopped).rejects.toThrow("stopped, not sent");
+    expect(await tm.byKey("precondition")).toBeUndefined();
+    let checked = false;
+    const sent = await tm.submit({
+      ...request,
+      precondition: async (trx) => {
+        // It runs inside the signing transaction: what it reads there is locked with it.
+        await sql`select 1`.execute(trx);
+        checked = true;
+      },
+    });
+    expect(checked).toBe(true);
+    // The refused attempt took no nonce: the first transaction from this key has nonce 0.
+    expect(sent.nonce).toBe(0);
   });
 
   it("gives 50 concurrent submits consecutive nonces, no gaps or duplicates, all confirmed", async () => {
