@@ -444,6 +444,11 @@ describe("operator", { timeout: 180_000 }, () => {
     await page.getByRole("link", { name: "Health" }).click();
     await page.getByRole("heading", { name: "Chains" }).waitFor();
     await page.getByRole("table", { name: "Chains" }).getByText(CHAIN).waitFor();
+    // The ledger against the chain, read at the watcher's last confirmed block.
+    await page.getByText("Reconciled", { exact: true }).waitFor();
+    await page
+      .getByText(new RegExp(`accounts and \\d+ intents checked \\(${CHAIN} at block \\d+\\)`))
+      .waitFor();
     await expectAccessible(page, "the health page");
     await documentScreenshot(page, "studio-operator-health");
     await page.context().close();

@@ -52,6 +52,14 @@ export const operatorEn = {
   healthFeeWallet: "Fee",
   healthBalance: "Native balance",
   healthLow: "Low",
+  ledgerTitle: "Ledger against the chain",
+  ledgerReconciled: "Reconciled",
+  ledgerDifferences: "{count} difference(s)",
+  ledgerSummary: "{accounts} accounts and {intents} intents checked ({blocks}).",
+  ledgerAtBlock: "{chain} at block {block}",
+  ledgerAsset: "Asset",
+  ledgerLedger: "Ledger (base units)",
+  ledgerOnChain: "On chain",
 };
 
 export const operatorZhTW: typeof operatorEn = {
@@ -106,4 +114,12 @@ export const operatorZhTW: typeof operatorEn = {
   healthFeeWallet: "服務費",
   healthBalance: "原生幣餘額",
   healthLow: "偏低",
+  ledgerTitle: "帳本與鏈上核對",
+  ledgerReconciled: "已核對一致",
+  ledgerDifferences: "{count} 項差異",
+  ledgerSummary: "已核對 {accounts} 個帳戶與 {intents} 筆付款（{blocks}）。",
+  ledgerAtBlock: "{chain} 於區塊 {block}",
+  ledgerAsset: "資產",
+  ledgerLedger: "帳本（最小單位）",
+  ledgerOnChain: "鏈上",
 };

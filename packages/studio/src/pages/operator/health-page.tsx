@@ -5,6 +5,7 @@ import { Address } from "../../components/tx-link.tsx";
 import { Badge, Card, DetailList, PageHeader, QueryState } from "../../components/ui.tsx";
 import { formatAmount, formatDateTime } from "../../format.ts";
 import { useI18n } from "../../i18n/index.tsx";
+import { LedgerCard } from "./ledger-card.tsx";
 
 // GET /v1/admin/operator/health (admin/operator-routes.ts).
 interface Health {
@@ -147,6 +148,7 @@ export function HealthPage() {
                 </table>
               </TableWrap>
             </Card>
+            <LedgerCard />
             <Card title={t("healthWallets")}>
               <TableWrap label={t("healthWallets")}>
                 <table className="table">
