@@ -98,16 +98,7 @@ async function recordTransfers(
   }
 }
 
-export interface WalletDeposit {
-  tx_hash: string;
-  log_index: number;
-  token_address: string;
-  from_address: string;
-  to_address: string;
-  amount: string | bigint;
-  block_number: string | number | bigint;
-  block_hash: string;
-}
+export type WalletDeposit = Omit<ConfirmedTransfer, "payment_intent_id">;
 
 /** Tokens sent from outside into a gateway wallet (the operator funding payouts), confirmed. */
 export async function recordWalletDeposits(
