@@ -19,6 +19,7 @@ import { createTxManager } from "./chain/tx-manager/tx-manager.ts";
 import { createWallets, type Wallets } from "./chain/wallets.ts";
 import { createApp, createServiceApp } from "./http/create-app.ts";
 import { createAddressBook } from "./ledger/address-book.ts";
+import { backfillLedger } from "./ledger/backfill.ts";
 import { recordChainTx } from "./ledger/money-events.ts";
 import { createReconciler } from "./ledger/reconcile.ts";
 import { registerDatabaseGauges } from "./observability/collectors.ts";
@@ -370,6 +371,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     if (!options.database) await database.close();
     throw listenError(err as NodeJS.ErrnoException, config);
   }
+  if (role !== "api")
+    await backfillLedger({ db: database.db, book: services.addressBook, log: options.log });
   const loops = role === "api" ? undefined : startLoops(services, options, metrics);
   const port = (server.address() as AddressInfo).port;
   const host = config.HOST === "0.0.0.0" || config.HOST === "::" ? "localhost" : config.HOST;

@@ -9,6 +9,7 @@ import {
 } from "viem";
 import { anvil } from "viem/chains";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { createTestLogger } from "../testing/test-logger.ts";
 import {
   CHAIN_KEY,
   startTreasuryFixture,
@@ -16,6 +17,7 @@ import {
   units,
   WAIT,
 } from "../treasury/treasury-fixture.ts";
+import { backfillLedger } from "./backfill.ts";
 
 // The ledger as an auditor meets it: after real payments, refunds, a collection with a fee and a
 // payout on anvil, every controlled address's balance on chain equals the ledger's, and each
@@ -235,5 +237,45 @@ describe("the ledger", () => {
     expect(
       report.intents.find((i) => i.payment_intent_id === intent.payment_intent_id)?.problems,
     ).toEqual(expect.arrayContaining([expect.stringMatching(/other entries/)]));
+  });
+
+  it("writes, once, the entries of payments recorded before the ledger existed", async () => {
+    const shop = await f.openShop();
+    const intent = await shop.create("1");
+    const db = f.gw.database.db;
+    const txHash = `0x${"ab".repeat(32)}`;
+    const blockHash = `0x${"cd".repeat(32)}`;
+    // A payment an older gateway confirmed: a transfers row, no ledger entry.
+    await db
+      .insertInto("transfers")
+      .values({
+        chain_id: CHAIN_KEY,
+        tx_hash: txHash,
+        log_index: 7,
+        token_address: f.chain.tokenAddress,
+        from_address: payee,
+        to_address: intent.payment_address,
+        amount: units("1"),
+        block_number: 1,
+        block_hash: blockHash,
+        block_timestamp: new Date(),
+        state: "confirmed",
+        payment_intent_id: intent.payment_intent_id,
+      })
+      .execute();
+    const ref = `payment:${CHAIN_KEY}:${txHash}:7:${blockHash}`;
+    const count = async () =>
+      (await db.selectFrom("ledger_entries").select("id").where("ref", "=", ref).execute()).length;
+    const run = async () => {
+      await db.updateTable("ledger_backfill").set({ done_at: null }).execute();
+      await backfillLedger({ db, book: f.gw.services.addressBook, log: createTestLogger() });
+    };
+    await run();
+    expect(await count()).toBe(1);
+    expect(
+      (await db.selectFrom("ledger_backfill").select("done_at").executeTakeFirstOrThrow()).done_at,
+    ).not.toBeNull();
+    await run();
+    expect(await count()).toBe(1);
   });
 });

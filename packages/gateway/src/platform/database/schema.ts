@@ -653,7 +653,12 @@ export interface WalletDepositsTable {
   state: "seen" | "confirmed" | "orphaned";
 }
 
+export interface LedgerBackfillTable {
+  done_at: Timestamp | null;
+}
+
 export interface Database {
+  ledger_backfill: LedgerBackfillTable;
   ledger_accounts: LedgerAccountsTable;
   ledger_entries: LedgerEntriesTable;
   ledger_postings: LedgerPostingsTable;

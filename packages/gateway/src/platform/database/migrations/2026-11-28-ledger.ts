@@ -71,6 +71,10 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       primary key (chain_id, tx_hash, log_index)
     )`,
     `create index wallet_deposits_open on wallet_deposits(chain_id, block_number) where state = 'seen'`,
+    // Money events recorded before this migration get their entries at the next start
+    // (ledger/backfill.ts), which then sets done_at.
+    `create table ledger_backfill (done_at timestamptz)`,
+    `insert into ledger_backfill (done_at) values (null)`,
   ];
   for (const statement of statements) await sql.raw(statement).execute(db);
 }
