@@ -85,6 +85,15 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
+                /** @description Content-Type must be application/json (4014) */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
                 /** @description Too many requests (4029): wait the Retry-After header's seconds */
                 429: {
                     headers: {
@@ -454,6 +463,15 @@ export interface paths {
                         };
                     };
                 };
+                /** @description Invalid request (4000): the path id holds a NUL or a lone surrogate */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
                 /** @description Missing or invalid API key (4002) */
                 401: {
                     headers: {
@@ -524,6 +542,15 @@ export interface paths {
                             code: 0;
                             data: components["schemas"]["CallbackEvent"];
                         };
+                    };
+                };
+                /** @description Invalid request (4000): the path id holds a NUL or a lone surrogate */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
                     };
                 };
                 /** @description Missing or invalid API key (4002) */
@@ -641,6 +668,24 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
+                /** @description Request body too large (4013) */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Content-Type must be application/json (4014) */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
                 /** @description Too many requests (4029): wait the Retry-After header's seconds */
                 429: {
                     headers: {
@@ -700,6 +745,15 @@ export interface paths {
                             code: 0;
                             data: components["schemas"]["Transfer"];
                         };
+                    };
+                };
+                /** @description Invalid request (4000): the path id holds a NUL or a lone surrogate */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
                     };
                 };
                 /** @description Missing or invalid API key (4002) */
