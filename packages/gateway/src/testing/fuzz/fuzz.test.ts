@@ -38,7 +38,6 @@ describe("npm run fuzz, bounded", () => {
       auth: { kind: "api", key: "A" } as const,
       headers: {},
       mustRefuse: true,
-      foreign: false,
     };
     const sent = { method: "GET", path: op.path, headers: {} };
     const before = await world.snapshot();
