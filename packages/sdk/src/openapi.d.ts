@@ -334,6 +334,15 @@ export interface paths {
                         };
                     };
                 };
+                /** @description Invalid request (4000): the path id or a query parameter holds a NUL or a lone surrogate */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
                 /** @description Unknown payment intent (4006) */
                 404: {
                     headers: {
@@ -391,6 +400,15 @@ export interface paths {
                     };
                     content: {
                         "text/event-stream": string;
+                    };
+                };
+                /** @description Invalid request (4000): the path id or a query parameter holds a NUL or a lone surrogate */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
                     };
                 };
                 /** @description Unknown payment intent (4006) */
@@ -463,7 +481,7 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Invalid request (4000): the path id holds a NUL or a lone surrogate */
+                /** @description Invalid request (4000): the path id or a query parameter holds a NUL or a lone surrogate */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -544,7 +562,7 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Invalid request (4000): the path id holds a NUL or a lone surrogate */
+                /** @description Invalid request (4000): the path id or a query parameter holds a NUL or a lone surrogate */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -747,7 +765,7 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Invalid request (4000): the path id holds a NUL or a lone surrogate */
+                /** @description Invalid request (4000): the path id or a query parameter holds a NUL or a lone surrogate */
                 400: {
                     headers: {
                         [name: string]: unknown;
