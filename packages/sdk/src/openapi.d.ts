@@ -85,6 +85,15 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
+                /** @description Content-Type must be application/json (4014) */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
                 /** @description Too many requests (4029): wait the Retry-After header's seconds */
                 429: {
                     headers: {
@@ -325,6 +334,15 @@ export interface paths {
                         };
                     };
                 };
+                /** @description Invalid request (4000): the path id or a query parameter holds a NUL or a lone surrogate */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
                 /** @description Unknown payment intent (4006) */
                 404: {
                     headers: {
@@ -382,6 +400,15 @@ export interface paths {
                     };
                     content: {
                         "text/event-stream": string;
+                    };
+                };
+                /** @description Invalid request (4000): the path id or a query parameter holds a NUL or a lone surrogate */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
                     };
                 };
                 /** @description Unknown payment intent (4006) */
@@ -454,6 +481,15 @@ export interface paths {
                         };
                     };
                 };
+                /** @description Invalid request (4000): the path id or a query parameter holds a NUL or a lone surrogate */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
                 /** @description Missing or invalid API key (4002) */
                 401: {
                     headers: {
@@ -524,6 +560,15 @@ export interface paths {
                             code: 0;
                             data: components["schemas"]["CallbackEvent"];
                         };
+                    };
+                };
+                /** @description Invalid request (4000): the path id or a query parameter holds a NUL or a lone surrogate */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
                     };
                 };
                 /** @description Missing or invalid API key (4002) */
@@ -641,6 +686,24 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
+                /** @description Request body too large (4013) */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Content-Type must be application/json (4014) */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
                 /** @description Too many requests (4029): wait the Retry-After header's seconds */
                 429: {
                     headers: {
@@ -700,6 +763,15 @@ export interface paths {
                             code: 0;
                             data: components["schemas"]["Transfer"];
                         };
+                    };
+                };
+                /** @description Invalid request (4000): the path id or a query parameter holds a NUL or a lone surrogate */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
                     };
                 };
                 /** @description Missing or invalid API key (4002) */

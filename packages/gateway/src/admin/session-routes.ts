@@ -59,6 +59,8 @@ const signInRoute = createRoute({
   path: "/v1/admin/session",
   tags: [ADMIN_TAG],
   summary: "Sign in to Studio: sets the session cookie",
+  // Public: the document's default security (an API key or client id) is not what it takes.
+  security: [],
   description:
     "A wrong email and a wrong password get the same answer (401 4034). With two-factor authentication on and no `totp_code`: 401 4035 with `data.totp_required`. After 5 failures for an email or 20 for an address within 15 minutes, every attempt is refused for 15 minutes (429 4029 with Retry-After), a right password included.",
   request: { body: { content: { "application/json": { schema: SignInBody } }, required: true } },

@@ -162,6 +162,7 @@ const openInvitationRoute = createRoute({
   path: "/v1/admin/invitations/{token}",
   tags: TAGS,
   summary: "What an invitation link offers (public)",
+  security: [],
   request: { params: TokenParam },
   responses: {
     200: jsonResponse(
@@ -181,6 +182,7 @@ const acceptInvitationRoute = createRoute({
   tags: TAGS,
   summary:
     "Accept an invitation (public): creates the account, or checks an existing one's password; signs in",
+  security: [],
   request: {
     params: TokenParam,
     ...json(

@@ -6,12 +6,14 @@ import {
   errorResponse,
   intentNotFoundResponse,
   jsonResponse,
+  malformedIdResponse,
 } from "../http/openapi.ts";
 import { IntentIdParam } from "../payments/schemas.ts";
 import type { CallbackService } from "./callback-service.ts";
 import { CallbackEvent, CallbackEventList, CallbackPayload } from "./schemas.ts";
 
 const errors = {
+  ...malformedIdResponse,
   401: errorResponse("Missing or invalid API key (4002)"),
   ...intentNotFoundResponse,
 } as const;

@@ -23,7 +23,7 @@ import { registerTransferRoutes } from "../payouts/transfer-routes.ts";
 import { DomainError, ErrorCode, invalidApiKey, validationError } from "../platform/errors.ts";
 import { registerApiReference } from "./api-reference.ts";
 import { errorResponse, validationResponse } from "./error-handler.ts";
-import type { AppEnv } from "./openapi.ts";
+import { type AppEnv, documentBodyRefusals } from "./openapi.ts";
 import { createRateLimits, type RateLimitSettings } from "./rate-limits.ts";
 import { rejectMalformedText } from "./well-formed-text.ts";
 
@@ -201,6 +201,7 @@ export function createApp(deps: AppDependencies) {
     in: "header",
     name: "X-Client-ID",
   });
+  documentBodyRefusals(app.openAPIRegistry);
   app.doc31("/openapi.json", {
     openapi: "3.1.0",
     info: {

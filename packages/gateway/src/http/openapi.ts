@@ -1,4 +1,4 @@
-import { z } from "@hono/zod-openapi";
+import { type OpenAPIHono, z } from "@hono/zod-openapi";
 import type { RequestIdVariables } from "hono/request-id";
 import type { Logger } from "pino";
 import type { Caller } from "../organizations/tenancy-service.ts";
@@ -83,6 +83,27 @@ export const errorResponses = {
   ...tooManyRequestsResponse,
 } as const;
 
+/** A route with a path id and no other input refuses only a malformed id (well-formed-text.ts). */
+export const malformedIdResponse = {
+  400: errorResponse(
+    "Invalid request (4000): the path id or a query parameter holds a NUL or a lone surrogate",
+  ),
+} as const;
+
 export const intentNotFoundResponse = {
   404: errorResponse("Unknown payment intent (4006)"),
 } as const;
+
+/**
+ * Every route that takes a JSON body can answer 413 (the body limit, before the route) and 415
+ * (no JSON Content-Type, from the body validator): said once here for all of them, so the
+ * document lists what the fuzzer (`npm run fuzz`) sees them answer.
+ */
+export function documentBodyRefusals(registry: OpenAPIHono["openAPIRegistry"]): void {
+  for (const definition of registry.definitions) {
+    if (definition.type !== "route" || definition.route.request?.body === undefined) continue;
+    const responses = definition.route.responses;
+    responses[413] ??= errorResponse("Request body too large (4013)");
+    responses[415] ??= errorResponse("Content-Type must be application/json (4014)");
+  }
+}

@@ -7,6 +7,7 @@ import {
   server,
   startIntentFixture,
 } from "../payments/intent-fixture.ts";
+import { signInAs } from "../testing/studio-client.ts";
 
 // PostgreSQL stores neither U+0000 nor a lone UTF-16 surrogate: every string a request carries,
 // in every route's body, query and path, is refused with a 400 naming the field, never a 500.
@@ -64,6 +65,25 @@ describe("bodies", () => {
       expect(r.body.message).toContain(message);
     });
   }
+
+  it.each(["PATCH", "PUT", "DELETE"])(
+    "%s: refuses them in any key of the body, as POST does (PATCH let an unknown one through; found by npm run fuzz)",
+    async (method) => {
+      const owner = await signInAs(f.gateway, { orgId: f.shop.orgId, role: "owner" });
+      const path =
+        method === "PUT"
+          ? `/v1/admin/orgs/${f.shop.orgId}/treasury/address`
+          : method === "PATCH"
+            ? `/v1/admin/orgs/${f.shop.orgId}/limits`
+            : `/v1/admin/orgs/${f.shop.orgId}/members/${owner.user.userId}`;
+      const r = await owner.request(method, path, { body: { unknown_field: "a\u0000b" } });
+      expect([r.status, r.body?.code, r.body?.data?.field], r.text).toEqual([
+        400,
+        4000,
+        "unknown_field",
+      ]);
+    },
+  );
 
   it("refuses them on the browser path too, after authentication", async () => {
     const body = { ...intentBody, order_data: { note: "\ud800" } };

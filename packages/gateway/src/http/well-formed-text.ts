@@ -69,7 +69,12 @@ export const rejectMalformedText: MiddlewareHandler = async (c, next) => {
       }
     }
   }
-  if (c.req.method === "POST" && /json/i.test(c.req.header("content-type") ?? "")) {
+  // Every method with a body: a PATCH's unknown key was let through when this read POST alone.
+  if (
+    c.req.method !== "GET" &&
+    c.req.method !== "HEAD" &&
+    /json/i.test(c.req.header("content-type") ?? "")
+  ) {
     let body: unknown;
     try {
       // Cached by Hono: the route's validator reads the same parse, and answers malformed JSON.

@@ -5,6 +5,7 @@ import {
   envelope,
   errorResponse,
   jsonResponse,
+  malformedIdResponse,
   PageQuery,
   tooManyRequestsResponse,
 } from "../http/openapi.ts";
@@ -76,6 +77,7 @@ const getRoute = createRoute({
   },
   responses: {
     200: jsonResponse(envelope(TransferView), "The transfer and its on-chain details"),
+    ...malformedIdResponse,
     ...authErrors,
     404: errorResponse("Unknown transfer, or another organisation's (4023)"),
   },

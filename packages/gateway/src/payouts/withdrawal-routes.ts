@@ -2,6 +2,7 @@ import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import {
   ADMIN_TAG,
+  adminAnswers,
   adminErrorResponses,
   OrgParam,
   studioSecurity,
@@ -202,7 +203,7 @@ export function registerWithdrawalRoutes(app: OpenAPIHono<StudioEnv>, ctx: Studi
     security: studioSecurity,
     middleware: [auth.requireOrg("read")] as const,
     request: { params: OrgParam },
-    responses: { 200: jsonResponse(envelope(OrgLimits), "The limits"), ...adminErrorResponses },
+    responses: adminAnswers(OrgLimits, "The limits"),
   });
   app.openapi(getLimitsRoute, async (c) => {
     const limits = await readOrgLimits(ctx.db, c.get("org").orgId);
@@ -219,7 +220,7 @@ export function registerWithdrawalRoutes(app: OpenAPIHono<StudioEnv>, ctx: Studi
     security: studioSecurity,
     middleware: [auth.requireOrg("limits:write")] as const,
     request: { params: OrgParam, ...json(OrgLimitsPatch) },
-    responses: { 200: jsonResponse(envelope(OrgLimits), "The limits now"), ...adminErrorResponses },
+    responses: adminAnswers(OrgLimits, "The limits now"),
   });
   app.openapi(patchLimitsRoute, async (c) => {
     const { orgId } = c.get("org");

@@ -1,13 +1,8 @@
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
-import {
-  ADMIN_TAG,
-  adminErrorResponses,
-  OrgParam,
-  studioSecurity,
-} from "../admin/admin-openapi.ts";
+import { ADMIN_TAG, adminAnswers, OrgParam, studioSecurity } from "../admin/admin-openapi.ts";
 import type { StudioEnv } from "../admin/studio-auth.ts";
 import type { StudioContext } from "../admin/studio-context.ts";
-import { envelope, errorResponse, jsonResponse, PageQuery, pageOf } from "../http/openapi.ts";
+import { errorResponse, PageQuery, pageOf } from "../http/openapi.ts";
 import { WalletView } from "../payouts/transfer-schemas.ts";
 
 const TAG = `${ADMIN_TAG}: Treasury`;
@@ -78,7 +73,7 @@ export function registerTreasuryRoutes(app: OpenAPIHono<StudioEnv>, ctx: StudioC
     security: studioSecurity,
     middleware: [auth.requireOrg("read")] as const,
     request: { params: OrgParam, query: PageQuery },
-    responses: { 200: jsonResponse(envelope(Treasury), "The treasury"), ...adminErrorResponses },
+    responses: adminAnswers(Treasury, "The treasury"),
   });
   app.openapi(getRoute, async (c) => {
     const view = await treasury.get(c.get("org").orgId, c.req.valid("query"));
@@ -97,8 +92,7 @@ export function registerTreasuryRoutes(app: OpenAPIHono<StudioEnv>, ctx: StudioC
       body: { required: true, content: { "application/json": { schema: TreasuryAddressBody } } },
     },
     responses: {
-      200: jsonResponse(envelope(TreasurySettings), "The new settings"),
-      ...adminErrorResponses,
+      ...adminAnswers(TreasurySettings, "The new settings"),
       403: errorResponse(
         "Not the owner (4032), CSRF (4033), no second factor set up (4036), wrong code (4037)",
       ),

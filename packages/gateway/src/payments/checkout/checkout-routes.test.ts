@@ -215,6 +215,6 @@ it("documents both endpoints in the OpenAPI document as public", async () => {
     const op = doc.paths[path]?.get;
     expect(op, path).toBeDefined();
     expect(op?.security).toEqual([]);
-    expect(Object.keys(op?.responses ?? {})).toEqual(["200", "404", "429"]);
+    expect(Object.keys(op?.responses ?? {})).toEqual(["200", "400", "404", "429"]);
   }
 });

@@ -7,6 +7,7 @@ import {
   envelope,
   intentNotFoundResponse,
   jsonResponse,
+  malformedIdResponse,
   tooManyRequestsResponse,
 } from "../../http/openapi.ts";
 import { DomainError } from "../../platform/errors.ts";
@@ -57,6 +58,7 @@ const getCheckoutPaymentRoute = createRoute({
   request: { params: IntentIdParam },
   responses: {
     200: jsonResponse(envelope(CheckoutPayment), "The payment as the payer sees it"),
+    ...malformedIdResponse,
     ...intentNotFoundResponse,
     ...tooManyRequestsResponse,
   },
@@ -76,6 +78,7 @@ const checkoutEventsRoute = createRoute({
       description: "A text/event-stream of `payment` events",
       content: { "text/event-stream": { schema: z.string() } },
     },
+    ...malformedIdResponse,
     ...intentNotFoundResponse,
     ...tooManyRequestsResponse,
   },
