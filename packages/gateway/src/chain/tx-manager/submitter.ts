@@ -1,4 +1,4 @@
-import type { Kysely } from "kysely";
+import type { Kysely, Transaction } from "kysely";
 import type { Logger } from "pino";
 import { type Address, type Hex, keccak256, type PublicClient } from "viem";
 import type { PrivateKeyAccount } from "viem/accounts";
@@ -25,6 +25,12 @@ export interface TxRequest {
   purpose: ChainTxPurpose;
   /** One key, one on-chain effect: a second submit with it returns the first transaction. */
   idempotencyKey: string;
+  /**
+   * Writes the caller's own record of the transaction in the transaction that stores it, so a
+   * crash cannot leave one without the other (a gas top-up without its gas_topups row). Not run
+   * when the key's transaction exists already. If it throws, nothing is stored or sent.
+   */
+  recordWith?: (trx: Transaction<Database>, tx: ChainTxView) => Promise<void>;
 }
 
 /** Estimation failed before a nonce was taken: nothing was signed or sent. */
@@ -164,6 +170,7 @@ export function createSubmitter(parameters: CreateSubmitterParameters) {
           max_priority_fee_per_gas: fee.maxPriorityFeePerGas,
         })
         .execute();
+      await request.recordWith?.(trx, toChainTxView(inserted));
       return inserted;
     });
     if (signed.state !== "signed") return toChainTxView(signed);
