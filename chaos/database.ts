@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import pg from "pg";
 import type { AddCleanup } from "../bench/run-with-cleanups.ts";
+import { runAdminStatement } from "../packages/gateway/src/testing/scratch-postgres.ts";
 
 export interface ChaosDatabase {
   url: string;
@@ -18,14 +19,14 @@ export async function createChaosDatabase(
   addCleanup: AddCleanup,
 ): Promise<ChaosDatabase> {
   const name = `sg_chaos_${randomBytes(4).toString("hex")}`;
-  await admin(baseUrl, `create database ${name}`);
+  await runAdminStatement(baseUrl, `create database ${name}`);
   const url = new URL(baseUrl);
   url.pathname = `/${name}`;
   const pool = new pg.Pool({ connectionString: url.toString(), max: 4 });
   addCleanup(keep ? `keep database ${name}` : `drop database ${name}`, async () => {
     await pool.end();
     // FORCE: a gateway killed with -9 may leave a connection behind for a moment.
-    if (!keep) await admin(baseUrl, `drop database if exists ${name} with (force)`);
+    if (!keep) await runAdminStatement(baseUrl, `drop database if exists ${name} with (force)`);
   });
   return {
     url: url.toString(),
@@ -34,14 +35,4 @@ export async function createChaosDatabase(
       return (await pool.query(text, params)).rows;
     },
   };
-}
-
-async function admin(url: string, statement: string): Promise<void> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    await client.query(statement);
-  } finally {
-    await client.end();
-  }
 }
