@@ -194,11 +194,12 @@ async function run(s: ChaosSettings, addCleanup: AddCleanup): Promise<boolean> {
     await Promise.all(Array.from({ length: CREATE_CONCURRENCY }, (_, i) => lane(i)));
     log(`${intents.length} intents created`);
 
-    // The reorg reverts a block: every payment sent so far must be mined before it.
+    // The reorg reverts a block: every payment sent so far must be mined before it. Its intents
+    // are made after that wait, so their deadlines are well ahead of the reorg.
+    await waitMined(chain, intents, 300_000);
     const remined = await createIntent(api, plan.length, "reorg_remined", receiver.url, random);
     const dropped = await createIntent(api, plan.length + 1, "reorg_dropped", receiver.url, random);
     intents.push(remined, dropped);
-    await waitMined(chain, intents, 120_000);
     reorg = await reorgBeforeConfirmation(chain, db, remined, dropped, BLOCK_TIME_SECONDS);
     log(`reorg: block ${reorg.droppedBlock.number} reverted, one payment re-mined`);
 
