@@ -111,6 +111,30 @@ describe("ephemeral local chain", () => {
   });
 });
 
+describe("local chain under another chain's id", () => {
+  let chain: LocalChain | undefined;
+  afterAll(async () => {
+    await chain?.stop();
+  });
+
+  it("reports that id, and deploys and tops up with transactions signed for it", async () => {
+    // What `npm run chaos` does: anvil standing in for Arbitrum (42161), whose id the gateway's
+    // transaction manager signs with.
+    chain = await startLocalChain({
+      port: await freePort(),
+      blockTimeSeconds: BLOCK_TIME,
+      evmChainId: 42161,
+      log: createTestLogger(),
+    });
+    expect(chain.evmChainId).toBe(42161);
+    const publicClient = createPublicClient({ transport: http(chain.rpcUrl) });
+    expect(await publicClient.getChainId()).toBe(42161);
+    const added = await chain.topUp(RECIPIENT, { token: parseUnits("10", 6), eth: 1n });
+    expect(added.token).toBe(parseUnits("10", 6));
+    expect(await balanceOf(chain, RECIPIENT)).toBe(parseUnits("10", 6));
+  });
+});
+
 describe("local chain with a data directory", () => {
   let dataDir: string;
   let chain: LocalChain | undefined;

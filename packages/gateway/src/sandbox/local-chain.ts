@@ -11,6 +11,7 @@ import {
   createPublicClient,
   createTestClient,
   createWalletClient,
+  defineChain,
   getAddress,
   http,
   isAddress,
@@ -53,12 +54,16 @@ export interface StartLocalChainOptions {
   host?: string;
   /** Interval mining period; fractions (e.g. 0.2) are accepted by anvil. Default 1. */
   blockTimeSeconds?: number;
+  /**
+   * The chain id anvil reports. Default anvil's own (31337); a real chain's id lets a gateway
+   * follow anvil under that chain's key (`RPC_URLS_ARB`) and send transactions signed for it.
+   */
+  evmChainId?: number;
   log: LocalChainLog;
 }
 
 /** Anvil's built-in accounts come from this mnemonic; passed explicitly so the two cannot drift. */
 const ANVIL_MNEMONIC = "test test test test test test test test test test test junk";
-const EVM_CHAIN_ID = anvil.id;
 const TOKEN_DECIMALS = 6;
 const PAYER_MINT = parseUnits("1000000", TOKEN_DECIMALS);
 const PAYER_MIN_ETH = parseEther("10");
@@ -86,6 +91,8 @@ export async function startLocalChain(options: StartLocalChainOptions): Promise<
   const host = options.host ?? "127.0.0.1";
   const blockTimeSeconds = options.blockTimeSeconds ?? 1;
   const { port, dataDir } = options;
+  const evmChainId = options.evmChainId ?? anvil.id;
+  const chain = evmChainId === anvil.id ? anvil : defineChain({ ...anvil, id: evmChainId });
 
   if (dataDir !== undefined) await reapOrphanedAnvil(join(dataDir, PID_FILE), log);
 
@@ -99,7 +106,7 @@ export async function startLocalChain(options: StartLocalChainOptions): Promise<
     "--host",
     host,
     "--chain-id",
-    String(EVM_CHAIN_ID),
+    String(evmChainId),
     "--block-time",
     String(blockTimeSeconds),
     "--mnemonic",
@@ -129,12 +136,12 @@ export async function startLocalChain(options: StartLocalChainOptions): Promise<
   };
 
   try {
-    await waitForRpc(rpcUrl, anvilProcess, statePath);
+    await waitForRpc(rpcUrl, evmChainId, anvilProcess, statePath);
     log.info({ rpcUrl, pid: anvilProcess.child.pid, dataDir }, "anvil started");
 
     const pollingInterval = Math.max(50, Math.min(1_000, (blockTimeSeconds * 1_000) / 4));
     const publicClient = createPublicClient({
-      chain: anvil,
+      chain,
       transport: http(rpcUrl),
       pollingInterval,
     });
@@ -142,13 +149,14 @@ export async function startLocalChain(options: StartLocalChainOptions): Promise<
     const payer = mnemonicToAccount(ANVIL_MNEMONIC, { addressIndex: 1 });
     const walletClient = createWalletClient({
       account: deployer,
-      chain: anvil,
+      chain,
       transport: http(rpcUrl),
       pollingInterval,
     });
 
     const metaPath = dataDir === undefined ? undefined : join(dataDir, META_FILE);
-    let tokenAddress = metaPath === undefined ? undefined : await readSavedToken(metaPath, log);
+    let tokenAddress =
+      metaPath === undefined ? undefined : await readSavedToken(metaPath, evmChainId, log);
     if (tokenAddress !== undefined) {
       const code = await publicClient.getCode({ address: tokenAddress });
       if (code === undefined || code === "0x") {
@@ -181,7 +189,7 @@ export async function startLocalChain(options: StartLocalChainOptions): Promise<
         throw new Error(`Minting test USDT to the payer failed (transaction ${mintHash})`);
       }
       if (metaPath !== undefined) {
-        const meta: SavedToken = { tokenAddress, evmChainId: EVM_CHAIN_ID };
+        const meta: SavedToken = { tokenAddress, evmChainId };
         await writeFile(metaPath, `${JSON.stringify(meta, null, 2)}\n`);
       }
       log.info({ tokenAddress, payer: payer.address }, "deployed test USDT and minted to payer");
@@ -192,7 +200,7 @@ export async function startLocalChain(options: StartLocalChainOptions): Promise<
     // The payer pays gas for its test transfers; a long-lived sandbox can run it dry.
     const payerEth = await publicClient.getBalance({ address: payer.address });
     if (payerEth < PAYER_MIN_ETH) {
-      const testClient = createTestClient({ mode: "anvil", chain: anvil, transport: http(rpcUrl) });
+      const testClient = createTestClient({ mode: "anvil", chain, transport: http(rpcUrl) });
       await testClient.setBalance({ address: payer.address, value: PAYER_TOP_UP_ETH });
     }
 
@@ -226,7 +234,7 @@ export async function startLocalChain(options: StartLocalChainOptions): Promise<
         added.eth = target.eth - eth;
         const testClient = createTestClient({
           mode: "anvil",
-          chain: anvil,
+          chain,
           transport: http(rpcUrl),
         });
         await testClient.setBalance({ address, value: target.eth });
@@ -236,7 +244,7 @@ export async function startLocalChain(options: StartLocalChainOptions): Promise<
 
     return {
       rpcUrl,
-      evmChainId: EVM_CHAIN_ID,
+      evmChainId,
       tokenAddress,
       tokenSymbol: "USDT",
       tokenDecimals: TOKEN_DECIMALS,
@@ -256,7 +264,11 @@ interface SavedToken {
   evmChainId: number;
 }
 
-async function readSavedToken(path: string, log: LocalChainLog): Promise<Address | undefined> {
+async function readSavedToken(
+  path: string,
+  evmChainId: number,
+  log: LocalChainLog,
+): Promise<Address | undefined> {
   let text: string;
   try {
     text = await readFile(path, "utf8");
@@ -267,7 +279,7 @@ async function readSavedToken(path: string, log: LocalChainLog): Promise<Address
   try {
     const saved = JSON.parse(text) as Partial<SavedToken>;
     if (typeof saved.tokenAddress === "string" && isAddress(saved.tokenAddress)) {
-      if (saved.evmChainId === EVM_CHAIN_ID) return getAddress(saved.tokenAddress);
+      if (saved.evmChainId === evmChainId) return getAddress(saved.tokenAddress);
     }
   } catch {
     // Fall through: an unreadable file is treated like lost state.
@@ -392,6 +404,7 @@ function resolveAnvilBinary(): string {
 
 async function waitForRpc(
   rpcUrl: string,
+  evmChainId: number,
   anvilProcess: AnvilProcess,
   statePath: string | undefined,
 ): Promise<void> {
@@ -412,8 +425,8 @@ async function waitForRpc(
     }
     const chainId = await probeChainId(rpcUrl);
     if (chainId !== undefined) {
-      if (chainId !== EVM_CHAIN_ID) {
-        throw new Error(`anvil at ${rpcUrl} reports chain id ${chainId}, expected ${EVM_CHAIN_ID}`);
+      if (chainId !== evmChainId) {
+        throw new Error(`anvil at ${rpcUrl} reports chain id ${chainId}, expected ${evmChainId}`);
       }
       return;
     }

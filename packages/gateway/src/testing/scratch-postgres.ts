@@ -16,19 +16,20 @@ export async function createScratchDatabase(): Promise<ScratchDatabase> {
   const base = process.env.DATABASE_URL;
   if (!base) return { url: undefined, async drop() {} };
   const name = `sg_cli_${process.pid}_${randomBytes(4).toString("hex")}`;
-  await admin(base, `create database ${name}`);
+  await runAdminStatement(base, `create database ${name}`);
   const url = new URL(base);
   url.pathname = `/${name}`;
   return {
     url: url.toString(),
     async drop() {
       // FORCE: a child killed mid-test may leave a connection behind.
-      await admin(base, `drop database if exists ${name} with (force)`);
+      await runAdminStatement(base, `drop database if exists ${name} with (force)`);
     },
   };
 }
 
-async function admin(url: string, statement: string): Promise<void> {
+/** Runs one statement on its own connection (create or drop a database: no pool may hold it). */
+export async function runAdminStatement(url: string, statement: string): Promise<void> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {

@@ -70,6 +70,25 @@ export function createGasTopUpDepositAccounts(options: {
 
   const client = (chainKey: string) => txManager.client(chainKey);
 
+  async function recordTopUp(
+    trx: Kysely<Database>,
+    request: DepositTransferRequest,
+    depositAddress: Address,
+    tx: ChainTxView,
+  ): Promise<void> {
+    await trx
+      .insertInto("gas_topups")
+      .values({
+        chain_tx_id: tx.id,
+        chain_id: request.chainKey,
+        deposit_address: depositAddress,
+        for_key: request.idempotencyKey,
+        amount: tx.value,
+      })
+      .onConflict((oc) => oc.column("chain_tx_id").doNothing())
+      .execute();
+  }
+
   async function topUp(
     request: DepositTransferRequest,
     depositAddress: Address,
@@ -117,6 +136,10 @@ export function createGasTopUpDepositAccounts(options: {
         fees: { maxFeePerGas: cost.maxFeePerGas, maxPriorityFeePerGas: cost.maxPriorityFeePerGas },
         purpose: "gas_topup",
         idempotencyKey: key,
+        // With the transaction, not after it: a top-up stored and sent by a process killed
+        // before its row was written went unrecorded, and once it was mined the deposit address
+        // had its gas, so no later step wrote the row either (found by the chaos run).
+        recordWith: (trx, stored) => recordTopUp(trx, request, depositAddress, stored),
       });
     } catch (err) {
       if (err instanceof TxRejectedError) {
@@ -126,17 +149,8 @@ export function createGasTopUpDepositAccounts(options: {
       }
       throw err;
     }
-    await db
-      .insertInto("gas_topups")
-      .values({
-        chain_tx_id: tx.id,
-        chain_id: request.chainKey,
-        deposit_address: depositAddress,
-        for_key: request.idempotencyKey,
-        amount: tx.value,
-      })
-      .onConflict((oc) => oc.column("chain_tx_id").doNothing())
-      .execute();
+    // Also here: a top-up stored before recordWith existed has no row yet.
+    await recordTopUp(db, request, depositAddress, tx);
     return { state: "waiting", reason: `gas top-up ${tx.txHash} sent` };
   }
 

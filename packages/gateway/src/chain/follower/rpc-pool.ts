@@ -146,8 +146,12 @@ export function describeError(error: unknown): string {
   } else {
     text = String(error);
   }
-  return text
-    .replace(/\b[a-z][a-z0-9+.-]*:\/\/[^\s"']+/gi, (url) => redactUrl(url))
-    .replace(/\s+/g, " ")
-    .slice(0, 1_000);
+  return (
+    text
+      // A URL ends before trailing punctuation: an endpoint's label is followed by ": " in the
+      // failures an RpcUnavailableError lists, and "host:port:" does not parse.
+      .replace(/\b[a-z][a-z0-9+.-]*:\/\/[^\s"']*[^\s"':,;.)]/gi, (url) => redactUrl(url))
+      .replace(/\s+/g, " ")
+      .slice(0, 1_000)
+  );
 }

@@ -31,6 +31,12 @@ export interface TxRequest {
    * here, under the intent's lock, that a deep reorg has not stopped it meanwhile.
    */
   precondition?: ((trx: Transaction<Database>) => Promise<void>) | undefined;
+  /**
+   * Writes the caller's own record of the transaction in the transaction that stores it, so a
+   * crash cannot leave one without the other (a gas top-up without its gas_topups row). Not run
+   * when the key's transaction exists already. If it throws, nothing is stored or sent.
+   */
+  recordWith?: (trx: Transaction<Database>, tx: ChainTxView) => Promise<void>;
 }
 
 /** Estimation failed before a nonce was taken: nothing was signed or sent. */
@@ -171,6 +177,7 @@ export function createSubmitter(parameters: CreateSubmitterParameters) {
           max_priority_fee_per_gas: fee.maxPriorityFeePerGas,
         })
         .execute();
+      await request.recordWith?.(trx, toChainTxView(inserted));
       return inserted;
     });
     if (signed.state !== "signed") return toChainTxView(signed);

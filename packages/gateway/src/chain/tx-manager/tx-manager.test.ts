@@ -212,6 +212,52 @@ describe("transaction manager", () => {
     expect(sent.nonce).toBe(0);
   });
 
+  it("writes the caller's record in the transaction that stores it: both or neither", async () => {
+    // A gas top-up's row once went missing after a kill -9 between the two (the chaos run).
+    const from = wallets.hotWallet(7);
+    await testClient().setBalance({ address: from.address, value: parseEther("100") });
+    const request = {
+      chainKey: "local",
+      from,
+      to: recipient(),
+      value: 1n,
+      gasLimit: 21_000n,
+      purpose: "gas_topup" as const,
+      idempotencyKey: "recorded-with",
+    };
+    const failing = tm.submit({
+      ...request,
+      recordWith: async () => {
+        throw new Error("the record could not be written");
+      },
+    });
+    await expect(failing).rejects.toThrow("the record could not be written");
+    expect(await tm.byKey("recorded-with")).toBeUndefined();
+    expect(
+      await m.publicClient.getTransactionCount({ address: from.address, blockTag: "pending" }),
+    ).toBe(0);
+
+    let recorded: { id: number; key: string; senderNonce: string } | undefined;
+    const tx = await tm.submit({
+      ...request,
+      recordWith: async (trx, stored) => {
+        // Inside the transaction: the nonce it took is visible there, not yet outside.
+        const row = await trx
+          .selectFrom("chain_senders")
+          .select("next_nonce")
+          .where("sender", "=", from.address)
+          .executeTakeFirstOrThrow();
+        recorded = {
+          id: stored.id,
+          key: stored.idempotencyKey,
+          senderNonce: String(row.next_nonce),
+        };
+      },
+    });
+    expect(recorded).toEqual({ id: tx.id, key: "recorded-with", senderNonce: "1" });
+    expect(tx.nonce).toBe(0);
+  });
+
   it("gives 50 concurrent submits consecutive nonces, no gaps or duplicates, all confirmed", async () => {
     const from = wallets.hotWallet(2);
     await testClient().setBalance({ address: from.address, value: parseEther("100") });

@@ -203,4 +203,29 @@ describe("chain health judged from chain_status", () => {
       expect.objectContaining({ chain: "unknown", ready: false, problem: "not_followed" }),
     ]);
   });
+
+  it("keeps counting a chain's reorgs when another process takes the chain over", async () => {
+    const health = createChainHealth({ db: database.db, maxLagBlocks: 10, stallMs: 60_000 });
+    const stored = async () => {
+      const row = await database.db
+        .selectFrom("chain_status")
+        .select(["reorgs", "deep_reorgs"])
+        .where("chain_id", "=", "handover")
+        .executeTakeFirstOrThrow();
+      return { reorgs: Number(row.reorgs), deep_reorgs: Number(row.deep_reorgs) };
+    };
+    const first = tracker({ head: 10n, processed: 10n, polledAt: Date.now() });
+    first.reorgs = 2;
+    first.deepReorgs = 1;
+    await health.publish("handover", first);
+    // Published every second: the same count again adds nothing.
+    await health.publish("handover", first);
+    expect(await stored()).toEqual({ reorgs: 2, deep_reorgs: 1 });
+    // The first process is killed; the next leader's own count starts at 0.
+    const second = tracker({ head: 12n, processed: 12n, polledAt: Date.now() });
+    await health.publish("handover", second);
+    second.reorgs = 1;
+    await health.publish("handover", second);
+    expect(await stored()).toEqual({ reorgs: 3, deep_reorgs: 1 });
+  });
 });

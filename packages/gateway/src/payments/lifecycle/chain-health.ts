@@ -20,6 +20,11 @@ export interface ChainTracker {
   reorgs: number;
   deepReorgs: number;
   reversals: number;
+  /**
+   * How many of `reorgs` / `deepReorgs` chain_status already counts. The stored counters are the
+   * chain's, added to by whichever process leads it; this process's own count starts at 0.
+   */
+  published: { reorgs: number; deepReorgs: number };
 }
 
 /** A chain's health as `watchers.status()` reports it (for metrics and logs). */
@@ -56,6 +61,7 @@ export function newTracker(now: number): ChainTracker {
     reorgs: 0,
     deepReorgs: 0,
     reversals: 0,
+    published: { reorgs: 0, deepReorgs: 0 },
   };
 }
 
@@ -116,15 +122,29 @@ export function createChainHealth(options: {
         progressed_at: ago(t.progressedAt, now),
         failing_since: ago(t.failingSince, now),
         last_error: t.failingSince === undefined ? null : (t.lastError ?? null),
-        reorgs: t.reorgs,
-        deep_reorgs: t.deepReorgs,
         updated_at: sql<Date>`clock_timestamp()`,
       };
+      // Added, not written: a process that takes the chain over after a kill counts from 0, and
+      // writing its count would take the chain's back (seen in the chaos run).
+      const reorgs = t.reorgs;
+      const deepReorgs = t.deepReorgs;
       await db
         .insertInto("chain_status")
-        .values({ chain_id: chain, ...values })
-        .onConflict((oc) => oc.column("chain_id").doUpdateSet(values))
+        .values({
+          chain_id: chain,
+          ...values,
+          reorgs: reorgs - t.published.reorgs,
+          deep_reorgs: deepReorgs - t.published.deepReorgs,
+        })
+        .onConflict((oc) =>
+          oc.column("chain_id").doUpdateSet({
+            ...values,
+            reorgs: sql`chain_status.reorgs + excluded.reorgs`,
+            deep_reorgs: sql`chain_status.deep_reorgs + excluded.deep_reorgs`,
+          }),
+        )
         .execute();
+      t.published = { reorgs, deepReorgs };
     },
 
     async check(chains: readonly string[]): Promise<ChainReadiness[]> {

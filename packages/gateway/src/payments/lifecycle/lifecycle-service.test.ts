@@ -54,3 +54,48 @@ it("expires unpaid intents once their deadline has passed, once, with a history 
     { from_status: "pending", to_status: "expired", cause: "deadline" },
   ]);
 });
+
+it("does not expire an intent by the wall clock while the chain's newest stored block is before its deadline", async () => {
+  // What a reorg does: its common ancestor is older than the deadline, the payment it took back
+  // comes again in a block still to be read, on time.
+  const id = await createIntent();
+  const intent = await gw.database.db
+    .selectFrom("payment_intents")
+    .select(["payment_chain_id", "payment_deadline"])
+    .where("id", "=", id)
+    .executeTakeFirstOrThrow();
+  const chain = intent.payment_chain_id;
+  const deadline = Math.floor(intent.payment_deadline.getTime() / 1000);
+  const block = (number: number, timestamp: number) => ({
+    chain_id: chain,
+    number,
+    hash: `0x${number.toString(16).padStart(64, "0")}`,
+    parent_hash: `0x${(number - 1).toString(16).padStart(64, "0")}`,
+    timestamp,
+    finalized: false,
+  });
+  const recomputeAt = (offsetSeconds: number) =>
+    gw.database.db.transaction().execute((trx) =>
+      createLifecycleService({
+        db: gw.database.db,
+        graceSeconds: 600,
+        now: () => new Date(Date.now() + offsetSeconds * 1000),
+      }).recompute(trx, [id], "chain:test:reorg"),
+    );
+  try {
+    await gw.database.db
+      .insertInto("chain_blocks")
+      .values(block(1, deadline - 10))
+      .execute();
+    // The wall clock is a minute past the deadline; the chain is not there yet.
+    expect(await recomputeAt(120)).toEqual([]);
+    expect(await status(id)).toBe("pending");
+    await gw.database.db
+      .insertInto("chain_blocks")
+      .values(block(2, deadline + 1))
+      .execute();
+    expect(await recomputeAt(120)).toEqual([{ id, from: "pending", to: "expired" }]);
+  } finally {
+    await gw.database.db.deleteFrom("chain_blocks").where("chain_id", "=", chain).execute();
+  }
+});

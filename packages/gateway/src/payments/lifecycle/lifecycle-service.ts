@@ -25,6 +25,7 @@ export function createLifecycleService(options: LifecycleServiceOptions) {
     cause: string,
   ): Promise<Array<{ id: string; from: PaymentStatus; to: PaymentStatus }>> {
     const changes: Array<{ id: string; from: PaymentStatus; to: PaymentStatus }> = [];
+    const chainTimes = new Map<string, Date | undefined>();
     // Sorted, so concurrent recomputations lock rows in the same order and cannot deadlock.
     for (const id of [...new Set(intentIds)].sort()) {
       const intent = await lockIntent(trx, id);
@@ -37,6 +38,11 @@ export function createLifecycleService(options: LifecycleServiceOptions) {
         .where("state", "!=", "orphaned")
         .execute();
       const at = now();
+      let chainTime = chainTimes.get(intent.payment_chain_id);
+      if (!chainTimes.has(intent.payment_chain_id)) {
+        chainTime = await storedChainTime(trx, intent.payment_chain_id);
+        chainTimes.set(intent.payment_chain_id, chainTime);
+      }
       const decision = decidePaymentStatus(
         {
           status: intent.status,
@@ -52,7 +58,12 @@ export function createLifecycleService(options: LifecycleServiceOptions) {
           minedAt: t.block_timestamp,
           confirmed: t.state === "confirmed",
         })),
-        at,
+        // The deadline is judged by chain time, as the sweep below selects by it: the wall clock
+        // can be past the deadline while the chain's newest stored block is not (a reorg took
+        // blocks back, the watcher is catching up), and a payment the chain is still to show
+        // may be on time. Expiring by the wall clock then left an on-time payment on an expired
+        // intent, neither refunded nor collected (found by the chaos run's reorg).
+        chainTime !== undefined && chainTime < at ? chainTime : at,
         graceSeconds,
       );
       const c = decision.status === "success" ? decision.completing : undefined;
@@ -137,3 +148,16 @@ export function createLifecycleService(options: LifecycleServiceOptions) {
 }
 
 export type LifecycleService = ReturnType<typeof createLifecycleService>;
+
+/**
+ * The timestamp of the newest block the chain's watcher has stored, or undefined when no watcher
+ * has followed the chain (the wall clock decides then, as in settleDue).
+ */
+async function storedChainTime(trx: Transaction<Database>, chainId: string) {
+  const row = await trx
+    .selectFrom("chain_blocks")
+    .select(sql<string | null>`max(timestamp)::text`.as("t"))
+    .where("chain_id", "=", chainId)
+    .executeTakeFirst();
+  return row?.t == null ? undefined : new Date(Number(row.t) * 1000);
+}
