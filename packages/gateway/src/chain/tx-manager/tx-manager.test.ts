@@ -178,7 +178,7 @@ describe("transaction manager", () => {
   });
 
   it("signs nothing and takes no nonce when the caller's precondition refuses, and signs once it allows", async () => {
-    const from = wallets.hotWallet(3);
+    const from = wallets.hotWallet(8);
     await testClient().setBalance({ address: from.address, value: parseEther("1") });
     const request = {
       chainKey: "local",
