@@ -224,7 +224,7 @@ describe.skipIf(!process.env.DATABASE_URL)(
             if (held) takeoverMs = Date.now() - killedAt;
             return held;
           },
-          { timeout: 20_000, interval: 100 },
+          { timeout: 60_000, interval: 100 },
         )
         .toBe(true);
       await expect
@@ -237,7 +237,7 @@ describe.skipIf(!process.env.DATABASE_URL)(
       expect(takeoverMs).toBeLessThan(10_000);
       // The deadline settler follows at its own pace: it tries the lease once per sweep (5 s).
       await expect
-        .poll(async () => (await readiness(standby)).leases, { timeout: 20_000 })
+        .poll(async () => (await readiness(standby)).leases, { timeout: 60_000 })
         .toEqual(expect.arrayContaining(["chain:arb", "deadline-settler"]));
     });
   },
