@@ -127,7 +127,10 @@ async function serveHtml(html: string): Promise<{ url: string; close(): Promise<
 async function openPhonePage(locale = "en-US"): Promise<Page> {
   // bypassCSP: the page's policy forbids inline scripts, which is how axe-core is injected.
   const context = await browser.newContext({ viewport: PHONE, locale, bypassCSP: true });
-  return context.newPage();
+  const page = await context.newPage();
+  // Locators wait for what the page shows; two test files and their browsers share 2 cores.
+  page.setDefaultTimeout(60_000);
+  return page;
 }
 
 const eip681 = (intent: Intent) =>
