@@ -85,7 +85,7 @@ beforeAll(async () => {
     preview: { host: "127.0.0.1", port: shopPort, strictPort: true },
   });
   browser = await launchBrowser();
-}, 120_000);
+}, 240_000);
 
 afterAll(async () => {
   delete process.env.VITE_STABLEGATE_CLIENT_ID;

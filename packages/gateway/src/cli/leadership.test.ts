@@ -190,7 +190,7 @@ describe.skipIf(!process.env.DATABASE_URL)(
             );
             return held.filter((l) => l === "chain:arb" || l === "deadline-settler").sort();
           },
-          { timeout: 30_000 },
+          { timeout: 60_000 },
         )
         .toEqual(["chain:arb", "deadline-settler"]);
     });

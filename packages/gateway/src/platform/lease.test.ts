@@ -62,7 +62,7 @@ function openTransaction(first: (trx: Transaction<Database>) => Promise<unknown>
   };
 }
 
-describe("leases", { timeout: 30_000 }, () => {
+describe("leases", { timeout: 120_000 }, () => {
   it("gives a free lease to one process, with token 1, and not to another", async () => {
     const a = processLeases();
     const b = processLeases();
@@ -195,7 +195,7 @@ describe("leases", { timeout: 30_000 }, () => {
             );
             return r.rows[0]?.n;
           },
-          { timeout: 10_000 },
+          { timeout: 60_000 },
         )
         .toBe(1);
       expect(taken).toBe("pending");

@@ -248,7 +248,7 @@ it("hands the chain over at once when the leader stops, and the new leader detec
         );
         return ((await r.json()) as { data: { status: string } }).data.status;
       },
-      { timeout: 20_000 },
+      { timeout: 60_000 },
     )
     .toBe("success");
   // A clean stop releases the lease: the standby's next try (LEASE_RENEW_MS) takes it.
