@@ -254,7 +254,7 @@ describe("withdrawals", { timeout: 180_000 }, () => {
           await f.chain.mine();
           return pending.getByText("Confirmed").count();
         },
-        { timeout: 30_000, interval: 500 },
+        { timeout: 60_000, interval: 500 },
       )
       .toBe(1);
     expect(await f.tokenBalance(to)).toBe(units("25"));

@@ -201,7 +201,7 @@ describe.skipIf(!process.env.DATABASE_URL)(
       const before = await createIntent(api1);
       await pay(chain, before.payment_address, before.crypto_amount);
       await expect
-        .poll(() => status(api2, before.payment_intent_id), { timeout: 30_000 })
+        .poll(() => status(api2, before.payment_intent_id), { timeout: 60_000 })
         .toBe("success");
 
       const leader = await chainLeader(byRole("worker"));
@@ -228,7 +228,7 @@ describe.skipIf(!process.env.DATABASE_URL)(
         )
         .toBe(true);
       await expect
-        .poll(() => status(api2, intent.payment_intent_id), { timeout: 30_000 })
+        .poll(() => status(api2, intent.payment_intent_id), { timeout: 60_000 })
         .toBe("success");
       const detectedMs = Date.now() - killedAt;
       console.log(
