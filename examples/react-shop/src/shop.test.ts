@@ -85,7 +85,7 @@ beforeAll(async () => {
     preview: { host: "127.0.0.1", port: shopPort, strictPort: true },
   });
   browser = await launchBrowser();
-}, 120_000);
+}, 240_000);
 
 afterAll(async () => {
   delete process.env.VITE_STABLEGATE_CLIENT_ID;
@@ -99,7 +99,7 @@ afterAll(async () => {
 
 function checkoutFrame(page: Page): Promise<Frame> {
   return expect
-    .poll(() => page.frames().find((f) => f.url().includes("/pay/")), { timeout: 10_000 })
+    .poll(() => page.frames().find((f) => f.url().includes("/pay/")), { timeout: 60_000 })
     .toBeDefined()
     .then(() => page.frames().find((f) => f.url().includes("/pay/")) as Frame);
 }
@@ -186,8 +186,8 @@ describe("examples/react-shop", () => {
     const paid = await paySandboxIntent({ dataDir, paymentIntentId: id });
 
     const status = dialog.getByRole("status");
-    await expect.poll(() => status.textContent(), { timeout: 15_000 }).toBe("Payment received");
-    await frame.getByRole("heading", { name: "Payment received" }).waitFor({ timeout: 15_000 });
+    await expect.poll(() => status.textContent(), { timeout: 60_000 }).toBe("Payment received");
+    await frame.getByRole("heading", { name: "Payment received" }).waitFor({ timeout: 60_000 });
     expect(await page.getByTestId("intent-status").textContent()).toBe("success");
     expect(await page.getByTestId("basic-status").textContent()).toBe(
       `Paid ${DUE} USDT. Thank you!`,
@@ -218,7 +218,7 @@ describe("examples/react-shop", () => {
     const id = await intentIdOf(page);
     await paySandboxIntent({ dataDir, paymentIntentId: id });
     await expect
-      .poll(() => dialog.getByRole("status").textContent(), { timeout: 15_000 })
+      .poll(() => dialog.getByRole("status").textContent(), { timeout: 60_000 })
       .toBe("Payment received");
     // Polling brings the whole intent, not only its status.
     expect(await page.getByTestId("basic-status").textContent()).toBe(

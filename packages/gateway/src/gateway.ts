@@ -373,6 +373,11 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   }
   if (role !== "api")
     await backfillLedger({ db: database.db, book: services.addressBook, log: options.log });
+  // Idle keep-alive connections outlive the clients' and proxies' own idle timeouts (undici 4 s,
+  // nginx's upstream keepalive 60 s), so the client is the one to close them. With Node's 5 s
+  // the server could close a connection just as a client sent the next request on it: "other
+  // side closed" (payment-admin.test.ts, seen when a long query held the event loop).
+  if ("keepAliveTimeout" in server) server.keepAliveTimeout = 65_000;
   const loops = role === "api" ? undefined : startLoops(services, options, metrics);
   const port = (server.address() as AddressInfo).port;
   const host = config.HOST === "0.0.0.0" || config.HOST === "::" ? "localhost" : config.HOST;

@@ -163,7 +163,7 @@ describe("the operator's routes", () => {
       .poll(
         async () =>
           (await operator.request("GET", "/v1/admin/operator/health")).body.data.chains[0],
-        { timeout: 30_000, interval: 200 },
+        { timeout: 60_000, interval: 200 },
       )
       .toEqual(expect.objectContaining({ chain_id: "local", ready: true }));
     const res = await operator.request("GET", "/v1/admin/operator/health");

@@ -67,16 +67,9 @@ async function expectAccessible(page: Page, screen: string): Promise<void> {
   expect(await seriousAxeViolations(page), `axe on ${screen}`).toEqual([]);
 }
 
-/**
- * Studio in a new tab; a step that waits longer than a test has fails with its locator named.
- * Generous: CI runs two test files at once on 2 cores, each with its browser and chain.
- */
-async function open(
-  ...args: Parameters<typeof openStudio> extends [Browser, ...infer R] ? R : never
-) {
-  const page = await openStudio(browser, ...args);
-  page.setDefaultTimeout(60_000);
-  return page;
+/** Studio in a new tab of this file's browser. */
+function open(...args: Parameters<typeof openStudio> extends [Browser, ...infer R] ? R : never) {
+  return openStudio(browser, ...args);
 }
 
 const createIntent = (apiKey: string) =>
@@ -261,7 +254,7 @@ describe("withdrawals", { timeout: 180_000 }, () => {
           await f.chain.mine();
           return pending.getByText("Confirmed").count();
         },
-        { timeout: 30_000, interval: 500 },
+        { timeout: 60_000, interval: 500 },
       )
       .toBe(1);
     expect(await f.tokenBalance(to)).toBe(units("25"));

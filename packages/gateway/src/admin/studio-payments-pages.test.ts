@@ -59,7 +59,7 @@ beforeAll(async () => {
     expect(res.body.data.callbacks[0]?.attempts.length).toBeGreaterThan(0);
   }, WAIT);
   browser = await launchBrowser();
-}, 90_000);
+}, 180_000);
 
 afterAll(async () => {
   await browser?.close();

@@ -15,7 +15,7 @@ const ENV = {
   CALLBACK_POLL_MS: "25",
 };
 export const INTENT = "/v1/studio/api/payment/intent";
-export const WAIT = { timeout: 15_000, interval: 25 };
+export const WAIT = { timeout: 60_000, interval: 25 };
 
 export async function api(
   gw: TestGateway,

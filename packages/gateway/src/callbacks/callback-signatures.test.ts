@@ -138,7 +138,7 @@ describe("load", () => {
           .executeTakeFirstOrThrow();
         expect(Number(n)).toBe(100);
       },
-      { timeout: 30_000, interval: 50 },
+      { timeout: 60_000, interval: 50 },
     );
     const calls = f.receiver.received;
     expect(calls).toHaveLength(100);

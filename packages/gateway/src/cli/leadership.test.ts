@@ -190,7 +190,7 @@ describe.skipIf(!process.env.DATABASE_URL)(
             );
             return held.filter((l) => l === "chain:arb" || l === "deadline-settler").sort();
           },
-          { timeout: 30_000 },
+          { timeout: 60_000 },
         )
         .toEqual(["chain:arb", "deadline-settler"]);
     });
@@ -201,7 +201,7 @@ describe.skipIf(!process.env.DATABASE_URL)(
       const before = await createIntent(api1);
       await pay(chain, before.payment_address, before.crypto_amount);
       await expect
-        .poll(() => status(api2, before.payment_intent_id), { timeout: 30_000 })
+        .poll(() => status(api2, before.payment_intent_id), { timeout: 60_000 })
         .toBe("success");
 
       const leader = await chainLeader(byRole("worker"));
@@ -224,11 +224,11 @@ describe.skipIf(!process.env.DATABASE_URL)(
             if (held) takeoverMs = Date.now() - killedAt;
             return held;
           },
-          { timeout: 20_000, interval: 100 },
+          { timeout: 60_000, interval: 100 },
         )
         .toBe(true);
       await expect
-        .poll(() => status(api2, intent.payment_intent_id), { timeout: 30_000 })
+        .poll(() => status(api2, intent.payment_intent_id), { timeout: 60_000 })
         .toBe("success");
       const detectedMs = Date.now() - killedAt;
       console.log(
@@ -237,7 +237,7 @@ describe.skipIf(!process.env.DATABASE_URL)(
       expect(takeoverMs).toBeLessThan(10_000);
       // The deadline settler follows at its own pace: it tries the lease once per sweep (5 s).
       await expect
-        .poll(async () => (await readiness(standby)).leases, { timeout: 20_000 })
+        .poll(async () => (await readiness(standby)).leases, { timeout: 60_000 })
         .toEqual(expect.arrayContaining(["chain:arb", "deadline-settler"]));
     });
   },

@@ -174,10 +174,11 @@ describe("the Dockerfile's install, replayed", { timeout: 300_000 }, () => {
       { cwd: app, cli: path.join(app, "packages/gateway/bin/stablegate.js") },
     );
     try {
-      const [, url] = await proc.waitForStdout(/"url":"(http:\/\/[^"]+)"/, 60_000);
-      await waitForHttp(`${url}/readyz`, proc, 30_000);
+      // Bounds that catch a hang: a first start creates the database, long on a loaded machine.
+      const [, url] = await proc.waitForStdout(/"url":"(http:\/\/[^"]+)"/, 120_000);
+      await waitForHttp(`${url}/readyz`, proc, 60_000);
       // The socket opens just after HTTP: wait for its line rather than race it.
-      await proc.waitForStdout(/admin socket listening/, 30_000);
+      await proc.waitForStdout(/admin socket listening/, 60_000);
       expect(statSync(path.join(scratch, "data", "admin.sock")).isSocket()).toBe(true);
     } finally {
       await proc.kill();

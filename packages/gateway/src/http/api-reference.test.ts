@@ -34,7 +34,7 @@ it("renders the operations offline, loading everything from the gateway", async 
   page.on("pageerror", (err) => errors.push(err.message));
   await page.goto(`${gw.url}/docs`);
   for (const summary of ["Create payment intent", "Get payment intent"])
-    await page.getByText(summary, { exact: true }).first().waitFor({ timeout: 30_000 });
+    await page.getByText(summary, { exact: true }).first().waitFor({ timeout: 60_000 });
   await saveScreenshot(page, "api-reference-offline");
   expect(errors).toEqual([]);
   expect(elsewhere).toEqual([]);

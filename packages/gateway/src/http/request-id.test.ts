@@ -47,7 +47,7 @@ function logged(id: string, msg = "request") {
       if (!found) throw new Error(`no "${msg}" line with request_id ${id}`);
       return found;
     },
-    { timeout: 10_000, interval: 20 },
+    { timeout: 60_000, interval: 20 },
   );
 }
 

@@ -137,7 +137,7 @@ export async function startTransferFixture() {
     },
 
     /** Mines until every listed transfer is confirmed (the tx manager follows receipts every 50 ms). */
-    async mineUntilConfirmed(tenant: TestTenant, ids: string[], timeout = 20_000) {
+    async mineUntilConfirmed(tenant: TestTenant, ids: string[], timeout = 60_000) {
       let views: Transfer[] = [];
       await expect
         .poll(

@@ -328,7 +328,7 @@ describe("POST /v1/studio/api/asset_pro/transfer", () => {
       requests.map((_, i) => i + 1),
     );
 
-    const confirmed = await f.mineUntilConfirmed(shop, ids, 60_000);
+    const confirmed = await f.mineUntilConfirmed(shop, ids, 120_000);
     expect(confirmed.map((t) => t.nonce).sort((x, y) => (x ?? 0) - (y ?? 0))).toEqual(
       requests.map((_, i) => i),
     );
@@ -336,5 +336,5 @@ describe("POST /v1/studio/api/asset_pro/transfer", () => {
     const total = requests.reduce((sum, r) => sum + units(r.amount), 0n);
     for (const r of requests) expect(await f.tokenBalance(r.to)).toBe(units(r.amount));
     expect(await f.tokenBalance(shop.hot)).toBe(units("2000") - total);
-  }, 90_000);
+  }, 240_000);
 });

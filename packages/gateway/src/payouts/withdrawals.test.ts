@@ -80,7 +80,7 @@ async function mineUntilConfirmed(shop: FundedTenant, by: Member, id: string) {
         const got = await by.request("GET", path(shop, `/withdrawals/${id}`));
         return `${got.body.data.status}${got.body.data.error ? `: ${got.body.data.error}` : ""}`;
       },
-      { timeout: 20_000, interval: 100 },
+      { timeout: 60_000, interval: 100 },
     )
     .toBe("confirmed");
 }

@@ -60,7 +60,7 @@ export async function startCallbackReceiver(respond: Responder = () => ({ status
       responder = r;
     },
     /** Resolves once `count` requests have arrived (or throws after `timeoutMs`). */
-    waitFor(count: number, timeoutMs = 15_000): Promise<ReceivedCallback[]> {
+    waitFor(count: number, timeoutMs = 60_000): Promise<ReceivedCallback[]> {
       return vi.waitFor(
         () => {
           if (received.length < count)

@@ -145,7 +145,7 @@ export function startCli(
 export async function runCli(
   args: string[],
   settings: Record<string, string | undefined>,
-  timeoutMs = 60_000,
+  timeoutMs = 120_000,
 ): Promise<CliExit> {
   const proc = startCli(args, settings);
   const timer = setTimeout(() => void proc.kill(), timeoutMs);

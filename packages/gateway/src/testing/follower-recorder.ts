@@ -47,7 +47,7 @@ export function recordFollower(follower: BlockFollower, initial: FollowerState):
     events,
     done,
     state: () => events.reduce(applyFollowerEvent, initial),
-    waitFor(predicate, timeoutMs = 10_000) {
+    waitFor(predicate, timeoutMs = 60_000) {
       return new Promise((resolve, reject) => {
         const check = () => {
           if (predicate(events)) return finish(resolve);

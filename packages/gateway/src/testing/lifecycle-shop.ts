@@ -55,7 +55,7 @@ export function chainOn(
 
 export const units = (amount: string) => parseUnits(amount, 6);
 
-export const WAIT = { timeout: 15_000, interval: POLL_MS };
+export const WAIT = { timeout: 60_000, interval: POLL_MS };
 
 /** A merchant on one gateway whose organisation is paid on `chainKey`. */
 export interface Shop {

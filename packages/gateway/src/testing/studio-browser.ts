@@ -28,6 +28,9 @@ export async function openStudio(
     await context.addCookies([{ name, value, url: baseUrl, httpOnly: true, sameSite: "Strict" }]);
   }
   const page = await context.newPage();
+  // A step that waits longer fails with its locator named. Generous: CI runs two test files at
+  // once on 2 cores, each with its browser and chain, sometimes beside a CPU hog.
+  page.setDefaultTimeout(60_000);
   await page.goto(`${baseUrl}/studio${o.path ?? ""}`);
   return page;
 }

@@ -46,7 +46,7 @@ export interface Intent {
 const SEED_PASSPHRASE = "treasury";
 export const TTL_SECONDS = 5;
 export const CHAIN_KEY = "local";
-export const WAIT = { timeout: 30_000, interval: 100 };
+export const WAIT = { timeout: 60_000, interval: 100 };
 export const units = (amount: string) => parseUnits(amount, 6);
 
 /** Start once per file (beforeAll), stop() after all. */

@@ -116,7 +116,7 @@ describe("block follower RPC handling", () => {
     await m.mine();
     await recorder.waitFor(sawBlock(start + 1n));
     await expect
-      .poll(() => entries.map((e) => e.msg), { message: "the recovery log", timeout: 10_000 })
+      .poll(() => entries.map((e) => e.msg), { message: "the recovery log", timeout: 60_000 })
       .toContain("RPC URL answers again");
     await m.mine();
     await recorder.waitFor(sawBlock(start + 2n));

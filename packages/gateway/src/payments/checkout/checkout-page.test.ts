@@ -127,7 +127,10 @@ async function serveHtml(html: string): Promise<{ url: string; close(): Promise<
 async function openPhonePage(locale = "en-US"): Promise<Page> {
   // bypassCSP: the page's policy forbids inline scripts, which is how axe-core is injected.
   const context = await browser.newContext({ viewport: PHONE, locale, bypassCSP: true });
-  return context.newPage();
+  const page = await context.newPage();
+  // Locators wait for what the page shows; two test files and their browsers share 2 cores.
+  page.setDefaultTimeout(60_000);
+  return page;
 }
 
 const eip681 = (intent: Intent) =>
@@ -199,7 +202,7 @@ describe("a payment from start to end", () => {
 
     const hash = await pay(intent, intent.crypto_amount);
     const paid = page.getByRole("heading", { name: "Payment received" });
-    await paid.waitFor({ timeout: 15_000 });
+    await paid.waitFor({ timeout: 60_000 });
     expect(await page.locator("main").innerText()).toContain(hash);
     // The sandbox chain has no block explorer: no dead link.
     expect(await page.getByRole("link", { name: /explorer/ }).count()).toBe(0);
@@ -312,7 +315,7 @@ describe("a payment from start to end", () => {
     await page.getByText("Transfer sent. Waiting for the network to confirm it…").waitFor();
     expect(held).toBeDefined();
     await payer.sendRawTransaction({ serializedTransaction: held as Hex });
-    await page.getByRole("heading", { name: "Payment received" }).waitFor({ timeout: 15_000 });
+    await page.getByRole("heading", { name: "Payment received" }).waitFor({ timeout: 60_000 });
     expect(calls.filter((m) => m === "eth_sendTransaction")).toHaveLength(2); // rejected, sent
     const status = (await (
       await fetch(`${main.url}/v1/checkout/payment/${intent.payment_intent_id}`)
@@ -338,7 +341,7 @@ describe("end screens after the deadline", () => {
     expect(await frame.locator(".brand").count()).toBe(0); // no page chrome when embedded
 
     await endPaymentWindow(main.database, intent.payment_intent_id);
-    await frame.getByRole("heading", { name: "Payment expired" }).waitFor({ timeout: 15_000 });
+    await frame.getByRole("heading", { name: "Payment expired" }).waitFor({ timeout: 60_000 });
     expect(await frame.locator("main").innerText()).toContain("Do not send funds to this address");
     const messages = await page.evaluate(
       () => (window as unknown as { received: unknown[] }).received,
@@ -376,9 +379,9 @@ describe("end screens after the deadline", () => {
     await pay(intent, "1");
     await page
       .getByText(`目前已收到 1 / ${intent.crypto_amount} USDT`)
-      .waitFor({ timeout: 10_000 });
+      .waitFor({ timeout: 60_000 });
     await endPaymentWindow(main.database, intent.payment_intent_id);
-    await page.getByRole("heading", { name: "付款金額不足" }).waitFor({ timeout: 15_000 });
+    await page.getByRole("heading", { name: "付款金額不足" }).waitFor({ timeout: 60_000 });
     const text = await page.locator("main").innerText();
     expect(text).toContain(`截止前收到 1 USDT，應付 ${intent.crypto_amount} USDT。`);
     expect(text).toContain("已收款項的退款處理中。");
@@ -398,7 +401,7 @@ describe("end screens after the deadline", () => {
       .set({ status: "insufficient_refunded", refund_tx_hash: refundTx, refund_amount: "1000000" })
       .where("id", "=", intent.payment_intent_id)
       .execute();
-    await page.getByText("已退款 1 USDT。").waitFor({ timeout: 10_000 });
+    await page.getByText("已退款 1 USDT。").waitFor({ timeout: 60_000 });
     expect(await page.locator("main").innerText()).toContain(refundTx);
     await saveScreenshot(page, "checkout-refunded-zh-TW");
     await page.context().close();

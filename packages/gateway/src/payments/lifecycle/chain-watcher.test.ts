@@ -104,7 +104,7 @@ it("credits each payment once when two gateways watch the same chain", async () 
         return ((await res.json()) as { data: { status: string } }).data.status;
       }),
     );
-  await expect.poll(statuses, { timeout: 20_000 }).toEqual(["success", "success", "success"]);
+  await expect.poll(statuses, { timeout: 60_000 }).toEqual(["success", "success", "success"]);
   const db = first.database.db;
   const transfers = await db
     .selectFrom("transfers")
@@ -193,7 +193,7 @@ it("lets only the leader follow: the other gateway stands by without warnings or
     return (s.window.at(-1) ?? s.finalized)?.number ?? 0n;
   };
   const from = await tip();
-  await expect.poll(tip, { timeout: 15_000 }).toBeGreaterThan(from + 10n);
+  await expect.poll(tip, { timeout: 60_000 }).toBeGreaterThan(from + 10n);
   expect(secondLog.filter((l) => l.msg.startsWith("another process advanced"))).toEqual([]);
   expect(secondLog.filter((l) => l.level >= 40)).toEqual([]);
   const ready = await fetch(`${second.url}/readyz`);
@@ -214,7 +214,7 @@ it("hands the chain over at once when the leader stops, and the new leader detec
   await first.stop();
   firstStopped = true;
   await expect
-    .poll(() => second.services.leases.held().map((l) => l.name), { timeout: 10_000 })
+    .poll(() => second.services.leases.held().map((l) => l.name), { timeout: 60_000 })
     .toContain("chain:local");
   const handover = Date.now() - started;
   expect(secondLog.some((l) => l.msg === "took a lease" && l.lease === "chain:local")).toBe(true);
@@ -248,7 +248,7 @@ it("hands the chain over at once when the leader stops, and the new leader detec
         );
         return ((await r.json()) as { data: { status: string } }).data.status;
       },
-      { timeout: 20_000 },
+      { timeout: 60_000 },
     )
     .toBe("success");
   // A clean stop releases the lease: the standby's next try (LEASE_RENEW_MS) takes it.

@@ -19,7 +19,7 @@ afterAll(async () => {
 
 it.skipIf(!process.env.DATABASE_URL)(
   "runs the migrations once when four openers start at once on an empty database (PostgreSQL only)",
-  { timeout: 60_000 },
+  { timeout: 180_000 },
   async () => {
     const opened = await Promise.allSettled(
       [1, 2, 3, 4].map(() => createDatabase({ url: scratch.url, poolSize: 2 })),
