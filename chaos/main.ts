@@ -11,6 +11,7 @@
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { setTimeout } from "node:timers/promises";
 import { type Address, getAddress, parseEther, parseUnits } from "viem";
 import { english, generateMnemonic } from "viem/accounts";
 import { type AddCleanup, runWithCleanups } from "../bench/run-with-cleanups.ts";
@@ -140,7 +141,6 @@ async function run(s: ChaosSettings, addCleanup: AddCleanup): Promise<boolean> {
     const hot = orgWallet.hot_wallet_address as Address;
     await chain.setBalance(w.gas_wallet, parseEther("10000"));
     await chain.setBalance(hot, parseEther("100"));
-    await chain.mint(hot, parseUnits(String(20 * s.payouts + 100), DECIMALS));
     return {
       db,
       chain,
@@ -155,6 +155,18 @@ async function run(s: ChaosSettings, addCleanup: AddCleanup): Promise<boolean> {
   const cluster = await phase("start three gateways", () =>
     startCluster({ ...env, RPC_URLS_ARB: proxy.url }, ["all", "all", "worker"], dir, addCleanup),
   );
+  // As an operator does: the hot wallet's tokens are sent once the gateway follows the chain, so
+  // the watcher sees the deposit and the ledger records it (docs/ledger.md).
+  await phase("fund the hot wallet", async () => {
+    const deadline = Date.now() + 120_000;
+    while (
+      (await db.query("select 1 from chain_blocks where chain_id = $1", [CHAIN_KEY])).length === 0
+    ) {
+      if (Date.now() > deadline) throw new Error("no gateway started following the chain");
+      await setTimeout(250);
+    }
+    await chain.mint(wallets.hot, parseUnits(String(20 * s.payouts + 100), DECIMALS));
+  });
   const api = createApiClient(cluster, apiKey, random);
   const intents: PlannedIntent[] = [];
   const payouts = planPayouts(s.payouts, random);

@@ -169,8 +169,11 @@ const Reconciliation = z
         org_id: z.number().int().nullable(),
         payment_intent_id: z.string().nullable(),
         ledger: Amount,
-        onchain: Amount,
-        difference: Amount,
+        onchain: Amount.nullable(),
+        difference: Amount.nullable(),
+        error: z.string().optional().openapi({
+          description: "Why the chain's balance could not be read (then onchain is null)",
+        }),
         compared: z.boolean().openapi({
           description:
             "False for native coin on the gateway's wallets (funded from outside, unseen)",

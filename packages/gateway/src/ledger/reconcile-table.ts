@@ -10,6 +10,7 @@ export function formatReconcileReport(report: ReconcileReport): string {
   }
   const compared = report.accounts.filter((a) => a.compared);
   const differing = compared.filter((a) => a.difference !== "0");
+  const unreadable = report.accounts.filter((a) => a.error !== undefined && !a.compared);
   lines.push(
     `${compared.length} accounts compared with the chain, ${differing.length} differ; ${report.intents.length} intents checked`,
   );
@@ -25,14 +26,18 @@ export function formatReconcileReport(report: ReconcileReport): string {
           a.address.padEnd(43),
           (a.asset === "native" ? "native" : `${a.asset.slice(0, 8)}…`).padEnd(11),
           a.ledger.padStart(9),
-          a.onchain.padStart(11),
-          a.difference.padStart(11),
+          (a.onchain ?? "?").padStart(11),
+          (a.difference ?? "?").padStart(11),
         ].join(" "),
       );
+      if (a.error) lines.push(`    could not read the chain: ${a.error}`);
       for (const e of a.entries ?? []) {
         lines.push(`    entry ${e.id} ${e.kind} block ${e.block}: ${e.amount} (${e.ref})`);
       }
     }
+  }
+  for (const a of unreadable) {
+    lines.push(`not read (nothing in the ledger): ${a.kind} ${a.address} ${a.asset}: ${a.error}`);
   }
   for (const i of report.intents.filter((x) => x.problems.length > 0)) {
     lines.push(`intent ${i.payment_intent_id}: ${i.problems.join("; ")}`);

@@ -1,5 +1,5 @@
 import { type Kysely, sql } from "kysely";
-import { type Address, erc20Abi, type PublicClient } from "viem";
+import { type Address, BaseError, erc20Abi, type PublicClient } from "viem";
 import type { ChainRegistry } from "../chain/chain-registry.ts";
 import type { Database } from "../platform/database/schema.ts";
 import type { AddressBook } from "./address-book.ts";
@@ -15,8 +15,11 @@ export interface AccountCheck {
   org_id: number | null;
   payment_intent_id: string | null;
   ledger: string;
-  onchain: string;
-  difference: string;
+  /** null when the chain could not be read for it (see `error`). */
+  onchain: string | null;
+  difference: string | null;
+  /** Why the chain's balance could not be read (a token with no contract at its address). */
+  error?: string;
   /** False for native coin on the gateway's wallets: the operator funds them from outside, unseen. */
   compared: boolean;
   /** The account's latest entries, where there is a difference. */
@@ -195,9 +198,12 @@ export function createReconciler(options: {
     );
     const differing: Row[] = [];
     [...rows.values()].forEach((row, i) => {
-      const chainBalance = onchain[i] ?? 0n;
-      const difference = chainBalance - row.ledger;
-      if (row.compared && difference !== 0n) differing.push(row);
+      const read = onchain[i];
+      const unreadable = read === undefined || typeof read === "string";
+      const difference = unreadable ? null : read - row.ledger;
+      // Unreadable and nothing in the ledger (a registered token absent on this chain): shown,
+      // not a difference; unreadable with a ledger balance cannot be verified: a difference.
+      if (row.compared && (unreadable ? row.ledger !== 0n : difference !== 0n)) differing.push(row);
       report.accounts.push({
         chain: chainKey,
         block: block.toString(),
@@ -207,9 +213,10 @@ export function createReconciler(options: {
         org_id: row.account.orgId ?? null,
         payment_intent_id: row.account.paymentIntentId ?? null,
         ledger: row.ledger.toString(),
-        onchain: chainBalance.toString(),
-        difference: difference.toString(),
-        compared: row.compared,
+        onchain: unreadable ? null : read.toString(),
+        difference: difference === null ? null : difference.toString(),
+        compared: row.compared && !(unreadable && row.ledger === 0n),
+        ...(unreadable ? { error: typeof read === "string" ? read : "no answer" } : {}),
       });
     });
     for (const row of differing) {
@@ -254,7 +261,7 @@ export function createReconciler(options: {
           a.payment_intent_id === p.id &&
           a.asset === p.token_address.toLowerCase(),
       );
-      if (heldOnChain && BigInt(heldOnChain.onchain) !== held)
+      if (heldOnChain && heldOnChain.onchain !== null && BigInt(heldOnChain.onchain) !== held)
         problems.push(`holds ${heldOnChain.onchain} on chain, the ledger says ${held}`);
       const intent = intentRows.get(p.id);
       const big = (v: string | null) => BigInt(v ?? 0);
@@ -361,19 +368,20 @@ export function createReconciler(options: {
 
 export type Reconciler = ReturnType<typeof createReconciler>;
 
+/** Each account's balance at the block, or why it could not be read. */
 async function balancesAt(
   client: PublicClient,
   blockNumber: bigint,
   accounts: ReadonlyArray<{ asset: string; address: string }>,
-): Promise<bigint[]> {
-  const results: bigint[] = [];
+): Promise<Array<bigint | string>> {
+  const results: Array<bigint | string> = [];
   // A few at a time: hundreds of deposit addresses must not open hundreds of requests at once.
   for (let i = 0; i < accounts.length; i += 20) {
     const batch = accounts.slice(i, i + 20);
     results.push(
       ...(await Promise.all(
         batch.map((a) =>
-          a.asset === NATIVE
+          (a.asset === NATIVE
             ? client.getBalance({ address: a.address as Address, blockNumber })
             : client.readContract({
                 address: a.asset as Address,
@@ -381,7 +389,10 @@ async function balancesAt(
                 functionName: "balanceOf",
                 args: [a.address as Address],
                 blockNumber,
-              }),
+              })
+          ).catch((err: unknown) =>
+            err instanceof BaseError ? err.shortMessage : (String(err).split("\n")[0] ?? "error"),
+          ),
         ),
       )),
     );

@@ -6279,9 +6279,11 @@ export interface components {
                 /** @description Base units (wei for native coin), signed */
                 ledger: string;
                 /** @description Base units (wei for native coin), signed */
-                onchain: string;
+                onchain: string | null;
                 /** @description Base units (wei for native coin), signed */
-                difference: string;
+                difference: string | null;
+                /** @description Why the chain's balance could not be read (then onchain is null) */
+                error?: string;
                 /** @description False for native coin on the gateway's wallets (funded from outside, unseen) */
                 compared: boolean;
                 entries?: {

@@ -72,7 +72,7 @@ export function LedgerCard() {
                           </td>
                           <td className="mono">{a.asset}</td>
                           <td className="num">{a.ledger}</td>
-                          <td className="num">{a.onchain}</td>
+                          <td className="num">{a.onchain ?? "—"}</td>
                         </tr>
                       ))}
                     </tbody>
