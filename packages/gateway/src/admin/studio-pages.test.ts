@@ -437,8 +437,9 @@ describe("operator", { timeout: 180_000 }, () => {
     await page.getByRole("link", { name: "Health" }).click();
     await page.getByRole("heading", { name: "Chains" }).waitFor();
     await page.getByRole("table", { name: "Chains" }).getByText(CHAIN).waitFor();
-    // The ledger against the chain, read at the watcher's last confirmed block.
-    await page.getByText("Reconciled", { exact: true }).waitFor();
+    // The ledger against the chain, read at the watcher's last confirmed block (this file's
+    // other tests write payments straight into the database, so it need not be reconciled here:
+    // what a clean and a broken ledger show is tested in ledger/ledger.test.ts).
     await page
       .getByText(new RegExp(`accounts and \\d+ intents checked \\(${CHAIN} at block \\d+\\)`))
       .waitFor();
