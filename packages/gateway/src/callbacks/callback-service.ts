@@ -21,35 +21,27 @@ export function createCallbackService(options: {
   const { db, intents } = options;
   const now = options.now ?? (() => new Date());
 
-  async function list(caller: Caller, intentId: string): Promise<CallbackEventView[]> {
-    await intents.get(caller, intentId);
-    // One snapshot: an attempt recorded between two reads would show beside its event's
-    // previous state (a next_attempt_at that has already passed).
-    const { events, attempts } = await db
-      .transaction()
-      .setIsolationLevel("repeatable read")
-      .execute(async (trx) => {
-        const events = await trx
-          .selectFrom("callback_events")
-          .selectAll()
-          .where("payment_intent_id", "=", intentId)
-          .orderBy("position")
-          .execute();
-        const attempts =
-          events.length === 0
-            ? []
-            : await trx
-                .selectFrom("callback_attempts")
-                .selectAll()
-                .where(
-                  "event_id",
-                  "in",
-                  events.map((e) => e.id),
-                )
-                .orderBy("id")
-                .execute();
-        return { events, attempts };
-      });
+  /** The intent's events and their attempts as read by `q` (one snapshot when `q` is a transaction). */
+  async function readEvents(q: Kysely<Database>, intentId: string): Promise<CallbackEventView[]> {
+    const events = await q
+      .selectFrom("callback_events")
+      .selectAll()
+      .where("payment_intent_id", "=", intentId)
+      .orderBy("position")
+      .execute();
+    const attempts =
+      events.length === 0
+        ? []
+        : await q
+            .selectFrom("callback_attempts")
+            .selectAll()
+            .where(
+              "event_id",
+              "in",
+              events.map((e) => e.id),
+            )
+            .orderBy("id")
+            .execute();
     return events.map((e) => ({
       event_id: e.id,
       status: e.status,
@@ -72,6 +64,16 @@ export function createCallbackService(options: {
           response_excerpt: a.response_excerpt,
         })),
     }));
+  }
+
+  async function list(caller: Caller, intentId: string): Promise<CallbackEventView[]> {
+    await intents.get(caller, intentId);
+    // One snapshot: an attempt recorded between two reads would show beside its event's
+    // previous state (a next_attempt_at that has already passed).
+    return db
+      .transaction()
+      .setIsolationLevel("repeatable read")
+      .execute((trx) => readEvents(trx, intentId));
   }
 
   return {
@@ -97,20 +99,24 @@ export function createCallbackService(options: {
           message: `payment intent ${intentId} has no callback event yet (no callback_url, or its status has not changed)`,
         });
       }
-      await db
-        .updateTable("callback_events")
-        .set({
-          state: "pending",
-          next_attempt_at: now(),
-          run_started_at: now(),
-          run_attempts: 0,
-          delivered_at: null,
-          failed_at: null,
-        })
-        .where("id", "=", latest.id)
-        .execute();
+      // The answer is read in the transaction that schedules the run: the row stays locked
+      // until then, so a dispatcher cannot deliver it first and the answer says "pending".
+      const views = await db.transaction().execute(async (trx) => {
+        await trx
+          .updateTable("callback_events")
+          .set({
+            state: "pending",
+            next_attempt_at: now(),
+            run_started_at: now(),
+            run_attempts: 0,
+            delivered_at: null,
+            failed_at: null,
+          })
+          .where("id", "=", latest.id)
+          .execute();
+        return readEvents(trx, intentId);
+      });
       options.dispatcher?.nudge();
-      const views = await list(caller, intentId);
       return views.find((v) => v.event_id === latest.id) as CallbackEventView;
     },
   };
