@@ -10,6 +10,9 @@ export default defineConfig({
     // "proof — the suite's time on a busy machine").
     testTimeout: 120_000,
     hookTimeout: 180_000,
+    // expect.poll waits for an event like every other wait: its 1 s default is a timing
+    // assertion on a loaded machine (a Studio page's first rows took longer under stress-ng).
+    expect: { poll: { timeout: 60_000, interval: 100 } },
     // Vitest's default is one file at a time on a 2-core machine (cores - 1); these files mostly
     // wait on anvil, the database and the browser, so two at once nearly halve the suite
     // (docs/decisions.md, "studio — the suite's time").

@@ -196,6 +196,15 @@ describe("the ledger", () => {
     const intent = await shop.create("2");
     await f.pay(intent.payment_address, "2");
     await shop.waitFor(intent, (d) => d.aggregation_tx_hash !== null, "collection");
+    // Sent is not yet accounted: wait until the watcher's confirmed block has the collection
+    // (the deposit address empty on chain and in the ledger) before writing beside it.
+    await vi.waitFor(async () => {
+      const report = await f.gw.services.reconciler.reconcile({ attempts: 1 });
+      const account = report.accounts.find(
+        (a) => a.payment_intent_id === intent.payment_intent_id && a.asset !== "native",
+      );
+      expect(account).toMatchObject({ ledger: "0", onchain: "0" });
+    }, WAIT);
     const db = f.gw.database.db;
     const account = await db
       .selectFrom("ledger_accounts")
