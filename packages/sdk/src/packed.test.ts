@@ -25,7 +25,8 @@ const tarballFiles: Record<keyof typeof PACKAGES, string[]> = { sdk: [], react: 
 /** Runs `node <file>` (or tsc) in the scratch project and returns its stdout. */
 async function node(args: string[]): Promise<string> {
   try {
-    const { stdout } = await run(process.execPath, args, { cwd: project, timeout: 120_000 });
+    // Bounds that only catch a hang: tsc on @types/react takes minutes on a loaded 2-core CI.
+    const { stdout } = await run(process.execPath, args, { cwd: project, timeout: 540_000 });
     return stdout;
   } catch (err) {
     // tsc reports on stdout: the failure says what did not compile or run.
@@ -259,5 +260,5 @@ export function useOpen(params: OpenPaymentModalParams): Promise<void> {
       JSON.stringify({ compilerOptions: options, files: ["use.mts", "use.cts"] }),
     );
     expect(await node([TSC, "-p", "tsconfig.json"])).toBe("");
-  });
+  }, 600_000);
 });
