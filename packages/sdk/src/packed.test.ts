@@ -43,7 +43,12 @@ async function packAndUnpack(name: keyof typeof PACKAGES): Promise<void> {
   // --ignore-scripts=false: the prepack script is what builds dist/.
   await run("npm", ["pack", "--pack-destination", out, "--ignore-scripts=false"], {
     cwd: PACKAGES[name],
-    timeout: 240_000,
+    timeout: 480_000,
+  }).catch((err: { stdout?: string; stderr?: string }) => {
+    // The build's compiler errors are on stdout.
+    throw new Error(`npm pack of ${name} failed:\n${err.stdout ?? ""}${err.stderr ?? ""}`, {
+      cause: err,
+    });
   });
   const { stdout } = await run("sh", ["-c", `ls ${out}/*.tgz`]);
   const tarball = stdout.trim();
