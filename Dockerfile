@@ -17,6 +17,7 @@ COPY package.json package-lock.json ./
 COPY packages/contracts/package.json packages/contracts/
 COPY packages/gateway/package.json packages/gateway/
 COPY packages/react/package.json packages/react/
+COPY packages/react-18/package.json packages/react-18/
 COPY packages/sdk/package.json packages/sdk/
 COPY packages/web/package.json packages/web/
 COPY packages/studio/package.json packages/studio/

@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import react from "@vitejs/plugin-react";
 import { defaultClientConditions, defineConfig, loadEnv, type Plugin } from "vite";
+import { react18Aliases } from "../../packages/react-18/aliases.ts";
 
 /** The dev server's fixed port: its origin (http://localhost:5173) is what the client must allow. */
 export const DEV_PORT = 5173;
@@ -86,6 +87,16 @@ function originCheck(settings: ReturnType<typeof gatewaySettings>): Plugin {
   };
 }
 
+/**
+ * `REACT_VERSION=18` builds and serves the shop on React 18 (packages/react-18) instead of the
+ * workspace's React 19: @stablegate/react supports both, and src/shop.test.ts runs on each.
+ */
+function reactAliases(version = process.env.REACT_VERSION) {
+  if (version === undefined || version === "" || version === "19") return [];
+  if (version === "18") return react18Aliases();
+  throw new Error(`REACT_VERSION must be 18 or 19 (default 19), not ${JSON.stringify(version)}`);
+}
+
 export default defineConfig(({ mode }) => {
   // .env files and the environment (which wins), as Vite reads them for the page.
   const settings = gatewaySettings(
@@ -98,9 +109,10 @@ export default defineConfig(({ mode }) => {
       "import.meta.env.VITE_STABLEGATE_BASE_URL": JSON.stringify(settings.baseUrl),
     },
     resolve: {
-      // The SDK's sources (its "source" export): no build of packages/react is needed first.
-      conditions: ["source", ...defaultClientConditions],
+      // The SDK's sources (its "@stablegate/source" export): no build of packages/react first.
+      conditions: ["@stablegate/source", ...defaultClientConditions],
       dedupe: ["react", "react-dom"],
+      alias: reactAliases(),
     },
     server: { host: "localhost", port: DEV_PORT, strictPort: true },
     preview: { host: "localhost", port: DEV_PORT, strictPort: true },

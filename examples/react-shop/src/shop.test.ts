@@ -31,19 +31,22 @@ const AXE_PATH = createRequire(import.meta.url).resolve("axe-core/axe.min.js");
 // 100 TWD at the sandbox rate (32.5 TWD per USD, 1 USDT per USD).
 const DUE = "3.08";
 
+// @stablegate/react supports React 18 and 19: the shop is built and served with each
+// (REACT_VERSION, vite.config.ts), and every test below runs against both builds.
+const REACT_VERSIONS = ["19", "18"] as const;
+type ReactVersion = (typeof REACT_VERSIONS)[number];
+
 let dataDir: string;
-let outDir: string;
 let database: ScratchDatabase;
 let sandbox: Sandbox;
-let server: PreviewServer;
+const servers: PreviewServer[] = [];
+const shopUrls = {} as Record<ReactVersion, string>;
 let browser: Browser;
-let shopUrl: string;
 
 beforeAll(async () => {
   dataDir = await mkdtemp(join(tmpdir(), "sg-shop-"));
-  outDir = join(dataDir, "shop-dist");
   database = await createScratchDatabase();
-  const [port, anvilPort, shopPort] = [await freePort(), await freePort(), await freePort()];
+  const [port, anvilPort] = [await freePort(), await freePort()];
   const config = loadConfig(
     {},
     {
@@ -62,12 +65,16 @@ beforeAll(async () => {
     startSandbox(config, createLogger({ level: "silent", pretty: false })),
     ensureCheckoutBuilt({ quiet: true }),
   ]);
+  const shopPorts = {} as Record<ReactVersion, number>;
+  for (const react of REACT_VERSIONS) {
+    shopPorts[react] = await freePort();
+    shopUrls[react] = `http://127.0.0.1:${shopPorts[react]}`;
+  }
 
   // What a developer does once: allow the shop's origin for the sandbox client.
-  shopUrl = `http://127.0.0.1:${shopPort}`;
   await sandbox.gateway.services.tenancy.setAllowedOrigins(sandbox.file.client_id, [
     sandbox.file.origin,
-    shopUrl,
+    ...Object.values(shopUrls),
   ]);
 
   // The environment wins over data/sandbox.json and any .env file a developer keeps here.
@@ -78,20 +85,29 @@ beforeAll(async () => {
     configFile: join(SHOP_DIR, "vite.config.ts"),
     logLevel: "warn" as const,
   };
-  await build({ ...inline, build: { outDir, emptyOutDir: true } });
-  server = await preview({
-    ...inline,
-    build: { outDir },
-    preview: { host: "127.0.0.1", port: shopPort, strictPort: true },
-  });
+  for (const react of REACT_VERSIONS) {
+    const outDir = join(dataDir, `shop-dist-react-${react}`);
+    // Read by vite.config.ts when the config loads, i.e. in build().
+    process.env.REACT_VERSION = react;
+    await build({ ...inline, build: { outDir, emptyOutDir: true } });
+    servers.push(
+      await preview({
+        ...inline,
+        build: { outDir },
+        preview: { host: "127.0.0.1", port: shopPorts[react], strictPort: true },
+      }),
+    );
+  }
+  delete process.env.REACT_VERSION;
   browser = await launchBrowser();
-}, 240_000);
+}, 360_000);
 
 afterAll(async () => {
   delete process.env.VITE_STABLEGATE_CLIENT_ID;
   delete process.env.VITE_STABLEGATE_BASE_URL;
+  delete process.env.REACT_VERSION;
   await browser?.close();
-  await server?.close();
+  for (const server of servers) await server.close();
   await sandbox?.stop();
   await database?.drop();
   if (dataDir) await rm(dataDir, { recursive: true, force: true });
@@ -131,7 +147,23 @@ async function apiIntent(id: string) {
   return ((await res.json()) as { data: Record<string, unknown> }).data;
 }
 
-describe("examples/react-shop", () => {
+describe.each(REACT_VERSIONS)("examples/react-shop on React %s", (react) => {
+  // React 19's screenshots keep their names; React 18's get a suffix.
+  const shot = (name: string) => (react === "19" ? name : `${name}-react18`);
+  let shopUrl: string;
+  beforeAll(() => {
+    shopUrl = shopUrls[react];
+  });
+
+  it(`runs on React ${react}`, async () => {
+    const page = await browser.newPage();
+    await page.goto(shopUrl);
+    await page.getByRole("button", { name: "Pay Now" }).waitFor();
+    const version = await page.evaluate(() => document.documentElement.dataset.reactVersion);
+    expect(version?.split(".")[0]).toBe(react);
+    await page.close();
+  });
+
   it("Pay Now: the modal shows the checkout, the sandbox payer pays, the modal reaches success", async () => {
     const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
     // The SDK's polling is cut off: the success below can only come from the frame's messages.
@@ -167,7 +199,7 @@ describe("examples/react-shop", () => {
       true,
     );
     expect(await qr.getAttribute("alt")).toContain(DUE);
-    await saveScreenshot(page, "react-shop-modal-pending");
+    await saveScreenshot(page, shot("react-shop-modal-pending"));
     expect(await seriousA11yViolations(page)).toEqual([]);
 
     for (let i = 0; i < 4; i++) {
@@ -196,7 +228,7 @@ describe("examples/react-shop", () => {
     expect(
       await page.evaluate(() => (window as unknown as { shopMarker?: number }).shopMarker),
     ).toBe(42);
-    await saveScreenshot(page, "react-shop-modal-success");
+    await saveScreenshot(page, shot("react-shop-modal-success"));
 
     // Escape closes the modal and gives focus back to the button that opened it.
     await page.locator('[role="dialog"] button[aria-label="Close"]').focus();
@@ -259,7 +291,7 @@ describe("examples/react-shop", () => {
     expect(box).toMatchObject({ x: 0, y: 0, width: 390, height: 844 });
     const frame = await checkoutFrame(page);
     await frame.locator("img.qr-image").waitFor();
-    await saveScreenshot(page, "react-shop-modal-phone");
+    await saveScreenshot(page, shot("react-shop-modal-phone"));
 
     const intent = await apiIntent(await intentIdOf(page));
     expect(intent).toMatchObject({

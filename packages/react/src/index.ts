@@ -1,3 +1,4 @@
+export { KryptogoKitProvider, type KryptogoKitProviderProps } from "./kryptogo-kit-provider.tsx";
 export type { PaymentLanguage } from "./messages.ts";
 export {
   PaymentProvider,

@@ -1,14 +1,27 @@
+import { version as reactVersion } from "react";
+import { version as reactDomVersion } from "react-dom";
 import { renderToString } from "react-dom/server";
-import { describe, expect, expectTypeOf, it } from "vitest";
+import { describe, expect, expectTypeOf, inject, it } from "vitest";
 import type { components } from "../../sdk/src/openapi.d.ts";
 import {
+  KryptogoKitProvider,
+  type KryptogoKitProviderProps,
   type OpenPaymentModalParams,
   PaymentError,
   type PaymentIntent,
   PaymentProvider,
+  type PaymentProviderProps,
   usePayment,
 } from "./index.ts";
+import { languageOfLocale } from "./kryptogo-kit-provider.tsx";
 import { validatePaymentParams } from "./validate-params.ts";
+
+declare module "vitest" {
+  export interface ProvidedContext {
+    /** The React major version the vitest project runs this file on (vitest.config.ts). */
+    reactMajor: number;
+  }
+}
 
 // The guide's two samples, verbatim but for the import: they must compile against the SDK.
 function PaymentComponent() {
@@ -166,5 +179,84 @@ describe("PaymentProvider", () => {
 
   it("says where usePayment is missing its provider", () => {
     expect(() => renderToString(<PaymentComponent />)).toThrow(/inside <PaymentProvider/);
+  });
+});
+
+describe("the React it runs on", () => {
+  it("is the one its vitest project says (19, or 18 in the react-18 project)", () => {
+    const major = String(inject("reactMajor"));
+    expect(reactVersion.split(".")[0]).toBe(major);
+    expect(reactDomVersion.split(".")[0]).toBe(major);
+  });
+});
+
+describe("KryptogoKitProvider", () => {
+  it("takes every prop of KryptoGO's provider besides ours", () => {
+    expectTypeOf<KryptogoKitProviderProps>().toExtend<PaymentProviderProps>();
+    // KryptoGO's setup, as its guide writes it, plus baseUrl.
+    const props: KryptogoKitProviderProps = {
+      clientId: "9c5a79fc1117310f976b53752659b61d",
+      baseUrl: "https://pay.example",
+      initialChain: 42161,
+      id: "kit",
+      theme: null,
+      showRecentTransactions: true,
+      appInfo: { appName: "Shop", learnMoreUrl: "https://shop.example/help" },
+      dev: true,
+      avatar: () => null,
+      locale: "zh-TW",
+      mode: "payment",
+      authDisplayOptions: { walletConnect: false, oauth: false, socialLogin: false },
+    };
+    // @ts-expect-error baseUrl is what a migration adds: without it the app does not compile
+    const withoutBaseUrl: KryptogoKitProviderProps = { clientId: props.clientId };
+    void withoutBaseUrl;
+  });
+
+  it("renders the guide's components like PaymentProvider, with KryptoGO's props", () => {
+    const html = renderToString(
+      <KryptogoKitProvider
+        clientId="9c5a79fc1117310f976b53752659b61d"
+        baseUrl="https://pay.example"
+        locale="zh-TW"
+        theme={null}
+        appInfo={{ appName: "Shop" }}
+        mode="payment"
+      >
+        <PaymentComponent />
+        <AdvancedPaymentComponent />
+      </KryptogoKitProvider>,
+    );
+    expect(html).toBe(
+      renderToString(
+        <PaymentProvider clientId="9c5a79fc1117310f976b53752659b61d" baseUrl="https://pay.example">
+          <PaymentComponent />
+          <AdvancedPaymentComponent />
+        </PaymentProvider>,
+      ),
+    );
+  });
+
+  it("says so when a migrated app did not add baseUrl", () => {
+    const props = { clientId: "9c5a79fc1117310f976b53752659b61d" } as KryptogoKitProviderProps;
+    expect(() =>
+      renderToString(
+        <KryptogoKitProvider {...props}>
+          <PaymentComponent />
+        </KryptogoKitProvider>,
+      ),
+    ).toThrow(/<KryptogoKitProvider> needs baseUrl/);
+  });
+
+  it.each([
+    ["zh-TW", "zh-TW"],
+    ["zh-CN", "zh-TW"],
+    ["zh", "zh-TW"],
+    ["en-US", "en"],
+    ["ja-JP", "en"],
+    [undefined, undefined],
+    ["", undefined],
+  ] as const)("takes locale %j as the language %j", (locale, lang) => {
+    expect(languageOfLocale(locale)).toBe(lang);
   });
 });

@@ -14,7 +14,18 @@ export type WebhookVerificationReason =
   | "signature_mismatch"
   | "invalid_json";
 
-/** Thrown by verifyWebhook; `reason` says which check failed. */
+/**
+ * Thrown by verifyWebhook; `reason` says which check failed.
+ *
+ * @example
+ * try {
+ *   verifyWebhook(rawBody, signatureHeader, secret);
+ * } catch (err) {
+ *   if (err instanceof WebhookVerificationError && err.reason === "timestamp_out_of_tolerance") {
+ *     console.warn("a replayed or delayed callback");
+ *   }
+ * }
+ */
 export class WebhookVerificationError extends Error {
   readonly reason: WebhookVerificationReason;
 
