@@ -20,7 +20,7 @@ import { newPaymentIntentId, PAYMENT_INTENT_ID_PATTERN } from "../platform/ids.t
 import type { RateProvider } from "../rates/rate-provider.ts";
 import { toCheckoutPaymentView, toPaymentIntentView } from "./intent-wire.ts";
 import { appendStatusHistory } from "./lifecycle/status-history.ts";
-import { quote } from "./quote.ts";
+import { checkFiatAmount, quote } from "./quote.ts";
 import {
   type CheckoutPayment,
   type CreatePaymentIntentBody,
@@ -111,6 +111,8 @@ export function createPaymentIntentService(options: PaymentIntentServiceOptions)
         const prior = await findByIdempotencyKey(caller.orgId, key);
         if (prior) return replay(caller, key, hash, prior);
       }
+      // The schema allows 2 places for any currency; the currency's own minor units here.
+      checkFiatAmount(input.fiat_amount, input.fiat_currency);
       const orderData =
         input.order_data === undefined || input.order_data === null
           ? null
