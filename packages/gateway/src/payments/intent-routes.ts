@@ -32,7 +32,7 @@ const createIntentRoute = createRoute({
     200: jsonResponse(envelope(PaymentIntent), "The new payment intent"),
     ...errorResponses,
     409: errorResponse(
-      "Idempotency-Key used in the last 24 hours with a different body or client (4018)",
+      "Idempotency-Key used in the last 24 hours with a different body or client (4018). Never 4090: creates racing with one key all answer with the one intent they make",
     ),
     413: errorResponse("Body too large (4013)"),
   },
