@@ -18,6 +18,7 @@ import { createBlockFollower } from "./chain/follower/index.ts";
 import { createTxManager } from "./chain/tx-manager/tx-manager.ts";
 import { createWallets, type Wallets } from "./chain/wallets.ts";
 import { createApp, createServiceApp } from "./http/create-app.ts";
+import { createIdempotencyStore } from "./http/idempotency-store.ts";
 import { createAddressBook } from "./ledger/address-book.ts";
 import { backfillLedger } from "./ledger/backfill.ts";
 import { recordChainTx } from "./ledger/money-events.ts";
@@ -170,6 +171,7 @@ export function createServices(options: {
     intents,
     orgSettings: createOrgSettings({ db: database.db, chains }),
     paymentLinks: createPaymentLinks({ db: database.db, intents, tenancy }),
+    idempotency: createIdempotencyStore({ db: database.db }),
     lifecycle,
     ingest,
     chainHealth,
@@ -316,6 +318,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
           callbacks: services.callbacks,
           payouts: services.payouts,
           paymentLinks: services.paymentLinks,
+          idempotency: services.idempotency,
           log,
           maxBodyBytes: config.MAX_BODY_BYTES,
           rateLimits: {

@@ -99,7 +99,7 @@ describe("usePayment types", () => {
   it("takes the create-intent body's fields as openPaymentModal's params", () => {
     expectTypeOf<OpenPaymentModalParams>().toEqualTypeOf<{
       fiat_amount: string;
-      fiat_currency: "TWD" | "USD";
+      fiat_currency: components["schemas"]["FiatCurrency"];
       callback_url?: string;
       order_data?: Record<string, unknown>;
       group_key?: string;

@@ -1,11 +1,13 @@
 import { type OpenPaymentModalParams, PaymentError } from "./types.ts";
 
 // The gateway's rule for fiat_amount (payments/money.ts, fiatAmountProblem): a plain decimal
-// with at most 2 decimals once trailing zeros are dropped ("300.000" is 300), from 0.01 to
-// 1000000000. The gateway's money tests check that this copy refuses exactly what it refuses.
+// with at most 2 decimals once trailing zeros are dropped ("300.000" is 300), none in JPY, KRW
+// and VND, from one minor unit (0.01, or 1) to 1000000000. The gateway's money tests check that this copy refuses exactly what it refuses.
 const DECIMAL = /^(\d+)(?:\.(\d+))?$/;
 const MAX_DECIMALS = 2;
 const MAX_WHOLE = "1000000000";
+// The currencies without minor units (ISO 4217) that the gateway quotes: whole amounts only.
+const NO_MINOR_UNITS = new Set(["JPY", "KRW", "VND"]);
 
 /**
  * Refuses what the gateway would refuse anyway, before a request leaves the page: the customer
@@ -58,5 +60,12 @@ export function validatePaymentParams(params: OpenPaymentModalParams): void {
     throw new PaymentError("validation", "fiat_currency is required (e.g. TWD)", {
       data: { field: "fiat_currency" },
     });
+  }
+  if (NO_MINOR_UNITS.has(currency) && fraction !== "") {
+    throw new PaymentError(
+      "validation",
+      `${currency} has no minor units: fiat_amount must be a whole number, not ${amount}`,
+      { data: { field: "fiat_amount" } },
+    );
   }
 }

@@ -121,7 +121,26 @@ describe("createStablegateClient", () => {
   it("types request bodies from the OpenAPI document", () => {
     const stablegate = createStablegateClient({ baseUrl: gw.url, apiKey: shop.apiKey });
     expectTypeOf<CreatePaymentIntentRequest["fiat_amount"]>().toEqualTypeOf<string>();
-    expectTypeOf<CreatePaymentIntentRequest["fiat_currency"]>().toEqualTypeOf<"TWD" | "USD">();
+    expectTypeOf<CreatePaymentIntentRequest["fiat_currency"]>().toEqualTypeOf<
+      | "TWD"
+      | "USD"
+      | "EUR"
+      | "JPY"
+      | "HKD"
+      | "SGD"
+      | "KRW"
+      | "GBP"
+      | "AUD"
+      | "CAD"
+      | "CHF"
+      | "CNY"
+      | "THB"
+      | "MYR"
+      | "PHP"
+      | "IDR"
+      | "INR"
+      | "VND"
+    >();
     // Never called: the compiler's refusal is the assertion.
     const wrong = () =>
       stablegate.POST("/v1/studio/api/payment/intent", {

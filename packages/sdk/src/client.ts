@@ -7,7 +7,7 @@ export type PaymentIntent = components["schemas"]["PaymentIntent"];
 export type CreatePaymentIntentRequest = components["schemas"]["CreatePaymentIntentRequest"];
 /** One of `pending`, `success`, `expired`, `insufficient_not_refunded`, `insufficient_refunded`. */
 export type PaymentStatus = components["schemas"]["PaymentStatus"];
-/** A fiat currency the gateway quotes (`fiat_currency`): `TWD` or `USD`. */
+/** A fiat currency the gateway quotes (`fiat_currency`): `TWD`, `USD`, `EUR`, `JPY`, `KRW`, … (the OpenAPI enum). */
 export type FiatCurrency = components["schemas"]["FiatCurrency"];
 /** A page of `GET /v1/studio/api/payment/intents`. */
 export type PaymentIntentList = components["schemas"]["PaymentIntentList"];

@@ -20,6 +20,8 @@ export interface paths {
             parameters: {
                 query?: never;
                 header?: {
+                    /** @description Optional, 1-255 visible ASCII characters (a UUID, say). Within 24 hours the same key and body answer with the first request's result (a replayed answer carries `Idempotent-Replayed: true`, except intent create, which answers with the intent it made: same id and address); the same key with another body is refused (409 / 4018); a retry while the first request is still running is 409 / 4090 with Retry-After. Keys are per organisation (API key), per client (browser) or per Studio user. */
+                    "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
                     /** @description Your client ID (32 hex chars). */
                     "x-client-id"?: string;
                     /** @description Your application's origin; must be allowed for browser calls. */
@@ -69,6 +71,15 @@ export interface paths {
                 };
                 /** @description Origin not allowed for this client (4003); on a browser create, callback_url host not allowed for this client (4024) */
                 403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Idempotency-Key used in the last 24 hours with a different body or client (4018). Never 4090: creates racing with one key all answer with the one intent they make */
+                409: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -535,6 +546,8 @@ export interface paths {
             parameters: {
                 query?: never;
                 header?: {
+                    /** @description Optional, 1-255 visible ASCII characters (a UUID, say). Within 24 hours the same key and body answer with the first request's result (a replayed answer carries `Idempotent-Replayed: true`, except intent create, which answers with the intent it made: same id and address); the same key with another body is refused (409 / 4018); a retry while the first request is still running is 409 / 4090 with Retry-After. Keys are per organisation (API key), per client (browser) or per Studio user. */
+                    "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
                     /** @description Your client ID (32 hex chars). */
                     "x-client-id"?: string;
                     /** @description Your application's origin; must be allowed for browser calls. */
@@ -589,7 +602,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description The intent has no callback event to resend (4016) */
+                /** @description The intent has no callback event to resend (4016); Idempotency-Key used in the last 24 hours for another request (4018), or its first request is still running (4090, retry after the Retry-After header's seconds) */
                 409: {
                     headers: {
                         [name: string]: unknown;
@@ -1047,7 +1060,7 @@ export interface components {
          * @example TWD
          * @enum {string}
          */
-        FiatCurrency: "TWD" | "USD";
+        FiatCurrency: "TWD" | "USD" | "EUR" | "JPY" | "HKD" | "SGD" | "KRW" | "GBP" | "AUD" | "CAD" | "CHF" | "CNY" | "THB" | "MYR" | "PHP" | "IDR" | "INR" | "VND";
         /** @enum {string} */
         PaymentStatus: "pending" | "success" | "expired" | "insufficient_not_refunded" | "insufficient_refunded";
         PaymentIntent: {
@@ -1111,7 +1124,7 @@ export interface components {
         };
         CreatePaymentIntentRequest: {
             /**
-             * @description Amount in fiat: a plain decimal from 0.01 to 1000000000, at most 2 decimals (trailing zeros aside); returned exactly as sent.
+             * @description Amount in fiat: a plain decimal from one minor unit (0.01; 1 in a currency without minor units) to 1000000000, with at most the currency's ISO 4217 minor units of decimals (2; none for JPY, KRW, VND; trailing zeros aside); returned exactly as sent.
              * @example 300.0
              */
             fiat_amount: string;
@@ -1307,7 +1320,10 @@ export interface components {
         };
     };
     responses: never;
-    parameters: never;
+    parameters: {
+        /** @description Optional, 1-255 visible ASCII characters (a UUID, say). Within 24 hours the same key and body answer with the first request's result (a replayed answer carries `Idempotent-Replayed: true`, except intent create, which answers with the intent it made: same id and address); the same key with another body is refused (409 / 4018); a retry while the first request is still running is 409 / 4090 with Retry-After. Keys are per organisation (API key), per client (browser) or per Studio user. */
+        IdempotencyKey: string;
+    };
     requestBodies: never;
     headers: never;
     pathItems: never;

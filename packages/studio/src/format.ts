@@ -36,3 +36,26 @@ export function shortHex(hex: string | null | undefined): string {
   if (!hex) return "—";
   return hex.length > 14 ? `${hex.slice(0, 6)}…${hex.slice(-4)}` : hex;
 }
+
+/**
+ * A fiat amount in its currency, for the user's language: "TWD 300.00", "JPY 1,000",
+ * "EUR 12.34" (the ISO code rather than a symbol: "$" alone would not say whose dollar). Intl
+ * knows each currency's minor units; the amount is passed as a string, formatted exactly.
+ */
+export function formatFiat(
+  amount: string | null | undefined,
+  currency: string,
+  language: Language,
+): string {
+  if (amount === null || amount === undefined || amount === "") return "—";
+  try {
+    return new Intl.NumberFormat(language, {
+      style: "currency",
+      currency,
+      currencyDisplay: "code",
+    }).format(amount as unknown as number);
+  } catch {
+    // Not a currency Intl knows: the digits and the code as they are.
+    return `${formatAmount(amount)} ${currency}`;
+  }
+}

@@ -1,4 +1,6 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
+import { idempotencyLayer } from "../http/idempotency.ts";
+import type { IdempotencyStore } from "../http/idempotency-store.ts";
 import { rejectMalformedText } from "../http/well-formed-text.ts";
 import { registerDeveloperRoutes } from "../organizations/developer-routes.ts";
 import { registerSettingsRoutes } from "../organizations/settings-routes.ts";
@@ -28,7 +30,11 @@ const PUBLIC_ROUTES: { method: string; path: RegExp }[] = [
  * The admin API behind Studio, under /v1/admin. Session-authenticated (cookie + CSRF token),
  * never by API key; each organisation route checks the caller's role (roles.ts).
  */
-export function registerAdminRoutes(app: OpenAPIHono<StudioEnv>, deps: StudioDependencies): void {
+export function registerAdminRoutes(
+  app: OpenAPIHono<StudioEnv>,
+  deps: StudioDependencies,
+  shared: { idempotency: IdempotencyStore },
+): void {
   const sessions = createStudioSessions({
     db: deps.db,
     settings: { idleMs: deps.sessionIdleMs, absoluteMs: deps.sessionAbsoluteMs },
@@ -41,6 +47,18 @@ export function registerAdminRoutes(app: OpenAPIHono<StudioEnv>, deps: StudioDep
     return open ? next() : auth.requireSession(c, next);
   });
   app.use("/v1/admin/*", rejectMalformedText);
+  // A signed-in user's keys are theirs, in every organisation; before a session (signing in,
+  // accepting an invitation) the header is ignored.
+  app.use(
+    "/v1/admin/*",
+    idempotencyLayer<StudioEnv>({
+      store: shared.idempotency,
+      scopeOf: (c) => {
+        const studio = c.get("studio");
+        return studio === undefined ? undefined : `user:${studio.session.user.id}`;
+      },
+    }),
+  );
 
   // Each feature's routes: one registrar per file, in the folder of the feature.
   registerSessionRoutes(app, context);

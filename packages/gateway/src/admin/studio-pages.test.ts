@@ -301,10 +301,20 @@ describe("withdrawals", { timeout: 180_000 }, () => {
 describe("payment links", { timeout: 180_000 }, () => {
   it("creates a link whose visitor gets the hosted checkout of a new intent, and pays through it", async () => {
     const owner = await signInAs(f.gateway, { orgId: shop.orgId, role: "owner" });
+    // A currency without minor units, shown as Intl formats it.
+    const yen = await owner.request("POST", `/v1/admin/orgs/${shop.orgId}/payment-links`, {
+      body: { fiat_amount: "1000", fiat_currency: "JPY", description: "Matcha", reusable: true },
+    });
+    expect(yen.status, yen.text).toBe(200);
     const page = await open(f.gateway.url, {
       client: owner,
       path: `/orgs/${shop.orgId}/links`,
     });
+    await page
+      .getByRole("row")
+      .filter({ hasText: "Matcha" })
+      .getByText(/^JPY\s1,000$/)
+      .waitFor();
     await page.getByRole("button", { name: "Create link" }).first().click();
     const dialog = page.getByRole("dialog");
     await dialog.getByLabel("Amount").fill("300");
@@ -319,6 +329,11 @@ describe("payment links", { timeout: 180_000 }, () => {
       .getByRole("row")
       .filter({ hasText: "Coffee beans, 1 kg" })
       .getByText("Active")
+      .waitFor();
+    await page
+      .getByRole("row")
+      .filter({ hasText: "Coffee beans, 1 kg" })
+      .getByText(/^TWD\s300\.00$/)
       .waitFor();
     await expectAccessible(page, "the payment links page");
     await documentScreenshot(page, "studio-payment-links");

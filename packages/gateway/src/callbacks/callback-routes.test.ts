@@ -21,6 +21,34 @@ afterEach(() => f.reset());
 afterAll(() => f?.stop());
 
 describe("callbacks API", () => {
+  it("replays a resend retried with its Idempotency-Key; another organisation's same key is its own", async () => {
+    const gw = await f.gateway();
+    const shop = await gw.createTenant();
+    const other = await gw.createTenant();
+    const mine = await f.createIntent(gw, shop);
+    const theirs = await f.createIntent(gw, other);
+    await attemptsReach(gw, shop, mine, 1);
+    await attemptsReach(gw, other, theirs, 1);
+    const resend = async (tenant: typeof shop, id: string) => {
+      const res = await fetch(`${gw.url}${INTENT}/${id}/callbacks/resend`, {
+        method: "POST",
+        headers: { ...key(tenant), "Idempotency-Key": "resend-once" },
+      });
+      return {
+        status: res.status,
+        replayed: res.headers.get("idempotent-replayed"),
+        text: await res.text(),
+      };
+    };
+    const first = await resend(shop, mine);
+    expect(first).toMatchObject({ status: 200, replayed: null });
+    const again = await resend(shop, mine);
+    expect(again).toEqual({ ...first, replayed: "true" });
+    const elsewhere = await resend(other, theirs);
+    expect(elsewhere).toMatchObject({ status: 200, replayed: null });
+    expect(JSON.parse(elsewhere.text).data.event_id).not.toBe(JSON.parse(first.text).data.event_id);
+  });
+
   it("lists events with attempts, resends the latest, and is for the API key of the intent's organisation", async () => {
     const gw = await f.gateway();
     const shop = await gw.createTenant();

@@ -23,7 +23,9 @@ import { registerTransferRoutes } from "../payouts/transfer-routes.ts";
 import { DomainError, ErrorCode, invalidApiKey, validationError } from "../platform/errors.ts";
 import { registerApiReference } from "./api-reference.ts";
 import { errorResponse, validationResponse } from "./error-handler.ts";
-import { type AppEnv, documentBodyRefusals } from "./openapi.ts";
+import { idempotencyLayer } from "./idempotency.ts";
+import type { IdempotencyStore } from "./idempotency-store.ts";
+import { type AppEnv, documentBodyRefusals, documentIdempotencyKey } from "./openapi.ts";
 import { createRateLimits, type RateLimitSettings } from "./rate-limits.ts";
 import { rejectMalformedText } from "./well-formed-text.ts";
 
@@ -33,6 +35,8 @@ export interface AppDependencies {
   callbacks: CallbackService;
   payouts: PayoutService;
   paymentLinks: PaymentLinks;
+  /** Idempotency-Key on the POSTs that do not keep it themselves (http/idempotency.ts). */
+  idempotency: IdempotencyStore;
   log: Logger;
   maxBodyBytes: number;
   rateLimits: RateLimitSettings;
@@ -179,6 +183,20 @@ export function createApp(deps: AppDependencies) {
     /\/callbacks(\/|$)/.test(c.req.path) ? requireApiKey(c, next) : authenticate(c, next),
   );
   app.use("/v1/studio/api/payment/intents", requireApiKey);
+  // After authentication: a key is the organisation's (API key) or the client's (browser).
+  app.use(
+    "/v1/studio/api/*",
+    idempotencyLayer<Env>({
+      store: deps.idempotency,
+      scopeOf: (c) => {
+        const caller = c.get("caller");
+        if (caller === undefined) return undefined;
+        return caller.kind === "api_key"
+          ? `org:${caller.orgId}`
+          : `client:${caller.client.clientId}`;
+      },
+    }),
+  );
   app.use("/v1/checkout/*", rejectMalformedText);
 
   registerIntentRoutes(app, intents);
@@ -189,7 +207,9 @@ export function createApp(deps: AppDependencies) {
   registerTransferRoutes(app, { payouts: deps.payouts, requireApiKey });
   // The admin routes' context adds the Studio session and organisation to AppEnv's variables;
   // they share this app so they share its validation hook, error mapper and OpenAPI document.
-  registerAdminRoutes(app as unknown as OpenAPIHono<StudioEnv>, deps.studio);
+  registerAdminRoutes(app as unknown as OpenAPIHono<StudioEnv>, deps.studio, {
+    idempotency: deps.idempotency,
+  });
 
   app.openAPIRegistry.registerComponent("securitySchemes", "ApiKey", {
     type: "apiKey",
@@ -202,6 +222,7 @@ export function createApp(deps: AppDependencies) {
     name: "X-Client-ID",
   });
   documentBodyRefusals(app.openAPIRegistry);
+  documentIdempotencyKey(app.openAPIRegistry);
   app.doc31("/openapi.json", {
     openapi: "3.1.0",
     info: {

@@ -16,8 +16,9 @@ export function errorResponse(err: unknown, c: Context, log: Logger): Response {
   if (err instanceof DomainError) {
     const body: ErrorBody = { code: err.code, message: err.message };
     if (err.data !== undefined) body.data = err.data;
-    // A 429 says when to come back, in the header as well as in data.retry_after.
-    const retryAfter = err.status === 429 ? err.data?.retry_after : undefined;
+    // A 429 (and a 409 for an Idempotency-Key still in use) says when to come back, in the
+    // header as well as in data.retry_after.
+    const retryAfter = err.status === 429 || err.status === 409 ? err.data?.retry_after : undefined;
     if (typeof retryAfter === "number") c.header("Retry-After", String(retryAfter));
     return c.json(body, err.status);
   }

@@ -107,3 +107,42 @@ export function documentBodyRefusals(registry: OpenAPIHono["openAPIRegistry"]): 
     responses[415] ??= errorResponse("Content-Type must be application/json (4014)");
   }
 }
+
+const IDEMPOTENCY_409 =
+  "Idempotency-Key used in the last 24 hours for another request (4018), or its first request is still running (4090, retry after the Retry-After header's seconds)";
+
+/**
+ * Every POST that takes a caller's Idempotency-Key (http/idempotency.ts, or the route's own)
+ * names the header once, as the shared parameter `IdempotencyKey`, and its 409s. Routes that
+ * describe the header themselves (the transfer API) and public ones (`security: []`: signing
+ * in, where the header is ignored) are left as they are.
+ */
+export function documentIdempotencyKey(registry: OpenAPIHono["openAPIRegistry"]): void {
+  registry.registerComponent("parameters", "IdempotencyKey", {
+    name: "Idempotency-Key",
+    in: "header",
+    required: false,
+    description:
+      "Optional, 1-255 visible ASCII characters (a UUID, say). Within 24 hours the same key and body answer with the first request's result (a replayed answer carries `Idempotent-Replayed: true`, except intent create, which answers with the intent it made: same id and address); the same key with another body is refused (409 / 4018); a retry while the first request is still running is 409 / 4090 with Retry-After. Keys are per organisation (API key), per client (browser) or per Studio user.",
+    schema: { type: "string", minLength: 1, maxLength: 255, example: "order-8812-create" },
+  });
+  for (const definition of registry.definitions) {
+    if (definition.type !== "route" || definition.route.method !== "post") continue;
+    const route = definition.route;
+    if (Array.isArray(route.security) && route.security.length === 0) continue;
+    const headers = route.request?.headers;
+    const shape =
+      headers !== undefined && "shape" in headers ? (headers.shape as Record<string, unknown>) : {};
+    if ("idempotency-key" in shape) continue;
+    const reference = { $ref: "#/components/parameters/IdempotencyKey" };
+    // The route type unions OpenAPI 3.0's and 3.1's parameter shapes; a reference is both.
+    route.parameters = [...(route.parameters ?? []), reference] as typeof route.parameters;
+    const existing = route.responses[409];
+    const description =
+      existing !== undefined && "description" in existing ? existing.description : undefined;
+    if (description?.includes("4090")) continue;
+    route.responses[409] = errorResponse(
+      description === undefined ? IDEMPOTENCY_409 : `${description}; ${IDEMPOTENCY_409}`,
+    );
+  }
+}

@@ -31,6 +31,9 @@ const createIntentRoute = createRoute({
   responses: {
     200: jsonResponse(envelope(PaymentIntent), "The new payment intent"),
     ...errorResponses,
+    409: errorResponse(
+      "Idempotency-Key used in the last 24 hours with a different body or client (4018). Never 4090: creates racing with one key all answer with the one intent they make",
+    ),
     413: errorResponse("Body too large (4013)"),
   },
 });
@@ -64,7 +67,9 @@ const listIntentsRoute = createRoute({
 /** The KryptoGO intent endpoints: create, get, list. Authentication runs before them. */
 export function registerIntentRoutes(app: OpenAPIHono<AppEnv>, intents: PaymentIntentService) {
   app.openapi(createIntentRoute, async (c) => {
-    const intent = await intents.create(c.get("caller"), c.req.valid("json"));
+    const intent = await intents.create(c.get("caller"), c.req.valid("json"), {
+      idempotencyKey: c.req.header("idempotency-key"),
+    });
     return c.json({ code: 0 as const, data: intent }, 200);
   });
 

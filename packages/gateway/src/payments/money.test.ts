@@ -11,6 +11,7 @@ import {
   parseFiatAmount,
   parseTokenAmount,
 } from "./money.ts";
+import { FIAT_MINOR_UNITS, FIATS, type Fiat, fiatUnits } from "./quote.ts";
 import { CreatePaymentIntentBody } from "./schemas.ts";
 
 function expectValidationError(run: () => unknown, field: string) {
@@ -234,6 +235,65 @@ describe("one rule for fiat_amount", () => {
           inBrowser = false;
         }
         expect(inBrowser, amount).toBe(accepted);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+});
+
+describe("each currency's minor units", () => {
+  it("takes ISO 4217's: none for JPY, KRW and VND, two for the others (TWD included)", () => {
+    expect(FIATS.filter((f) => FIAT_MINOR_UNITS[f] === 0)).toEqual(["JPY", "KRW", "VND"]);
+    expect(FIAT_MINOR_UNITS).toMatchObject({ TWD: 2, USD: 2, EUR: 2, HKD: 2, SGD: 2 });
+  });
+
+  it('accepts "1000" JPY and refuses "1000.5", saying JPY has no minor units', () => {
+    expect(fiatAmountProblem("1000", fiatUnits("JPY"))).toBeUndefined();
+    expect(fiatAmountProblem("1000.000", fiatUnits("JPY"))).toBeUndefined();
+    expect(fiatAmountProblem("1000.5", fiatUnits("JPY"))).toBe(
+      'JPY has no minor units: send a whole number of JPY (got "1000.5")',
+    );
+    const error = expectValidationError(
+      () => parseFiatAmount("100.5", "fiat_amount", fiatUnits("KRW")),
+      "fiat_amount",
+    );
+    expect(error.message).toBe(
+      'fiat_amount: KRW has no minor units: send a whole number of KRW (got "100.5")',
+    );
+    expect(fiatAmountProblem("0", fiatUnits("JPY"))).toBe("must be at least 1 JPY");
+  });
+
+  it("takes EUR to two places, from 0.01", () => {
+    expect(fiatAmountProblem("12.34", fiatUnits("EUR"))).toBeUndefined();
+    expect(fiatAmountProblem("0.01", fiatUnits("EUR"))).toBeUndefined();
+    expect(fiatAmountProblem("12.345", fiatUnits("EUR"))).toBe(
+      "has more than 2 decimal places (EUR has 2 minor units)",
+    );
+    expect(fiatAmountProblem("0.00", fiatUnits("EUR"))).toBe("must be at least 0.01 EUR");
+  });
+
+  it("the service's check and the React SDK's check accept exactly the same amounts per currency", () => {
+    const amounts = fc.oneof(
+      fc
+        .tuple(
+          fc.oneof(fc.stringMatching(/^\d{1,3}$/), fc.constantFrom("0", "1000000000")),
+          fc.option(fc.stringMatching(/^\d{0,3}0{0,3}$/), { nil: undefined }),
+        )
+        .map(([whole, fraction]) => (fraction === undefined ? whole : `${whole}.${fraction}`)),
+      fc.constantFrom("1", "1.0", "0.5", "0.01", "1000.5", "1000000000.1"),
+    );
+    fc.assert(
+      fc.property(amounts, fc.constantFrom<Fiat>(...FIATS), (amount, fiat) => {
+        const accepted = fiatAmountProblem(amount, fiatUnits(fiat)) === undefined;
+        let inBrowser = true;
+        try {
+          validatePaymentParams({ fiat_amount: amount, fiat_currency: fiat });
+        } catch {
+          inBrowser = false;
+        }
+        expect(inBrowser, `${amount} ${fiat}`).toBe(accepted);
+        // The schema's currency-blind check is never stricter than the currency's own.
+        if (accepted) expect(fiatAmountProblem(amount)).toBeUndefined();
       }),
       { numRuns: 2000 },
     );

@@ -11,7 +11,14 @@ export const PLAIN_DECIMAL = /^\d+(\.\d+)?$/;
 
 export const MIN_FIAT_AMOUNT = "0.01";
 export const MAX_FIAT_AMOUNT = "1000000000";
+/** The most minor units of any fiat currency the API takes (ISO 4217); each has its own. */
 export const MAX_FIAT_DECIMALS = 2;
+
+/** A fiat currency's code and its ISO 4217 minor units (2 for EUR, 0 for JPY). */
+export interface FiatUnits {
+  code: string;
+  minorUnits: number;
+}
 
 /** ERC-20 `decimals()` is a uint8. */
 export const MAX_TOKEN_DECIMALS = 255;
@@ -66,24 +73,36 @@ export function formatTokenAmount(base: bigint, decimals: number): string {
 
 /**
  * Why a fiat amount as sent by a merchant is refused, or undefined when it is fine: a plain
- * decimal with at most MAX_FIAT_DECIMALS significant fractional digits ("300", "300.5",
- * "300.50", "300.000"), within [MIN_FIAT_AMOUNT, MAX_FIAT_AMOUNT]. The one rule for fiat_amount:
- * the request schema and parseFiatAmount both ask it (docs/decisions.md, 2026-11-27).
+ * decimal with at most the currency's minor units of significant fractional digits ("300",
+ * "300.5", "300.50", "300.000" in EUR; "1000" but not "1000.5" in JPY), from one minor unit
+ * (0.01 EUR, 1 JPY) to MAX_FIAT_AMOUNT. Without a currency, the loosest rule (MAX_FIAT_DECIMALS
+ * places, from MIN_FIAT_AMOUNT): the request schema's per-field check, before the currency is
+ * known. The one rule for fiat_amount: the schema, the services and parseFiatAmount all ask it
+ * (docs/decisions.md, 2026-11-27 and 2026-11-28 "more fiat currencies").
  */
-export function fiatAmountProblem(input: string): string | undefined {
+export function fiatAmountProblem(input: string, currency?: FiatUnits): string | undefined {
   if (!PLAIN_DECIMAL.test(input)) return 'must be a plain decimal string like "300.50"';
-  if (significantFractionDigits(input) > MAX_FIAT_DECIMALS) {
-    return `has more than ${MAX_FIAT_DECIMALS} decimal places`;
+  const places = currency?.minorUnits ?? MAX_FIAT_DECIMALS;
+  if (significantFractionDigits(input) > places) {
+    if (currency === undefined) return `has more than ${MAX_FIAT_DECIMALS} decimal places`;
+    return places === 0
+      ? `${currency.code} has no minor units: send a whole number of ${currency.code} (got "${input}")`
+      : `has more than ${places} decimal places (${currency.code} has ${places} minor units)`;
   }
+  const min = places === 0 ? "1" : `0.${"0".repeat(places - 1)}1`;
   const amount = new Big(input);
-  if (amount.lt(MIN_FIAT_AMOUNT)) return `must be at least ${MIN_FIAT_AMOUNT}`;
+  if (amount.lt(min)) {
+    return currency === undefined
+      ? `must be at least ${min}`
+      : `must be at least ${min} ${currency.code}`;
+  }
   if (amount.gt(MAX_FIAT_AMOUNT)) return `must be at most ${MAX_FIAT_AMOUNT}`;
   return undefined;
 }
 
 /** A fiat amount that fiatAmountProblem accepts, as an exact decimal; else a validation error. */
-export function parseFiatAmount(input: string, field = "fiat_amount"): Big {
-  const problem = fiatAmountProblem(input);
+export function parseFiatAmount(input: string, field = "fiat_amount", currency?: FiatUnits): Big {
+  const problem = fiatAmountProblem(input, currency);
   if (problem !== undefined) throw validationError(field, problem);
   return new Big(input);
 }

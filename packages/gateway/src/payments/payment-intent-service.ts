@@ -10,11 +10,17 @@ import {
 } from "../organizations/tenancy-service.ts";
 import type { Database } from "../platform/database/schema.ts";
 import { invalidClientId, paymentIntentNotFound, validationError } from "../platform/errors.ts";
+import {
+  idempotencyCutoff,
+  idempotencyKeyReused,
+  requestHash,
+  validateIdempotencyKey,
+} from "../platform/idempotency.ts";
 import { newPaymentIntentId, PAYMENT_INTENT_ID_PATTERN } from "../platform/ids.ts";
 import type { RateProvider } from "../rates/rate-provider.ts";
 import { toCheckoutPaymentView, toPaymentIntentView } from "./intent-wire.ts";
 import { appendStatusHistory } from "./lifecycle/status-history.ts";
-import { quote } from "./quote.ts";
+import { checkFiatAmount, quote } from "./quote.ts";
 import {
   type CheckoutPayment,
   type CreatePaymentIntentBody,
@@ -44,11 +50,49 @@ export interface CreateIntentOptions {
    * intent back (a payment link claims its one use here, so two opens make one intent).
    */
   inTransaction?: (trx: Transaction<Database>, intentId: string) => Promise<void>;
+  /**
+   * The request's Idempotency-Key: within 24 hours, the same key and body answer with the
+   * intent the first request made (same id and address), another body is a 409 (4018). Stored
+   * on the intent in its insert, so this holds across a crash between the insert and the answer.
+   */
+  idempotencyKey?: string | undefined;
 }
+
+/** Postgres' unique_violation: here, another create with the same Idempotency-Key won. */
+const isUniqueViolation = (err: unknown) =>
+  typeof err === "object" && err !== null && (err as { code?: unknown }).code === "23505";
 
 export function createPaymentIntentService(options: PaymentIntentServiceOptions) {
   const { db, chains, rates, depositAddresses } = options;
   const now = options.now ?? (() => new Date());
+
+  /** The intent an Idempotency-Key made within the window, if any. */
+  const findByIdempotencyKey = (orgId: number, key: string) =>
+    db
+      .selectFrom("payment_intents")
+      .selectAll()
+      .where("org_id", "=", orgId)
+      .where("idempotency_key", "=", key)
+      .where("created_at", ">=", idempotencyCutoff(now()))
+      .executeTakeFirst();
+
+  /** A retry's answer: the first intent, if this is the same request (body and client). */
+  function replay(
+    caller: Caller,
+    key: string,
+    hash: string,
+    prior: NonNullable<Awaited<ReturnType<typeof findByIdempotencyKey>>>,
+  ): PaymentIntent {
+    if (prior.idempotency_request_hash !== hash) {
+      // The id is the hosted checkout's capability: named only to the organisation's server.
+      throw idempotencyKeyReused(
+        key,
+        "a different payment intent request",
+        caller.kind === "api_key" ? { id: prior.id } : undefined,
+      );
+    }
+    return toPaymentIntentView(prior);
+  }
 
   return {
     async create(
@@ -56,6 +100,19 @@ export function createPaymentIntentService(options: PaymentIntentServiceOptions)
       input: CreatePaymentIntentBody,
       how: CreateIntentOptions = {},
     ): Promise<PaymentIntent> {
+      const key = how.idempotencyKey;
+      let hash: string | undefined;
+      if (key !== undefined) {
+        validateIdempotencyKey(key);
+        // The body as validated (unknown fields dropped, so they do not count) and the client
+        // the caller named: a browser of another client with the same key is another request.
+        hash = requestHash("payment_intent.create", caller.client?.clientId ?? null, input);
+        // Only with a key: a create without one costs nothing more.
+        const prior = await findByIdempotencyKey(caller.orgId, key);
+        if (prior) return replay(caller, key, hash, prior);
+      }
+      // The schema allows 2 places for any currency; the currency's own minor units here.
+      checkFiatAmount(input.fiat_amount, input.fiat_currency);
       const orderData =
         input.order_data === undefined || input.order_data === null
           ? null
@@ -120,7 +177,17 @@ export function createPaymentIntentService(options: PaymentIntentServiceOptions)
         .execute(db)
         .then((r) => r.rows[0] as { index: number });
       const paymentAddress = depositAddresses.addressAt(index);
-      const row = await db.transaction().execute(async (trx) => {
+      const insert = db.transaction().execute(async (trx) => {
+        if (key !== undefined) {
+          // An older use of the key (over 24 hours) gives way to this one.
+          await trx
+            .updateTable("payment_intents")
+            .set({ idempotency_key: null })
+            .where("org_id", "=", caller.orgId)
+            .where("idempotency_key", "=", key)
+            .where("created_at", "<", idempotencyCutoff(createdAt))
+            .execute();
+        }
         const inserted = await trx
           .insertInto("payment_intents")
           .values({
@@ -153,6 +220,8 @@ export function createPaymentIntentService(options: PaymentIntentServiceOptions)
             order_data: orderData,
             callback_url: input.callback_url ?? null,
             group_key: input.group_key ?? null,
+            idempotency_key: key ?? null,
+            idempotency_request_hash: hash ?? null,
             created_at: createdAt,
             updated_at: createdAt,
           })
@@ -170,6 +239,17 @@ export function createPaymentIntentService(options: PaymentIntentServiceOptions)
         await how.inTransaction?.(trx, id);
         return inserted;
       });
+      let row: Awaited<typeof insert>;
+      try {
+        row = await insert;
+      } catch (err) {
+        // Two creates with one key at once: the unique index let the first commit; this one
+        // answers with its intent (the deposit index it took stays unused).
+        if (key === undefined || hash === undefined || !isUniqueViolation(err)) throw err;
+        const prior = await findByIdempotencyKey(caller.orgId, key);
+        if (!prior) throw err;
+        return replay(caller, key, hash, prior);
+      }
       return toPaymentIntentView(row);
     },
 

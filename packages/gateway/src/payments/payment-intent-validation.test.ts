@@ -59,7 +59,15 @@ describe("create payment intent", () => {
         "fiat_amount",
       ],
       ["fiat_currency missing", { fiat_amount: "1" }, "fiat_currency"],
-      ["fiat_currency unknown", { fiat_amount: "1", fiat_currency: "EUR" }, "fiat_currency"],
+      ["fiat_currency unknown", { fiat_amount: "1", fiat_currency: "XXX" }, "fiat_currency"],
+      ["fiat_currency in lower case", { fiat_amount: "1", fiat_currency: "eur" }, "fiat_currency"],
+      [
+        "a fraction of a yen (JPY has no minor units)",
+        { fiat_amount: "1000.5", fiat_currency: "JPY" },
+        "fiat_amount",
+      ],
+      ["a fraction of a won", { fiat_amount: "100.01", fiat_currency: "KRW" }, "fiat_amount"],
+      ["EUR with 3 decimals", { fiat_amount: "12.345", fiat_currency: "EUR" }, "fiat_amount"],
       [
         "callback_url not a URL",
         { fiat_amount: "1", fiat_currency: "USD", callback_url: "nope" },
@@ -175,5 +183,38 @@ describe("create payment intent", () => {
       raw: JSON.stringify({ ...SAMPLE, pad: "x".repeat(200_000) }),
     });
     expect([huge.status, huge.body.code]).toEqual([413, 4013]);
+  });
+});
+
+describe("more fiat currencies", () => {
+  it("quotes JPY and KRW in whole units and EUR in cents (sample rates: 155 JPY, 1460 KRW, 0.86 EUR per USD)", async () => {
+    for (const [fiat_amount, fiat_currency, crypto] of [
+      ["1000", "JPY", "6.45"],
+      ["1000.000", "JPY", "6.45"],
+      ["50000", "KRW", "34.25"],
+      ["12.34", "EUR", "14.35"],
+      ["100", "HKD", "12.85"],
+      ["100", "SGD", "76.92"],
+    ]) {
+      const r = await f.call("POST", INTENT, {
+        headers: server(f.shop),
+        body: { fiat_amount, fiat_currency },
+      });
+      expect(r.status, r.text).toBe(200);
+      expect(r.body.data).toMatchObject({ fiat_amount, fiat_currency, crypto_amount: crypto });
+    }
+  });
+
+  it('refuses "1000.5" JPY with 400 / 4000, saying JPY has no minor units', async () => {
+    const r = await f.call("POST", INTENT, {
+      headers: server(f.shop),
+      body: { fiat_amount: "1000.5", fiat_currency: "JPY" },
+    });
+    expect(r.status).toBe(400);
+    expect(r.body).toMatchObject({
+      code: 4000,
+      message: 'fiat_amount: JPY has no minor units: send a whole number of JPY (got "1000.5")',
+      data: { field: "fiat_amount" },
+    });
   });
 });

@@ -132,8 +132,8 @@ describe("quote", () => {
       caught(() =>
         quote({
           fiatAmount: "1",
-          fiatCurrency: "EUR" as Fiat,
-          rate: rate("1", "EUR" as Fiat),
+          fiatCurrency: "XXX" as Fiat,
+          rate: rate("1", "XXX" as Fiat),
           tokenDecimals: 6,
         }),
       ).message,
@@ -174,6 +174,23 @@ describe("quote", () => {
         expect(result.cryptoAmountBase.toString()).toBe(crypto.times(1_000_000).toFixed());
       }),
       { numRuns: 500 },
+    );
+  });
+});
+
+describe("quote in more currencies", () => {
+  it("quotes KRW and JPY in whole units, EUR in cents", () => {
+    expect(quoteAt("50000", "1460", "KRW").cryptoAmount).toBe("34.25");
+    expect(quoteAt("1000", "155", "JPY").cryptoAmount).toBe("6.45");
+    expect(quoteAt("12.34", "0.86", "EUR").cryptoAmount).toBe("14.35");
+  });
+
+  it("refuses a fraction of a currency without minor units, naming fiat_amount", () => {
+    const error = caught(() => quoteAt("1000.5", "155", "JPY"));
+    expect(error.status).toBe(400);
+    expect(error.code).toBe(4000);
+    expect(error.message).toBe(
+      'fiat_amount: JPY has no minor units: send a whole number of JPY (got "1000.5")',
     );
   });
 });

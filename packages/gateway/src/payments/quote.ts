@@ -2,14 +2,56 @@ import Big from "big.js";
 import { DomainError, ErrorCode, validationError } from "../platform/errors.ts";
 import {
   assertTokenDecimals,
+  type FiatUnits,
   formatTokenAmount,
   PLAIN_DECIMAL,
   parseFiatAmount,
   parseTokenAmount,
 } from "./money.ts";
 
-export const FIATS = ["TWD", "USD"] as const;
-export type Fiat = (typeof FIATS)[number];
+/**
+ * The fiat currencies the API quotes, each with its ISO 4217 minor units: what `fiat_amount`
+ * may carry after the point. TWD keeps ISO's 2 (as before), though its coins are whole dollars
+ * and banks often show it with none.
+ */
+export const FIAT_MINOR_UNITS = {
+  TWD: 2,
+  USD: 2,
+  EUR: 2,
+  JPY: 0,
+  HKD: 2,
+  SGD: 2,
+  KRW: 0,
+  GBP: 2,
+  AUD: 2,
+  CAD: 2,
+  CHF: 2,
+  CNY: 2,
+  THB: 2,
+  MYR: 2,
+  PHP: 2,
+  IDR: 2,
+  INR: 2,
+  VND: 0,
+} as const;
+
+export type Fiat = keyof typeof FIAT_MINOR_UNITS;
+/** In the order above: the OpenAPI enum, Studio's picker. */
+export const FIATS = Object.keys(FIAT_MINOR_UNITS) as [Fiat, ...Fiat[]];
+
+/** `fiat`'s code and minor units, for fiatAmountProblem. */
+export const fiatUnits = (fiat: Fiat): FiatUnits => ({
+  code: fiat,
+  minorUnits: FIAT_MINOR_UNITS[fiat],
+});
+
+/**
+ * `fiat_amount` in its currency's minor units ("1000.5" JPY is refused), or a 400 / 4000 naming
+ * the field: what create and payment links check before any rate is fetched.
+ */
+export function checkFiatAmount(amount: string, fiat: Fiat, field = "fiat_amount"): void {
+  parseFiatAmount(amount, field, fiatUnits(fiat));
+}
 
 export const TOKEN_SYMBOLS = ["USDT", "USDC"] as const;
 export type TokenSymbol = (typeof TOKEN_SYMBOLS)[number];
@@ -74,7 +116,7 @@ export function quote(parameters: QuoteParameters): QuoteReturnType {
     throw new RangeError(`rate is in ${rate.fiat} per ${rate.token}, quote is in ${fiatCurrency}`);
   }
 
-  const fiat = parseFiatAmount(fiatAmount, "fiat_amount");
+  const fiat = parseFiatAmount(fiatAmount, "fiat_amount", fiatUnits(fiatCurrency));
   const fiatPerToken = parseRate(rate);
 
   // big.js division rounds to DP places with RM. Rounding half-up there and then again to

@@ -3,7 +3,7 @@ import { PageQuery, pageOf } from "../http/openapi.ts";
 import { refineText } from "../http/well-formed-text.ts";
 import { PAYMENT_STATUSES } from "./lifecycle/decide.ts";
 import { fiatAmountProblem, MAX_FIAT_AMOUNT, MAX_FIAT_DECIMALS, MIN_FIAT_AMOUNT } from "./money.ts";
-import { FIATS } from "./quote.ts";
+import { FIAT_MINOR_UNITS, FIATS } from "./quote.ts";
 
 // The wire shapes of payments, written once: the service's types are inferred from these, and
 // the SDK, the React package and the checkout page take theirs from the OpenAPI document
@@ -14,6 +14,7 @@ export const GROUP_KEY_MAX_CHARS = 255;
 export const CALLBACK_URL_MAX_CHARS = 2048;
 
 export const FiatCurrency = z.enum(FIATS).openapi("FiatCurrency", { example: "TWD" });
+const ZERO_DECIMAL_FIATS = FIATS.filter((f) => FIAT_MINOR_UNITS[f] === 0);
 export type FiatCurrency = z.infer<typeof FiatCurrency>;
 export const PaymentStatus = z.enum(PAYMENT_STATUSES).openapi("PaymentStatus");
 
@@ -29,7 +30,7 @@ export const FiatAmount = z
   })
   .openapi({
     example: "300.0",
-    description: `Amount in fiat: a plain decimal from ${MIN_FIAT_AMOUNT} to ${MAX_FIAT_AMOUNT}, at most ${MAX_FIAT_DECIMALS} decimals (trailing zeros aside); returned exactly as sent.`,
+    description: `Amount in fiat: a plain decimal from one minor unit (${MIN_FIAT_AMOUNT}; 1 in a currency without minor units) to ${MAX_FIAT_AMOUNT}, with at most the currency's ISO 4217 minor units of decimals (${MAX_FIAT_DECIMALS}; none for ${ZERO_DECIMAL_FIATS.join(", ")}; trailing zeros aside); returned exactly as sent.`,
   });
 
 export const CreatePaymentIntentBody = z

@@ -1,12 +1,10 @@
 import type { Kysely, Selectable, Transaction } from "kysely";
 import { formatTokenAmount } from "../payments/money.ts";
 import type { ChainTxState, Database, PayoutsTable } from "../platform/database/schema.ts";
+import { IDEMPOTENCY_WINDOW_MS } from "../platform/idempotency.ts";
 import type { TransferView } from "./transfer-schemas.ts";
 
 type Db = Kysely<Database> | Transaction<Database>;
-
-/** A same-key request after this long is a new request (the key may be reused). */
-const IDEMPOTENCY_WINDOW_MS = 24 * 60 * 60 * 1000;
 
 export const unixSeconds = (d: Date) => Math.floor(d.getTime() / 1000);
 

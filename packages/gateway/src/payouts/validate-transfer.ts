@@ -14,13 +14,8 @@ export interface ValidatedTransfer {
   to: Address;
 }
 
-const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
-
-export function validateIdempotencyKey(key: string | undefined): void {
-  if (key !== undefined && !IDEMPOTENCY_KEY.test(key)) {
-    throw validationError("Idempotency-Key", "must be 1-255 visible ASCII characters");
-  }
-}
+/** One rule for every Idempotency-Key (platform/idempotency.ts), re-exported for payouts. */
+export { validateIdempotencyKey } from "../platform/idempotency.ts";
 
 export function validateTransfer(chains: ChainRegistry, input: TransferInput): ValidatedTransfer {
   const chain = chains.list().find((c) => c.key === input.chain_id);

@@ -31,6 +31,37 @@ const csv = z
   )
   .pipe(z.array(z.url({ protocol: /^(https?|wss?)$/ })));
 
+// A static rate: that currency per USD, a decimal above 0.
+const staticRate = z
+  .string()
+  .regex(/^\d+(\.\d+)?$/, "must be a decimal number")
+  .refine((v) => /[1-9]/.test(v), "must be more than 0")
+  .optional();
+// RATES_<FIAT>_PER_USD for every fiat currency the API quotes but USD (payments/quote.ts):
+// rates/create-rate-provider.ts does not compile while one lacks its setting.
+const STATIC_RATE_FIATS = [
+  "EUR",
+  "JPY",
+  "HKD",
+  "SGD",
+  "KRW",
+  "GBP",
+  "AUD",
+  "CAD",
+  "CHF",
+  "CNY",
+  "THB",
+  "MYR",
+  "PHP",
+  "IDR",
+  "INR",
+  "VND",
+] as const;
+type StaticRateKey = `RATES_${(typeof STATIC_RATE_FIATS)[number]}_PER_USD`;
+const staticRates = Object.fromEntries(
+  STATIC_RATE_FIATS.map((fiat) => [`RATES_${fiat}_PER_USD`, staticRate]),
+) as Record<StaticRateKey, typeof staticRate>;
+
 // One flat schema keyed by the environment variable names: the same names work in the env and in
 // the optional JSON config file, so there is one list to document (docs/configuration.md).
 const schema = z.object({
@@ -56,11 +87,8 @@ const schema = z.object({
   RATES_PROVIDER: z.enum(["static", "http"]).optional(),
   RATES_HTTP_URL: z.url({ protocol: /^https?$/ }).optional(),
   RATES_CACHE_SECONDS: positiveInt(24 * 3600).default(60),
-  RATES_TWD_PER_USD: z
-    .string()
-    .regex(/^\d+(\.\d+)?$/, "must be a decimal number")
-    .refine((v) => /[1-9]/.test(v), "must be more than 0")
-    .optional(),
+  RATES_TWD_PER_USD: staticRate,
+  ...staticRates,
   ANVIL_PORT: port.default(8545),
   CONFIRMATION_GRACE_SECONDS: whole(0, 24 * 3600).default(600),
   CHAIN_POLL_MS: positiveInt(60_000).default(2000),

@@ -74,6 +74,8 @@ export const ErrorCode = {
   internal: 5000,
   rateUnavailable: 5030,
   chainUnavailable: 5031,
+  // Idempotency-Key (platform/idempotency.ts): 4090, after HTTP 409, as it always comes with it.
+  idempotencyKeyInUse: 4090,
 } as const;
 
 export function validationError(field: string, message: string): DomainError {

@@ -8,6 +8,25 @@ describe("createRateProvider", () => {
     expect([rate.source, rate.fiatPerToken]).toEqual(["static", "32.5"]);
   });
 
+  it("quotes every currency at a sample rate when nothing is configured (sandbox, tests)", async () => {
+    const rates = createRateProvider(loadConfig({}));
+    expect((await rates.getRate("JPY", "USDT")).fiatPerToken).toBe("155");
+    expect((await rates.getRate("KRW", "USDT")).fiatPerToken).toBe("1460");
+  });
+
+  it("with static rates chosen on purpose, quotes only the currencies set (and USD)", async () => {
+    const config = loadConfig({ RATES_PROVIDER: "static", RATES_EUR_PER_USD: "0.9" });
+    const rates = createRateProvider(config);
+    expect((await rates.getRate("EUR", "USDT")).fiatPerToken).toBe("0.9");
+    expect((await rates.getRate("USD", "USDT")).fiatPerToken).toBe("1");
+    await expect(rates.getRate("TWD", "USDT")).rejects.toMatchObject({
+      status: 503,
+      code: 5030,
+      message: "no static rate for TWD is configured (RATES_TWD_PER_USD)",
+    });
+    expect(() => requireDeliberateRateSource(config)).not.toThrow();
+  });
+
   it("quotes the configured static rate", async () => {
     const config = loadConfig({ RATES_PROVIDER: "static", RATES_TWD_PER_USD: "31.04" });
     const rate = await createRateProvider(config).getRate("TWD", "USDC");
@@ -18,7 +37,10 @@ describe("createRateProvider", () => {
 describe("requireDeliberateRateSource", () => {
   it.each([
     [{}, /RATES_PROVIDER=http with RATES_HTTP_URL.*RATES_PROVIDER=static with RATES_TWD_PER_USD/],
-    [{ RATES_PROVIDER: "static" }, /RATES_TWD_PER_USD: required when RATES_PROVIDER=static/],
+    [
+      { RATES_PROVIDER: "static" },
+      /RATES_TWD_PER_USD: required when RATES_PROVIDER=static, or another RATES_<CURRENCY>_PER_USD/,
+    ],
   ])("refuses %j, naming what to set", (env, message) => {
     const config = loadConfig(env);
     expect(() => requireDeliberateRateSource(config)).toThrow(ConfigError);

@@ -11,9 +11,25 @@ import { createStaticRateProvider } from "./static-rate-provider.ts";
  */
 export const STATIC_RATE_SETTINGS = {
   TWD: "RATES_TWD_PER_USD",
+  EUR: "RATES_EUR_PER_USD",
+  JPY: "RATES_JPY_PER_USD",
+  HKD: "RATES_HKD_PER_USD",
+  SGD: "RATES_SGD_PER_USD",
+  KRW: "RATES_KRW_PER_USD",
+  GBP: "RATES_GBP_PER_USD",
+  AUD: "RATES_AUD_PER_USD",
+  CAD: "RATES_CAD_PER_USD",
+  CHF: "RATES_CHF_PER_USD",
+  CNY: "RATES_CNY_PER_USD",
+  THB: "RATES_THB_PER_USD",
+  MYR: "RATES_MYR_PER_USD",
+  PHP: "RATES_PHP_PER_USD",
+  IDR: "RATES_IDR_PER_USD",
+  INR: "RATES_INR_PER_USD",
+  VND: "RATES_VND_PER_USD",
 } as const satisfies Record<Exclude<Fiat, "USD">, keyof Config>;
 
-const STATIC_RATE_NAMES = Object.values(STATIC_RATE_SETTINGS).join(", ");
+const STATIC_RATE_NAMES = `${STATIC_RATE_SETTINGS.TWD}, ${STATIC_RATE_SETTINGS.EUR}, … (one per currency to quote)`;
 
 /**
  * The configured rate source. Unset settings fall back to the static figures behind the
@@ -33,12 +49,14 @@ export function createRateProvider(config: Config): RateProvider {
     const value = config[setting];
     if (value !== undefined) fiatPerUsd[fiat as Fiat] = value;
   }
-  return createStaticRateProvider({ fiatPerUsd });
+  // Chosen on purpose (serve): only the rates set, never a sample figure.
+  return createStaticRateProvider({ fiatPerUsd, samples: config.RATES_PROVIDER !== "static" });
 }
 
 /**
- * Production quotes only with a rate source the operator chose: live rates from a URL, or a
- * fixed rate set for every fiat currency. Throws a ConfigError naming the settings otherwise.
+ * Production quotes only with a rate source the operator chose: live rates from a URL, or fixed
+ * rates for the currencies the operator quotes (at least one; USD is always 1, and a currency
+ * without its setting is refused with 503 / 5030). Throws a ConfigError naming the settings.
  */
 export function requireDeliberateRateSource(config: Config): void {
   if (config.RATES_PROVIDER === undefined) {
@@ -47,10 +65,10 @@ export function requireDeliberateRateSource(config: Config): void {
     );
   }
   if (config.RATES_PROVIDER !== "static") return;
-  const missing = Object.values(STATIC_RATE_SETTINGS).filter((s) => config[s] === undefined);
-  if (missing.length > 0) {
+  const set = Object.values(STATIC_RATE_SETTINGS).filter((s) => config[s] !== undefined);
+  if (set.length === 0) {
     throw new ConfigError(
-      `invalid configuration:\n${missing.map((s) => `  ${s}: required when RATES_PROVIDER=static (serve quotes no currency at a default rate)`).join("\n")}`,
+      `invalid configuration:\n  ${STATIC_RATE_SETTINGS.TWD}: required when RATES_PROVIDER=static, or another RATES_<CURRENCY>_PER_USD (serve quotes no currency at a default rate)`,
     );
   }
 }

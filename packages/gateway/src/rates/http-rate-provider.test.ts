@@ -2,7 +2,7 @@ import { readFile } from "node:fs/promises";
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { quote } from "../payments/quote.ts";
+import { FIATS, quote } from "../payments/quote.ts";
 import { DomainError } from "../platform/errors.ts";
 import { createHttpRateProvider } from "./http-rate-provider.ts";
 
@@ -98,6 +98,26 @@ describe("createHttpRateProvider", () => {
       fetchedAt: new Date("2024-12-10T08:00:00Z"),
     });
     await expect(rates.getRate("USD", "USDC")).resolves.toMatchObject({ fiatPerToken: "1" });
+  });
+
+  it("reads every currency the API quotes from the recorded document, and quotes KRW and JPY from it", async () => {
+    const recorded = JSON.parse(
+      await readFile(new URL("./fixtures/er-api-latest-usd.json", import.meta.url), "utf8"),
+    ) as { body: { rates: Record<string, number> } };
+    const rates = provider("er-api-latest-usd");
+    for (const fiat of FIATS) {
+      const rate = await rates.getRate(fiat, "USDT");
+      expect(rate.fiatPerToken, fiat).toBe(String(recorded.body.rates[fiat]));
+    }
+    expect((await rates.getRate("EUR", "USDC")).fiatPerToken).toBe("0.946441");
+    const krw = await rates.getRate("KRW", "USDT");
+    expect(
+      quote({ fiatAmount: "50000", fiatCurrency: "KRW", rate: krw, tokenDecimals: 6 }),
+    ).toMatchObject({ cryptoAmount: "35.03", rate: "1427.213855" });
+    const jpy = await rates.getRate("JPY", "USDT");
+    expect(
+      quote({ fiatAmount: "1000", fiatCurrency: "JPY", rate: jpy, tokenDecimals: 6 }),
+    ).toMatchObject({ cryptoAmount: "6.63", rate: "150.824126" });
   });
 
   it("asks for JSON and quotes the reference sample from the live document", async () => {

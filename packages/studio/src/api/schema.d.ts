@@ -20,6 +20,8 @@ export interface paths {
             parameters: {
                 query?: never;
                 header?: {
+                    /** @description Optional, 1-255 visible ASCII characters (a UUID, say). Within 24 hours the same key and body answer with the first request's result (a replayed answer carries `Idempotent-Replayed: true`, except intent create, which answers with the intent it made: same id and address); the same key with another body is refused (409 / 4018); a retry while the first request is still running is 409 / 4090 with Retry-After. Keys are per organisation (API key), per client (browser) or per Studio user. */
+                    "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
                     /** @description Your client ID (32 hex chars). */
                     "x-client-id"?: string;
                     /** @description Your application's origin; must be allowed for browser calls. */
@@ -69,6 +71,15 @@ export interface paths {
                 };
                 /** @description Origin not allowed for this client (4003); on a browser create, callback_url host not allowed for this client (4024) */
                 403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Idempotency-Key used in the last 24 hours with a different body or client (4018). Never 4090: creates racing with one key all answer with the one intent they make */
+                409: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -535,6 +546,8 @@ export interface paths {
             parameters: {
                 query?: never;
                 header?: {
+                    /** @description Optional, 1-255 visible ASCII characters (a UUID, say). Within 24 hours the same key and body answer with the first request's result (a replayed answer carries `Idempotent-Replayed: true`, except intent create, which answers with the intent it made: same id and address); the same key with another body is refused (409 / 4018); a retry while the first request is still running is 409 / 4090 with Retry-After. Keys are per organisation (API key), per client (browser) or per Studio user. */
+                    "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
                     /** @description Your client ID (32 hex chars). */
                     "x-client-id"?: string;
                     /** @description Your application's origin; must be allowed for browser calls. */
@@ -589,7 +602,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description The intent has no callback event to resend (4016) */
+                /** @description The intent has no callback event to resend (4016); Idempotency-Key used in the last 24 hours for another request (4018), or its first request is still running (4090, retry after the Retry-After header's seconds) */
                 409: {
                     headers: {
                         [name: string]: unknown;
@@ -1160,7 +1173,10 @@ export interface paths {
         post: {
             parameters: {
                 query?: never;
-                header?: never;
+                header?: {
+                    /** @description Optional, 1-255 visible ASCII characters (a UUID, say). Within 24 hours the same key and body answer with the first request's result (a replayed answer carries `Idempotent-Replayed: true`, except intent create, which answers with the intent it made: same id and address); the same key with another body is refused (409 / 4018); a retry while the first request is still running is 409 / 4090 with Retry-After. Keys are per organisation (API key), per client (browser) or per Studio user. */
+                    "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+                };
                 path?: never;
                 cookie?: never;
             };
@@ -1208,6 +1224,15 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
+                /** @description Idempotency-Key used in the last 24 hours for another request (4018), or its first request is still running (4090, retry after the Retry-After header's seconds) */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
             };
         };
         delete?: never;
@@ -1229,7 +1254,10 @@ export interface paths {
         post: {
             parameters: {
                 query?: never;
-                header?: never;
+                header?: {
+                    /** @description Optional, 1-255 visible ASCII characters (a UUID, say). Within 24 hours the same key and body answer with the first request's result (a replayed answer carries `Idempotent-Replayed: true`, except intent create, which answers with the intent it made: same id and address); the same key with another body is refused (409 / 4018); a retry while the first request is still running is 409 / 4090 with Retry-After. Keys are per organisation (API key), per client (browser) or per Studio user. */
+                    "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+                };
                 path?: never;
                 cookie?: never;
             };
@@ -1286,7 +1314,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Two-factor authentication already on, or not set up yet (4067) */
+                /** @description Two-factor authentication already on, or not set up yet (4067); Idempotency-Key used in the last 24 hours for another request (4018), or its first request is still running (4090, retry after the Retry-After header's seconds) */
                 409: {
                     headers: {
                         [name: string]: unknown;
@@ -1334,7 +1362,10 @@ export interface paths {
         post: {
             parameters: {
                 query?: never;
-                header?: never;
+                header?: {
+                    /** @description Optional, 1-255 visible ASCII characters (a UUID, say). Within 24 hours the same key and body answer with the first request's result (a replayed answer carries `Idempotent-Replayed: true`, except intent create, which answers with the intent it made: same id and address); the same key with another body is refused (409 / 4018); a retry while the first request is still running is 409 / 4090 with Retry-After. Keys are per organisation (API key), per client (browser) or per Studio user. */
+                    "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+                };
                 path?: never;
                 cookie?: never;
             };
@@ -1383,7 +1414,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Two-factor authentication already on, or not set up yet (4067) */
+                /** @description Two-factor authentication already on, or not set up yet (4067); Idempotency-Key used in the last 24 hours for another request (4018), or its first request is still running (4090, retry after the Retry-After header's seconds) */
                 409: {
                     headers: {
                         [name: string]: unknown;
@@ -1500,7 +1531,10 @@ export interface paths {
         post: {
             parameters: {
                 query?: never;
-                header?: never;
+                header?: {
+                    /** @description Optional, 1-255 visible ASCII characters (a UUID, say). Within 24 hours the same key and body answer with the first request's result (a replayed answer carries `Idempotent-Replayed: true`, except intent create, which answers with the intent it made: same id and address); the same key with another body is refused (409 / 4018); a retry while the first request is still running is 409 / 4090 with Retry-After. Keys are per organisation (API key), per client (browser) or per Studio user. */
+                    "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+                };
                 path?: never;
                 cookie?: never;
             };
@@ -1555,7 +1589,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Two-factor authentication already on, or not set up yet (4067) */
+                /** @description Two-factor authentication already on, or not set up yet (4067); Idempotency-Key used in the last 24 hours for another request (4018), or its first request is still running (4090, retry after the Retry-After header's seconds) */
                 409: {
                     headers: {
                         [name: string]: unknown;
@@ -1934,7 +1968,10 @@ export interface paths {
         post: {
             parameters: {
                 query?: never;
-                header?: never;
+                header?: {
+                    /** @description Optional, 1-255 visible ASCII characters (a UUID, say). Within 24 hours the same key and body answer with the first request's result (a replayed answer carries `Idempotent-Replayed: true`, except intent create, which answers with the intent it made: same id and address); the same key with another body is refused (409 / 4018); a retry while the first request is still running is 409 / 4090 with Retry-After. Keys are per organisation (API key), per client (browser) or per Studio user. */
+                    "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+                };
                 path: {
                     orgId: string;
                 };
@@ -2000,7 +2037,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Already a member (4066) */
+                /** @description Already a member (4066); Idempotency-Key used in the last 24 hours for another request (4018), or its first request is still running (4090, retry after the Retry-After header's seconds) */
                 409: {
                     headers: {
                         [name: string]: unknown;
@@ -2522,7 +2559,10 @@ export interface paths {
         post: {
             parameters: {
                 query?: never;
-                header?: never;
+                header?: {
+                    /** @description Optional, 1-255 visible ASCII characters (a UUID, say). Within 24 hours the same key and body answer with the first request's result (a replayed answer carries `Idempotent-Replayed: true`, except intent create, which answers with the intent it made: same id and address); the same key with another body is refused (409 / 4018); a retry while the first request is still running is 409 / 4090 with Retry-After. Keys are per organisation (API key), per client (browser) or per Studio user. */
+                    "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+                };
                 path?: never;
                 cookie?: never;
             };
@@ -2579,6 +2619,15 @@ export interface paths {
                 };
                 /** @description The role may not do this (4032), or the CSRF check failed (4033) */
                 403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Idempotency-Key used in the last 24 hours for another request (4018), or its first request is still running (4090, retry after the Retry-After header's seconds) */
+                409: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -3132,7 +3181,10 @@ export interface paths {
         post: {
             parameters: {
                 query?: never;
-                header?: never;
+                header?: {
+                    /** @description Optional, 1-255 visible ASCII characters (a UUID, say). Within 24 hours the same key and body answer with the first request's result (a replayed answer carries `Idempotent-Replayed: true`, except intent create, which answers with the intent it made: same id and address); the same key with another body is refused (409 / 4018); a retry while the first request is still running is 409 / 4090 with Retry-After. Keys are per organisation (API key), per client (browser) or per Studio user. */
+                    "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+                };
                 path: {
                     orgId: string;
                     id: string;
@@ -3190,7 +3242,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description The intent has no callback event to resend (4016) */
+                /** @description The intent has no callback event to resend (4016); Idempotency-Key used in the last 24 hours for another request (4018), or its first request is still running (4090, retry after the Retry-After header's seconds) */
                 409: {
                     headers: {
                         [name: string]: unknown;
@@ -3388,7 +3440,10 @@ export interface paths {
         post: {
             parameters: {
                 query?: never;
-                header?: never;
+                header?: {
+                    /** @description Optional, 1-255 visible ASCII characters (a UUID, say). Within 24 hours the same key and body answer with the first request's result (a replayed answer carries `Idempotent-Replayed: true`, except intent create, which answers with the intent it made: same id and address); the same key with another body is refused (409 / 4018); a retry while the first request is still running is 409 / 4090 with Retry-After. Keys are per organisation (API key), per client (browser) or per Studio user. */
+                    "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+                };
                 path: {
                     orgId: string;
                 };
@@ -3444,6 +3499,15 @@ export interface paths {
                 };
                 /** @description Unknown organisation (4004) or payment intent (4006) */
                 404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Idempotency-Key used in the last 24 hours for another request (4018), or its first request is still running (4090, retry after the Retry-After header's seconds) */
+                409: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -3736,7 +3800,10 @@ export interface paths {
         post: {
             parameters: {
                 query?: never;
-                header?: never;
+                header?: {
+                    /** @description Optional, 1-255 visible ASCII characters (a UUID, say). Within 24 hours the same key and body answer with the first request's result (a replayed answer carries `Idempotent-Replayed: true`, except intent create, which answers with the intent it made: same id and address); the same key with another body is refused (409 / 4018); a retry while the first request is still running is 409 / 4090 with Retry-After. Keys are per organisation (API key), per client (browser) or per Studio user. */
+                    "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+                };
                 path: {
                     orgId: string;
                 };
@@ -3797,7 +3864,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description idempotency_key used for another withdrawal (4018); not awaiting approval (4047) */
+                /** @description idempotency_key used for another withdrawal (4018); not awaiting approval (4047); Idempotency-Key used in the last 24 hours for another request (4018), or its first request is still running (4090, retry after the Retry-After header's seconds) */
                 409: {
                     headers: {
                         [name: string]: unknown;
@@ -3951,7 +4018,10 @@ export interface paths {
         post: {
             parameters: {
                 query?: never;
-                header?: never;
+                header?: {
+                    /** @description Optional, 1-255 visible ASCII characters (a UUID, say). Within 24 hours the same key and body answer with the first request's result (a replayed answer carries `Idempotent-Replayed: true`, except intent create, which answers with the intent it made: same id and address); the same key with another body is refused (409 / 4018); a retry while the first request is still running is 409 / 4090 with Retry-After. Keys are per organisation (API key), per client (browser) or per Studio user. */
+                    "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+                };
                 path: {
                     orgId: string;
                 };
@@ -4012,7 +4082,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description idempotency_key used for another withdrawal (4018); not awaiting approval (4047) */
+                /** @description idempotency_key used for another withdrawal (4018); not awaiting approval (4047); Idempotency-Key used in the last 24 hours for another request (4018), or its first request is still running (4090, retry after the Retry-After header's seconds) */
                 409: {
                     headers: {
                         [name: string]: unknown;
@@ -4069,7 +4139,10 @@ export interface paths {
         post: {
             parameters: {
                 query?: never;
-                header?: never;
+                header?: {
+                    /** @description Optional, 1-255 visible ASCII characters (a UUID, say). Within 24 hours the same key and body answer with the first request's result (a replayed answer carries `Idempotent-Replayed: true`, except intent create, which answers with the intent it made: same id and address); the same key with another body is refused (409 / 4018); a retry while the first request is still running is 409 / 4090 with Retry-After. Keys are per organisation (API key), per client (browser) or per Studio user. */
+                    "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+                };
                 path: {
                     orgId: string;
                     id: string;
@@ -4131,7 +4204,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description idempotency_key used for another withdrawal (4018); not awaiting approval (4047) */
+                /** @description idempotency_key used for another withdrawal (4018); not awaiting approval (4047); Idempotency-Key used in the last 24 hours for another request (4018), or its first request is still running (4090, retry after the Retry-After header's seconds) */
                 409: {
                     headers: {
                         [name: string]: unknown;
@@ -4188,7 +4261,10 @@ export interface paths {
         post: {
             parameters: {
                 query?: never;
-                header?: never;
+                header?: {
+                    /** @description Optional, 1-255 visible ASCII characters (a UUID, say). Within 24 hours the same key and body answer with the first request's result (a replayed answer carries `Idempotent-Replayed: true`, except intent create, which answers with the intent it made: same id and address); the same key with another body is refused (409 / 4018); a retry while the first request is still running is 409 / 4090 with Retry-After. Keys are per organisation (API key), per client (browser) or per Studio user. */
+                    "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+                };
                 path: {
                     orgId: string;
                     id: string;
@@ -4250,7 +4326,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description idempotency_key used for another withdrawal (4018); not awaiting approval (4047) */
+                /** @description idempotency_key used for another withdrawal (4018); not awaiting approval (4047); Idempotency-Key used in the last 24 hours for another request (4018), or its first request is still running (4090, retry after the Retry-After header's seconds) */
                 409: {
                     headers: {
                         [name: string]: unknown;
@@ -4718,7 +4794,10 @@ export interface paths {
         post: {
             parameters: {
                 query?: never;
-                header?: never;
+                header?: {
+                    /** @description Optional, 1-255 visible ASCII characters (a UUID, say). Within 24 hours the same key and body answer with the first request's result (a replayed answer carries `Idempotent-Replayed: true`, except intent create, which answers with the intent it made: same id and address); the same key with another body is refused (409 / 4018); a retry while the first request is still running is 409 / 4090 with Retry-After. Keys are per organisation (API key), per client (browser) or per Studio user. */
+                    "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+                };
                 path: {
                     orgId: string;
                 };
@@ -4772,6 +4851,15 @@ export interface paths {
                 };
                 /** @description Not a member, or no such key or client (4004) */
                 404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Idempotency-Key used in the last 24 hours for another request (4018), or its first request is still running (4090, retry after the Retry-After header's seconds) */
+                409: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -5044,7 +5132,10 @@ export interface paths {
         post: {
             parameters: {
                 query?: never;
-                header?: never;
+                header?: {
+                    /** @description Optional, 1-255 visible ASCII characters (a UUID, say). Within 24 hours the same key and body answer with the first request's result (a replayed answer carries `Idempotent-Replayed: true`, except intent create, which answers with the intent it made: same id and address); the same key with another body is refused (409 / 4018); a retry while the first request is still running is 409 / 4090 with Retry-After. Keys are per organisation (API key), per client (browser) or per Studio user. */
+                    "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+                };
                 path: {
                     orgId: string;
                 };
@@ -5098,6 +5189,15 @@ export interface paths {
                 };
                 /** @description Not a member, or no such key or client (4004) */
                 404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Idempotency-Key used in the last 24 hours for another request (4018), or its first request is still running (4090, retry after the Retry-After header's seconds) */
+                409: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -5326,7 +5426,10 @@ export interface paths {
         post: {
             parameters: {
                 query?: never;
-                header?: never;
+                header?: {
+                    /** @description Optional, 1-255 visible ASCII characters (a UUID, say). Within 24 hours the same key and body answer with the first request's result (a replayed answer carries `Idempotent-Replayed: true`, except intent create, which answers with the intent it made: same id and address); the same key with another body is refused (409 / 4018); a retry while the first request is still running is 409 / 4090 with Retry-After. Keys are per organisation (API key), per client (browser) or per Studio user. */
+                    "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+                };
                 path: {
                     orgId: string;
                 };
@@ -5376,6 +5479,15 @@ export interface paths {
                 };
                 /** @description Not a member, or no such key or client (4004) */
                 404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Idempotency-Key used in the last 24 hours for another request (4018), or its first request is still running (4090, retry after the Retry-After header's seconds) */
+                409: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -5636,7 +5748,10 @@ export interface paths {
         post: {
             parameters: {
                 query?: never;
-                header?: never;
+                header?: {
+                    /** @description Optional, 1-255 visible ASCII characters (a UUID, say). Within 24 hours the same key and body answer with the first request's result (a replayed answer carries `Idempotent-Replayed: true`, except intent create, which answers with the intent it made: same id and address); the same key with another body is refused (409 / 4018); a retry while the first request is still running is 409 / 4090 with Retry-After. Keys are per organisation (API key), per client (browser) or per Studio user. */
+                    "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+                };
                 path: {
                     orgId: string;
                 };
@@ -5697,7 +5812,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description The organisation has no client yet (4055) */
+                /** @description The organisation has no client yet (4055); Idempotency-Key used in the last 24 hours for another request (4018), or its first request is still running (4090, retry after the Retry-After header's seconds) */
                 409: {
                     headers: {
                         [name: string]: unknown;
@@ -5929,7 +6044,7 @@ export interface components {
          * @example TWD
          * @enum {string}
          */
-        FiatCurrency: "TWD" | "USD";
+        FiatCurrency: "TWD" | "USD" | "EUR" | "JPY" | "HKD" | "SGD" | "KRW" | "GBP" | "AUD" | "CAD" | "CHF" | "CNY" | "THB" | "MYR" | "PHP" | "IDR" | "INR" | "VND";
         /** @enum {string} */
         PaymentStatus: "pending" | "success" | "expired" | "insufficient_not_refunded" | "insufficient_refunded";
         PaymentIntent: {
@@ -5993,7 +6108,7 @@ export interface components {
         };
         CreatePaymentIntentRequest: {
             /**
-             * @description Amount in fiat: a plain decimal from 0.01 to 1000000000, at most 2 decimals (trailing zeros aside); returned exactly as sent.
+             * @description Amount in fiat: a plain decimal from one minor unit (0.01; 1 in a currency without minor units) to 1000000000, with at most the currency's ISO 4217 minor units of decimals (2; none for JPY, KRW, VND; trailing zeros aside); returned exactly as sent.
              * @example 300.0
              */
             fiat_amount: string;
@@ -6825,7 +6940,7 @@ export interface components {
         };
         AdminCreatePaymentLink: {
             /**
-             * @description Amount in fiat: a plain decimal from 0.01 to 1000000000, at most 2 decimals (trailing zeros aside); returned exactly as sent.
+             * @description Amount in fiat: a plain decimal from one minor unit (0.01; 1 in a currency without minor units) to 1000000000, with at most the currency's ISO 4217 minor units of decimals (2; none for JPY, KRW, VND; trailing zeros aside); returned exactly as sent.
              * @example 300.0
              */
             fiat_amount: string;
@@ -6839,7 +6954,10 @@ export interface components {
         };
     };
     responses: never;
-    parameters: never;
+    parameters: {
+        /** @description Optional, 1-255 visible ASCII characters (a UUID, say). Within 24 hours the same key and body answer with the first request's result (a replayed answer carries `Idempotent-Replayed: true`, except intent create, which answers with the intent it made: same id and address); the same key with another body is refused (409 / 4018); a retry while the first request is still running is 409 / 4090 with Retry-After. Keys are per organisation (API key), per client (browser) or per Studio user. */
+        IdempotencyKey: string;
+    };
     requestBodies: never;
     headers: never;
     pathItems: never;

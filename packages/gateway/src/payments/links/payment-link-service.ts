@@ -5,7 +5,7 @@ import type { Database, PaymentLinksTable } from "../../platform/database/schema
 import { DomainError, ErrorCode, notFound } from "../../platform/errors.ts";
 import { newPaymentLinkId, PAYMENT_LINK_ID_PATTERN } from "../../platform/ids.ts";
 import type { PaymentIntentService } from "../payment-intent-service.ts";
-import type { Fiat } from "../quote.ts";
+import { checkFiatAmount, type Fiat } from "../quote.ts";
 
 export interface PaymentLink {
   id: string;
@@ -79,6 +79,7 @@ export function createPaymentLinks(options: {
       actor: Actor,
     ): Promise<PaymentLink> {
       // Checked now rather than at the first open, where the payer could do nothing about it.
+      checkFiatAmount(input.fiat_amount, input.fiat_currency);
       if ((await tenancy.listClients(orgId)).length === 0) throw orgHasNoClient();
       return db.transaction().execute(async (trx) => {
         const row = await trx

@@ -144,7 +144,8 @@ describe("payment links", () => {
     expect((await dev.request("GET", links)).status).toBe(200);
     for (const [body, field] of [
       [{ fiat_amount: "1.001", fiat_currency: "USD", reusable: true }, "fiat_amount"],
-      [{ fiat_amount: "1", fiat_currency: "EUR", reusable: true }, "fiat_currency"],
+      [{ fiat_amount: "1", fiat_currency: "XXX", reusable: true }, "fiat_currency"],
+      [{ fiat_amount: "100.5", fiat_currency: "JPY", reusable: true }, "fiat_amount"],
       [{ fiat_amount: "1", fiat_currency: "USD" }, "reusable"],
       [{ fiat_amount: 1, fiat_currency: "USD", reusable: true }, "fiat_amount"],
     ] as const) {

@@ -664,3 +664,31 @@ export interface Database {
   ledger_postings: LedgerPostingsTable;
   wallet_deposits: WalletDepositsTable;
 }
+
+// ---- Idempotency-Key beyond transfers: migration 2026-11-29-idempotency. ----
+
+export interface PaymentIntentsTable {
+  /** The create's Idempotency-Key (unique per organisation while set); null without one. */
+  idempotency_key: ColumnType<string | null, string | null | undefined, string | null>;
+  /** requestHash of the create (platform/idempotency.ts): another body under the key is a 409. */
+  idempotency_request_hash: ColumnType<string | null, string | null | undefined, string | null>;
+}
+
+export interface IdempotencyKeysTable {
+  /** "org:<id>", "client:<id>" or "user:<id>": whose key it is. */
+  scope: string;
+  key: string;
+  method: string;
+  path: string;
+  request_hash: string;
+  state: "running" | "done";
+  locked_until: Timestamp | null;
+  response_status: number | null;
+  response_content_type: string | null;
+  response_body: string | null;
+  created_at: Timestamp;
+}
+
+export interface Database {
+  idempotency_keys: IdempotencyKeysTable;
+}

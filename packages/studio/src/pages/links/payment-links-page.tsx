@@ -2,6 +2,7 @@ import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tansta
 import { Link } from "@tanstack/react-router";
 import { type FormEvent, useState } from "react";
 import { request } from "../../api/client.ts";
+import type { components } from "../../api/schema";
 import { useOrg } from "../../api/session.ts";
 import { Checkbox } from "../../components/checkbox.tsx";
 import { type ColumnDef, DataTable, Pagination } from "../../components/data-table.tsx";
@@ -18,7 +19,7 @@ import {
   SelectField,
   TextField,
 } from "../../components/ui.tsx";
-import { formatAmount, formatDateTime } from "../../format.ts";
+import { formatDateTime, formatFiat } from "../../format.ts";
 import { useI18n } from "../../i18n/index.tsx";
 import type { Page } from "../page-types.ts";
 
@@ -36,8 +37,27 @@ interface PaymentLink {
   created_at: string;
 }
 
-// The currencies the quote knows (payments/quote.ts); the API refuses any other by name.
-const CURRENCIES = ["TWD", "USD"] as const;
+// The currencies the quote knows (payments/quote.ts, through the OpenAPI document's enum).
+const CURRENCIES = [
+  "TWD",
+  "USD",
+  "EUR",
+  "JPY",
+  "HKD",
+  "SGD",
+  "KRW",
+  "GBP",
+  "AUD",
+  "CAD",
+  "CHF",
+  "CNY",
+  "THB",
+  "MYR",
+  "PHP",
+  "IDR",
+  "INR",
+  "VND",
+] as const satisfies readonly components["schemas"]["FiatCurrency"][];
 const linksKey = (orgId: number) => ["org", orgId, "payment-links"] as const;
 
 /** /studio/orgs/<id>/links: links a merchant sends to get paid with no code at all. */
@@ -72,7 +92,7 @@ export function PaymentLinksPage() {
       header: t("linksAmount"),
       accessorKey: "fiat_amount",
       meta: { numeric: true },
-      cell: (c) => `${formatAmount(c.row.original.fiat_amount)} ${c.row.original.fiat_currency}`,
+      cell: (c) => formatFiat(c.row.original.fiat_amount, c.row.original.fiat_currency, language),
     },
     {
       header: t("linksKind"),

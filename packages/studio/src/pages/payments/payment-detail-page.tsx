@@ -15,7 +15,7 @@ import {
   PaymentStatusBadge,
   QueryState,
 } from "../../components/ui.tsx";
-import { formatAmount, formatDateTime } from "../../format.ts";
+import { formatAmount, formatDateTime, formatFiat } from "../../format.ts";
 import { useI18n } from "../../i18n/index.tsx";
 import { HashLink, orderIdOf, StateBadge } from "./payment-bits.tsx";
 
@@ -74,9 +74,7 @@ function DetailBody({ detail }: { detail: Detail }) {
         description={
           <span className="badges">
             <PaymentStatusBadge status={p.status} />
-            <span>
-              {formatAmount(p.fiat_amount)} {p.fiat_currency}
-            </span>
+            <span>{formatFiat(p.fiat_amount, p.fiat_currency, language)}</span>
             {orderId && <span className="muted">· {orderId}</span>}
           </span>
         }
@@ -94,7 +92,7 @@ function DetailBody({ detail }: { detail: Detail }) {
           <DetailList
             items={[
               [t("detailStatus"), <PaymentStatusBadge key="s" status={p.status} />],
-              [t("detailFiat"), `${formatAmount(p.fiat_amount)} ${p.fiat_currency}`],
+              [t("detailFiat"), formatFiat(p.fiat_amount, p.fiat_currency, language)],
               [t("detailCrypto"), `${formatAmount(p.crypto_amount)} ${p.symbol}`],
               [
                 t("detailReceived"),

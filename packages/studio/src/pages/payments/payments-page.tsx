@@ -14,7 +14,7 @@ import {
   SelectField,
   TextField,
 } from "../../components/ui.tsx";
-import { formatAmount, formatDateTime } from "../../format.ts";
+import { formatAmount, formatDateTime, formatFiat } from "../../format.ts";
 import { type MessageKey, useI18n } from "../../i18n/index.tsx";
 import { ExportCard } from "./export-card.tsx";
 import { orderIdOf } from "./payment-bits.tsx";
@@ -130,7 +130,7 @@ export function PaymentsPage() {
       header: t("paymentsFiat"),
       id: "fiat",
       meta: { numeric: true },
-      cell: (c) => `${formatAmount(c.row.original.fiat_amount)} ${c.row.original.fiat_currency}`,
+      cell: (c) => formatFiat(c.row.original.fiat_amount, c.row.original.fiat_currency, language),
     },
     {
       header: t("paymentsCrypto"),
