@@ -63,7 +63,7 @@ export const CreatePaymentIntentBody = z
       .max(GROUP_KEY_MAX_CHARS)
       .nullish()
       .openapi({ example: "buy_stone_with_usdt" }),
-    // Stablegate extensions (docs/payments.md, "Accepted assets").
+    // Stablegate extensions (docs/accepted-assets.md).
     payment_chain_id: z.string().max(64).superRefine(refineText).optional().openapi({
       description:
         "Stablegate extension: the chain to be paid on (a chain key such as arb, base, polygon, or an alias such as matic); with symbol, fixes the asset so the payer cannot choose another. Must be accepted by the organisation (422 / 4075). Absent: the organisation's default, and the payer may choose among its accepted assets",

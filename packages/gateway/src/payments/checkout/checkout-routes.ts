@@ -71,7 +71,7 @@ const chooseAssetRoute = createRoute({
   tags: ["Hosted checkout"],
   summary: "Choose the chain and token to pay in (Stablegate extension)",
   description:
-    "Public, like the read. Re-quotes the payment in one of the organisation's accepted assets (one of `asset_options`): new rate, amount, token and chain; the deposit address stays the same. Allowed while the payment is pending, before its deadline, with nothing received, and when the merchant did not fix the asset on create (409 / 4076 otherwise). A payment still made in the previously shown asset is recognised, not lost (docs/payments.md).",
+    "Public, like the read. Re-quotes the payment in one of the organisation's accepted assets (one of `asset_options`): new rate, amount, token and chain; the deposit address stays the same. Allowed while the payment is pending, before its deadline, with nothing received, and when the merchant did not fix the asset on create (409 / 4076 otherwise). A payment still made in the previously shown asset is recognised, not lost (docs/accepted-assets.md).",
   security: [],
   request: {
     params: IntentIdParam,

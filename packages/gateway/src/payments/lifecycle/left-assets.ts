@@ -19,7 +19,7 @@ export interface MatchableIntent {
  *
  * Not handled: the old asset paid after something already arrived in the new one (the intent
  * cannot count two tokens); that transfer stays unmatched and is logged by the caller's follower
- * as an ordinary unknown transfer (docs/payments.md, "Accepted assets").
+ * as an ordinary unknown transfer (docs/accepted-assets.md).
  */
 export async function restoreLeftAssets(
   trx: Transaction<Database>,

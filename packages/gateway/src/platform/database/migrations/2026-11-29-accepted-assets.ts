@@ -1,6 +1,6 @@
 import { type Kysely, sql } from "kysely";
 
-// Accepted assets and the payer's choice (docs/payments.md, "Accepted assets").
+// Accepted assets and the payer's choice (docs/accepted-assets.md).
 export async function up(db: Kysely<unknown>): Promise<void> {
   const statements = [
     // "chain/SYMBOL" pairs (canonical chain key, the registry's symbol); null: the default pair
