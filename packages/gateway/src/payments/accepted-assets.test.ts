@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createChainRegistry } from "../chain/chain-registry.ts";
-import { ConfigError, loadConfig } from "../platform/config.ts";
 import { validateTransfer } from "../payouts/validate-transfer.ts";
+import { ConfigError, loadConfig } from "../platform/config.ts";
 import { endPaymentWindow } from "../testing/end-payment-window.ts";
 import { startTestGateway, type TestGateway, type TestTenant } from "../testing/test-gateway.ts";
 
@@ -45,12 +45,12 @@ describe("operator tokens (TOKENS_<CHAIN>)", () => {
   });
 
   it("refuses a token that clashes with a known one of the chain", () => {
-    expect(() =>
-      loadConfig({ TOKENS_ARB: `USDC.E:${USDT0_BASE}:6:USDC` }),
-    ).toThrow(/TOKENS_ARB: USDC.E .* clashes with USDC.e/);
-    expect(() =>
-      loadConfig({ TOKENS_ARB: `MINE:${USDC_E_ARB}:6:USDC` }),
-    ).toThrow(/clashes with USDC.e/);
+    expect(() => loadConfig({ TOKENS_ARB: `USDC.E:${USDT0_BASE}:6:USDC` })).toThrow(
+      /TOKENS_ARB: USDC.E .* clashes with USDC.e/,
+    );
+    expect(() => loadConfig({ TOKENS_ARB: `MINE:${USDC_E_ARB}:6:USDC` })).toThrow(
+      /clashes with USDC.e/,
+    );
   });
 });
 
@@ -118,7 +118,6 @@ describe("an organisation's accepted assets, create and the payer's choice", () 
       },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     });
-    // biome-ignore lint/suspicious/noExplicitAny: the wire's JSON, asserted field by field
     return { status: res.status, body: (await res.json()) as any };
   }
   const create = (extra: Record<string, unknown> = {}) =>
@@ -218,7 +217,12 @@ describe("an organisation's accepted assets, create and the payer's choice", () 
     const id = created.payment_intent_id;
     const read = (await checkout(id)).body.data;
     expect(read.asset_options).toEqual([
-      { payment_chain_id: "arb", chain_name: "Arbitrum One", symbol: "USDT", crypto_amount: "9.23" },
+      {
+        payment_chain_id: "arb",
+        chain_name: "Arbitrum One",
+        symbol: "USDT",
+        crypto_amount: "9.23",
+      },
       { payment_chain_id: "base", chain_name: "Base", symbol: "USDC", crypto_amount: "9.23" },
       {
         payment_chain_id: "polygon",

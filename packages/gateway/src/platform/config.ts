@@ -35,7 +35,8 @@ const csv = z
 
 // TOKENS_<CHAIN>: the operator's own tokens on a chain, comma-separated
 // SYMBOL:0xaddress:decimals[:priced-as], e.g. "EURC:0x…:6:USDC" or "USDT0:0x…:6:USDT".
-const TOKEN_ENTRY = /^([A-Za-z0-9][A-Za-z0-9.]{0,15}):(0x[0-9a-fA-F]{40}):(\d{1,2})(?::([A-Za-z]+))?$/;
+const TOKEN_ENTRY =
+  /^([A-Za-z0-9][A-Za-z0-9.]{0,15}):(0x[0-9a-fA-F]{40}):(\d{1,2})(?::([A-Za-z]+))?$/;
 const tokenList = z.string().transform((s, ctx): TokenInfo[] => {
   const out: TokenInfo[] = [];
   for (const entry of s

@@ -56,7 +56,11 @@ export async function paySandboxIntent(options: {
         body: JSON.stringify({ payment_chain_id: intent.payment_chain_id, symbol: options.token }),
       },
     );
-    const answer = (await chosen.json()) as { code: number; message?: string; data?: typeof intent };
+    const answer = (await chosen.json()) as {
+      code: number;
+      message?: string;
+      data?: typeof intent;
+    };
     if (answer.code !== 0 || !answer.data) {
       throw new ConfigError(`--token ${options.token}: ${answer.message ?? "refused"}`);
     }

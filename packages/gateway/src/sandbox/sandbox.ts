@@ -113,7 +113,12 @@ export async function startSandbox(config: Config, log: Logger): Promise<Sandbox
     if ((await orgSettings.get(credentials.orgId)).accepted_assets.length === 1) {
       await orgSettings.update(
         credentials.orgId,
-        { accepted_assets: localChain.tokens.map((t) => ({ chain_id: localChain.key, symbol: t.symbol })) },
+        {
+          accepted_assets: localChain.tokens.map((t) => ({
+            chain_id: localChain.key,
+            symbol: t.symbol,
+          })),
+        },
         { kind: "cli" },
       );
     }

@@ -56,7 +56,8 @@ export function createChainIngestService(options: {
     const byAddress = new Map(intents.map((i) => [i.payment_address.toLowerCase(), i]));
     // Paid in an asset the checkout showed before the payer switched: switched back and counted.
     const unmatched = paying.filter(
-      (l) => byAddress.get(l.to.toLowerCase())?.token_address.toLowerCase() !== l.token.toLowerCase(),
+      (l) =>
+        byAddress.get(l.to.toLowerCase())?.token_address.toLowerCase() !== l.token.toLowerCase(),
     );
     for (const i of await restoreLeftAssets(trx, chainKey, unmatched, now())) {
       byAddress.set(i.payment_address.toLowerCase(), i);
