@@ -52,6 +52,11 @@ export function createChainIngestService(options: {
       .select(["id", "payment_address", "token_address"])
       .where("payment_chain_id", "=", chainKey)
       .where((eb) => eb(eb.fn("lower", ["payment_address"]), "in", recipients))
+      // Locked (in id order) before the transfer is written: the payer's choice of asset
+      // (payment-intent-service chooseAsset) takes the same lock, so it either sees this
+      // transfer and refuses, or commits first and the transfer is matched against the new asset.
+      .orderBy("id")
+      .forUpdate()
       .execute();
     const byAddress = new Map(intents.map((i) => [i.payment_address.toLowerCase(), i]));
     // Paid in an asset the checkout showed before the payer switched: switched back and counted.
