@@ -64,7 +64,11 @@ export function addAdminCommands(program: Command, run: AdminRunner): void {
       "default payment chain (eth, arb, base, bsc, polygon or its alias matic, optimism)",
       "arb",
     )
-    .option("--token <symbol>", "default payment token (USDT, USDC, USDC.e on arb and polygon, or an operator token)", "USDT")
+    .option(
+      "--token <symbol>",
+      "default payment token (USDT, USDC, USDC.e on arb and polygon, or an operator token)",
+      "USDT",
+    )
     .action((o: { name: string; chain: string; token: string }) =>
       run(({ tenancy }) =>
         tenancy.createOrganization({

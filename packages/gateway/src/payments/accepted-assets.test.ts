@@ -1,3 +1,4 @@
+import { getAddress } from "viem";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createChainRegistry } from "../chain/chain-registry.ts";
 import { validateTransfer } from "../payouts/validate-transfer.ts";
@@ -13,7 +14,7 @@ import { startTestGateway, type TestGateway, type TestTenant } from "../testing/
 const INTENT = "/v1/studio/api/payment/intent";
 const USDC_E_ARB = "0xff970a61a04b1ca14834a43f5de4533ebddb5cc8";
 const USDC_E_POLYGON = "0x2791Bca1f2de4661ED88A30C99A7a9449Aa84174";
-const USDT0_BASE = "0x00000000000000000000000000000000000000b0";
+const USDT0_BASE = getAddress("0x00000000000000000000000000000000000000b0");
 const PAYEE = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8";
 const cli = { kind: "cli" } as const;
 
@@ -26,7 +27,7 @@ describe("operator tokens (TOKENS_<CHAIN>)", () => {
       { symbol: "USDT0", address: USDT0_BASE, decimals: 6, pricedAs: "USDT" },
       {
         symbol: "EURC.x",
-        address: "0x00000000000000000000000000000000000000c1",
+        address: getAddress("0x00000000000000000000000000000000000000c1"),
         decimals: 18,
         pricedAs: "USDC",
       },
@@ -69,6 +70,16 @@ describe("the registry", () => {
   it("has bridged USDC.e on Arbitrum and Polygon, priced as USDC", () => {
     expect(chains.token("arb", "usdc.e")).toMatchObject({ symbol: "USDC.e", pricedAs: "USDC" });
     expect(chains.token("matic", "USDC.e").address).toBe(USDC_E_POLYGON);
+  });
+
+  it("adds operator tokens to their chain: the chain watcher follows every token of a chain", () => {
+    const withOwn = createChainRegistry({
+      extraTokens: loadConfig({ TOKENS_BASE: `USDT0:${USDT0_BASE}:6:USDT` }).tokens,
+    });
+    expect(withOwn.get("base").tokens.map((t) => t.symbol)).toEqual(["USDT", "USDC", "USDT0"]);
+    expect(chains.get("arb").tokens.map((t) => t.symbol)).toEqual(["USDT", "USDC", "USDC.e"]);
+    // The built-in list is not changed for other registries.
+    expect(chains.get("base").tokens.map((t) => t.symbol)).toEqual(["USDT", "USDC"]);
   });
 
   it("validates the seed's transfer sample (USDC.e on arb) and matic", () => {

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
-import { isAddress } from "viem";
+import { getAddress, isAddress } from "viem";
 import { z } from "zod";
 import { parseNetwork } from "../callbacks/url-guard.ts";
 import type { ConfirmationPolicy } from "../chain/follower/index.ts";
@@ -60,7 +60,8 @@ const tokenList = z.string().transform((s, ctx): TokenInfo[] => {
     }
     out.push({
       symbol: m[1] as string,
-      address: m[2] as `0x${string}`,
+      // Checksummed, as the built-in tokens are: intents and reports show one spelling.
+      address: getAddress(m[2] as string),
       decimals: Number(m[3]),
       pricedAs: priced as TokenSymbol,
     });
