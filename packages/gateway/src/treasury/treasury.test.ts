@@ -83,7 +83,7 @@ describe("refunds", () => {
     }
   });
 
-  it("a payment in the second token (USDC) is refunded in USDC, USDT untouched", async () => {
+  it("a payment in the second token (USDC) is refunded in USDC", async () => {
     const shop = await f.openShop();
     await f.gw.services.orgSettings.update(
       shop.tenant.orgId,
@@ -98,7 +98,6 @@ describe("refunds", () => {
     const intent = ((await res.json()) as { data: Intent }).data;
     expect(intent).toMatchObject({ symbol: "USDC", token_address: f.usdc });
     const usdcBefore = await f.tokenBalance(f.chain.payerAddress, f.usdc);
-    const usdtBefore = await f.tokenBalance(f.chain.payerAddress);
     await f.pay(intent.payment_address, "1", f.usdc);
     // Short (or, on a slow machine, after the 5 s deadline): refunded either way.
     const done = await shop.waitFor(
@@ -114,7 +113,6 @@ describe("refunds", () => {
     expect(getAddress(receipt.logs[0]?.address as Hex)).toBe(f.usdc);
     expect(await f.tokenBalance(f.chain.payerAddress, f.usdc)).toBe(usdcBefore);
     expect(await f.tokenBalance(intent.payment_address, f.usdc)).toBe(0n);
-    expect(await f.tokenBalance(f.chain.payerAddress)).toBe(usdtBefore);
   });
 
   it("a payment after the deadline is refunded and shown as late_refund_amount; the status stays", async () => {
