@@ -101,6 +101,7 @@ export function createServices(options: {
   });
   const chains = createChainRegistry({
     rpcUrls: config.rpcUrls,
+    extraTokens: config.tokens,
     ...(options.extraChains ? { extraChains: options.extraChains } : {}),
   });
   const tenancy = createTenancyService({ db: database.db, chains, webhookSecrets });

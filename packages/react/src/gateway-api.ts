@@ -67,6 +67,9 @@ export function createGatewayApi(options: { baseUrl: string; clientId: string })
       if (params.callback_url !== undefined) body.callback_url = params.callback_url;
       if (params.order_data !== undefined) body.order_data = params.order_data;
       if (params.group_key !== undefined) body.group_key = params.group_key;
+      // Stablegate extensions: fix the chain and token (otherwise the payer may choose).
+      if (params.payment_chain_id !== undefined) body.payment_chain_id = params.payment_chain_id;
+      if (params.symbol !== undefined) body.symbol = params.symbol;
       return call(INTENT_PATH, {
         method: "POST",
         headers: { "Content-Type": "application/json" },

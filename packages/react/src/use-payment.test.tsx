@@ -103,6 +103,8 @@ describe("usePayment types", () => {
       callback_url?: string;
       order_data?: Record<string, unknown>;
       group_key?: string;
+      payment_chain_id?: string;
+      symbol?: string;
     }>();
     // @ts-expect-error fiat_amount is a decimal string, as in the API
     expectTypeOf<OpenPaymentModalParams>().toExtend<{ fiat_amount: number }>();

@@ -382,6 +382,118 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/checkout/payment/{id}/asset": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Choose the chain and token to pay in (Stablegate extension)
+         * @description Public, like the read. Re-quotes the payment in one of the organisation's accepted assets (one of `asset_options`): new rate, amount, token and chain; the deposit address stays the same. Allowed while the payment is pending, before its deadline, with nothing received, and when the merchant did not fix the asset on create (409 / 4076 otherwise). A payment still made in the previously shown asset is recognised, not lost (docs/accepted-assets.md).
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["ChooseAssetRequest"];
+                };
+            };
+            responses: {
+                /** @description The payment re-quoted in the chosen asset */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @enum {number} */
+                            code: 0;
+                            data: components["schemas"]["CheckoutPayment"];
+                        };
+                    };
+                };
+                /** @description Invalid request (4000): an unknown chain or token, or a malformed body */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Unknown payment intent (4006) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The asset can no longer be chosen (4076): paid, expired, something received, or fixed by the merchant */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Request body too large (4013) */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Content-Type must be application/json (4014) */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The organisation does not accept that chain and token (4075) */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Too many requests (4029): wait the Retry-After header's seconds */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/checkout/payment/{id}/events": {
         parameters: {
             query?: never;
@@ -1144,6 +1256,16 @@ export interface components {
             } | null;
             /** @example buy_stone_with_usdt */
             group_key?: string | null;
+            /**
+             * @description Stablegate extension: the chain to be paid on (a chain key such as arb, base, polygon, or an alias such as matic); with symbol, fixes the asset so the payer cannot choose another. Must be accepted by the organisation (422 / 4075). Absent: the organisation's default, and the payer may choose among its accepted assets
+             * @example base
+             */
+            payment_chain_id?: string;
+            /**
+             * @description Stablegate extension: the token to be paid in (USDT, USDC, USDC.e, or an operator-configured one), with payment_chain_id (absent: the default chain)
+             * @example USDC
+             */
+            symbol?: string;
         };
         PaymentIntentList: {
             items: components["schemas"]["PaymentIntent"][];
@@ -1195,6 +1317,24 @@ export interface components {
             received_amount: string | null;
             refund_amount: string | null;
             refund_tx_hash: string | null;
+            /** @description Stablegate extension: present while the payer may still choose the chain and token (pending, before the deadline, nothing received, the merchant did not fix the asset, the organisation accepts more than one): each accepted asset quoted now, the current one included. Choose with POST /v1/checkout/payment/{id}/asset */
+            asset_options?: components["schemas"]["AssetOption"][];
+        };
+        AssetOption: {
+            /** @example base */
+            payment_chain_id: string;
+            /** @example Base */
+            chain_name: string;
+            /** @example USDC */
+            symbol: string;
+            /** @example 9.23 */
+            crypto_amount: string;
+        };
+        ChooseAssetRequest: {
+            /** @example base */
+            payment_chain_id: string;
+            /** @example USDC */
+            symbol: string;
         };
         CallbackEventList: {
             items: components["schemas"]["CallbackEvent"][];

@@ -25,6 +25,23 @@ export async function fetchPayment(id: string, signal?: AbortSignal): Promise<Ch
   return body.data;
 }
 
+/**
+ * POST /v1/checkout/payment/{id}/asset: the payer's choice among `asset_options`; the payment
+ * re-quoted in it.
+ */
+export async function chooseAsset(
+  id: string,
+  asset: { payment_chain_id: string; symbol: string },
+): Promise<CheckoutPayment> {
+  const res = await fetch(`${paymentUrl(id)}/asset`, {
+    method: "POST",
+    headers: { Accept: "application/json", "Content-Type": "application/json" },
+    body: JSON.stringify({ payment_chain_id: asset.payment_chain_id, symbol: asset.symbol }),
+  });
+  if (!res.ok) throw new Error(`the gateway answered ${res.status}`);
+  return ((await res.json()) as { data: CheckoutPayment }).data;
+}
+
 /** Polling period while the event stream is down. */
 const POLL_MS = 3_000;
 

@@ -106,7 +106,14 @@ export function CheckoutApp({ paymentIntentId, embed, initialLanguage }: Checkou
   } else if (payment === undefined) {
     content = <p>{offline ? t("loadError") : t("loading")}</p>;
   } else if (payment.status === "pending") {
-    content = <PendingScreen payment={payment} clockOffsetMs={clockOffsetMs} t={t} />;
+    content = (
+      <PendingScreen
+        payment={payment}
+        clockOffsetMs={clockOffsetMs}
+        t={t}
+        onPayment={(p) => setPayment(p)}
+      />
+    );
   } else {
     content = <EndScreen payment={payment} t={t} />;
   }

@@ -66,6 +66,9 @@ const en = {
   refunded: "Refunded {amount} {symbol}.",
   refundTransaction: "Refund transaction",
   statusPending: "Waiting for payment",
+  payWith: "Pay with",
+  assetOnChain: "{symbol} on {chain}",
+  assetChoiceFailed: "Could not switch: the payment may have changed. Reload the page.",
 };
 
 export type Messages = typeof en;
@@ -126,6 +129,9 @@ const zhTW: Messages = {
   refunded: "已退款 {amount} {symbol}。",
   refundTransaction: "退款交易",
   statusPending: "等待付款",
+  payWith: "付款方式",
+  assetOnChain: "{chain} 上的 {symbol}",
+  assetChoiceFailed: "無法切換：付款狀態可能已變更，請重新整理頁面。",
 };
 
 const catalogs: Record<Language, Messages> = { en, "zh-TW": zhTW };

@@ -1,6 +1,7 @@
 import QRCode from "qrcode";
 import { useEffect, useState } from "react";
 import type { CheckoutPayment } from "./api.ts";
+import { AssetPicker } from "./asset-picker.tsx";
 import { erc20TransferUri } from "./eip681.ts";
 import type { Translate } from "./i18n.ts";
 import { WalletPay } from "./wallet-pay.tsx";
@@ -9,6 +10,8 @@ export function PendingScreen(props: {
   payment: CheckoutPayment;
   clockOffsetMs: number;
   t: Translate;
+  /** The payer chose another chain or token (the payment re-quoted). */
+  onPayment?(payment: CheckoutPayment): void;
 }) {
   const { payment: p, t } = props;
   const uri = erc20TransferUri({
@@ -24,6 +27,7 @@ export function PendingScreen(props: {
       <p className="fiat">
         {t("fiatEquivalent", { fiat: p.fiat_amount, currency: p.fiat_currency })}
       </p>
+      <AssetPicker payment={p} onChosen={(next) => props.onPayment?.(next)} t={t} />
       <dl className="facts">
         <div>
           <dt>{t("network")}</dt>

@@ -4,10 +4,38 @@ import type { TokenSymbol } from "../payments/quote.ts";
 export type { TokenSymbol };
 
 export interface TokenInfo {
-  symbol: TokenSymbol;
+  /**
+   * The symbol the API shows and accepts (`symbol` of an intent): "USDT", "USDC", "USDC.e", or
+   * an operator's own (TOKENS_<CHAIN>). Unique per chain, compared case-insensitively.
+   */
+  symbol: string;
   address: Address;
   decimals: number;
+  /**
+   * Which rate quotes it (a stablecoin bridged or issued elsewhere is priced as the one it
+   * tracks: USDC.e as USDC). Absent: the symbol itself, which must then be a TokenSymbol.
+   */
+  pricedAs?: TokenSymbol;
 }
+
+/** The rate a token is quoted at: its pricedAs, else its own symbol. */
+export function pricingSymbol(token: TokenInfo): TokenSymbol {
+  return token.pricedAs ?? (token.symbol as TokenSymbol);
+}
+
+/**
+ * Chain keys KryptoGO uses for chains we know under another key: accepted wherever a chain id
+ * is (create, transfers, settings, CLI); answers carry the canonical key.
+ */
+export const CHAIN_ALIASES: Readonly<Record<string, string>> = { matic: "polygon" };
+
+/** KryptoGO chain keys this gateway cannot serve, with the reason given to the caller. */
+export const UNSUPPORTED_CHAINS: Readonly<Record<string, string>> = {
+  tron: "tron is not an EVM chain; Stablegate serves EVM chains only",
+};
+
+/** Bridged USDC (USDC.e), still widely held: accepted and paid out like USDC, priced as USDC. */
+const USDC_E = "USDC.e";
 
 export interface ChainInfo {
   /** The API's payment_chain_id / chain_id ("arb", "eth", ...). */
@@ -40,6 +68,12 @@ export const KNOWN_CHAINS: readonly ChainInfo[] = [
     tokens: [
       { symbol: "USDT", address: "0xFd086bC7CD5C481DCC9C85ebE478A1C0b69FCbb9", decimals: 6 },
       { symbol: "USDC", address: "0xaf88d065e77c8cC2239327C5EDb3A432268e5831", decimals: 6 },
+      {
+        symbol: USDC_E,
+        address: "0xFF970A61A04b1cA14834A43f5dE4533eBDDB5CC8",
+        decimals: 6,
+        pricedAs: "USDC",
+      },
     ],
   },
   {
@@ -70,6 +104,12 @@ export const KNOWN_CHAINS: readonly ChainInfo[] = [
     tokens: [
       { symbol: "USDT", address: "0xc2132D05D31c914a87C6611C10748AEb04B58e8F", decimals: 6 },
       { symbol: "USDC", address: "0x3c499c542cEF5E3811e1192ce70d8cC03d5c3359", decimals: 6 },
+      {
+        symbol: USDC_E,
+        address: "0x2791Bca1f2de4661ED88A30C99A7a9449Aa84174",
+        decimals: 6,
+        pricedAs: "USDC",
+      },
     ],
   },
   {

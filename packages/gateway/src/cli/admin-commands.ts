@@ -61,10 +61,14 @@ export function addAdminCommands(program: Command, run: AdminRunner): void {
     .requiredOption("--name <name>", "organisation name")
     .option(
       "--chain <chain>",
-      "default payment chain (eth, arb, base, bsc, polygon, optimism)",
+      "default payment chain (eth, arb, base, bsc, polygon or its alias matic, optimism)",
       "arb",
     )
-    .option("--token <symbol>", "default payment token (USDT or USDC)", "USDT")
+    .option(
+      "--token <symbol>",
+      "default payment token (USDT, USDC, USDC.e on arb and polygon, or an operator token)",
+      "USDT",
+    )
     .action((o: { name: string; chain: string; token: string }) =>
       run(({ tenancy }) =>
         tenancy.createOrganization({
@@ -92,6 +96,24 @@ export function addAdminCommands(program: Command, run: AdminRunner): void {
       }),
     );
   org.command("list").action(() => run(({ tenancy }) => tenancy.listOrganizations()));
+  org
+    .command("set-assets")
+    .description(
+      "the chains and tokens payers may pay in, e.g. arb/USDT base/USDC matic/USDC.e (the default pair is always accepted; only chains with RPC URLs); with more than one, the payer chooses on the checkout",
+    )
+    .argument("<org_id>", "organisation id", positiveInt)
+    .argument("<assets...>", "chain/SYMBOL pairs")
+    .action((orgId: number, assets: string[]) => {
+      const parsed = assets.map((a) => {
+        const m = /^([^/:\s]+)[/:]([^/:\s]+)$/.exec(a);
+        if (!m) throw new InvalidArgumentError(`${a}: give chain/SYMBOL, e.g. base/USDC`);
+        return { chain_id: m[1] as string, symbol: m[2] as string };
+      });
+      return run(async ({ orgSettings }) => {
+        const s = await orgSettings.update(orgId, { accepted_assets: parsed }, cli.actor);
+        return { org_id: orgId, accepted_assets: s.accepted_assets };
+      });
+    });
   org
     .command("set-treasury")
     .description("where the organisation's successful payments are collected (an EVM address)")

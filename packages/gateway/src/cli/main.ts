@@ -135,12 +135,21 @@ dev
   .description("pay a sandbox payment intent from the sandbox payer (the full amount by default)")
   .argument("<payment_intent_id>")
   .argument("[amount]", "token amount, e.g. 5.5")
-  .action(async (paymentIntentId: string, amount: string | undefined) => {
+  .option(
+    "--token <symbol>",
+    "pay in this test token (USDT or USDC): chosen on the intent first, as the payer would on the checkout",
+  )
+  .action(async (paymentIntentId: string, amount: string | undefined, o: { token?: string }) => {
     const cfg = config();
     const { paySandboxIntent } = await import("../sandbox/sandbox-pay.ts");
-    const paid = await paySandboxIntent({ dataDir: cfg.DATA_DIR, paymentIntentId, amount });
+    const paid = await paySandboxIntent({
+      dataDir: cfg.DATA_DIR,
+      paymentIntentId,
+      amount,
+      token: o.token,
+    });
     console.log(
-      `sent ${paid.amount} to ${paid.to} in ${paid.txHash} (block ${paid.blockNumber}); watch: GET /v1/studio/api/payment/intent/${paymentIntentId}`,
+      `sent ${paid.amount} ${paid.symbol} to ${paid.to} in ${paid.txHash} (block ${paid.blockNumber}); watch: GET /v1/studio/api/payment/intent/${paymentIntentId}`,
     );
   });
 

@@ -3,11 +3,14 @@ import { type Actor, recordAudit } from "../admin/audit-log.ts";
 import type { ChainRegistry } from "../chain/chain-registry.ts";
 import type { Database } from "../platform/database/schema.ts";
 import { notFound, validationError } from "../platform/errors.ts";
+import { type Asset, acceptedAssets, assetKey, checkAcceptedAssets } from "./accepted-assets.ts";
 
 export interface OrgSettings {
   name: string;
   default_chain_id: string;
   default_token_symbol: string;
+  /** The chains and tokens payers may pay in, the default pair first. */
+  accepted_assets: Asset[];
   branding: {
     /** Shown to payers instead of the organisation's name; null: the name. */
     display_name: string | null;
@@ -21,6 +24,8 @@ export interface OrgSettingsChanges {
   name?: string;
   default_chain_id?: string;
   default_token_symbol?: string;
+  /** The whole new set (the default pair is always part of it). */
+  accepted_assets?: Asset[];
   branding?: Partial<OrgSettings["branding"]>;
 }
 
@@ -77,6 +82,7 @@ function changedFields(before: OrgSettings, after: OrgSettings) {
     name: s.name,
     default_chain_id: s.default_chain_id,
     default_token_symbol: s.default_token_symbol,
+    accepted_assets: s.accepted_assets.map(assetKey).join(","),
     display_name: s.branding.display_name,
     logo_url:
       s.branding.logo_url?.startsWith("data:") === true
@@ -105,6 +111,7 @@ export function createOrgSettings({ db, chains }: { db: Kysely<Database>; chains
         "name",
         "default_chain_id",
         "default_token_symbol",
+        "accepted_assets",
         "display_name",
         "logo_url",
         "accent_color",
@@ -117,6 +124,7 @@ export function createOrgSettings({ db, chains }: { db: Kysely<Database>; chains
       name: row.name,
       default_chain_id: row.default_chain_id,
       default_token_symbol: row.default_token_symbol,
+      accepted_assets: acceptedAssets(row),
       branding: {
         display_name: row.display_name,
         logo_url: row.logo_url,
@@ -153,14 +161,17 @@ export function createOrgSettings({ db, chains }: { db: Kysely<Database>; chains
       }
       return db.transaction().execute(async (trx) => {
         const before = await read(trx, orgId, true);
-        const chainId = changes.default_chain_id ?? before.default_chain_id;
-        const symbol = changes.default_token_symbol ?? before.default_token_symbol;
+        // Aliases (matic) are stored under the canonical key, symbols as the registry spells them.
+        let chainId = changes.default_chain_id ?? before.default_chain_id;
+        let symbol = changes.default_token_symbol ?? before.default_token_symbol;
         if (changes.default_chain_id !== undefined || changes.default_token_symbol !== undefined) {
-          if (!chains.list().some((c) => c.key === chainId)) {
+          const key = chains.canonicalKey(chainId);
+          if (key === undefined) {
             throw validationError("default_chain_id", `${chainId} is not a chain of this gateway`);
           }
+          chainId = key;
           try {
-            chains.token(chainId, symbol);
+            symbol = chains.token(chainId, symbol).symbol;
           } catch {
             throw validationError(
               "default_token_symbol",
@@ -168,9 +179,18 @@ export function createOrgSettings({ db, chains }: { db: Kysely<Database>; chains
             );
           }
         }
+        const accepted =
+          changes.accepted_assets === undefined
+            ? {}
+            : {
+                accepted_assets: checkAcceptedAssets(chains, changes.accepted_assets, {
+                  chain_id: chainId,
+                  symbol,
+                }),
+              };
         await trx
           .updateTable("organizations")
-          .set({ ...set, default_chain_id: chainId, default_token_symbol: symbol })
+          .set({ ...set, ...accepted, default_chain_id: chainId, default_token_symbol: symbol })
           .where("id", "=", orgId)
           .execute();
         const after = await read(trx, orgId);

@@ -22,6 +22,7 @@ describe("organisation settings", () => {
       name: "Tea House",
       default_chain_id: "arb",
       default_token_symbol: "USDT",
+      accepted_assets: [{ chain_id: "arb", symbol: "USDT" }],
       branding: { display_name: null, logo_url: null, accent_color: null },
     });
     const changed = await admin.request("PATCH", path, {
@@ -36,6 +37,7 @@ describe("organisation settings", () => {
       name: "Tea House Ltd",
       default_chain_id: "arb",
       default_token_symbol: "USDC",
+      accepted_assets: [{ chain_id: "arb", symbol: "USDC" }],
       branding: { display_name: "Tea House", logo_url: PNG, accent_color: "#0f766e" },
     });
     // The next intent is in the new default token.
@@ -96,6 +98,9 @@ describe("organisation settings", () => {
       [{ branding: { logo_url: "data:image/svg+xml;base64,PHN2Zz4=" } }, "branding.logo_url"],
       [{ branding: { logo_url: tooBig } }, "branding.logo_url"],
       [{ branding: { colour: "#ffffff" } }, "branding"],
+      // No RPC URL for arb in this gateway: a payment there would never be seen.
+      [{ accepted_assets: [{ chain_id: "arb", symbol: "USDC" }] }, "accepted_assets[0].chain_id"],
+      [{ accepted_assets: [{ chain_id: "matic", symbol: "DAI" }] }, "accepted_assets[0].symbol"],
     ] as const) {
       const r = await owner.request("PATCH", path, { body });
       expect([r.status, r.body.code], r.text).toEqual([400, 4000]);

@@ -24,11 +24,23 @@ const Branding = z.object({
   accent_color: z.string().nullable().openapi({ example: "#0f766e" }),
 });
 
+const AcceptedAsset = z
+  .object({
+    chain_id: z.string().max(64).openapi({ example: "base" }),
+    symbol: z.string().max(64).openapi({ example: "USDC" }),
+  })
+  .strict()
+  .openapi("AcceptedAsset");
+
 const Settings = z
   .object({
     name: z.string(),
     default_chain_id: z.string().openapi({ example: "arb" }),
     default_token_symbol: z.string().openapi({ example: "USDT" }),
+    accepted_assets: z.array(AcceptedAsset).openapi({
+      description:
+        "The chains and tokens payers may pay in, the default pair first; with more than one, the payer chooses on the checkout unless the merchant fixed the asset on create",
+    }),
     branding: Branding,
   })
   .openapi("AdminOrgSettings");
@@ -40,6 +52,10 @@ const UpdateSettingsBody = z
     name: Text.optional(),
     default_chain_id: Text.optional(),
     default_token_symbol: Text.optional(),
+    accepted_assets: z.array(AcceptedAsset).max(50).optional().openapi({
+      description:
+        "The whole new set; the default pair is always added. Only chains this gateway watches (with RPC URLs) are allowed; chain aliases such as matic are accepted",
+    }),
     branding: z
       .object({
         display_name: Text.nullable().optional(),

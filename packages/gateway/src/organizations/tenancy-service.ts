@@ -306,9 +306,12 @@ export function createTenancyService({
       const name = input.name.trim();
       if (name.length === 0 || name.length > 200)
         throw validationError("name", "must be 1-200 characters");
-      const defaultChainId = input.defaultChainId ?? "arb";
-      const defaultTokenSymbol = input.defaultTokenSymbol ?? "USDT";
-      chains.token(defaultChainId, defaultTokenSymbol);
+      // An alias (matic) is stored under its canonical key, the symbol as the registry spells it.
+      const defaultChainId = chains.get(input.defaultChainId ?? "arb").key;
+      const defaultTokenSymbol = chains.token(
+        defaultChainId,
+        input.defaultTokenSymbol ?? "USDT",
+      ).symbol;
       // The organisation and its webhook signing secret (shown this once) exist together.
       return db.transaction().execute(async (trx) => {
         const row = await trx
@@ -351,10 +354,11 @@ export function createTenancyService({
     },
 
     async setDefaultPayment(orgId: number, chainId: string, tokenSymbol: string): Promise<void> {
-      chains.token(chainId, tokenSymbol);
+      const key = chains.get(chainId).key;
+      const symbol = chains.token(key, tokenSymbol).symbol;
       const result = await db
         .updateTable("organizations")
-        .set({ default_chain_id: chainId, default_token_symbol: tokenSymbol })
+        .set({ default_chain_id: key, default_token_symbol: symbol })
         .where("id", "=", orgId)
         .executeTakeFirst();
       if (result.numUpdatedRows === 0n) {

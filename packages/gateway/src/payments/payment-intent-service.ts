@@ -1,15 +1,22 @@
-import { type Kysely, sql, type Transaction } from "kysely";
+import { type Kysely, type Selectable, sql, type Transaction } from "kysely";
 import type { CallbackUrlGuard } from "../callbacks/url-guard.ts";
-import type { ChainRegistry } from "../chain/chain-registry.ts";
+import type { ChainRegistry, RegisteredChain } from "../chain/chain-registry.ts";
 import type { DepositAddresses } from "../chain/deposit-addresses.ts";
-import type { TokenSymbol } from "../chain/known-chains.ts";
+import { pricingSymbol, type TokenInfo } from "../chain/known-chains.ts";
+import { acceptedAssets, assetKey } from "../organizations/accepted-assets.ts";
 import {
   type Caller,
   callbackHostAllowed,
   callbackHostNotAllowed,
 } from "../organizations/tenancy-service.ts";
-import type { Database } from "../platform/database/schema.ts";
-import { invalidClientId, paymentIntentNotFound, validationError } from "../platform/errors.ts";
+import type { Database, PaymentIntentsTable } from "../platform/database/schema.ts";
+import {
+  assetChoiceClosed,
+  assetNotAccepted,
+  invalidClientId,
+  paymentIntentNotFound,
+  validationError,
+} from "../platform/errors.ts";
 import {
   idempotencyCutoff,
   idempotencyKeyReused,
@@ -20,9 +27,11 @@ import { newPaymentIntentId, PAYMENT_INTENT_ID_PATTERN } from "../platform/ids.t
 import type { RateProvider } from "../rates/rate-provider.ts";
 import { toCheckoutPaymentView, toPaymentIntentView } from "./intent-wire.ts";
 import { appendStatusHistory } from "./lifecycle/status-history.ts";
-import { checkFiatAmount, quote } from "./quote.ts";
+import { checkFiatAmount, type Fiat, quote } from "./quote.ts";
 import {
+  type AssetOption,
   type CheckoutPayment,
+  type ChooseAssetBody,
   type CreatePaymentIntentBody,
   type ListPaymentIntentsQuery,
   ORDER_DATA_MAX_CHARS,
@@ -94,6 +103,75 @@ export function createPaymentIntentService(options: PaymentIntentServiceOptions)
     return toPaymentIntentView(prior);
   }
 
+  /** The fiat amount quoted in a token (its pricing symbol's rate: USDC.e at USDC's). */
+  async function quoteIn(token: TokenInfo, fiatAmount: string, fiatCurrency: Fiat) {
+    const rate = await rates.getRate(fiatCurrency, pricingSymbol(token));
+    return quote({
+      fiatAmount,
+      fiatCurrency,
+      rate,
+      tokenDecimals: token.decimals,
+      cryptoDecimals: Math.min(options.cryptoDecimals, token.decimals),
+    });
+  }
+
+  /** The organisation's accepted assets, with their chains and tokens (pairs since removed skipped). */
+  async function acceptedOf(
+    executor: Kysely<Database>,
+    orgId: number,
+  ): Promise<{ chain: RegisteredChain; token: TokenInfo }[]> {
+    const org = await executor
+      .selectFrom("organizations")
+      .select(["default_chain_id", "default_token_symbol", "accepted_assets"])
+      .where("id", "=", orgId)
+      .executeTakeFirstOrThrow();
+    return acceptedAssets(org).flatMap((a) => {
+      const chain = chains.list().find((c) => c.key === a.chain_id);
+      const token = chain?.tokens.find((t) => t.symbol === a.symbol);
+      return chain && token ? [{ chain, token }] : [];
+    });
+  }
+
+  /** Whether the payer may still choose: pending, before the deadline, nothing seen arriving. */
+  async function choiceClosed(
+    executor: Kysely<Database>,
+    row: Selectable<PaymentIntentsTable>,
+  ): Promise<string | undefined> {
+    if (row.asset_fixed) return "the merchant fixed the chain and token";
+    if (row.status !== "pending") return `the payment is ${row.status}`;
+    if (row.payment_deadline.getTime() <= now().getTime()) return "the time to pay has passed";
+    const seen = await executor
+      .selectFrom("transfers")
+      .select("tx_hash")
+      .where("payment_intent_id", "=", row.id)
+      .where("state", "!=", "orphaned")
+      .limit(1)
+      .executeTakeFirst();
+    return seen ? "a payment has already arrived" : undefined;
+  }
+
+  async function checkoutView(row: Selectable<PaymentIntentsTable>): Promise<CheckoutPayment> {
+    const view = toCheckoutPaymentView(row, chains, now());
+    if (row.asset_fixed || row.status !== "pending") return view;
+    const accepted = await acceptedOf(db, row.org_id);
+    if (accepted.length < 2 || (await choiceClosed(db, row)) !== undefined) return view;
+    const options: AssetOption[] = [];
+    for (const { chain, token } of accepted) {
+      try {
+        const q = await quoteIn(token, row.fiat_amount, row.fiat_currency);
+        options.push({
+          payment_chain_id: chain.key,
+          chain_name: chain.name,
+          symbol: token.symbol,
+          crypto_amount: q.cryptoAmount,
+        });
+      } catch {
+        // No rate for this token now: it is not offered, the others still are.
+      }
+    }
+    return options.length > 1 ? { ...view, asset_options: options } : view;
+  }
+
   return {
     async create(
       caller: Caller,
@@ -136,7 +214,7 @@ export function createPaymentIntentService(options: PaymentIntentServiceOptions)
       // X-Client-ID, the client the intent is booked on: the organisation's first.
       const org = await db
         .selectFrom("organizations as o")
-        .select(["o.default_chain_id", "o.default_token_symbol"])
+        .select(["o.default_chain_id", "o.default_token_symbol", "o.accepted_assets"])
         .select((eb) =>
           eb
             .selectFrom("clients as c")
@@ -153,16 +231,18 @@ export function createPaymentIntentService(options: PaymentIntentServiceOptions)
       if (!clientId) {
         throw invalidClientId("send X-Client-ID: the organization has no client yet");
       }
-      const chain = chains.get(org.default_chain_id);
-      const token = chains.token(chain.key, org.default_token_symbol);
-      const rate = await rates.getRate(input.fiat_currency, token.symbol as TokenSymbol);
-      const q = quote({
-        fiatAmount: input.fiat_amount,
-        fiatCurrency: input.fiat_currency,
-        rate,
-        tokenDecimals: token.decimals,
-        cryptoDecimals: Math.min(options.cryptoDecimals, token.decimals),
-      });
+      // The merchant may fix the asset (an extension); it must be one the organisation accepts.
+      const fixed = input.payment_chain_id !== undefined || input.symbol !== undefined;
+      const chain = chains.get(input.payment_chain_id ?? org.default_chain_id, "payment_chain_id");
+      const token = chains.token(chain.key, input.symbol ?? org.default_token_symbol, "symbol");
+      if (fixed) {
+        const accepted = acceptedAssets(org);
+        const wanted = assetKey({ chain_id: chain.key, symbol: token.symbol });
+        if (!accepted.some((a) => assetKey(a) === wanted)) {
+          throw assetNotAccepted(chain.key, token.symbol, accepted.map(assetKey));
+        }
+      }
+      const q = await quoteIn(token, input.fiat_amount, input.fiat_currency);
       const createdAt = now();
       const deadline = new Date(
         Math.floor(createdAt.getTime() / 1000) * 1000 + options.ttlSeconds * 1000,
@@ -222,6 +302,7 @@ export function createPaymentIntentService(options: PaymentIntentServiceOptions)
             group_key: input.group_key ?? null,
             idempotency_key: key ?? null,
             idempotency_request_hash: hash ?? null,
+            asset_fixed: fixed,
             created_at: createdAt,
             updated_at: createdAt,
           })
@@ -325,7 +406,88 @@ export function createPaymentIntentService(options: PaymentIntentServiceOptions)
         .where("id", "=", id)
         .executeTakeFirst();
       if (!row) throw paymentIntentNotFound(id);
-      return toCheckoutPaymentView(row, chains, now());
+      return checkoutView(row);
+    },
+
+    /**
+     * The payer's choice of chain and token on the checkout: the intent re-quoted in it, under
+     * its row lock, while the choice is open (see choiceClosed). The deposit address stays: it
+     * is derived from the intent's index and is the same on every EVM chain. The asset left
+     * behind is kept (payment_intent_asset_changes), so a payment still made in it is
+     * recognised by the chain ingest rather than ignored.
+     */
+    async chooseAsset(id: string, input: ChooseAssetBody): Promise<CheckoutPayment> {
+      if (!PAYMENT_INTENT_ID_PATTERN.test(id)) throw paymentIntentNotFound(id);
+      const chain = chains.get(input.payment_chain_id, "payment_chain_id");
+      const token = chains.token(chain.key, input.symbol, "symbol");
+      const current = await db
+        .selectFrom("payment_intents")
+        .selectAll()
+        .where("id", "=", id)
+        .executeTakeFirst();
+      if (!current) throw paymentIntentNotFound(id);
+      const accepted = await acceptedOf(db, current.org_id);
+      if (!accepted.some((a) => a.chain.key === chain.key && a.token.symbol === token.symbol)) {
+        throw assetNotAccepted(
+          chain.key,
+          token.symbol,
+          accepted.map((a) => assetKey({ chain_id: a.chain.key, symbol: a.token.symbol })),
+        );
+      }
+      // Quoted before the lock: a rate provider's round trip must not hold the row.
+      const q = await quoteIn(token, current.fiat_amount, current.fiat_currency);
+      const row = await db.transaction().execute(async (trx) => {
+        const locked = await trx
+          .selectFrom("payment_intents")
+          .selectAll()
+          .where("id", "=", id)
+          .forUpdate()
+          .executeTakeFirstOrThrow();
+        const closed = await choiceClosed(trx, locked);
+        if (closed !== undefined) throw assetChoiceClosed(closed);
+        if (locked.payment_chain_id === chain.key && locked.token_address === token.address) {
+          return locked;
+        }
+        await trx
+          .insertInto("payment_intent_asset_changes")
+          .values({
+            payment_intent_id: id,
+            payment_address: locked.payment_address,
+            chain_id: locked.payment_chain_id,
+            token_address: locked.token_address,
+            symbol: locked.symbol,
+            decimals: locked.decimals,
+            crypto_amount: locked.crypto_amount,
+            rate: locked.rate,
+            rate_source: locked.rate_source,
+            created_at: now(),
+          })
+          .execute();
+        const updated = await trx
+          .updateTable("payment_intents")
+          .set({
+            payment_chain_id: chain.key,
+            token_address: token.address,
+            symbol: token.symbol,
+            decimals: token.decimals,
+            crypto_amount: q.cryptoAmountBase,
+            rate: q.rate,
+            rate_source: q.rateSource,
+            updated_at: now(),
+          })
+          .where("id", "=", id)
+          .returningAll()
+          .executeTakeFirstOrThrow();
+        await appendStatusHistory(trx, {
+          paymentIntentId: id,
+          from: "pending",
+          to: "pending",
+          cause: `payer chose ${chain.key}/${token.symbol} (was ${locked.payment_chain_id}/${locked.symbol})`,
+          at: now(),
+        });
+        return updated;
+      });
+      return checkoutView(row);
     },
   };
 }

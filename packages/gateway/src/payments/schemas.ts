@@ -64,8 +64,36 @@ export const CreatePaymentIntentBody = z
       .max(GROUP_KEY_MAX_CHARS)
       .nullish()
       .openapi({ example: "buy_stone_with_usdt" }),
+    // Stablegate extensions (docs/accepted-assets.md).
+    payment_chain_id: z.string().max(64).superRefine(refineText).optional().openapi({
+      description:
+        "Stablegate extension: the chain to be paid on (a chain key such as arb, base, polygon, or an alias such as matic); with symbol, fixes the asset so the payer cannot choose another. Must be accepted by the organisation (422 / 4075). Absent: the organisation's default, and the payer may choose among its accepted assets",
+      example: "base",
+    }),
+    symbol: z.string().max(64).superRefine(refineText).optional().openapi({
+      description:
+        "Stablegate extension: the token to be paid in (USDT, USDC, USDC.e, or an operator-configured one), with payment_chain_id (absent: the default chain)",
+      example: "USDC",
+    }),
   })
   .openapi("CreatePaymentIntentRequest");
+
+/** One chain and token the payer may choose on the checkout, quoted now. */
+export const AssetOption = z
+  .object({
+    payment_chain_id: z.string().openapi({ example: "base" }),
+    chain_name: z.string().openapi({ example: "Base" }),
+    symbol: z.string().openapi({ example: "USDC" }),
+    crypto_amount: z.string().openapi({ example: "9.23" }),
+  })
+  .openapi("AssetOption");
+
+export const ChooseAssetBody = z
+  .object({
+    payment_chain_id: z.string().max(64).superRefine(refineText).openapi({ example: "base" }),
+    symbol: z.string().max(64).superRefine(refineText).openapi({ example: "USDC" }),
+  })
+  .openapi("ChooseAssetRequest");
 
 export const PaymentIntent = z
   .object({
@@ -149,6 +177,10 @@ export const CheckoutPayment = z
     received_amount: z.string().nullable(),
     refund_amount: z.string().nullable(),
     refund_tx_hash: z.string().nullable(),
+    asset_options: z.array(AssetOption).optional().openapi({
+      description:
+        "Stablegate extension: present while the payer may still choose the chain and token (pending, before the deadline, nothing received, the merchant did not fix the asset, the organisation accepts more than one): each accepted asset quoted now, the current one included. Choose with POST /v1/checkout/payment/{id}/asset",
+    }),
   })
   .openapi("CheckoutPayment");
 
@@ -183,5 +215,7 @@ export const IntentIdParam = z.object({
 export type CreatePaymentIntentBody = z.infer<typeof CreatePaymentIntentBody>;
 export type PaymentIntent = z.infer<typeof PaymentIntent>;
 export type CheckoutPayment = z.infer<typeof CheckoutPayment>;
+export type AssetOption = z.infer<typeof AssetOption>;
+export type ChooseAssetBody = z.infer<typeof ChooseAssetBody>;
 export type ListPaymentIntentsQuery = z.infer<typeof ListPaymentIntentsQuery>;
 export type PaymentIntentList = z.infer<typeof PaymentIntentList>;

@@ -18,7 +18,9 @@ export interface ValidatedTransfer {
 export { validateIdempotencyKey } from "../platform/idempotency.ts";
 
 export function validateTransfer(chains: ChainRegistry, input: TransferInput): ValidatedTransfer {
-  const chain = chains.list().find((c) => c.key === input.chain_id);
+  // KryptoGO's aliases (matic) name the same chain; the answer carries the canonical key.
+  const key = chains.canonicalKey(input.chain_id);
+  const chain = chains.list().find((c) => c.key === key);
   if (!chain) {
     const known = chains
       .list()

@@ -6,7 +6,7 @@ import type { Actor } from "../admin/audit-log.ts";
 import { recordAudit } from "../admin/audit-log.ts";
 import type { OrgRole } from "../admin/roles.ts";
 import { verifySecondFactor } from "../admin/second-factor.ts";
-import { type ChainRegistry, explorerTxUrl } from "../chain/chain-registry.ts";
+import { type ChainRegistry, explorerTxUrl, findToken } from "../chain/chain-registry.ts";
 import type { TxManager } from "../chain/tx-manager/tx-manager.ts";
 import { readOrgLimits } from "../organizations/transfer-limits.ts";
 import { formatTokenAmount } from "../payments/money.ts";
@@ -69,8 +69,9 @@ const WIRE_FIELDS: Record<string, string> = {
 };
 
 function validateWithdrawal(chains: ChainRegistry, input: WithdrawalRequest): ValidatedTransfer {
-  const chain = chains.list().find((c) => c.key === input.chain_id);
-  const bySymbol = chain?.tokens.find((t) => t.symbol === input.token.toUpperCase());
+  const key = chains.canonicalKey(input.chain_id);
+  const chain = chains.list().find((c) => c.key === key);
+  const bySymbol = chain === undefined ? undefined : findToken(chain, input.token);
   if (chain && !bySymbol && !input.token.startsWith("0x")) {
     throw validationError(
       "token",

@@ -1,9 +1,11 @@
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
-import { isAddress } from "viem";
+import { getAddress, isAddress } from "viem";
 import { z } from "zod";
 import { parseNetwork } from "../callbacks/url-guard.ts";
 import type { ConfirmationPolicy } from "../chain/follower/index.ts";
+import { KNOWN_CHAINS, type TokenInfo } from "../chain/known-chains.ts";
+import { TOKEN_SYMBOLS, type TokenSymbol } from "../payments/quote.ts";
 
 const CHAIN_KEYS = ["eth", "arb", "base", "bsc", "polygon", "optimism"] as const;
 
@@ -61,6 +63,41 @@ type StaticRateKey = `RATES_${(typeof STATIC_RATE_FIATS)[number]}_PER_USD`;
 const staticRates = Object.fromEntries(
   STATIC_RATE_FIATS.map((fiat) => [`RATES_${fiat}_PER_USD`, staticRate]),
 ) as Record<StaticRateKey, typeof staticRate>;
+// TOKENS_<CHAIN>: the operator's own tokens on a chain, comma-separated
+// SYMBOL:0xaddress:decimals[:priced-as], e.g. "EURC:0x…:6:USDC" or "USDT0:0x…:6:USDT".
+const TOKEN_ENTRY =
+  /^([A-Za-z0-9][A-Za-z0-9.]{0,15}):(0x[0-9a-fA-F]{40}):(\d{1,2})(?::([A-Za-z]+))?$/;
+const tokenList = z.string().transform((s, ctx): TokenInfo[] => {
+  const out: TokenInfo[] = [];
+  for (const entry of s
+    .split(",")
+    .map((x) => x.trim())
+    .filter((x) => x.length > 0)) {
+    const m = TOKEN_ENTRY.exec(entry);
+    const priced = (m?.[4] ?? m?.[1])?.toUpperCase();
+    const problem = !m
+      ? "is not SYMBOL:0xaddress:decimals[:priced-as] (symbol: 1-16 letters, digits or dots)"
+      : !isAddress(m[2] as string, { strict: false })
+        ? "has an invalid address"
+        : Number(m[3]) > 36
+          ? "has more than 36 decimals"
+          : !(TOKEN_SYMBOLS as readonly string[]).includes(priced as string)
+            ? `needs a priced-as of ${TOKEN_SYMBOLS.join(" or ")} (the rate it is quoted at)`
+            : undefined;
+    if (problem !== undefined || !m) {
+      ctx.addIssue({ code: "custom", message: `${JSON.stringify(entry)} ${problem}` });
+      return z.NEVER;
+    }
+    out.push({
+      symbol: m[1] as string,
+      // Checksummed, as the built-in tokens are: intents and reports show one spelling.
+      address: getAddress(m[2] as string),
+      decimals: Number(m[3]),
+      pricedAs: priced as TokenSymbol,
+    });
+  }
+  return out;
+});
 
 // One flat schema keyed by the environment variable names: the same names work in the env and in
 // the optional JSON config file, so there is one list to document (docs/configuration.md).
@@ -168,6 +205,7 @@ const schema = z.object({
   ...Object.fromEntries(
     CHAIN_KEYS.map((k) => [`CONFIRMATIONS_${k.toUpperCase()}`, confirmations.optional()]),
   ),
+  ...Object.fromEntries(CHAIN_KEYS.map((k) => [`TOKENS_${k.toUpperCase()}`, tokenList.optional()])),
 });
 
 /** Blocks (or tags) after which a payment counts, per chain, unless CONFIRMATIONS_<CHAIN> says otherwise. */
@@ -183,6 +221,8 @@ export const DEFAULT_CONFIRMATIONS: Record<(typeof CHAIN_KEYS)[number], Confirma
 export type Config = z.infer<typeof schema> & {
   rpcUrls: Partial<Record<(typeof CHAIN_KEYS)[number], string[]>>;
   confirmations: Record<(typeof CHAIN_KEYS)[number], ConfirmationPolicy>;
+  /** The operator's tokens per chain (TOKENS_<CHAIN>). */
+  tokens: Partial<Record<(typeof CHAIN_KEYS)[number], TokenInfo[]>>;
 };
 
 export class ConfigError extends Error {
@@ -233,7 +273,27 @@ export function loadConfig(
     const c = parsed[`CONFIRMATIONS_${k.toUpperCase()}`] as ConfirmationPolicy | undefined;
     if (c !== undefined) confirmations[k] = c;
   }
-  return { ...parsed, DATA_DIR: path.resolve(parsed.DATA_DIR), rpcUrls, confirmations };
+  const tokens: Config["tokens"] = {};
+  for (const k of CHAIN_KEYS) {
+    const list = parsed[`TOKENS_${k.toUpperCase()}`] as TokenInfo[] | undefined;
+    if (!list || list.length === 0) continue;
+    const seen = [...(KNOWN_CHAINS.find((c) => c.key === k)?.tokens ?? [])];
+    for (const t of list) {
+      const clash = seen.find(
+        (s) =>
+          s.symbol.toLowerCase() === t.symbol.toLowerCase() ||
+          s.address.toLowerCase() === t.address.toLowerCase(),
+      );
+      if (clash) {
+        throw new ConfigError(
+          `invalid configuration:\n  TOKENS_${k.toUpperCase()}: ${t.symbol} ${t.address} clashes with ${clash.symbol} ${clash.address}, already a token of ${k}`,
+        );
+      }
+      seen.push(t);
+    }
+    tokens[k] = list;
+  }
+  return { ...parsed, DATA_DIR: path.resolve(parsed.DATA_DIR), rpcUrls, confirmations, tokens };
 }
 
 function readConfigFile(explicit: string | undefined): Record<string, unknown> {

@@ -71,6 +71,9 @@ export const ErrorCode = {
   withdrawalNotAwaitingApproval: 4047,
   // Developers, settings, payment links.
   orgHasNoClient: 4055,
+  // Accepted assets and the payer's choice of chain and token.
+  assetNotAccepted: 4075,
+  assetChoiceClosed: 4076,
   internal: 5000,
   rateUnavailable: 5030,
   chainUnavailable: 5031,
@@ -116,5 +119,24 @@ export function paymentIntentNotFound(id: string): DomainError {
     code: ErrorCode.paymentIntentNotFound,
     // Cut short: the id is whatever the caller sent, of any length.
     message: `payment intent ${id.slice(0, 64)} not found`,
+  });
+}
+
+/** A chain and token the organisation does not accept (create, or the payer's choice). */
+export function assetNotAccepted(chainId: string, symbol: string, accepted: string[]): DomainError {
+  return new DomainError({
+    status: 422,
+    code: ErrorCode.assetNotAccepted,
+    message: `${symbol.slice(0, 64)} on ${chainId.slice(0, 64)} is not accepted by this organisation; it accepts: ${accepted.join(", ")}`,
+    data: { accepted },
+  });
+}
+
+/** The payer may no longer choose the asset: something arrived, the deadline passed, or it is fixed. */
+export function assetChoiceClosed(reason: string): DomainError {
+  return new DomainError({
+    status: 409,
+    code: ErrorCode.assetChoiceClosed,
+    message: `the chain and token of this payment can no longer be changed: ${reason}`,
   });
 }

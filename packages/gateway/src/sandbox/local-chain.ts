@@ -29,6 +29,11 @@ export interface LocalChain {
   tokenAddress: `0x${string}`;
   tokenSymbol: "USDT";
   tokenDecimals: 6;
+  /**
+   * The second test token, registered as USDC (6 decimals), with `usdc: true`: the same contract
+   * as the test USDT (its on-chain symbol() reads USDT), deployed again; the payer holds 1,000,000.
+   */
+  usdcAddress?: Address;
   payerPrivateKey: `0x${string}`;
   payerAddress: `0x${string}`;
   /**
@@ -59,6 +64,8 @@ export interface StartLocalChainOptions {
    * follow anvil under that chain's key (`RPC_URLS_ARB`) and send transactions signed for it.
    */
   evmChainId?: number;
+  /** Deploy a second test token too, for USDC (the sandbox; tests of the payer's choice). */
+  usdc?: boolean;
   log: LocalChainLog;
 }
 
@@ -197,6 +204,39 @@ export async function startLocalChain(options: StartLocalChainOptions): Promise<
       log.info({ tokenAddress }, "reusing test USDT from previous run");
     }
 
+    let usdcAddress: Address | undefined;
+    if (options.usdc) {
+      usdcAddress = metaPath === undefined ? undefined : await readSavedUsdc(metaPath);
+      if (usdcAddress !== undefined) {
+        const code = await publicClient.getCode({ address: usdcAddress });
+        if (code === undefined || code === "0x") usdcAddress = undefined;
+      }
+      if (usdcAddress === undefined) {
+        const { abi, bytecode } = compileTestUsdt();
+        const hash = await walletClient.deployContract({ abi, bytecode });
+        const receipt = await publicClient.waitForTransactionReceipt({ hash });
+        if (receipt.status !== "success" || !receipt.contractAddress) {
+          throw new Error(`Deploying the test USDC failed (transaction ${hash})`);
+        }
+        usdcAddress = getAddress(receipt.contractAddress);
+        const mintHash = await walletClient.writeContract({
+          address: usdcAddress,
+          abi: mintAbi,
+          functionName: "mint",
+          args: [payer.address, PAYER_MINT],
+        });
+        const mintReceipt = await publicClient.waitForTransactionReceipt({ hash: mintHash });
+        if (mintReceipt.status !== "success") {
+          throw new Error(`Minting test USDC to the payer failed (transaction ${mintHash})`);
+        }
+        if (metaPath !== undefined) {
+          const meta: SavedToken = { tokenAddress, evmChainId, usdcAddress };
+          await writeFile(metaPath, `${JSON.stringify(meta, null, 2)}\n`);
+        }
+        log.info({ usdcAddress }, "deployed test USDC and minted to payer");
+      }
+    }
+
     // The payer pays gas for its test transfers; a long-lived sandbox can run it dry.
     const payerEth = await publicClient.getBalance({ address: payer.address });
     if (payerEth < PAYER_MIN_ETH) {
@@ -248,6 +288,7 @@ export async function startLocalChain(options: StartLocalChainOptions): Promise<
       tokenAddress,
       tokenSymbol: "USDT",
       tokenDecimals: TOKEN_DECIMALS,
+      ...(usdcAddress === undefined ? {} : { usdcAddress }),
       payerPrivateKey: bytesToHex(payerPrivateKey),
       payerAddress: payer.address,
       topUp,
@@ -262,6 +303,19 @@ export async function startLocalChain(options: StartLocalChainOptions): Promise<
 interface SavedToken {
   tokenAddress: Address;
   evmChainId: number;
+  usdcAddress?: Address;
+}
+
+/** The saved test USDC; undefined when none was saved (an older sandbox) or unreadable. */
+async function readSavedUsdc(path: string): Promise<Address | undefined> {
+  try {
+    const saved = JSON.parse(await readFile(path, "utf8")) as Partial<SavedToken>;
+    return typeof saved.usdcAddress === "string" && isAddress(saved.usdcAddress)
+      ? getAddress(saved.usdcAddress)
+      : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 async function readSavedToken(

@@ -14,7 +14,9 @@ export async function paySandboxIntent(options: {
   dataDir: string;
   paymentIntentId: string;
   amount?: string | undefined;
-}): Promise<{ txHash: Hex; amount: string; to: string; blockNumber: bigint }> {
+  /** Pay in this token: chosen on the intent first (the checkout's POST .../asset). */
+  token?: string | undefined;
+}): Promise<{ txHash: Hex; amount: string; symbol: string; to: string; blockNumber: bigint }> {
   const file = path.join(options.dataDir, "sandbox.json");
   let sandbox: SandboxFile;
   try {
@@ -39,11 +41,31 @@ export async function paySandboxIntent(options: {
       crypto_amount: string;
       decimals: number;
       payment_chain_id: string;
+      symbol: string;
     };
   };
   if (body.code !== 0 || !body.data)
     throw new ConfigError(`payment intent: ${body.message ?? "not found"}`);
-  const intent = body.data;
+  let intent = body.data;
+  if (options.token !== undefined && options.token.toLowerCase() !== intent.symbol.toLowerCase()) {
+    const chosen = await fetch(
+      `${sandbox.api_base_url}/v1/checkout/payment/${encodeURIComponent(options.paymentIntentId)}/asset`,
+      {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ payment_chain_id: intent.payment_chain_id, symbol: options.token }),
+      },
+    );
+    const answer = (await chosen.json()) as {
+      code: number;
+      message?: string;
+      data?: typeof intent;
+    };
+    if (answer.code !== 0 || !answer.data) {
+      throw new ConfigError(`--token ${options.token}: ${answer.message ?? "refused"}`);
+    }
+    intent = answer.data;
+  }
   if (intent.payment_chain_id !== sandbox.chain.chain_id) {
     throw new ConfigError(
       `payment intent is on chain ${intent.payment_chain_id}, not the sandbox's local chain`,
@@ -74,5 +96,11 @@ export async function paySandboxIntent(options: {
     args: [intent.payment_address as Hex, value],
   });
   const receipt = await client.waitForTransactionReceipt({ hash: txHash });
-  return { txHash, amount, to: intent.payment_address, blockNumber: receipt.blockNumber };
+  return {
+    txHash,
+    amount,
+    symbol: intent.symbol,
+    to: intent.payment_address,
+    blockNumber: receipt.blockNumber,
+  };
 }

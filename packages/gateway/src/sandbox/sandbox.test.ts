@@ -49,6 +49,7 @@ interface SandboxJson {
     token_address: `0x${string}`;
     token_symbol: string;
     token_decimals: number;
+    tokens: { symbol: string; address: string; decimals: number }[];
   };
 }
 
@@ -168,6 +169,7 @@ describe("stablegate dev", { timeout: 240_000 }, () => {
         "token_address",
         "token_symbol",
         "token_decimals",
+        "tokens",
       ].sort(),
     );
     expect(file.api_base_url).toBe(`http://127.0.0.1:${first.port}`);
@@ -188,6 +190,11 @@ describe("stablegate dev", { timeout: 240_000 }, () => {
       token_decimals: 6,
     });
     expect(getAddress(file.chain.token_address)).toBe(file.chain.token_address);
+    // A second test token, USDC, next to the test USDT: the organisation accepts both.
+    expect(file.chain.tokens).toEqual([
+      { symbol: "USDT", address: file.chain.token_address, decimals: 6 },
+      { symbol: "USDC", address: expect.stringMatching(/^0x[0-9a-fA-F]{40}$/), decimals: 6 },
+    ]);
 
     // The file holds an API key and a private key: the owner alone may read it.
     expect(await fileMode(join(dataDir, "sandbox.json"))).toBe(0o600);
@@ -283,7 +290,10 @@ describe("stablegate dev", { timeout: 240_000 }, () => {
     expect(view.data.chains[0]).toMatchObject({
       chain_id: "local",
       native_balance: "100",
-      tokens: [{ symbol: "USDT", balance: "100000" }],
+      tokens: [
+        { symbol: "USDT", balance: "100000" },
+        { symbol: "USDC", balance: "0" },
+      ],
     });
     const to = privateKeyToAccount(`0x${"11".repeat(32)}`).address;
     const res = await fetch(`${file.api_base_url}/v1/studio/api/asset_pro/transfer`, {
@@ -305,7 +315,7 @@ describe("stablegate dev", { timeout: 240_000 }, () => {
     const env = { DATA_DIR: dataDir, LOG_LEVEL: "warn" };
     const part = await runCli(["dev", "pay", intentId, "4"], env);
     expect(part.code, part.stderr).toBe(0);
-    expect(part.stdout).toMatch(/^sent 4 to 0x[0-9a-fA-F]{40} in 0x[0-9a-f]{64}/);
+    expect(part.stdout).toMatch(/^sent 4 USDT to 0x[0-9a-fA-F]{40} in 0x[0-9a-f]{64}/);
     const waitFor = (predicate: (data: any) => boolean) =>
       vi.waitFor(
         async () => {
@@ -327,6 +337,34 @@ describe("stablegate dev", { timeout: 240_000 }, () => {
       payer_address: getAddress(privateKeyToAccount(file.payer_private_key).address),
     });
     expect(paid.payment_tx_hash).toBe(rest.stdout.match(/in (0x[0-9a-f]{64})/)?.[1]);
+  });
+
+  it("pays in the test USDC with `dev pay --token USDC`, chosen on the intent first", async () => {
+    const res = await fetch(`${file.api_base_url}${INTENT}`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", "X-STUDIO-API-KEY": file.api_key },
+      body: JSON.stringify({ fiat_amount: "1", fiat_currency: "USD" }),
+    });
+    const created = ((await res.json()) as any).data;
+    expect(created.symbol).toBe("USDT");
+    const env = { DATA_DIR: dataDir, LOG_LEVEL: "warn" };
+    const paid = await runCli(["dev", "pay", created.payment_intent_id, "--token", "USDC"], env);
+    expect(paid.code, paid.stderr).toBe(0);
+    expect(paid.stdout).toMatch(/^sent 1 USDC to /);
+    await vi.waitFor(
+      async () => {
+        const { data } = (
+          await getIntent(file, { "X-STUDIO-API-KEY": file.api_key }, created.payment_intent_id)
+        ).body;
+        expect(data).toMatchObject({
+          status: "success",
+          symbol: "USDC",
+          token_address: file.chain.tokens[1]?.address,
+          received_amount: "1",
+        });
+      },
+      { timeout: 60_000, interval: 200 },
+    );
   });
 
   it("sends a paid intent's callback to a local receiver, signed with sandbox.json's webhook_secret", async () => {

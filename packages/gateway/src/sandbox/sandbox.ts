@@ -40,6 +40,8 @@ export interface SandboxFile {
     token_address: string;
     token_symbol: string;
     token_decimals: number;
+    /** Every test token of the local chain (USDT, then USDC); the organisation accepts both. */
+    tokens: { symbol: string; address: string; decimals: number }[];
   };
 }
 
@@ -67,13 +69,21 @@ export async function startSandbox(config: Config, log: Logger): Promise<Sandbox
       seedFile: config.SEED_FILE,
       generateInto: config.DATA_DIR,
     });
-    chain = await startLocalChain({ dataDir: config.DATA_DIR, port: config.ANVIL_PORT, log });
+    chain = await startLocalChain({
+      dataDir: config.DATA_DIR,
+      port: config.ANVIL_PORT,
+      usdc: true,
+      log,
+    });
     const localChain: RegisteredChain = {
       key: SANDBOX_CHAIN_KEY,
       evmChainId: chain.evmChainId,
       name: "Sandbox (anvil)",
       tokens: [
         { symbol: chain.tokenSymbol, address: chain.tokenAddress, decimals: chain.tokenDecimals },
+        ...(chain.usdcAddress === undefined
+          ? []
+          : [{ symbol: "USDC", address: chain.usdcAddress, decimals: chain.tokenDecimals }]),
       ],
       rpcUrls: [chain.rpcUrl],
       // One confirmation and a quick poll: a newcomer sees a payment succeed within a block.
@@ -97,6 +107,21 @@ export async function startSandbox(config: Config, log: Logger): Promise<Sandbox
       EXAMPLE_SHOP_ORIGIN,
     ]);
     const treasuryAddress = await prepareSandboxTreasury(gateway, chain, credentials.orgId);
+    // Payers choose between the test USDT and USDC on the checkout, unless the developer has
+    // chosen the organisation's assets themselves (more than the default pair).
+    const { orgSettings } = gateway.services;
+    if ((await orgSettings.get(credentials.orgId)).accepted_assets.length === 1) {
+      await orgSettings.update(
+        credentials.orgId,
+        {
+          accepted_assets: localChain.tokens.map((t) => ({
+            chain_id: localChain.key,
+            symbol: t.symbol,
+          })),
+        },
+        { kind: "cli" },
+      );
+    }
     // Transfers work out of the box: the hot wallet gets test USDT and ETH for gas, topped up
     // on each start when it has spent more than half.
     const hotWallet = gateway.services.wallets.hotWallet(credentials.orgId).address;
@@ -139,6 +164,11 @@ export async function startSandbox(config: Config, log: Logger): Promise<Sandbox
         token_address: chain.tokenAddress,
         token_symbol: chain.tokenSymbol,
         token_decimals: chain.tokenDecimals,
+        tokens: localChain.tokens.map((t) => ({
+          symbol: t.symbol,
+          address: t.address,
+          decimals: t.decimals,
+        })),
       },
     };
     writeFileSync(filePath, `${JSON.stringify(file, null, 2)}\n`, { mode: 0o600 });
@@ -268,7 +298,7 @@ export function sandboxBanner(sandbox: Sandbox): string {
     "",
     `  API          ${f.api_base_url}`,
     `  API docs     ${f.api_base_url}/docs`,
-    `  Local chain  ${f.chain.rpc_url} (chain id ${f.chain.evm_chain_id}, test USDT ${f.chain.token_address})`,
+    `  Local chain  ${f.chain.rpc_url} (chain id ${f.chain.evm_chain_id}, ${f.chain.tokens.map((t) => `test ${t.symbol} ${t.address}`).join(", ")})`,
     `  Credentials  ${sandbox.filePath} (API key, client id, webhook_secret for callbacks)`,
     `  Studio       ${f.studio.url} (${f.studio.email}, password ${f.studio.password})`,
     `  Hot wallet   ${f.hot_wallet_address} (transfers are sent from it; funded with test USDT and ETH)`,

@@ -55,8 +55,11 @@ export async function startTreasuryFixture() {
   const chain = await startLocalChain({
     port: await freePort(),
     blockTimeSeconds: 0.2,
+    // A second token: a payer who chose USDC is refunded and collected in USDC.
+    usdc: true,
     log: createTestLogger(),
   });
+  const usdc = chain.usdcAddress as Address;
   const transport = http(chain.rpcUrl);
   const publicClient = createPublicClient({ chain: anvil, transport, pollingInterval: 50 });
   const payerWallet = createWalletClient({
@@ -68,7 +71,10 @@ export async function startTreasuryFixture() {
     key: CHAIN_KEY,
     evmChainId: chain.evmChainId,
     name: "Anvil",
-    tokens: [{ symbol: "USDT", address: chain.tokenAddress, decimals: 6 }],
+    tokens: [
+      { symbol: "USDT", address: chain.tokenAddress, decimals: 6 },
+      { symbol: "USDC", address: usdc, decimals: 6 },
+    ],
     rpcUrls: [chain.rpcUrl],
     confirmations: 1,
     pollingIntervalMs: 100,
@@ -154,10 +160,12 @@ export async function startTreasuryFixture() {
     wallets,
     openShop,
 
-    /** The payer sends `amount` test USDT to `to`; resolves once it is mined. */
-    async pay(to: Address, amount: string): Promise<Hex> {
+    usdc,
+
+    /** The payer sends `amount` test USDT (or `token`) to `to`; resolves once it is mined. */
+    async pay(to: Address, amount: string, token: Address = chain.tokenAddress): Promise<Hex> {
       const hash = await payerWallet.writeContract({
-        address: chain.tokenAddress,
+        address: token,
         abi: erc20Abi,
         functionName: "transfer",
         args: [to, units(amount)],
@@ -169,9 +177,9 @@ export async function startTreasuryFixture() {
       return hash;
     },
 
-    tokenBalance: (address: Address) =>
+    tokenBalance: (address: Address, token: Address = chain.tokenAddress) =>
       publicClient.readContract({
-        address: chain.tokenAddress,
+        address: token,
         abi: erc20Abi,
         functionName: "balanceOf",
         args: [address],

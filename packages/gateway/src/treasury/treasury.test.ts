@@ -83,6 +83,38 @@ describe("refunds", () => {
     }
   });
 
+  it("a payment in the second token (USDC) is refunded in USDC", async () => {
+    const shop = await f.openShop();
+    await f.gw.services.orgSettings.update(
+      shop.tenant.orgId,
+      { accepted_assets: [{ chain_id: CHAIN_KEY, symbol: "USDC" }] },
+      { kind: "cli" },
+    );
+    const res = await fetch(`${f.gw.url}/v1/studio/api/payment/intent`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", "X-STUDIO-API-KEY": shop.tenant.apiKey },
+      body: JSON.stringify({ fiat_amount: "10", fiat_currency: "USD", symbol: "USDC" }),
+    });
+    const intent = ((await res.json()) as { data: Intent }).data;
+    expect(intent).toMatchObject({ symbol: "USDC", token_address: f.usdc });
+    const usdcBefore = await f.tokenBalance(f.chain.payerAddress, f.usdc);
+    await f.pay(intent.payment_address, "1", f.usdc);
+    // Short (or, on a slow machine, after the 5 s deadline): refunded either way.
+    const done = await shop.waitFor(
+      intent,
+      (d) => d.refund_amount === "1" || d.late_refund_amount === "1",
+      "the USDC refund",
+    );
+    const refund = (done.refund_tx_hash ?? done.late_refund_tx_hash) as Hex;
+    expect(await f.transferOf(refund)).toEqual([
+      { from: intent.payment_address, to: getAddress(f.chain.payerAddress), value: units("1") },
+    ]);
+    const receipt = await f.publicClient.getTransactionReceipt({ hash: refund });
+    expect(getAddress(receipt.logs[0]?.address as Hex)).toBe(f.usdc);
+    expect(await f.tokenBalance(f.chain.payerAddress, f.usdc)).toBe(usdcBefore);
+    expect(await f.tokenBalance(intent.payment_address, f.usdc)).toBe(0n);
+  });
+
   it("a payment after the deadline is refunded and shown as late_refund_amount; the status stays", async () => {
     const shop = await f.openShop();
     const intent = await shop.create("10");

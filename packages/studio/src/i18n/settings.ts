@@ -30,6 +30,14 @@ export const settingsEn = {
   settingsNoLimit: "No limit",
   settingsLimitsSave: "Save limits",
   settingsLimitsSaved: "Limits saved.",
+  settingsAssets: "Accepted chains and tokens",
+  settingsAssetsLead:
+    "What payers may pay in. With more than one, the payer chooses on the checkout, unless your integration fixes payment_chain_id and symbol when it creates the payment.",
+  settingsAssetsField: "Chain/token pairs",
+  settingsAssetsHelp:
+    "Comma-separated, e.g. arb/USDT, base/USDC, matic/USDC.e. The default {default} is always accepted; only chains this gateway watches are allowed.",
+  settingsAssetsSave: "Save accepted assets",
+  settingsAssetsSaved: "Accepted assets saved.",
 };
 
 export const settingsZhTW: typeof settingsEn = {
@@ -60,4 +68,12 @@ export const settingsZhTW: typeof settingsEn = {
   settingsNoLimit: "不設上限",
   settingsLimitsSave: "儲存限額",
   settingsLimitsSaved: "限額已儲存。",
+  settingsAssets: "接受的鏈與代幣",
+  settingsAssetsLead:
+    "付款人可使用的幣種。接受多種時，付款人可在結帳頁選擇；若您的整合在建立付款時指定 payment_chain_id 與 symbol 則不可選。",
+  settingsAssetsField: "鏈/代幣組合",
+  settingsAssetsHelp:
+    "以逗號分隔，例如 arb/USDT, base/USDC, matic/USDC.e。預設的 {default} 一律接受；只能加入本閘道監看的鏈。",
+  settingsAssetsSave: "儲存接受的幣種",
+  settingsAssetsSaved: "接受的幣種已儲存。",
 };

@@ -5,6 +5,7 @@ import { plainPage, readBuiltIndex, serveBuiltAssets } from "../../http/built-pa
 import {
   type AppEnv,
   envelope,
+  errorResponse,
   intentNotFoundResponse,
   jsonResponse,
   malformedIdResponse,
@@ -14,7 +15,7 @@ import { DomainError } from "../../platform/errors.ts";
 import { PAYMENT_INTENT_ID_PATTERN } from "../../platform/ids.ts";
 import type { PaymentStatus } from "../lifecycle/decide.ts";
 import type { PaymentIntentService } from "../payment-intent-service.ts";
-import { CheckoutPayment, IntentIdParam } from "../schemas.ts";
+import { CheckoutPayment, ChooseAssetBody, IntentIdParam } from "../schemas.ts";
 
 /** Where `npm run build -w @stablegate/web` puts the page; the gateway runs from its sources. */
 export const DEFAULT_CHECKOUT_DIST_DIR = fileURLToPath(
@@ -64,6 +65,30 @@ const getCheckoutPaymentRoute = createRoute({
   },
 });
 
+const chooseAssetRoute = createRoute({
+  method: "post",
+  path: "/v1/checkout/payment/{id}/asset",
+  tags: ["Hosted checkout"],
+  summary: "Choose the chain and token to pay in (Stablegate extension)",
+  description:
+    "Public, like the read. Re-quotes the payment in one of the organisation's accepted assets (one of `asset_options`): new rate, amount, token and chain; the deposit address stays the same. Allowed while the payment is pending, before its deadline, with nothing received, and when the merchant did not fix the asset on create (409 / 4076 otherwise). A payment still made in the previously shown asset is recognised, not lost (docs/accepted-assets.md).",
+  security: [],
+  request: {
+    params: IntentIdParam,
+    body: { required: true, content: { "application/json": { schema: ChooseAssetBody } } },
+  },
+  responses: {
+    200: jsonResponse(envelope(CheckoutPayment), "The payment re-quoted in the chosen asset"),
+    400: errorResponse("Invalid request (4000): an unknown chain or token, or a malformed body"),
+    ...intentNotFoundResponse,
+    409: errorResponse(
+      "The asset can no longer be chosen (4076): paid, expired, something received, or fixed by the merchant",
+    ),
+    422: errorResponse("The organisation does not accept that chain and token (4075)"),
+    ...tooManyRequestsResponse,
+  },
+});
+
 const checkoutEventsRoute = createRoute({
   method: "get",
   path: "/v1/checkout/payment/{id}/events",
@@ -98,6 +123,11 @@ export function registerCheckoutRoutes<E extends AppEnv>(
 
   app.openapi(getCheckoutPaymentRoute, async (c) => {
     const payment = await intents.getForCheckout(c.req.valid("param").id);
+    return c.json({ code: 0 as const, data: payment }, 200, { "Cache-Control": "no-store" });
+  });
+
+  app.openapi(chooseAssetRoute, async (c) => {
+    const payment = await intents.chooseAsset(c.req.valid("param").id, c.req.valid("json"));
     return c.json({ code: 0 as const, data: payment }, 200, { "Cache-Control": "no-store" });
   });
 

@@ -17,6 +17,7 @@ import {
 } from "../../ledger/money-events.ts";
 import type { Database } from "../../platform/database/schema.ts";
 import type { Lease } from "../../platform/lease.ts";
+import { restoreLeftAssets } from "./left-assets.ts";
 import type { LifecycleService } from "./lifecycle-service.ts";
 import { type Reversal, recordReversals } from "./reversals.ts";
 
@@ -51,8 +52,21 @@ export function createChainIngestService(options: {
       .select(["id", "payment_address", "token_address"])
       .where("payment_chain_id", "=", chainKey)
       .where((eb) => eb(eb.fn("lower", ["payment_address"]), "in", recipients))
+      // Locked (in id order) before the transfer is written: the payer's choice of asset
+      // (payment-intent-service chooseAsset) takes the same lock, so it either sees this
+      // transfer and refuses, or commits first and the transfer is matched against the new asset.
+      .orderBy("id")
+      .forUpdate()
       .execute();
     const byAddress = new Map(intents.map((i) => [i.payment_address.toLowerCase(), i]));
+    // Paid in an asset the checkout showed before the payer switched: switched back and counted.
+    const unmatched = paying.filter(
+      (l) =>
+        byAddress.get(l.to.toLowerCase())?.token_address.toLowerCase() !== l.token.toLowerCase(),
+    );
+    for (const i of await restoreLeftAssets(trx, chainKey, unmatched, now())) {
+      byAddress.set(i.payment_address.toLowerCase(), i);
+    }
     const touched: string[] = [];
     const confirmed: ConfirmedTransfer[] = [];
     for (const log of paying) {

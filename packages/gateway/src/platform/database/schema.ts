@@ -692,3 +692,33 @@ export interface IdempotencyKeysTable {
 export interface Database {
   idempotency_keys: IdempotencyKeysTable;
 }
+
+// ---- accepted assets and the payer's choice: migrations/2026-11-29-accepted-assets.ts ----
+
+export interface OrganizationsTable {
+  /** "chain/SYMBOL" pairs; null: the default pair alone. */
+  accepted_assets: ColumnType<string[] | null, string[] | null | undefined, string[] | null>;
+}
+
+export interface PaymentIntentsTable {
+  /** The merchant fixed chain and token on create: the payer may not choose. */
+  asset_fixed: ColumnType<boolean, boolean | undefined, boolean>;
+}
+
+export interface PaymentIntentAssetChangesTable {
+  id: Generated<string | number>;
+  payment_intent_id: string;
+  payment_address: string;
+  chain_id: string;
+  token_address: string;
+  symbol: string;
+  decimals: number;
+  crypto_amount: Numeric;
+  rate: string;
+  rate_source: string;
+  created_at: DefaultTimestamp;
+}
+
+export interface Database {
+  payment_intent_asset_changes: PaymentIntentAssetChangesTable;
+}

@@ -8,6 +8,7 @@ export interface OrgSettings {
   name: string;
   default_chain_id: string;
   default_token_symbol: string;
+  accepted_assets: { chain_id: string; symbol: string }[];
   branding: { display_name: string | null; logo_url: string | null; accent_color: string | null };
 }
 

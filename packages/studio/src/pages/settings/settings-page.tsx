@@ -13,6 +13,7 @@ import {
   TextField,
 } from "../../components/ui.tsx";
 import { useI18n } from "../../i18n/index.tsx";
+import { AcceptedAssetsCard } from "./accepted-assets-card.tsx";
 import { limitsQuery, type OrgLimits, type OrgSettings, settingsQuery } from "./settings-api.ts";
 
 const HEX_COLOUR = /^#[0-9a-fA-F]{6}$/;
@@ -30,6 +31,9 @@ export function SettingsPage() {
       <div className="stack">
         <QueryState query={settings}>
           {(s) => <GeneralAndBranding settings={s} canWrite={org.can("settings:write")} />}
+        </QueryState>
+        <QueryState query={settings}>
+          {(s) => <AcceptedAssetsCard settings={s} canWrite={org.can("settings:write")} />}
         </QueryState>
         <QueryState query={limits}>
           {(l) => <LimitsCard limits={l} canWrite={org.can("limits:write")} />}
