@@ -3,12 +3,14 @@ import { useEffect, useState } from "react";
 import type { CheckoutPayment } from "./api.ts";
 import { erc20TransferUri } from "./eip681.ts";
 import type { Translate } from "./i18n.ts";
+import { TransferList } from "./transfer-list.tsx";
 import { WalletPay } from "./wallet-pay.tsx";
 
 export function PendingScreen(props: {
   payment: CheckoutPayment;
   clockOffsetMs: number;
   t: Translate;
+  language: string;
 }) {
   const { payment: p, t } = props;
   const uri = erc20TransferUri({
@@ -24,16 +26,30 @@ export function PendingScreen(props: {
       <p className="fiat">
         {t("fiatEquivalent", { fiat: p.fiat_amount, currency: p.fiat_currency })}
       </p>
+      {/* The status first and, on a phone, pinned while the payer scrolls to the address. */}
+      <div className="status-bar">
+        <p className="waiting">
+          <span className="spinner" aria-hidden="true" />
+          {t("waiting")}
+        </p>
+        <p className="time-left">
+          <span className="field-label">{t("timeLeft")} </span>
+          <Countdown deadline={p.payment_deadline} clockOffsetMs={props.clockOffsetMs} t={t} />
+        </p>
+      </div>
+      {p.received_amount !== null ? (
+        <p className="notice">
+          {t("receivedSoFar", {
+            received: p.received_amount,
+            due: p.crypto_amount,
+            symbol: p.symbol,
+          })}
+        </p>
+      ) : null}
       <dl className="facts">
         <div>
           <dt>{t("network")}</dt>
           <dd>{p.chain_name}</dd>
-        </div>
-        <div>
-          <dt>{t("timeLeft")}</dt>
-          <dd>
-            <Countdown deadline={p.payment_deadline} clockOffsetMs={props.clockOffsetMs} t={t} />
-          </dd>
         </div>
       </dl>
       <div className="qr">
@@ -45,20 +61,8 @@ export function PendingScreen(props: {
       <p>{t("sendExactly", amount)}</p>
       <CopyField label={t("amount")} value={p.crypto_amount} unit={p.symbol} t={t} />
       <CopyField label={t("depositAddress")} value={p.payment_address} t={t} mono />
-      {p.received_amount !== null ? (
-        <p className="notice">
-          {t("receivedSoFar", {
-            received: p.received_amount,
-            due: p.crypto_amount,
-            symbol: p.symbol,
-          })}
-        </p>
-      ) : null}
       <WalletPay payment={p} t={t} />
-      <p className="waiting">
-        <span className="spinner" aria-hidden="true" />
-        {t("waiting")}
-      </p>
+      <TransferList payment={p} t={t} language={props.language} />
     </>
   );
 }

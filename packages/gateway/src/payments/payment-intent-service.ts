@@ -153,6 +153,8 @@ export function createPaymentIntentService(options: PaymentIntentServiceOptions)
             order_data: orderData,
             callback_url: input.callback_url ?? null,
             group_key: input.group_key ?? null,
+            description: input.description?.trim() || null,
+            return_url: input.return_url ?? null,
             created_at: createdAt,
             updated_at: createdAt,
           })
@@ -245,7 +247,24 @@ export function createPaymentIntentService(options: PaymentIntentServiceOptions)
         .where("id", "=", id)
         .executeTakeFirst();
       if (!row) throw paymentIntentNotFound(id);
-      return toCheckoutPaymentView(row, chains, now());
+      const [merchant, transfers] = await Promise.all([
+        db
+          .selectFrom("organizations")
+          .select(["name", "display_name", "logo_sha256", "accent_color"])
+          .where("id", "=", row.org_id)
+          .executeTakeFirstOrThrow(),
+        // Confirmed only: a transfer still waiting for confirmations, or orphaned by a reorg,
+        // is not (or no longer) the payer's payment.
+        db
+          .selectFrom("transfers")
+          .select(["tx_hash", "log_index", "amount", "block_timestamp"])
+          .where("payment_intent_id", "=", id)
+          .where("state", "=", "confirmed")
+          .orderBy("block_number")
+          .orderBy("log_index")
+          .execute(),
+      ]);
+      return toCheckoutPaymentView(row, chains, now(), { merchant, transfers });
     },
   };
 }

@@ -380,7 +380,7 @@ export interface paths {
         };
         /**
          * Follow a payment live (server-sent events)
-         * @description Public, like the read. An `event: payment` with the CheckoutPayment as JSON data is sent at once and again whenever the payment changes; a comment line every 15 s keeps the connection alive. The stream ends when the payment reaches success, expired or insufficient_refunded, and after 5 minutes (EventSource reconnects).
+         * @description Public, like the read. An `event: payment` with the CheckoutPayment as JSON data is sent at once and again whenever the payment changes; a comment line every 15 s keeps the connection alive. The stream ends when the payment's `live` turns false (success; or expired or underpaid, its refunds sent, 30 minutes after the deadline), and after 5 minutes (EventSource reconnects). Once the payment has left pending it is read every 5 s instead of every second.
          */
         get: {
             parameters: {
@@ -5981,6 +5981,10 @@ export interface components {
             late_refund_amount: string | null;
             /** @description The last confirmed refund of a late payment. */
             late_refund_tx_hash: string | null;
+            /** @description Extension: the order summary given at creation. */
+            description: string | null;
+            /** @description Extension: where the checkout's "Back to shop" goes. */
+            return_url: string | null;
         };
         Error: {
             /** @example 4000 */
@@ -6013,6 +6017,16 @@ export interface components {
             } | null;
             /** @example buy_stone_with_usdt */
             group_key?: string | null;
+            /**
+             * @description Extension (not in KryptoGO's API): the order summary the hosted checkout shows the payer, at most 500 characters of plain text (trimmed; empty is none).
+             * @example 2 × Oolong tea 150 g
+             */
+            description?: string | null;
+            /**
+             * @description Extension (not in KryptoGO's API): where the hosted checkout's "Back to shop" button goes after the payment ends.
+             * @example https://shop.example/orders/12345
+             */
+            return_url?: string | null;
         };
         PaymentIntentList: {
             items: components["schemas"]["PaymentIntent"][];
@@ -6064,6 +6078,39 @@ export interface components {
             received_amount: string | null;
             refund_amount: string | null;
             refund_tx_hash: string | null;
+            merchant: components["schemas"]["CheckoutMerchant"];
+            description: string | null;
+            return_url: string | null;
+            /** @description Every confirmed transfer to the deposit address, oldest first */
+            transfers: components["schemas"]["CheckoutTransfer"][];
+            /** @description Received after the deadline: refunded, never credited. */
+            late_amount: string | null;
+            late_refund_amount: string | null;
+            late_refund_tx_hash: string | null;
+            /** @description Whether the payment may still change for the payer: open, a refund under way, or a late payment still possible (30 minutes after the deadline of an unpaid or underpaid payment). The event stream ends when it is false. */
+            live: boolean;
+        };
+        CheckoutMerchant: {
+            /** @description The display name, else the organisation's name */
+            name: string;
+            /**
+             * @description A path on the gateway (content-addressed, cached for a year), or null: no logo
+             * @example /v1/checkout/logos/9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08
+             */
+            logo_url: string | null;
+            /** @example #0f766e */
+            accent_color: string | null;
+        };
+        CheckoutTransfer: {
+            tx_hash: string;
+            /** @description The transfer's log in its transaction */
+            log_index: number;
+            /** @example 4.615 */
+            amount: string;
+            /** @description Unix seconds of its block */
+            block_time: number;
+            /** @description Mined after payment_deadline: not credited, refunded to its sender */
+            late: boolean;
         };
         CallbackEventList: {
             items: components["schemas"]["CallbackEvent"][];
