@@ -69,7 +69,7 @@ export const CreatePaymentIntentBody = z
       .string()
       .max(DESCRIPTION_MAX_CHARS)
       .superRefine(refineText)
-      .refine((s) => !/[\u0000-\u0008\u000b-\u001f\u007f]/.test(s), {
+      .refine((s) => !/[^\P{Cc}\n\r\t]/u.test(s), {
         message: "must not contain control characters (line breaks and tabs are fine)",
       })
       .nullish()

@@ -6840,7 +6840,7 @@ export interface components {
             branding: {
                 /** @description Shown to payers; null: the name */
                 display_name: string | null;
-                /** @description An https URL, or a base64 PNG/JPEG/GIF/WebP data: URL of at most 64000 characters */
+                /** @description A base64 PNG/JPEG/GIF/WebP data: URL of at most 64000 characters (uploads only: the gateway stores the image and serves it to the checkout from /v1/checkout/logos/<sha256>) */
                 logo_url: string | null;
                 /** @example #0f766e */
                 accent_color: string | null;
