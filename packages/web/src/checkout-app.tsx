@@ -166,11 +166,16 @@ function MerchantHeader({ payment }: { payment: CheckoutPayment }) {
 
 /** The order: the merchant's description and the total, beside the payment on a wide screen. */
 function OrderSummary({ payment: p, t }: { payment: CheckoutPayment; t: Translate }) {
-  if (p.description === null) return null;
   return (
-    <section className="summary" aria-labelledby="summary-title">
+    <section
+      className={p.description === null ? "summary no-description" : "summary"}
+      aria-labelledby="summary-title"
+    >
       <h2 id="summary-title">{t("orderSummary")}</h2>
-      <p className="description">{p.description}</p>
+      <p className="summary-amount">
+        {p.fiat_amount} {p.fiat_currency}
+      </p>
+      {p.description === null ? null : <p className="description">{p.description}</p>}
       <p className="summary-total">
         <span>{t("total")}</span>
         <strong>

@@ -359,7 +359,19 @@ describe("settings, treasury and audit", { timeout: 180_000 }, () => {
     });
     await page.getByLabel("Display name").fill("Acme Coffee Roasters");
     await page.getByLabel("Accent colour", { exact: true }).fill("#b45309");
+    // The logo is uploaded as a file (the gateway stores and serves it; no URL to type).
+    const png = Buffer.from(
+      "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==",
+      "base64",
+    );
+    await page
+      .getByLabel("Logo", { exact: true })
+      .setInputFiles({ name: "logo.png", mimeType: "image/png", buffer: png });
     const preview = page.getByRole("figure", { name: "Preview" });
+    await preview.locator("img").waitFor();
+    expect(await preview.locator("img").getAttribute("src")).toBe(
+      `data:image/png;base64,${png.toString("base64")}`,
+    );
     await preview.getByText("Acme Coffee Roasters").waitFor();
     expect(
       await preview
@@ -376,6 +388,7 @@ describe("settings, treasury and audit", { timeout: 180_000 }, () => {
     expect(saved.body.data.branding).toMatchObject({
       display_name: "Acme Coffee Roasters",
       accent_color: "#b45309",
+      logo_url: `data:image/png;base64,${png.toString("base64")}`,
     });
     await expectAccessible(page, "the settings page");
     await page.context().close();
