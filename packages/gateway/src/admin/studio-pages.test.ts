@@ -18,6 +18,7 @@ import {
   seriousAxeViolations,
 } from "../testing/browser.ts";
 import { pay } from "../testing/lifecycle-shop.ts";
+import { logoPng } from "../testing/logo-png.ts";
 import { openStudio } from "../testing/studio-browser.ts";
 import { signInAs } from "../testing/studio-client.ts";
 
@@ -360,10 +361,7 @@ describe("settings, treasury and audit", { timeout: 180_000 }, () => {
     await page.getByLabel("Display name").fill("Acme Coffee Roasters");
     await page.getByLabel("Accent colour", { exact: true }).fill("#b45309");
     // The logo is uploaded as a file (the gateway stores and serves it; no URL to type).
-    const png = Buffer.from(
-      "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==",
-      "base64",
-    );
+    const png = logoPng();
     await page
       .getByLabel("Logo", { exact: true })
       .setInputFiles({ name: "logo.png", mimeType: "image/png", buffer: png });

@@ -23,6 +23,7 @@ import { type LocalChain, startLocalChain } from "../../sandbox/local-chain.ts";
 import { launchBrowser, saveScreenshot, seriousAxeViolations } from "../../testing/browser.ts";
 import { freePort } from "../../testing/cli-process.ts";
 import { endPaymentWindow } from "../../testing/end-payment-window.ts";
+import { logoDataUrl } from "../../testing/logo-png.ts";
 import {
   type RestartableGateway,
   startRestartableGateway,
@@ -418,30 +419,6 @@ const DESCRIPTION = "Oolong tea, 150 g × 2\nTea cup, celadon × 1";
 
 let brandedShop: TestTenant;
 
-/** A logo as a merchant would upload one: a PNG drawn in the browser (a canvas), as a data: URL. */
-async function drawLogo(): Promise<string> {
-  const page = await browser.newPage();
-  const url = await page.evaluate(() => {
-    const canvas = document.createElement("canvas");
-    canvas.width = 96;
-    canvas.height = 96;
-    const g = canvas.getContext("2d") as CanvasRenderingContext2D;
-    g.fillStyle = "#0f766e";
-    g.beginPath();
-    g.roundRect(0, 0, 96, 96, 22);
-    g.fill();
-    g.fillStyle = "#ffffff";
-    g.beginPath();
-    g.ellipse(48, 52, 26, 20, 0, 0, Math.PI * 2);
-    g.fill();
-    g.fillStyle = "#0f766e";
-    g.fillRect(30, 30, 36, 8);
-    return canvas.toDataURL("image/png");
-  });
-  await page.close();
-  return url;
-}
-
 async function openPage(viewport: { width: number; height: number }, locale: string) {
   const context = await browser.newContext({ viewport, locale, bypassCSP: true });
   const page = await context.newPage();
@@ -482,7 +459,7 @@ describe("the branded checkout", () => {
         name: "Lin's Tea Co.",
         branding: {
           display_name: "Lin's Tea House",
-          logo_url: await drawLogo(),
+          logo_url: logoDataUrl(),
           accent_color: "#0f766e",
         },
       },
