@@ -67,6 +67,9 @@ export function createGatewayApi(options: { baseUrl: string; clientId: string })
       if (params.callback_url !== undefined) body.callback_url = params.callback_url;
       if (params.order_data !== undefined) body.order_data = params.order_data;
       if (params.group_key !== undefined) body.group_key = params.group_key;
+      // Extensions: the checkout's order summary and its "Back to shop" (docs/checkout.md).
+      if (params.description !== undefined) body.description = params.description;
+      if (params.return_url !== undefined) body.return_url = params.return_url;
       return call(INTENT_PATH, {
         method: "POST",
         headers: { "Content-Type": "application/json" },

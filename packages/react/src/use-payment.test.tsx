@@ -90,6 +90,8 @@ describe("usePayment types", () => {
       callback_url?: string;
       order_data?: Record<string, unknown>;
       group_key?: string;
+      description?: string;
+      return_url?: string;
     }>();
     // @ts-expect-error fiat_amount is a decimal string, as in the API
     expectTypeOf<OpenPaymentModalParams>().toExtend<{ fiat_amount: number }>();
