@@ -26,6 +26,7 @@ import { createReconciler } from "./ledger/reconcile.ts";
 import { registerDatabaseGauges } from "./observability/collectors.ts";
 import { createMetrics, type Metrics } from "./observability/metrics.ts";
 import { registerWalletBalanceGauge } from "./observability/wallet-balances.ts";
+import { createCheckoutLogos } from "./organizations/checkout-logos.ts";
 import { createOrgSettings } from "./organizations/org-settings.ts";
 import { createTenancyService } from "./organizations/tenancy-service.ts";
 import { createTransferLimits } from "./organizations/transfer-limits.ts";
@@ -171,6 +172,7 @@ export function createServices(options: {
     tenancy,
     intents,
     orgSettings: createOrgSettings({ db: database.db, chains }),
+    checkoutLogos: createCheckoutLogos({ db: database.db }),
     paymentLinks: createPaymentLinks({ db: database.db, intents, tenancy }),
     idempotency: createIdempotencyStore({ db: database.db }),
     lifecycle,
@@ -316,6 +318,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       : createApp({
           tenancy: services.tenancy,
           intents: services.intents,
+          checkoutLogos: services.checkoutLogos,
           callbacks: services.callbacks,
           payouts: services.payouts,
           paymentLinks: services.paymentLinks,

@@ -70,6 +70,9 @@ export function createGatewayApi(options: { baseUrl: string; clientId: string })
       // Stablegate extensions: fix the chain and token (otherwise the payer may choose).
       if (params.payment_chain_id !== undefined) body.payment_chain_id = params.payment_chain_id;
       if (params.symbol !== undefined) body.symbol = params.symbol;
+      // Extensions: the checkout's order summary and its "Back to shop" (docs/checkout.md).
+      if (params.description !== undefined) body.description = params.description;
+      if (params.return_url !== undefined) body.return_url = params.return_url;
       return call(INTENT_PATH, {
         method: "POST",
         headers: { "Content-Type": "application/json" },

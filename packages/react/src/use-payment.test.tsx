@@ -105,6 +105,8 @@ describe("usePayment types", () => {
       group_key?: string;
       payment_chain_id?: string;
       symbol?: string;
+      description?: string;
+      return_url?: string;
     }>();
     // @ts-expect-error fiat_amount is a decimal string, as in the API
     expectTypeOf<OpenPaymentModalParams>().toExtend<{ fiat_amount: number }>();

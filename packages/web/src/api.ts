@@ -1,5 +1,4 @@
 import type { components } from "../../sdk/src/openapi.d.ts";
-import type { PaymentStatus } from "./status.ts";
 
 /** GET /v1/checkout/payment/{id}: the payment as the payer sees it (generated from the gateway). */
 export type CheckoutPayment = components["schemas"]["CheckoutPayment"];
@@ -42,18 +41,20 @@ export async function chooseAsset(
   return ((await res.json()) as { data: CheckoutPayment }).data;
 }
 
-/** Polling period while the event stream is down. */
+/** Polling period while the event stream is down; slower once the payment has left pending. */
 const POLL_MS = 3_000;
+const SLOW_POLL_MS = 10_000;
 
 export interface FollowHandlers {
   onPayment(payment: CheckoutPayment): void;
   /** A read failed; following goes on and the next success clears it. */
   onError(error: unknown): void;
-  isFinal(status: PaymentStatus): boolean;
+  /** Whether following can stop (the payment's `live` is false). */
+  isFinal(payment: CheckoutPayment): boolean;
 }
 
 /**
- * Follows a payment until it reaches a final status: server-sent events while the stream is up,
+ * Follows a payment until the gateway says nothing more will change for the payer: server-sent events while the stream is up,
  * polling whenever it is not (no EventSource, a proxy that drops the stream, a reconnect).
  * Returns a function that stops following.
  */
@@ -62,6 +63,8 @@ export function followPayment(id: string, handlers: FollowHandlers): () => void 
   let streamLive = false;
   let pollTimer: ReturnType<typeof setTimeout> | undefined;
   let events: EventSource | undefined;
+  let pending = true;
+  const period = () => (pending ? POLL_MS : SLOW_POLL_MS);
 
   const stop = () => {
     stopped = true;
@@ -70,8 +73,9 @@ export function followPayment(id: string, handlers: FollowHandlers): () => void 
   };
   const deliver = (payment: CheckoutPayment) => {
     if (stopped) return;
+    pending = payment.status === "pending";
     handlers.onPayment(payment);
-    if (handlers.isFinal(payment.status)) stop();
+    if (handlers.isFinal(payment)) stop();
   };
   const poll = async () => {
     pollTimer = undefined;
@@ -80,10 +84,10 @@ export function followPayment(id: string, handlers: FollowHandlers): () => void 
     } catch (error) {
       if (!stopped) handlers.onError(error);
     }
-    if (!stopped && !streamLive && pollTimer === undefined) pollTimer = setTimeout(poll, POLL_MS);
+    if (!stopped && !streamLive && pollTimer === undefined) pollTimer = setTimeout(poll, period());
   };
   const startPolling = () => {
-    if (!stopped && pollTimer === undefined) pollTimer = setTimeout(poll, POLL_MS);
+    if (!stopped && pollTimer === undefined) pollTimer = setTimeout(poll, period());
   };
 
   if (typeof EventSource === "function") {

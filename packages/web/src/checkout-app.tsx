@@ -1,9 +1,9 @@
-import { type ReactNode, useEffect, useMemo, useState } from "react";
+import { type CSSProperties, type ReactNode, useEffect, useMemo, useState } from "react";
 import { type CheckoutPayment, fetchPayment, followPayment, PaymentNotFoundError } from "./api.ts";
-import { EndScreen } from "./end-screen.tsx";
+import { accentColours } from "./brand.ts";
+import { EndScreen, hasLatePayment } from "./end-screen.tsx";
 import { LANGUAGES, type Language, type Translate, translator } from "./i18n.ts";
 import { PendingScreen } from "./pending-screen.tsx";
-import { isFinalStatus } from "./status.ts";
 
 export interface CheckoutAppProps {
   paymentIntentId: string;
@@ -28,10 +28,11 @@ export function CheckoutApp({ paymentIntentId, embed, initialLanguage }: Checkou
     document.documentElement.classList.toggle("embedded", embed);
   }, [embed]);
 
+  const merchantName = payment?.merchant.name;
   useEffect(() => {
     document.documentElement.lang = language;
-    document.title = t("documentTitle");
-  }, [language, t]);
+    document.title = merchantName ? `${merchantName} · ${t("documentTitle")}` : t("documentTitle");
+  }, [language, t, merchantName]);
 
   useEffect(() => {
     let stopFollowing: (() => void) | undefined;
@@ -47,11 +48,13 @@ export function CheckoutApp({ paymentIntentId, embed, initialLanguage }: Checkou
         const first = await fetchPayment(paymentIntentId);
         if (cancelled) return;
         accept(first);
-        if (isFinalStatus(first.status)) return;
+        // Followed while the gateway says it may still change (`live`): after the deadline too,
+        // so that a payment sent too late, and its refund, show up here as they happen.
+        if (!first.live) return;
         stopFollowing = followPayment(paymentIntentId, {
           onPayment: accept,
           onError: () => setOffline(true),
-          isFinal: isFinalStatus,
+          isFinal: (p) => !p.live,
         });
       } catch (error) {
         if (cancelled) return;
@@ -111,20 +114,25 @@ export function CheckoutApp({ paymentIntentId, embed, initialLanguage }: Checkou
         payment={payment}
         clockOffsetMs={clockOffsetMs}
         t={t}
+        language={language}
         onPayment={(p) => setPayment(p)}
       />
     );
   } else {
-    content = <EndScreen payment={payment} t={t} />;
+    content = <EndScreen payment={payment} t={t} language={language} />;
   }
 
+  const colours = accentColours(payment?.merchant.accent_color ?? null);
+  const style = {
+    "--accent": colours.accent,
+    "--on-accent": colours.onAccent,
+    "--accent-text": colours.accentText,
+    "--accent-dark": colours.accentDark,
+  } as CSSProperties;
+
   return (
-    <div className={embed ? "shell embed" : "shell"}>
-      {embed ? null : (
-        <header className="brand">
-          <span>{t("brand")}</span>
-        </header>
-      )}
+    <div className={embed ? "shell embed" : "shell"} style={style}>
+      {payment ? <MerchantHeader payment={payment} /> : null}
       <main className="card">
         {content}
         {offline && payment !== undefined ? (
@@ -136,8 +144,51 @@ export function CheckoutApp({ paymentIntentId, embed, initialLanguage }: Checkou
           {payment ? statusAnnouncement(payment, t) : ""}
         </div>
       </main>
-      <LanguageSwitcher language={language} onChange={changeLanguage} t={t} />
+      {payment ? <OrderSummary payment={payment} t={t} /> : null}
+      <footer className="page-footer">
+        <LanguageSwitcher language={language} onChange={changeLanguage} t={t} />
+        {embed ? null : <p className="brand">{t("poweredBy")}</p>}
+      </footer>
     </div>
+  );
+}
+
+/** Who is asking to be paid: the merchant's logo (served by the gateway) and name. */
+function MerchantHeader({ payment }: { payment: CheckoutPayment }) {
+  const { name, logo_url: logo } = payment.merchant;
+  return (
+    <header className="merchant">
+      {logo ? (
+        <img className="merchant-logo" src={logo} alt="" />
+      ) : (
+        <span className="merchant-initial" aria-hidden="true">
+          {Array.from(name)[0]?.toUpperCase()}
+        </span>
+      )}
+      <span className="merchant-name">{name}</span>
+    </header>
+  );
+}
+
+/** The order: the merchant's description and the total, beside the payment on a wide screen. */
+function OrderSummary({ payment: p, t }: { payment: CheckoutPayment; t: Translate }) {
+  return (
+    <section
+      className={p.description === null ? "summary no-description" : "summary"}
+      aria-labelledby="summary-title"
+    >
+      <h2 id="summary-title">{t("orderSummary")}</h2>
+      <p className="summary-amount">
+        {p.fiat_amount} {p.fiat_currency}
+      </p>
+      {p.description === null ? null : <p className="description">{p.description}</p>}
+      <p className="summary-total">
+        <span>{t("total")}</span>
+        <strong>
+          {p.fiat_amount} {p.fiat_currency}
+        </strong>
+      </p>
+    </section>
   );
 }
 
@@ -148,7 +199,7 @@ function statusAnnouncement(p: CheckoutPayment, t: Translate): string {
     case "success":
       return t("paidTitle");
     case "expired":
-      return t("expiredTitle");
+      return hasLatePayment(p) ? t("statusLate") : t("expiredTitle");
     default:
       return t("underpaidTitle");
   }

@@ -1,14 +1,31 @@
 import type { CheckoutPayment } from "./api.ts";
 import type { Translate } from "./i18n.ts";
+import { TransferList, TxLine } from "./transfer-list.tsx";
 
-export function EndScreen({ payment: p, t }: { payment: CheckoutPayment; t: Translate }) {
+/** Whether a payment sent after the deadline is part of this payment's story. */
+export const hasLatePayment = (p: CheckoutPayment) =>
+  p.late_amount !== null && p.late_amount !== "0";
+
+export function EndScreen({
+  payment: p,
+  t,
+  language,
+}: {
+  payment: CheckoutPayment;
+  t: Translate;
+  language: string;
+}) {
+  const transfers = <TransferList payment={p} t={t} language={language} />;
   if (p.status === "success") {
     return (
       <section className="end end-success" data-status={p.status}>
         <EndIcon kind="success" />
         <h1>{t("paidTitle")}</h1>
         <p>{t("paidBody", { amount: p.crypto_amount, symbol: p.symbol })}</p>
-        {p.payment_tx_hash ? (
+        {hasLatePayment(p) ? <LateNotice payment={p} t={t} /> : null}
+        {p.transfers.length > 0 ? (
+          transfers
+        ) : p.payment_tx_hash ? (
           <TxLine
             label={t("transaction")}
             hash={p.payment_tx_hash}
@@ -16,15 +33,29 @@ export function EndScreen({ payment: p, t }: { payment: CheckoutPayment; t: Tran
             t={t}
           />
         ) : null}
+        <ReturnAction payment={p} t={t} kind="done" />
       </section>
     );
   }
   if (p.status === "expired") {
+    if (hasLatePayment(p)) {
+      // Paid, but too late: say so, and follow the refund until it is sent.
+      return (
+        <section className="end end-late" data-status="late">
+          <EndIcon kind="underpaid" />
+          <h1>{t("lateTitle")}</h1>
+          <LateNotice payment={p} t={t} />
+          {transfers}
+          <ReturnAction payment={p} t={t} kind="back" />
+        </section>
+      );
+    }
     return (
       <section className="end end-expired" data-status={p.status}>
         <EndIcon kind="expired" />
         <h1>{t("expiredTitle")}</h1>
         <p>{t("expiredBody")}</p>
+        <ReturnAction payment={p} t={t} kind="back" />
       </section>
     );
   }
@@ -61,21 +92,72 @@ export function EndScreen({ payment: p, t }: { payment: CheckoutPayment; t: Tran
       ) : (
         <p>{t("refundPending")}</p>
       )}
+      {hasLatePayment(p) ? <LateNotice payment={p} t={t} /> : null}
+      {transfers}
+      {refunded ? <ReturnAction payment={p} t={t} kind="back" /> : null}
     </section>
   );
 }
 
-function TxLine(props: { label: string; hash: string; explorer: string | null; t: Translate }) {
+/** A payment that arrived after the deadline, and where its refund stands. */
+function LateNotice({ payment: p, t }: { payment: CheckoutPayment; t: Translate }) {
+  const late = BigInt(p.late_amount === null ? "0" : toBase(p.late_amount, p.decimals));
+  const refundedBase = BigInt(
+    p.late_refund_amount === null ? "0" : toBase(p.late_refund_amount, p.decimals),
+  );
+  const done = late > 0n && refundedBase >= late;
   return (
-    <div className="tx">
-      <span className="field-label">{props.label}</span>
-      <code className="mono tx-hash">{props.hash}</code>
-      {props.explorer ? (
-        <a href={`${props.explorer}/tx/${props.hash}`} target="_blank" rel="noopener noreferrer">
-          {props.t("viewOnExplorer")}
-        </a>
-      ) : null}
+    <div className="late" data-late-state={done ? "refunded" : "refunding"}>
+      <p>{t("lateBody", { amount: p.late_amount ?? "0", symbol: p.symbol })}</p>
+      {done ? (
+        <>
+          <p className="late-refunded">
+            {t("lateRefunded", { amount: p.late_refund_amount ?? "0", symbol: p.symbol })}
+          </p>
+          {p.late_refund_tx_hash ? (
+            <TxLine
+              label={t("refundTransaction")}
+              hash={p.late_refund_tx_hash}
+              explorer={p.explorer_url}
+              t={t}
+            />
+          ) : null}
+        </>
+      ) : (
+        <p className="late-refunding">
+          <span className="spinner" aria-hidden="true" />
+          {t("lateRefunding")}
+        </p>
+      )}
+      {p.status === "expired" ? <p>{t("lateNewLink")}</p> : null}
     </div>
+  );
+}
+
+/** A decimal token amount in base units, for comparing two amounts of one token. */
+function toBase(amount: string, decimals: number): string {
+  const [whole = "0", fraction = ""] = amount.split(".");
+  return `${whole}${fraction.padEnd(decimals, "0").slice(0, decimals)}`.replace(/^0+(?=\d)/, "");
+}
+
+/**
+ * "Done" after a payment, "Back to shop" after one that failed: to the merchant's return_url,
+ * in the whole window (the page may be framed by the shop). Without one, a plain closing line.
+ */
+function ReturnAction(props: { payment: CheckoutPayment; t: Translate; kind: "done" | "back" }) {
+  const { payment: p, t } = props;
+  if (p.return_url === null) {
+    return props.kind === "done" ? <p className="close-hint">{t("closePage")}</p> : null;
+  }
+  return (
+    <a
+      className={props.kind === "done" ? "button primary" : "button"}
+      href={p.return_url}
+      target="_top"
+      rel="noopener"
+    >
+      {props.kind === "done" ? t("done") : t("backToShop")}
+    </a>
   );
 }
 

@@ -69,6 +69,22 @@ const en = {
   payWith: "Pay with",
   assetOnChain: "{symbol} on {chain}",
   assetChoiceFailed: "Could not switch: the payment may have changed. Reload the page.",
+  poweredBy: "Payments by Stablegate",
+  orderSummary: "Order summary",
+  total: "Total",
+  transactions: "Transactions",
+  transferLate: "after the deadline",
+  done: "Done",
+  backToShop: "Back to shop",
+  closePage: "You can close this page now.",
+  lateTitle: "Your payment arrived too late",
+  lateBody:
+    "{amount} {symbol} arrived after the time to pay had ended, so it cannot be used for this order.",
+  lateRefunding:
+    "It is being refunded to the address it came from. This page updates when the refund is sent.",
+  lateRefunded: "Refunded {amount} {symbol} to the address it came from.",
+  lateNewLink: "If you still want to pay, ask the shop for a new payment link.",
+  statusLate: "Your payment arrived after the deadline",
 };
 
 export type Messages = typeof en;
@@ -132,6 +148,20 @@ const zhTW: Messages = {
   payWith: "付款方式",
   assetOnChain: "{chain} 上的 {symbol}",
   assetChoiceFailed: "無法切換：付款狀態可能已變更，請重新整理頁面。",
+  poweredBy: "由 Stablegate 提供付款服務",
+  orderSummary: "訂單摘要",
+  total: "總計",
+  transactions: "交易紀錄",
+  transferLate: "逾期到帳",
+  done: "完成",
+  backToShop: "返回商店",
+  closePage: "您現在可以關閉此頁面。",
+  lateTitle: "您的付款在期限後才到帳",
+  lateBody: "{amount} {symbol} 在付款期限結束後才到帳，無法用於此訂單。",
+  lateRefunding: "款項正在退回原付款地址，退款送出後此頁面會自動更新。",
+  lateRefunded: "已退款 {amount} {symbol} 至原付款地址。",
+  lateNewLink: "如仍要付款，請向商店索取新的付款連結。",
+  statusLate: "您的付款逾期到帳",
 };
 
 const catalogs: Record<Language, Messages> = { en, "zh-TW": zhTW };

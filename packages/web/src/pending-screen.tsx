@@ -4,6 +4,7 @@ import type { CheckoutPayment } from "./api.ts";
 import { AssetPicker } from "./asset-picker.tsx";
 import { erc20TransferUri } from "./eip681.ts";
 import type { Translate } from "./i18n.ts";
+import { TransferList } from "./transfer-list.tsx";
 import { WalletPay } from "./wallet-pay.tsx";
 
 export function PendingScreen(props: {
@@ -12,6 +13,7 @@ export function PendingScreen(props: {
   t: Translate;
   /** The payer chose another chain or token (the payment re-quoted). */
   onPayment?(payment: CheckoutPayment): void;
+  language: string;
 }) {
   const { payment: p, t } = props;
   const uri = erc20TransferUri({
@@ -27,17 +29,31 @@ export function PendingScreen(props: {
       <p className="fiat">
         {t("fiatEquivalent", { fiat: p.fiat_amount, currency: p.fiat_currency })}
       </p>
+      {/* The status first and, on a phone, pinned while the payer scrolls to the address. */}
+      <div className="status-bar">
+        <p className="waiting">
+          <span className="spinner" aria-hidden="true" />
+          {t("waiting")}
+        </p>
+        <p className="time-left">
+          <span className="field-label">{t("timeLeft")} </span>
+          <Countdown deadline={p.payment_deadline} clockOffsetMs={props.clockOffsetMs} t={t} />
+        </p>
+      </div>
+      {p.received_amount !== null ? (
+        <p className="notice">
+          {t("receivedSoFar", {
+            received: p.received_amount,
+            due: p.crypto_amount,
+            symbol: p.symbol,
+          })}
+        </p>
+      ) : null}
       <AssetPicker payment={p} onChosen={(next) => props.onPayment?.(next)} t={t} />
       <dl className="facts">
         <div>
           <dt>{t("network")}</dt>
           <dd>{p.chain_name}</dd>
-        </div>
-        <div>
-          <dt>{t("timeLeft")}</dt>
-          <dd>
-            <Countdown deadline={p.payment_deadline} clockOffsetMs={props.clockOffsetMs} t={t} />
-          </dd>
         </div>
       </dl>
       <div className="qr">
@@ -49,20 +65,8 @@ export function PendingScreen(props: {
       <p>{t("sendExactly", amount)}</p>
       <CopyField label={t("amount")} value={p.crypto_amount} unit={p.symbol} t={t} />
       <CopyField label={t("depositAddress")} value={p.payment_address} t={t} mono />
-      {p.received_amount !== null ? (
-        <p className="notice">
-          {t("receivedSoFar", {
-            received: p.received_amount,
-            due: p.crypto_amount,
-            symbol: p.symbol,
-          })}
-        </p>
-      ) : null}
       <WalletPay payment={p} t={t} />
-      <p className="waiting">
-        <span className="spinner" aria-hidden="true" />
-        {t("waiting")}
-      </p>
+      <TransferList payment={p} t={t} language={props.language} />
     </>
   );
 }

@@ -18,6 +18,7 @@ import {
   seriousAxeViolations,
 } from "../testing/browser.ts";
 import { pay } from "../testing/lifecycle-shop.ts";
+import { logoPng } from "../testing/logo-png.ts";
 import { openStudio } from "../testing/studio-browser.ts";
 import { signInAs } from "../testing/studio-client.ts";
 
@@ -374,7 +375,16 @@ describe("settings, treasury and audit", { timeout: 180_000 }, () => {
     });
     await page.getByLabel("Display name").fill("Acme Coffee Roasters");
     await page.getByLabel("Accent colour", { exact: true }).fill("#b45309");
+    // The logo is uploaded as a file (the gateway stores and serves it; no URL to type).
+    const png = logoPng();
+    await page
+      .getByLabel("Logo", { exact: true })
+      .setInputFiles({ name: "logo.png", mimeType: "image/png", buffer: png });
     const preview = page.getByRole("figure", { name: "Preview" });
+    await preview.locator("img").waitFor();
+    expect(await preview.locator("img").getAttribute("src")).toBe(
+      `data:image/png;base64,${png.toString("base64")}`,
+    );
     await preview.getByText("Acme Coffee Roasters").waitFor();
     expect(
       await preview
@@ -391,6 +401,7 @@ describe("settings, treasury and audit", { timeout: 180_000 }, () => {
     expect(saved.body.data.branding).toMatchObject({
       display_name: "Acme Coffee Roasters",
       accent_color: "#b45309",
+      logo_url: `data:image/png;base64,${png.toString("base64")}`,
     });
     await expectAccessible(page, "the settings page");
     await page.context().close();

@@ -1,3 +1,5 @@
+import { readFile } from "node:fs/promises";
+import { extname } from "node:path";
 import { type Command, InvalidArgumentError } from "commander";
 import type { createServices } from "../gateway.ts";
 import type { ReconcileReport } from "../ledger/reconcile.ts";
@@ -19,6 +21,11 @@ export type AdminRunner = (
     seed?: boolean;
     /** Prints the result (else as JSON) and gives the exit code. */
     render?: (value: unknown) => { text: string; exitCode: number };
+    /**
+     * The argv a running gateway's admin socket gets instead of the CLI's own: a command that
+     * reads a local file sends its content, since the gateway's working directory is not ours.
+     */
+    forwardArgv?: string[];
   },
 ) => Promise<void>;
 
@@ -39,6 +46,33 @@ function limitsInput(command: Command, o: { maxTransfer?: string; dailyCap?: str
     ...(o.maxTransfer === undefined ? {} : { maxTransfer: value(o.maxTransfer) }),
     ...(o.dailyCap === undefined ? {} : { dailyCap: value(o.dailyCap) }),
   };
+}
+
+const LOGO_TYPES: Record<string, string> = {
+  ".png": "image/png",
+  ".jpg": "image/jpeg",
+  ".jpeg": "image/jpeg",
+  ".gif": "image/gif",
+  ".webp": "image/webp",
+};
+
+/**
+ * `--logo`: 'none', a data: URL (what the CLI forwards to a running gateway), or a file read
+ * into one. Its bytes are checked by the settings service like an upload from Studio.
+ */
+async function readLogo(command: Command, value: string): Promise<string | null> {
+  if (value === "none") return null;
+  if (value.startsWith("data:")) return value;
+  const type = LOGO_TYPES[extname(value).toLowerCase()];
+  if (type === undefined)
+    command.error("stablegate: --logo must be a .png, .jpg, .gif or .webp file");
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(value);
+  } catch (err) {
+    command.error(`stablegate: cannot read --logo ${value}: ${(err as Error).message}`);
+  }
+  return `data:${type};base64,${bytes.toString("base64")}`;
 }
 
 /** The CLI's changes are audited as the operator's at the terminal. */
@@ -164,6 +198,53 @@ export function addAdminCommands(program: Command, run: AdminRunner): void {
         ...limitsOutput(await transferLimits.setOrgLimits(orgId, input)),
       }));
     });
+
+  org
+    .command("set-branding")
+    .description(
+      "how the hosted checkout shows the organisation to payers: display name, logo (a PNG, JPEG, GIF or WebP file of at most 47 KB, stored and served by the gateway) and accent colour; 'none' goes back to the default",
+    )
+    .argument("<org_id>", "organisation id", positiveInt)
+    .option("--name <name>", "display name shown to payers (default: the organisation's name)")
+    .option("--logo <file>", "logo image file, e.g. logo.png")
+    .option("--accent <colour>", "accent colour as #rrggbb, e.g. '#0f766e'")
+    .action(
+      async (
+        orgId: number,
+        o: { name?: string; logo?: string; accent?: string },
+        command: Command,
+      ) => {
+        if (o.name === undefined && o.logo === undefined && o.accent === undefined) {
+          command.error("stablegate: give --name, --logo and/or --accent");
+        }
+        const none = (v: string) => (v === "none" ? null : v);
+        // Read here, in the CLI's directory; a running gateway is sent the image itself.
+        const logo = o.logo === undefined ? undefined : await readLogo(command, o.logo);
+        const branding = {
+          ...(o.name === undefined ? {} : { display_name: none(o.name) }),
+          ...(logo === undefined ? {} : { logo_url: logo }),
+          ...(o.accent === undefined ? {} : { accent_color: none(o.accent) }),
+        };
+        const forwardArgv = ["org", "set-branding", String(orgId)];
+        if (o.name !== undefined) forwardArgv.push("--name", o.name);
+        if (logo !== undefined) forwardArgv.push("--logo", logo ?? "none");
+        if (o.accent !== undefined) forwardArgv.push("--accent", o.accent);
+        return run(
+          async ({ orgSettings }) => {
+            const settings = await orgSettings.update(orgId, { branding }, cli.actor);
+            return {
+              org_id: orgId,
+              display_name: settings.branding.display_name,
+              logo: settings.branding.logo_url?.startsWith("data:")
+                ? `stored (${settings.branding.logo_url.length} characters as a data: URL)`
+                : settings.branding.logo_url,
+              accent_color: settings.branding.accent_color,
+            };
+          },
+          { forwardArgv },
+        );
+      },
+    );
 
   program
     .command("admin")

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { chmod, mkdtemp, rm, stat, writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
@@ -13,6 +14,7 @@ import {
   startCli,
   waitForHttp,
 } from "../testing/cli-process.ts";
+import { logoPng } from "../testing/logo-png.ts";
 import { createScratchDatabase, type ScratchDatabase } from "../testing/scratch-postgres.ts";
 import { TEST_MNEMONIC } from "../testing/test-gateway.ts";
 
@@ -316,6 +318,50 @@ describe("admin commands on a running gateway", { timeout: 180_000 }, () => {
     const body = (await signIn.json()) as any;
     expect(signIn.status, JSON.stringify(body)).toBe(200);
     expect(body.data.user).toMatchObject({ email, is_operator: true });
+  });
+
+  it("set the checkout's branding with a logo file from the operator's directory", async () => {
+    // A relative path, read by the CLI in its own directory: the gateway (through the admin
+    // socket on PGlite) is sent the image, not the path.
+    const logo = logoPng();
+    await writeFile(join(dir, "shop-logo.png"), logo);
+    const args = [
+      "org",
+      "set-branding",
+      String(orgId),
+      "--name",
+      "Live Tea",
+      "--logo",
+      "shop-logo.png",
+      "--accent",
+      "#0F766E",
+    ];
+    const r = await startCli(args, installation(), { cwd: dir }).exited;
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual({
+      org_id: orgId,
+      display_name: "Live Tea",
+      logo: expect.stringMatching(/^stored \(\d+ characters as a data: URL\)$/),
+      accent_color: "#0f766e",
+    });
+    const sha = createHash("sha256").update(logo).digest("hex");
+    const served = await fetch(`http://127.0.0.1:${port}/v1/checkout/logos/${sha}`);
+    expect(served.status).toBe(200);
+    expect(Buffer.from(await served.arrayBuffer()).equals(logo)).toBe(true);
+
+    // An SVG (it can carry script) and a missing file: one line naming the problem.
+    await writeFile(join(dir, "logo.svg"), "<svg/>");
+    for (const [file, message] of [
+      ["logo.svg", "--logo must be a .png, .jpg, .gif or .webp file"],
+      ["missing.png", "cannot read --logo missing.png"],
+    ] as const) {
+      const refused = await runCli(
+        ["org", "set-branding", String(orgId), "--logo", file],
+        installation(),
+      );
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toContain(message);
+    }
   });
 
   it("change an allowed origin with no restart", async () => {

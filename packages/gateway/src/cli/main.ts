@@ -51,7 +51,10 @@ const runAdmin: AdminRunner = async (action, options = {}) => {
       const deadline = performance.now() + ADMIN_SOCKET_WAIT_MS;
       for (;;) {
         try {
-          show(await sendAdminCommand(cfg.DATA_DIR, process.argv.slice(2)), options.render);
+          show(
+            await sendAdminCommand(cfg.DATA_DIR, options.forwardArgv ?? process.argv.slice(2)),
+            options.render,
+          );
           return;
         } catch (err) {
           const code = (err as NodeJS.ErrnoException).code;

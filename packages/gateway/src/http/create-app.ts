@@ -12,6 +12,7 @@ import { registerCallbackRoutes } from "../callbacks/callback-routes.ts";
 import type { CallbackService } from "../callbacks/callback-service.ts";
 import type { Metrics } from "../observability/metrics.ts";
 import { httpMetrics, registerMetricsRoute } from "../observability/metrics-routes.ts";
+import type { CheckoutLogos } from "../organizations/checkout-logos.ts";
 import type { TenancyService } from "../organizations/tenancy-service.ts";
 import { registerCheckoutRoutes } from "../payments/checkout/checkout-routes.ts";
 import { registerIntentRoutes } from "../payments/intent-routes.ts";
@@ -32,6 +33,8 @@ import { rejectMalformedText } from "./well-formed-text.ts";
 export interface AppDependencies {
   tenancy: TenancyService;
   intents: PaymentIntentService;
+  /** Checkout logos, served at /v1/checkout/logos/{sha256}. */
+  checkoutLogos: CheckoutLogos;
   callbacks: CallbackService;
   payouts: PayoutService;
   paymentLinks: PaymentLinks;
@@ -200,7 +203,7 @@ export function createApp(deps: AppDependencies) {
   app.use("/v1/checkout/*", rejectMalformedText);
 
   registerIntentRoutes(app, intents);
-  registerCheckoutRoutes(app, { intents });
+  registerCheckoutRoutes(app, { intents, logos: deps.checkoutLogos });
   registerStudioPage(app);
   registerPaymentLinkPage(app, { paymentLinks: deps.paymentLinks });
   registerCallbackRoutes(app, deps.callbacks);

@@ -4,6 +4,7 @@ import type { ChainRegistry } from "../chain/chain-registry.ts";
 import type { Database } from "../platform/database/schema.ts";
 import { notFound, validationError } from "../platform/errors.ts";
 import { type Asset, acceptedAssets, assetKey, checkAcceptedAssets } from "./accepted-assets.ts";
+import { decodeLogo, storeLogo } from "./checkout-logos.ts";
 
 export interface OrgSettings {
   name: string;
@@ -33,39 +34,33 @@ export interface OrgSettingsChanges {
 export const LOGO_DATA_URL_MAX_CHARS = 64_000;
 // Raster images only: an SVG can carry script, and the logo is shown on the payer's page.
 const LOGO_DATA_URL = /^data:image\/(png|jpeg|gif|webp);base64,[A-Za-z0-9+/]+={0,2}$/;
-const LOGO_URL_MAX_CHARS = 2048;
 const ACCENT_COLOR = /^#[0-9a-f]{6}$/;
 
-/** An https URL, or a small data: image; anything else would be fetched over plain http or run. */
+/**
+ * A small data: image (PNG, JPEG, GIF or WebP). Uploads only: the checkout shows the gateway's
+ * stored copy (its CSP allows no other image host), and fetching a merchant's https URL from
+ * the gateway would be one more way into the operator's network (docs/decisions.md).
+ */
 export function checkLogoUrl(input: string): string {
-  if (input.startsWith("data:")) {
-    if (input.length > LOGO_DATA_URL_MAX_CHARS) {
-      throw validationError(
-        "branding.logo_url",
-        `a data: image must be at most ${LOGO_DATA_URL_MAX_CHARS} characters (about 47 KB); link a larger one over https`,
-      );
-    }
-    if (!LOGO_DATA_URL.test(input)) {
-      throw validationError(
-        "branding.logo_url",
-        "a data: URL must be a base64 PNG, JPEG, GIF or WebP image (data:image/png;base64,...)",
-      );
-    }
-    return input;
+  if (!input.startsWith("data:")) {
+    throw validationError(
+      "branding.logo_url",
+      "upload the image as a data: URL (a base64 PNG, JPEG, GIF or WebP): the checkout serves logos itself and shows no image from another host",
+    );
   }
-  let url: URL;
-  try {
-    url = new URL(input);
-  } catch {
-    throw validationError("branding.logo_url", "must be an https URL or a data: image");
+  if (input.length > LOGO_DATA_URL_MAX_CHARS) {
+    throw validationError(
+      "branding.logo_url",
+      `a data: image must be at most ${LOGO_DATA_URL_MAX_CHARS} characters (about 47 KB)`,
+    );
   }
-  if (url.protocol !== "https:" || url.username || url.password) {
-    throw validationError("branding.logo_url", "must be an https URL (without credentials)");
+  if (!LOGO_DATA_URL.test(input)) {
+    throw validationError(
+      "branding.logo_url",
+      "a data: URL must be a base64 PNG, JPEG, GIF or WebP image (data:image/png;base64,...)",
+    );
   }
-  if (url.href.length > LOGO_URL_MAX_CHARS) {
-    throw validationError("branding.logo_url", `must be at most ${LOGO_URL_MAX_CHARS} characters`);
-  }
-  return url.href;
+  return input;
 }
 
 function text(value: string, field: string, max: number): string {
@@ -159,6 +154,8 @@ export function createOrgSettings({ db, chains }: { db: Kysely<Database>; chains
       if (set.accent_color != null && !ACCENT_COLOR.test(set.accent_color)) {
         throw validationError("branding.accent_color", "must be a colour like #1a2b3c");
       }
+      // Decoded and checked before the transaction: its bytes must be the image it claims.
+      const logo = typeof set.logo_url === "string" ? decodeLogo(set.logo_url) : set.logo_url;
       return db.transaction().execute(async (trx) => {
         const before = await read(trx, orgId, true);
         // Aliases (matic) are stored under the canonical key, symbols as the registry spells them.
@@ -188,9 +185,17 @@ export function createOrgSettings({ db, chains }: { db: Kysely<Database>; chains
                   symbol,
                 }),
               };
+        const logoSha256 =
+          logo === undefined ? {} : { logo_sha256: logo && (await storeLogo(trx, logo)) };
         await trx
           .updateTable("organizations")
-          .set({ ...set, ...accepted, default_chain_id: chainId, default_token_symbol: symbol })
+          .set({
+            ...set,
+            ...accepted,
+            ...logoSha256,
+            default_chain_id: chainId,
+            default_token_symbol: symbol,
+          })
           .where("id", "=", orgId)
           .execute();
         const after = await read(trx, orgId);

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { signInAs } from "../testing/studio-client.ts";
 import { startTestGateway, type TestGateway } from "../testing/test-gateway.ts";
@@ -106,9 +107,66 @@ describe("organisation settings", () => {
       expect([r.status, r.body.code], r.text).toEqual([400, 4000]);
       expect(r.body.data.field).toBe(field);
     }
+    // Uploads only: the checkout shows no image from another host, and the gateway fetches none.
     const https = await owner.request("PATCH", path, {
       body: { branding: { logo_url: "https://cdn.shop.example/logo.png" } },
     });
-    expect(https.body.data.branding.logo_url).toBe("https://cdn.shop.example/logo.png");
+    expect([https.status, https.body.code, https.body.data.field]).toEqual([
+      400,
+      4000,
+      "branding.logo_url",
+    ]);
+    expect(https.body.message).toMatch(/upload the image/);
+    // The bytes must be the image the URL declares: a GIF sent as a PNG is refused.
+    const gifAsPng = `data:image/png;base64,${Buffer.from("GIF89a\x01\x00\x01\x00").toString("base64")}`;
+    const notImage = `data:image/png;base64,${Buffer.from("<svg onload=alert(1)>").toString("base64")}`;
+    for (const logo of [gifAsPng, notImage]) {
+      const r = await owner.request("PATCH", path, { body: { branding: { logo_url: logo } } });
+      expect([r.status, r.body.code, r.body.data.field], r.text).toEqual([
+        400,
+        4000,
+        "branding.logo_url",
+      ]);
+    }
+  });
+
+  it("stores an uploaded logo once and serves it from the gateway by its hash", async () => {
+    const [a, b] = [await gateway.createTenant(), await gateway.createTenant()];
+    for (const t of [a, b]) {
+      const owner = await signInAs(gateway, { orgId: t.orgId, role: "owner" });
+      const r = await owner.request("PATCH", `/v1/admin/orgs/${t.orgId}/settings`, {
+        body: { branding: { logo_url: PNG } },
+      });
+      expect(r.status, r.text).toBe(200);
+    }
+    const orgs = await gateway.database.db
+      .selectFrom("organizations")
+      .select("logo_sha256")
+      .where("id", "in", [a.orgId, b.orgId])
+      .execute();
+    const sha = createHash("sha256")
+      .update(Buffer.from(PNG.slice(PNG.indexOf(",") + 1), "base64"))
+      .digest("hex");
+    expect(orgs.map((o) => o.logo_sha256)).toEqual([sha, sha]);
+    const stored = await gateway.database.db
+      .selectFrom("checkout_logos")
+      .select("content_type")
+      .where("sha256", "=", sha)
+      .execute();
+    expect(stored).toEqual([{ content_type: "image/png" }]);
+    const served = await fetch(`${gateway.url}/v1/checkout/logos/${sha}`);
+    expect([served.status, served.headers.get("content-type")]).toEqual([200, "image/png"]);
+
+    // Removing the logo takes it off the checkout.
+    const owner = await signInAs(gateway, { orgId: a.orgId, role: "owner" });
+    await owner.request("PATCH", `/v1/admin/orgs/${a.orgId}/settings`, {
+      body: { branding: { logo_url: null } },
+    });
+    const after = await gateway.database.db
+      .selectFrom("organizations")
+      .select("logo_sha256")
+      .where("id", "=", a.orgId)
+      .executeTakeFirstOrThrow();
+    expect(after.logo_sha256).toBeNull();
   });
 });

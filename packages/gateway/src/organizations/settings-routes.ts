@@ -19,7 +19,7 @@ const Branding = z.object({
     .string()
     .nullable()
     .openapi({
-      description: `An https URL, or a base64 PNG/JPEG/GIF/WebP data: URL of at most ${LOGO_DATA_URL_MAX_CHARS} characters`,
+      description: `A base64 PNG/JPEG/GIF/WebP data: URL of at most ${LOGO_DATA_URL_MAX_CHARS} characters (uploads only: the gateway stores the image and serves it to the checkout from /v1/checkout/logos/<sha256>)`,
     }),
   accent_color: z.string().nullable().openapi({ example: "#0f766e" }),
 });

@@ -1,6 +1,7 @@
 import type { Selectable } from "kysely";
 import type { ChainRegistry } from "../chain/chain-registry.ts";
-import type { PaymentIntentsTable } from "../platform/database/schema.ts";
+import { logoPath } from "../organizations/checkout-logos.ts";
+import type { PaymentIntentsTable, TransfersTable } from "../platform/database/schema.ts";
 import { formatTokenAmount } from "./money.ts";
 import type { CheckoutPayment, PaymentIntent } from "./schemas.ts";
 
@@ -42,7 +43,39 @@ export function toPaymentIntentView(row: Selectable<PaymentIntentsTable>): Payme
     late_amount: amount(row.late_amount),
     late_refund_amount: amount(row.late_refund_amount),
     late_refund_tx_hash: row.late_refund_tx_hash,
+    description: row.description ?? null,
+    return_url: row.return_url ?? null,
   };
+}
+
+/** How long after the deadline the checkout keeps watching an unpaid or underpaid payment. */
+export const LATE_WATCH_SECONDS = 30 * 60;
+
+/** What the checkout shows beside the intent: its merchant and its confirmed transfers. */
+export interface CheckoutContext {
+  merchant: {
+    name: string;
+    display_name: string | null;
+    logo_sha256: string | null;
+    accent_color: string | null;
+  };
+  /** Confirmed transfers of the intent, oldest first. */
+  transfers: Pick<
+    Selectable<TransfersTable>,
+    "tx_hash" | "log_index" | "amount" | "block_timestamp"
+  >[];
+}
+
+/**
+ * Whether the payer's page should keep following the payment: it is open, a refund is under
+ * way, or (unpaid or underpaid) a payment sent too late may still arrive and must be shown.
+ */
+export function isCheckoutLive(row: Selectable<PaymentIntentsTable>, at: Date): boolean {
+  if (row.status === "pending" || row.status === "insufficient_not_refunded") return true;
+  const late = BigInt(row.late_amount ?? "0");
+  if (late > 0n && BigInt(row.late_refund_amount ?? "0") < late) return true;
+  if (row.status === "success") return false;
+  return at.getTime() < row.payment_deadline.getTime() + LATE_WATCH_SECONDS * 1000;
 }
 
 /** The checkout page's view (see the CheckoutPayment schema for what it leaves out and why). */
@@ -50,6 +83,7 @@ export function toCheckoutPaymentView(
   row: Selectable<PaymentIntentsTable>,
   chains: ChainRegistry,
   at: Date,
+  context: CheckoutContext,
 ): CheckoutPayment {
   const view = toPaymentIntentView(row);
   // A chain removed from the configuration since the intent was made still gets a page.
@@ -75,5 +109,23 @@ export function toCheckoutPaymentView(
     received_amount: view.received_amount,
     refund_amount: view.refund_amount,
     refund_tx_hash: view.refund_tx_hash,
+    merchant: {
+      name: context.merchant.display_name ?? context.merchant.name,
+      logo_url: context.merchant.logo_sha256 ? logoPath(context.merchant.logo_sha256) : null,
+      accent_color: context.merchant.accent_color,
+    },
+    description: view.description,
+    return_url: view.return_url,
+    transfers: context.transfers.map((t) => ({
+      tx_hash: t.tx_hash,
+      log_index: t.log_index,
+      amount: formatTokenAmount(BigInt(t.amount), row.decimals),
+      block_time: unixSeconds(t.block_timestamp),
+      late: t.block_timestamp.getTime() > row.payment_deadline.getTime(),
+    })),
+    late_amount: view.late_amount,
+    late_refund_amount: view.late_refund_amount,
+    late_refund_tx_hash: view.late_refund_tx_hash,
+    live: isCheckoutLive(row, at),
   };
 }

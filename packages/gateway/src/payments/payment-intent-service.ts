@@ -151,7 +151,24 @@ export function createPaymentIntentService(options: PaymentIntentServiceOptions)
   }
 
   async function checkoutView(row: Selectable<PaymentIntentsTable>): Promise<CheckoutPayment> {
-    const view = toCheckoutPaymentView(row, chains, now());
+    const [merchant, transfers] = await Promise.all([
+      db
+        .selectFrom("organizations")
+        .select(["name", "display_name", "logo_sha256", "accent_color"])
+        .where("id", "=", row.org_id)
+        .executeTakeFirstOrThrow(),
+      // Confirmed only: a transfer still waiting for confirmations, or orphaned by a reorg,
+      // is not (or no longer) the payer's payment.
+      db
+        .selectFrom("transfers")
+        .select(["tx_hash", "log_index", "amount", "block_timestamp"])
+        .where("payment_intent_id", "=", row.id)
+        .where("state", "=", "confirmed")
+        .orderBy("block_number")
+        .orderBy("log_index")
+        .execute(),
+    ]);
+    const view = toCheckoutPaymentView(row, chains, now(), { merchant, transfers });
     if (row.asset_fixed || row.status !== "pending") return view;
     const accepted = await acceptedOf(db, row.org_id);
     if (accepted.length < 2 || (await choiceClosed(db, row)) !== undefined) return view;
@@ -303,6 +320,8 @@ export function createPaymentIntentService(options: PaymentIntentServiceOptions)
             idempotency_key: key ?? null,
             idempotency_request_hash: hash ?? null,
             asset_fixed: fixed,
+            description: input.description?.trim() || null,
+            return_url: input.return_url ?? null,
             created_at: createdAt,
             updated_at: createdAt,
           })

@@ -34,6 +34,36 @@ describe("create payment intent", () => {
     expect(r.body.data).toMatchObject({ callback_url: null, order_data: null, group_key: null });
   });
 
+  it("takes description and return_url (extensions), returns them, trims the description", async () => {
+    const r = await f.call("POST", INTENT, {
+      headers: server(f.shop),
+      body: {
+        fiat_amount: "1",
+        fiat_currency: "USD",
+        description: "  2 × Oolong tea 150 g\n1 × 茶杯  ",
+        return_url: "https://shop.example/orders/42?from=pay",
+      },
+    });
+    expect(r.status, JSON.stringify(r.body)).toBe(200);
+    expect(r.body.data).toMatchObject({
+      description: "2 × Oolong tea 150 g\n1 × 茶杯",
+      return_url: "https://shop.example/orders/42?from=pay",
+    });
+    const read = await f.call("GET", `${INTENT}/${r.body.data.payment_intent_id}`, {
+      headers: server(f.shop),
+    });
+    expect(read.body.data).toMatchObject({
+      description: "2 × Oolong tea 150 g\n1 × 茶杯",
+      return_url: "https://shop.example/orders/42?from=pay",
+    });
+    // Without them (a KryptoGO request), both are null; a blank description is none.
+    const plain = await f.call("POST", INTENT, {
+      headers: server(f.shop),
+      body: { fiat_amount: "1", fiat_currency: "USD", description: "   " },
+    });
+    expect(plain.body.data).toMatchObject({ description: null, return_url: null });
+  });
+
   describe("validation: 400 with code 4000 naming the field", () => {
     const cases: [string, Record<string, unknown>, string][] = [
       ["fiat_amount missing", { fiat_currency: "TWD" }, "fiat_amount"],
@@ -118,6 +148,50 @@ describe("create payment intent", () => {
         "callback_url with a NUL character",
         { fiat_amount: "1", fiat_currency: "USD", callback_url: "https://shop.example/a\u0000b" },
         "callback_url",
+      ],
+      [
+        "description over 500 chars",
+        { fiat_amount: "1", fiat_currency: "USD", description: "d".repeat(501) },
+        "description",
+      ],
+      [
+        "description with a control character",
+        { fiat_amount: "1", fiat_currency: "USD", description: "tea\u0007" },
+        "description",
+      ],
+      [
+        "description with a lone surrogate",
+        { fiat_amount: "1", fiat_currency: "USD", description: "tea \ud800" },
+        "description",
+      ],
+      [
+        "description a number",
+        { fiat_amount: "1", fiat_currency: "USD", description: 7 },
+        "description",
+      ],
+      [
+        "return_url relative",
+        { fiat_amount: "1", fiat_currency: "USD", return_url: "/orders/1" },
+        "return_url",
+      ],
+      [
+        "return_url javascript",
+        { fiat_amount: "1", fiat_currency: "USD", return_url: "javascript:alert(1)" },
+        "return_url",
+      ],
+      [
+        "return_url with credentials",
+        { fiat_amount: "1", fiat_currency: "USD", return_url: "https://user:pw@shop.example/" },
+        "return_url",
+      ],
+      [
+        "return_url too long",
+        {
+          fiat_amount: "1",
+          fiat_currency: "USD",
+          return_url: `https://shop.example/${"a".repeat(2048)}`,
+        },
+        "return_url",
       ],
     ];
     it.each(cases)("%s", async (_name, body, field) => {

@@ -12,6 +12,8 @@ import { FIAT_MINOR_UNITS, FIATS } from "./quote.ts";
 export const ORDER_DATA_MAX_CHARS = 1000;
 export const GROUP_KEY_MAX_CHARS = 255;
 export const CALLBACK_URL_MAX_CHARS = 2048;
+export const DESCRIPTION_MAX_CHARS = 500;
+export const RETURN_URL_MAX_CHARS = 2048;
 
 export const FiatCurrency = z.enum(FIATS).openapi("FiatCurrency", { example: "TWD" });
 const ZERO_DECIMAL_FIATS = FIATS.filter((f) => FIAT_MINOR_UNITS[f] === 0);
@@ -75,6 +77,41 @@ export const CreatePaymentIntentBody = z
         "Stablegate extension: the token to be paid in (USDT, USDC, USDC.e, or an operator-configured one), with payment_chain_id (absent: the default chain)",
       example: "USDC",
     }),
+    description: z
+      .string()
+      .max(DESCRIPTION_MAX_CHARS)
+      .superRefine(refineText)
+      .refine((s) => !/[^\P{Cc}\n\r\t]/u.test(s), {
+        message: "must not contain control characters (line breaks and tabs are fine)",
+      })
+      .nullish()
+      .openapi({
+        description: `Extension (not in KryptoGO's API): the order summary the hosted checkout shows the payer, at most ${DESCRIPTION_MAX_CHARS} characters of plain text (trimmed; empty is none).`,
+        example: "2 × Oolong tea 150 g",
+      }),
+    return_url: z
+      .string()
+      .max(RETURN_URL_MAX_CHARS)
+      .refine((s) => {
+        try {
+          const u = new URL(s);
+          const labels = u.hostname.replace(/\.$/, "").split(".");
+          return (
+            (u.protocol === "http:" || u.protocol === "https:") &&
+            !labels.includes("") &&
+            u.username === "" &&
+            u.password === ""
+          );
+        } catch {
+          return false;
+        }
+      }, "must be an absolute http(s) URL without credentials")
+      .nullish()
+      .openapi({
+        description:
+          "Extension (not in KryptoGO's API): where the hosted checkout's \"Back to shop\" button goes after the payment ends.",
+        example: "https://shop.example/orders/12345",
+      }),
   })
   .openapi("CreatePaymentIntentRequest");
 
@@ -139,8 +176,42 @@ export const PaymentIntent = z
       .string()
       .nullable()
       .openapi({ description: "The last confirmed refund of a late payment." }),
+    description: z
+      .string()
+      .nullable()
+      .openapi({ description: "Extension: the order summary given at creation." }),
+    return_url: z
+      .string()
+      .nullable()
+      .openapi({ description: 'Extension: where the checkout\'s "Back to shop" goes.' }),
   })
   .openapi("PaymentIntent");
+
+/** The merchant as the checkout shows it. */
+export const CheckoutMerchant = z
+  .object({
+    name: z.string().openapi({ description: "The display name, else the organisation's name" }),
+    logo_url: z.string().nullable().openapi({
+      description: "A path on the gateway (content-addressed, cached for a year), or null: no logo",
+      example:
+        "/v1/checkout/logos/9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+    }),
+    accent_color: z.string().nullable().openapi({ example: "#0f766e" }),
+  })
+  .openapi("CheckoutMerchant");
+
+/** One confirmed transfer to the intent's deposit address. */
+export const CheckoutTransfer = z
+  .object({
+    tx_hash: z.string(),
+    log_index: z.number().int().openapi({ description: "The transfer's log in its transaction" }),
+    amount: z.string().openapi({ example: "4.615" }),
+    block_time: z.number().int().openapi({ description: "Unix seconds of its block" }),
+    late: z.boolean().openapi({
+      description: "Mined after payment_deadline: not credited, refunded to its sender",
+    }),
+  })
+  .openapi("CheckoutTransfer");
 
 /**
  * What the public checkout page sees of an intent: amounts, where and how to pay, and the
@@ -180,6 +251,22 @@ export const CheckoutPayment = z
     asset_options: z.array(AssetOption).optional().openapi({
       description:
         "Stablegate extension: present while the payer may still choose the chain and token (pending, before the deadline, nothing received, the merchant did not fix the asset, the organisation accepts more than one): each accepted asset quoted now, the current one included. Choose with POST /v1/checkout/payment/{id}/asset",
+    }),
+    merchant: CheckoutMerchant,
+    description: z.string().nullable(),
+    return_url: z.string().nullable(),
+    transfers: z.array(CheckoutTransfer).openapi({
+      description: "Every confirmed transfer to the deposit address, oldest first",
+    }),
+    late_amount: z
+      .string()
+      .nullable()
+      .openapi({ description: "Received after the deadline: refunded, never credited." }),
+    late_refund_amount: z.string().nullable(),
+    late_refund_tx_hash: z.string().nullable(),
+    live: z.boolean().openapi({
+      description:
+        "Whether the payment may still change for the payer: open, a refund under way, or a late payment still possible (30 minutes after the deadline of an unpaid or underpaid payment). The event stream ends when it is false.",
     }),
   })
   .openapi("CheckoutPayment");

@@ -2,11 +2,13 @@
 /// <reference lib="dom" />
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
+import { sql } from "kysely";
 import type { Browser, Page } from "playwright-core";
 import {
   type Address,
   createWalletClient,
   erc20Abi,
+  formatUnits,
   type Hex,
   http,
   keccak256,
@@ -21,6 +23,7 @@ import { type LocalChain, startLocalChain } from "../../sandbox/local-chain.ts";
 import { launchBrowser, saveScreenshot, seriousAxeViolations } from "../../testing/browser.ts";
 import { freePort } from "../../testing/cli-process.ts";
 import { endPaymentWindow } from "../../testing/end-payment-window.ts";
+import { logoDataUrl } from "../../testing/logo-png.ts";
 import {
   type RestartableGateway,
   startRestartableGateway,
@@ -404,6 +407,219 @@ describe("end screens after the deadline", () => {
     await page.getByText("已退款 1 USDT。").waitFor({ timeout: 60_000 });
     expect(await page.locator("main").innerText()).toContain(refundTx);
     await saveScreenshot(page, "checkout-refunded-zh-TW");
+    await page.context().close();
+  });
+});
+
+// ---- the branded checkout: merchant, order, every transfer, late payments, the way back ----
+
+const DESKTOP = { width: 1280, height: 800 };
+const RETURN_URL = "https://shop.example/orders/1042";
+const DESCRIPTION = "Oolong tea, 150 g × 2\nTea cup, celadon × 1";
+
+let brandedShop: TestTenant;
+
+async function openPage(viewport: { width: number; height: number }, locale: string) {
+  const context = await browser.newContext({ viewport, locale, bypassCSP: true });
+  const page = await context.newPage();
+  page.setDefaultTimeout(60_000);
+  return page;
+}
+
+async function createBrandedIntent(): Promise<Intent> {
+  const res = await fetch(`${main.url}/v1/studio/api/payment/intent`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json", "X-STUDIO-API-KEY": brandedShop.apiKey },
+    body: JSON.stringify({
+      fiat_amount: "300.0",
+      fiat_currency: "TWD",
+      description: DESCRIPTION,
+      return_url: RETURN_URL,
+    }),
+  });
+  expect(res.status).toBe(200);
+  return ((await res.json()) as { data: Intent }).data;
+}
+
+/** The element's box lies within the viewport: seen without scrolling. */
+async function expectInView(page: Page, selector: string) {
+  const box = await page.locator(selector).first().boundingBox();
+  const viewport = page.viewportSize();
+  expect(box, selector).not.toBeNull();
+  expect(box?.y).toBeGreaterThanOrEqual(0);
+  expect((box?.y ?? 0) + (box?.height ?? 0)).toBeLessThanOrEqual(viewport?.height ?? 0);
+}
+
+describe("the branded checkout", () => {
+  beforeAll(async () => {
+    brandedShop = await main.createTenant({ chain: "local" });
+    await main.services.orgSettings.update(
+      brandedShop.orgId,
+      {
+        name: "Lin's Tea Co.",
+        branding: {
+          display_name: "Lin's Tea House",
+          logo_url: logoDataUrl(),
+          accent_color: "#0f766e",
+        },
+      },
+      { kind: "cli" },
+    );
+  });
+
+  it("shows the merchant's logo, name, colour and the order, in English and Traditional Chinese, on a phone and a desktop", async () => {
+    const intent = await createBrandedIntent();
+    for (const [locale, viewport, name] of [
+      ["en-US", PHONE, "phone"],
+      ["en-US", DESKTOP, "desktop"],
+      ["zh-TW", PHONE, "phone"],
+      ["zh-TW", DESKTOP, "desktop"],
+    ] as const) {
+      const page = await openPage(viewport, locale);
+      await page.goto(`${main.url}/pay/${intent.payment_intent_id}`);
+      const zh = locale === "zh-TW";
+      await page
+        .getByRole("heading", { name: `${zh ? "支付" : "Pay"} ${intent.crypto_amount} USDT` })
+        .waitFor();
+      await expect.poll(() => page.title()).toBe(`Lin's Tea House · ${zh ? "結帳" : "Checkout"}`);
+      const header = page.locator("header.merchant");
+      expect(await header.innerText()).toBe("Lin's Tea House");
+      // The logo from the gateway itself, loaded (the page's CSP allows no other host).
+      const logo = header.locator("img");
+      expect(await logo.getAttribute("src")).toMatch(/^\/v1\/checkout\/logos\/[0-9a-f]{64}$/);
+      await expect.poll(() => logo.evaluate((img: HTMLImageElement) => img.naturalWidth)).toBe(96);
+      // The order summary, with its line break kept.
+      const summary = page.getByRole("region", { name: zh ? "訂單摘要" : "Order summary" });
+      expect(await summary.locator(".description").innerText()).toBe(DESCRIPTION);
+      expect(await summary.innerText()).toContain("300.0 TWD");
+      // The accent colour on the spinner and the copy buttons' text.
+      expect(
+        await page
+          .locator(".copy")
+          .first()
+          .evaluate((b) => getComputedStyle(b).color),
+      ).toBe("rgb(15, 118, 110)");
+      // The status (waiting line and countdown) without scrolling...
+      await expectInView(page, ".status-bar");
+      if (name === "phone") {
+        await expectFitsPhone(page);
+        // ...and still in view once the payer has scrolled down to the deposit address.
+        await page.locator(".field").last().scrollIntoViewIfNeeded();
+        await page.evaluate(() => window.scrollBy(0, 200));
+        await expectInView(page, ".status-bar");
+        await page.evaluate(() => window.scrollTo(0, 0));
+      } else {
+        // Desktop: the order on the left of the payment.
+        const [s, card] = [await summary.boundingBox(), await page.locator("main").boundingBox()];
+        expect((s?.x ?? 0) + (s?.width ?? 0)).toBeLessThanOrEqual(card?.x ?? 0);
+      }
+      await expectAccessible(page, `branded ${locale} ${name}`);
+      await saveScreenshot(page, `checkout-branded-${zh ? "zh-TW" : "en"}-${name}`);
+      await page.context().close();
+    }
+  });
+
+  it("lists every transaction of a payment in two parts, then Done goes back to the shop", async () => {
+    const intent = await createBrandedIntent();
+    const page = await openPage(PHONE, "en-US");
+    await page.goto(`${main.url}/pay/${intent.payment_intent_id}`);
+    await page.getByRole("heading", { name: /^Pay / }).waitFor();
+    const total = parseUnits(intent.crypto_amount, 6);
+    const first = total / 2n;
+    const firstHash = await pay(intent, formatUnits(first, 6));
+    await page
+      .getByText(`Received ${formatUnits(first, 6)} of ${intent.crypto_amount} USDT`)
+      .waitFor({
+        timeout: 60_000,
+      });
+    const list = page.getByRole("region", { name: "Transactions" });
+    await expect.poll(() => list.getByRole("listitem").count()).toBe(1);
+    expect(await list.innerText()).toContain(firstHash);
+    await expectInView(page, ".notice");
+    await saveScreenshot(page, "checkout-partial");
+
+    const secondHash = await pay(intent, formatUnits(total - first, 6));
+    await page.getByRole("heading", { name: "Payment received" }).waitFor({ timeout: 60_000 });
+    await expect.poll(() => list.getByRole("listitem").count()).toBe(2);
+    const items = await list.getByRole("listitem").allInnerTexts();
+    expect(items[0]).toContain(firstHash);
+    expect(items[0]).toContain(`${formatUnits(first, 6)} USDT`);
+    expect(items[1]).toContain(secondHash);
+    expect(items[1]).toContain(`${formatUnits(total - first, 6)} USDT`);
+    const done = page.getByRole("link", { name: "Done" });
+    expect(await done.getAttribute("href")).toBe(RETURN_URL);
+    // Framed by a shop (the React modal), it leaves the frame, not just the checkout.
+    expect(await done.getAttribute("target")).toBe("_top");
+    await expectFitsPhone(page);
+    await expectAccessible(page, "paid in two parts");
+    await saveScreenshot(page, "checkout-paid-two-parts");
+    await page.context().close();
+  });
+
+  it("a payment sent after the deadline shows as late, then refunded, live", async () => {
+    const intent = await createBrandedIntent();
+    const page = await openPage(PHONE, "en-US");
+    await page.goto(`${main.url}/pay/${intent.payment_intent_id}`);
+    await page.getByRole("heading", { name: /^Pay / }).waitFor();
+    await endPaymentWindow(main.database, intent.payment_intent_id);
+    await page.getByRole("heading", { name: "Payment expired" }).waitFor({ timeout: 60_000 });
+    expect(await page.getByRole("link", { name: "Back to shop" }).getAttribute("href")).toBe(
+      RETURN_URL,
+    );
+    // A minute past the deadline, so the next block is late whatever the clocks' rounding.
+    await main.database.db
+      .updateTable("payment_intents")
+      .set({ payment_deadline: new Date(Date.now() - 60_000) })
+      .where("id", "=", intent.payment_intent_id)
+      .execute();
+
+    // The payer pays anyway, too late: the page says so without a reload.
+    const hash = await pay(intent, intent.crypto_amount);
+    await page
+      .getByRole("heading", { name: "Your payment arrived too late" })
+      .waitFor({ timeout: 60_000 });
+    const main_ = page.locator("main");
+    expect(await main_.innerText()).toContain(
+      `${intent.crypto_amount} USDT arrived after the time to pay had ended`,
+    );
+    expect(await main_.innerText()).not.toContain("no payment arrived");
+    const list = page.getByRole("region", { name: "Transactions" });
+    expect(await list.innerText()).toContain(hash);
+    expect(await list.innerText()).toContain("after the deadline");
+    const late = page.locator(".late");
+    if ((await late.getAttribute("data-late-state")) === "refunding") {
+      expect(await late.innerText()).toContain("It is being refunded to the address it came from");
+      await expectAccessible(page, "late, refunding");
+      await saveScreenshot(page, "checkout-late-refunding");
+      // The refund job's outcome, as it records it once the refund is confirmed (the sandbox's
+      // refund needs gas money this test does not give the deposit address).
+      await main.database.db
+        .updateTable("payment_intents")
+        .set({
+          late_refund_amount: sql`late_amount`,
+          late_refund_tx_hash: `0x${"ab".repeat(32)}`,
+        })
+        .where("id", "=", intent.payment_intent_id)
+        .where("late_refund_tx_hash", "is", null)
+        .execute();
+    }
+    await page
+      .getByText(`Refunded ${intent.crypto_amount} USDT to the address it came from.`)
+      .waitFor({ timeout: 60_000 });
+    const refundTx = (
+      await main.database.db
+        .selectFrom("payment_intents")
+        .select("late_refund_tx_hash")
+        .where("id", "=", intent.payment_intent_id)
+        .executeTakeFirstOrThrow()
+    ).late_refund_tx_hash;
+    expect(await main_.innerText()).toContain(refundTx);
+    expect(await page.getByRole("link", { name: "Back to shop" }).getAttribute("href")).toBe(
+      RETURN_URL,
+    );
+    await expectFitsPhone(page);
+    await expectAccessible(page, "late, refunded");
+    await saveScreenshot(page, "checkout-late-refunded");
     await page.context().close();
   });
 });

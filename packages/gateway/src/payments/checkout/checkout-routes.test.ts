@@ -1,3 +1,5 @@
+import { createHash } from "node:crypto";
+import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { endPaymentWindow } from "../../testing/end-payment-window.ts";
 import { startTestGateway, type TestGateway, type TestTenant } from "../../testing/test-gateway.ts";
@@ -159,21 +161,202 @@ describe("GET /v1/checkout/payment/{id}/events", () => {
     });
   });
 
-  it("sends the change to a final status and then ends the stream", async () => {
+  it("follows an expired payment for a late payment and its refund, then ends the stream", async () => {
     const { payment_intent_id: id } = await createIntent(fast, fastShop);
-    // The deadline passes once the stream has sent the pending intent: a deadline on a timer
-    // could pass before the stream's first read on a busy machine, and only "expired" be sent.
-    let windowEnded = false;
+    // Each step happens once the stream has sent the state before it: a step on a timer could
+    // run before the stream's first read on a busy machine, and a state never be sent.
+    const steps = [
+      () => endPaymentWindow(fast.database, id),
+      // A payment mined after the deadline, as chain ingest records it.
+      () => setIntent(fast, id, { late_amount: "9230000" }),
+      // Its refund confirmed (as the treasury records it), and the late-payment watch over.
+      () =>
+        setIntent(fast, id, {
+          late_refund_amount: "9230000",
+          late_refund_tx_hash: `0x${"cd".repeat(32)}`,
+          payment_deadline: sql<Date>`now() - interval '31 minutes'`,
+        }),
+    ];
     const { events, ended } = await readEvents(`${fast.url}/v1/checkout/payment/${id}/events`, {
-      onEvent: async () => {
-        if (windowEnded) return;
-        windowEnded = true;
-        await endPaymentWindow(fast.database, id);
+      onEvent: async (e) => {
+        const p = JSON.parse(e.data);
+        // The step for the state just sent: pending, expired, late, refunded.
+        const step =
+          p.status === "pending"
+            ? 0
+            : p.late_amount === null
+              ? 1
+              : p.late_refund_amount === null
+                ? 2
+                : 3;
+        await steps[step]?.();
+        steps[step] = async () => {};
       },
     });
     // Ended by the server, not by the reader giving up after 60 s.
     expect(ended).toBe(true);
-    expect(events.map((e) => JSON.parse(e.data).status)).toEqual(["pending", "expired"]);
+    const seen = events.map((e) => JSON.parse(e.data));
+    expect(
+      seen.map((p) => [p.status, p.late_amount, p.late_refund_tx_hash !== null, p.live]),
+    ).toEqual([
+      ["pending", null, false, true],
+      ["expired", null, false, true],
+      ["expired", "9.23", false, true],
+      ["expired", "9.23", true, false],
+    ]);
+  }, 120_000);
+
+  it("ends the stream on success at once", async () => {
+    const { payment_intent_id: id } = await createIntent(fast, fastShop);
+    await setIntent(fast, id, { status: "success", payment_tx_hash: `0x${"ef".repeat(32)}` });
+    const { events, ended } = await readEvents(`${fast.url}/v1/checkout/payment/${id}/events`);
+    expect(ended).toBe(true);
+    expect(events.map((e) => [JSON.parse(e.data).status, JSON.parse(e.data).live])).toEqual([
+      ["success", false],
+    ]);
+  });
+});
+
+/** Writes intent columns as the lifecycle or the treasury would (no chain in these tests). */
+async function setIntent(g: TestGateway, id: string, values: Record<string, unknown>) {
+  await g.database.db
+    .updateTable("payment_intents")
+    .set(values as never)
+    .where("id", "=", id)
+    .execute();
+}
+
+// The smallest PNG (1×1, transparent), as Studio's file picker would send it.
+const PNG_BYTES = Buffer.from(
+  "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==",
+  "base64",
+);
+
+describe("branding, order and transfers in the checkout view", () => {
+  it("shows the merchant's name, stored logo and colour, the description and return_url", async () => {
+    const tenant = await gw.createTenant({ name: "Tea House Ltd" });
+    await gw.services.orgSettings.update(
+      tenant.orgId,
+      {
+        branding: {
+          display_name: "Tea House",
+          logo_url: `data:image/png;base64,${PNG_BYTES.toString("base64")}`,
+          accent_color: "#0F766E",
+        },
+      },
+      { kind: "cli" },
+    );
+    const created = await fetch(`${gw.url}/v1/studio/api/payment/intent`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", "X-STUDIO-API-KEY": tenant.apiKey },
+      body: JSON.stringify({
+        fiat_amount: "300",
+        fiat_currency: "TWD",
+        description: "2 × Oolong tea",
+        return_url: "https://shop.example/orders/42",
+      }),
+    }).then((r) => r.json());
+    const id = created.data.payment_intent_id;
+    const view = (await fetch(`${gw.url}/v1/checkout/payment/${id}`).then((r) => r.json())).data;
+    const sha = createHash("sha256").update(PNG_BYTES).digest("hex");
+    expect(view).toMatchObject({
+      merchant: {
+        name: "Tea House",
+        logo_url: `/v1/checkout/logos/${sha}`,
+        accent_color: "#0f766e",
+      },
+      description: "2 × Oolong tea",
+      return_url: "https://shop.example/orders/42",
+      transfers: [],
+      late_amount: null,
+      late_refund_amount: null,
+      late_refund_tx_hash: null,
+      live: true,
+    });
+
+    // The logo, from the gateway: its bytes, its type, cached for good, never sniffed.
+    const logo = await fetch(`${gw.url}${view.merchant.logo_url}`);
+    expect(logo.status).toBe(200);
+    expect(logo.headers.get("content-type")).toBe("image/png");
+    expect(logo.headers.get("cache-control")).toBe("public, max-age=31536000, immutable");
+    expect(logo.headers.get("x-content-type-options")).toBe("nosniff");
+    expect(Buffer.from(await logo.arrayBuffer()).equals(PNG_BYTES)).toBe(true);
+    for (const missing of ["0".repeat(64), "not-a-hash"]) {
+      const r = await fetch(`${gw.url}/v1/checkout/logos/${missing}`);
+      expect(r.status, missing).toBe(404);
+      expect((await r.json()).code).toBe(4004);
+    }
+
+    // Without branding: the organisation's name, no logo, no colour.
+    const plain = (
+      await fetch(
+        `${gw.url}/v1/checkout/payment/${(await createIntent(gw, shop)).payment_intent_id}`,
+      ).then((r) => r.json())
+    ).data;
+    expect(plain.merchant).toEqual({
+      name: expect.any(String),
+      logo_url: null,
+      accent_color: null,
+    });
+    expect(plain).toMatchObject({ description: null, return_url: null });
+  });
+
+  it("lists every confirmed transfer, oldest first, late ones marked; not unconfirmed or orphaned", async () => {
+    const { payment_intent_id: id } = await createIntent(gw, shop);
+    const intent = await gw.database.db
+      .selectFrom("payment_intents")
+      .selectAll()
+      .where("id", "=", id)
+      .executeTakeFirstOrThrow();
+    const deadline = intent.payment_deadline.getTime();
+    const transfer = (n: number, state: string, at: number, amount: string) => ({
+      chain_id: intent.payment_chain_id,
+      tx_hash: `0x${String(n).repeat(64)}`,
+      log_index: n,
+      token_address: intent.token_address,
+      from_address: "0x1111111111111111111111111111111111111111",
+      to_address: intent.payment_address,
+      amount,
+      block_number: 100 + n,
+      block_hash: `0x${"b".repeat(63)}${n}`,
+      block_timestamp: new Date(at),
+      state,
+      payment_intent_id: id,
+    });
+    await gw.database.db
+      .insertInto("transfers")
+      .values([
+        transfer(3, "confirmed", deadline + 60_000, "1000000"),
+        transfer(1, "confirmed", deadline - 120_000, "4615000"),
+        transfer(2, "confirmed", deadline - 60_000, "4615000"),
+        transfer(4, "seen", deadline - 30_000, "7000000"),
+        transfer(5, "orphaned", deadline - 30_000, "8000000"),
+      ] as never)
+      .execute();
+    const view = (await fetch(`${gw.url}/v1/checkout/payment/${id}`).then((r) => r.json())).data;
+    expect(view.transfers).toEqual([
+      {
+        tx_hash: `0x${"1".repeat(64)}`,
+        log_index: 1,
+        amount: "4.615",
+        block_time: Math.floor((deadline - 120_000) / 1000),
+        late: false,
+      },
+      {
+        tx_hash: `0x${"2".repeat(64)}`,
+        log_index: 2,
+        amount: "4.615",
+        block_time: Math.floor((deadline - 60_000) / 1000),
+        late: false,
+      },
+      {
+        tx_hash: `0x${"3".repeat(64)}`,
+        log_index: 3,
+        amount: "1",
+        block_time: Math.floor((deadline + 60_000) / 1000),
+        late: true,
+      },
+    ]);
   });
 });
 

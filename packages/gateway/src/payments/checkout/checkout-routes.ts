@@ -11,9 +11,9 @@ import {
   malformedIdResponse,
   tooManyRequestsResponse,
 } from "../../http/openapi.ts";
-import { DomainError } from "../../platform/errors.ts";
+import type { CheckoutLogos } from "../../organizations/checkout-logos.ts";
+import { DomainError, notFound } from "../../platform/errors.ts";
 import { PAYMENT_INTENT_ID_PATTERN } from "../../platform/ids.ts";
-import type { PaymentStatus } from "../lifecycle/decide.ts";
 import type { PaymentIntentService } from "../payment-intent-service.ts";
 import { CheckoutPayment, ChooseAssetBody, IntentIdParam } from "../schemas.ts";
 
@@ -27,26 +27,24 @@ export const CHECKOUT_ASSETS_PREFIX = "/checkout/";
 
 export interface CheckoutRoutesOptions {
   intents: PaymentIntentService;
+  /** The merchants' logos, served at /v1/checkout/logos/{sha256}. */
+  logos: CheckoutLogos;
   /** The built page (index.html and assets/); defaults to packages/web/dist. */
   distDir?: string;
   /** How often an open event stream re-reads its intent (default 1 s); tests may shorten it. */
   pollMs?: number;
 }
 
-// No status leaves these: the page's stream can end. insufficient_not_refunded still moves on
-// to insufficient_refunded when the refund is sent.
-const FINAL_STATUSES: ReadonlySet<PaymentStatus> = new Set([
-  "success",
-  "expired",
-  "insufficient_refunded",
-]);
+// The stream follows a payment while its `live` is true (intent-wire.ts isCheckoutLive): open,
+// a refund under way, or a late payment still possible after the deadline.
 // Proxies drop connections that stay silent for a minute or so.
 const HEARTBEAT_MS = 15_000;
 // A stream ends after this and the browser's EventSource reconnects on its own: no connection
 // (and no database reader) lives for hours behind a forgotten tab.
 const MAX_STREAM_MS = 5 * 60_000;
-// Waiting for a refund takes minutes, not seconds: read less often.
-const REFUND_WAIT_POLL_MS = 5_000;
+// Waiting for a refund, or watching for a late payment after the deadline, takes minutes, not
+// seconds: read less often.
+const SLOW_POLL_MS = 5_000;
 
 const getCheckoutPaymentRoute = createRoute({
   method: "get",
@@ -95,7 +93,7 @@ const checkoutEventsRoute = createRoute({
   tags: ["Hosted checkout"],
   summary: "Follow a payment live (server-sent events)",
   description:
-    "Public, like the read. An `event: payment` with the CheckoutPayment as JSON data is sent at once and again whenever the payment changes; a comment line every 15 s keeps the connection alive. The stream ends when the payment reaches success, expired or insufficient_refunded, and after 5 minutes (EventSource reconnects).",
+    "Public, like the read. An `event: payment` with the CheckoutPayment as JSON data is sent at once and again whenever the payment changes; a comment line every 15 s keeps the connection alive. The stream ends when the payment's `live` turns false (success; or expired or underpaid, its refunds sent, 30 minutes after the deadline), and after 5 minutes (EventSource reconnects). Once the payment has left pending it is read every 5 s instead of every second.",
   security: [],
   request: { params: IntentIdParam },
   responses: {
@@ -147,10 +145,10 @@ export function registerCheckoutRoutes<E extends AppEnv>(
         let lastSent = fingerprint(current);
         let lastWrite = Date.now();
         await stream.writeSSE({ event: "payment", data: JSON.stringify(current), retry: 2_000 });
-        while (!stream.aborted && !stream.closed && !FINAL_STATUSES.has(current.status)) {
+        while (!stream.aborted && !stream.closed && current.live) {
           if (Date.now() - started >= MAX_STREAM_MS) break;
           await stream.sleep(
-            current.status === "insufficient_not_refunded" ? REFUND_WAIT_POLL_MS : pollMs,
+            current.status === "pending" ? pollMs : Math.max(pollMs, SLOW_POLL_MS),
           );
           if (stream.aborted || stream.closed) break;
           current = await intents.getForCheckout(id);
@@ -170,6 +168,19 @@ export function registerCheckoutRoutes<E extends AppEnv>(
         c.get("log").warn({ err, payment_intent_id: id }, "checkout event stream failed");
       },
     );
+  });
+
+  // Content-addressed: the bytes under a URL never change, so browsers and proxies keep them.
+  app.get("/v1/checkout/logos/:sha256", async (c) => {
+    const logo = await options.logos.get(c.req.param("sha256"));
+    if (!logo) throw notFound("no logo is stored under this address");
+    return c.body(new Uint8Array(logo.bytes), 200, {
+      "Content-Type": logo.contentType,
+      "Cache-Control": "public, max-age=31536000, immutable",
+      "X-Content-Type-Options": "nosniff",
+      "Content-Security-Policy": "default-src 'none'; sandbox",
+      ETag: `"${logo.sha256}"`,
+    });
   });
 
   // Only the assets folder: index.html is served by /pay/:id, with its own headers.

@@ -178,6 +178,7 @@ export function createPaymentLinks(options: {
             fiat_amount: link.fiat_amount,
             fiat_currency: link.fiat_currency,
             order_data: { payment_link_id: link.id, description: link.description },
+            ...(link.description === "" ? {} : { description: link.description }),
           },
           {
             cause: `payment_link:${link.id}`,

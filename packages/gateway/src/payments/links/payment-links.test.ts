@@ -60,6 +60,8 @@ describe("payment links", () => {
       headers: { "X-STUDIO-API-KEY": tenant.apiKey },
     }).then((r) => r.json());
     expect(intent.data.order_data).toEqual({ payment_link_id: link.id, description: "Tea, 1 kg" });
+    // The link's description is the checkout's order summary.
+    expect(intent.data.description).toBe("Tea, 1 kg");
 
     const secondId = intentIdOf(await open(link.url));
     expect(secondId).not.toBe(firstId);

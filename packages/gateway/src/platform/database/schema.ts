@@ -722,3 +722,31 @@ export interface PaymentIntentAssetChangesTable {
 export interface Database {
   payment_intent_asset_changes: PaymentIntentAssetChangesTable;
 }
+
+// ---- The branded checkout: migrations/2026-11-29-checkout-branding.ts ----
+
+export type LogoContentType = "image/png" | "image/jpeg" | "image/gif" | "image/webp";
+
+export interface CheckoutLogosTable {
+  /** Hex sha256 of `bytes`: the logo's URL is /v1/checkout/logos/<sha256>. */
+  sha256: string;
+  content_type: LogoContentType;
+  bytes: Uint8Array;
+  created_at: DefaultTimestamp;
+}
+
+export interface OrganizationsTable {
+  /** The stored copy of a data: logo_url; null: no logo on the checkout. */
+  logo_sha256: ColumnType<string | null, string | null | undefined, string | null>;
+}
+
+export interface PaymentIntentsTable {
+  /** Extension of create: the order summary shown on the checkout. */
+  description: ColumnType<string | null, string | null | undefined, string | null>;
+  /** Extension of create: where the checkout's "Back to shop" goes. */
+  return_url: ColumnType<string | null, string | null | undefined, string | null>;
+}
+
+export interface Database {
+  checkout_logos: CheckoutLogosTable;
+}

@@ -50,6 +50,8 @@ function GeneralAndBranding({ settings, canWrite }: { settings: OrgSettings; can
   const [name, setName] = useState(settings.name);
   const [displayName, setDisplayName] = useState(settings.branding.display_name ?? "");
   const [logoUrl, setLogoUrl] = useState(settings.branding.logo_url ?? "");
+  // Sent only when changed: a logo saved as an https URL before uploads-only stays untouched.
+  const [logoChanged, setLogoChanged] = useState(false);
   const [accent, setAccent] = useState(settings.branding.accent_color ?? "");
   const save = useMutation({
     mutationFn: () =>
@@ -58,12 +60,13 @@ function GeneralAndBranding({ settings, canWrite }: { settings: OrgSettings; can
           name,
           branding: {
             display_name: displayName.trim() || null,
-            logo_url: logoUrl.trim() || null,
+            ...(logoChanged ? { logo_url: logoUrl || null } : {}),
             accent_color: accent.trim() || null,
           },
         },
       }),
     onSuccess: async (saved) => {
+      setLogoChanged(false);
       queryClient.setQueryData(settingsQuery(org.id).queryKey, saved);
       // The organisation's name shows in the switcher: the session carries it.
       await queryClient.invalidateQueries({ queryKey: ["session"] });
@@ -103,13 +106,12 @@ function GeneralAndBranding({ settings, canWrite }: { settings: OrgSettings; can
               isDisabled={!canWrite}
               error={fieldError(save.error, "branding.display_name")}
             />
-            <TextField
-              label={t("settingsLogoUrl")}
-              type="url"
+            <LogoField
               value={logoUrl}
-              onChange={setLogoUrl}
-              placeholder="https://shop.example/logo.png"
-              description={t("settingsLogoUrlHelp")}
+              onChange={(next) => {
+                setLogoUrl(next);
+                setLogoChanged(true);
+              }}
               isDisabled={!canWrite}
               error={fieldError(save.error, "branding.logo_url")}
             />
@@ -141,7 +143,7 @@ function GeneralAndBranding({ settings, canWrite }: { settings: OrgSettings; can
           </div>
           <CheckoutPreview
             name={displayName.trim() || name}
-            logoUrl={logoUrl.trim()}
+            logoUrl={logoUrl}
             accent={shownAccent}
           />
         </div>
@@ -159,6 +161,68 @@ function GeneralAndBranding({ settings, canWrite }: { settings: OrgSettings; can
   );
 }
 
+const LOGO_TYPES = ["image/png", "image/jpeg", "image/gif", "image/webp"];
+// The gateway takes a data: URL of at most 64,000 characters: base64 of about 47 KB.
+const LOGO_MAX_BYTES = 47_000;
+
+/**
+ * The logo, uploaded from a file: the gateway stores it and serves it to the checkout itself
+ * (the page shows no image from another host), so there is no URL to type.
+ */
+function LogoField(props: {
+  value: string;
+  onChange(dataUrl: string): void;
+  isDisabled: boolean;
+  error: string | undefined;
+}) {
+  const { t } = useI18n();
+  const [problem, setProblem] = useState<string>();
+  const pick = (file: File | undefined) => {
+    if (!file) return;
+    if (!LOGO_TYPES.includes(file.type)) return setProblem(t("settingsLogoType"));
+    if (file.size > LOGO_MAX_BYTES) return setProblem(t("settingsLogoTooBig"));
+    setProblem(undefined);
+    const reader = new FileReader();
+    reader.onload = () => props.onChange(String(reader.result));
+    reader.onerror = () => setProblem(t("settingsLogoUnreadable"));
+    reader.readAsDataURL(file);
+  };
+  const error = problem ?? props.error;
+  const isStored = props.value.startsWith("data:");
+  return (
+    <div className="field logo-field">
+      <label className="field-label" htmlFor="logo-file">
+        {t("settingsLogo")}
+      </label>
+      <div className="logo-field-row">
+        {isStored ? <img className="logo-field-image" src={props.value} alt="" /> : null}
+        <input
+          id="logo-file"
+          type="file"
+          accept={LOGO_TYPES.join(",")}
+          disabled={props.isDisabled}
+          aria-describedby="logo-help"
+          aria-invalid={error ? true : undefined}
+          onChange={(e) => pick(e.target.files?.[0])}
+        />
+        {props.value !== "" && !props.isDisabled ? (
+          <Button size="small" onPress={() => props.onChange("")}>
+            {t("settingsLogoRemove")}
+          </Button>
+        ) : null}
+      </div>
+      <p id="logo-help" className="field-help">
+        {props.value !== "" && !isStored ? t("settingsLogoNotShown") : t("settingsLogoHelp")}
+      </p>
+      {error ? (
+        <p className="field-error" role="alert">
+          {error}
+        </p>
+      ) : null}
+    </div>
+  );
+}
+
 /** What a payer will see at the top of the hosted checkout, as the fields are typed. */
 function CheckoutPreview({
   name,
@@ -171,7 +235,8 @@ function CheckoutPreview({
 }) {
   const { t } = useI18n();
   const [broken, setBroken] = useState<string | null>(null);
-  const showLogo = logoUrl !== "" && broken !== logoUrl && /^(https:|data:image\/)/.test(logoUrl);
+  // Only a stored (uploaded) logo shows on the checkout; the preview shows what the payer sees.
+  const showLogo = logoUrl !== "" && broken !== logoUrl && /^data:image\//.test(logoUrl);
   return (
     <figure className="checkout-preview" aria-label={t("settingsPreview")}>
       <figcaption className="field-label">{t("settingsPreview")}</figcaption>
