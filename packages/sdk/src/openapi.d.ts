@@ -20,6 +20,8 @@ export interface paths {
             parameters: {
                 query?: never;
                 header?: {
+                    /** @description Optional, 1-255 visible ASCII characters (a UUID, say). Within 24 hours the same key and body answer with the first request's result (a replayed answer carries `Idempotent-Replayed: true`, except intent create, which answers with the intent it made: same id and address); the same key with another body is refused (409 / 4018); a retry while the first request is still running is 409 / 4090 with Retry-After. Keys are per organisation (API key), per client (browser) or per Studio user. */
+                    "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
                     /** @description Your client ID (32 hex chars). */
                     "x-client-id"?: string;
                     /** @description Your application's origin; must be allowed for browser calls. */
@@ -69,6 +71,15 @@ export interface paths {
                 };
                 /** @description Origin not allowed for this client (4003); on a browser create, callback_url host not allowed for this client (4024) */
                 403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Idempotency-Key used in the last 24 hours with a different body or client (4018). Never 4090: creates racing with one key all answer with the one intent they make */
+                409: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -371,6 +382,118 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/checkout/payment/{id}/asset": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Choose the chain and token to pay in (Stablegate extension)
+         * @description Public, like the read. Re-quotes the payment in one of the organisation's accepted assets (one of `asset_options`): new rate, amount, token and chain; the deposit address stays the same. Allowed while the payment is pending, before its deadline, with nothing received, and when the merchant did not fix the asset on create (409 / 4076 otherwise). A payment still made in the previously shown asset is recognised, not lost (docs/accepted-assets.md).
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["ChooseAssetRequest"];
+                };
+            };
+            responses: {
+                /** @description The payment re-quoted in the chosen asset */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @enum {number} */
+                            code: 0;
+                            data: components["schemas"]["CheckoutPayment"];
+                        };
+                    };
+                };
+                /** @description Invalid request (4000): an unknown chain or token, or a malformed body */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Unknown payment intent (4006) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The asset can no longer be chosen (4076): paid, expired, something received, or fixed by the merchant */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Request body too large (4013) */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Content-Type must be application/json (4014) */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The organisation does not accept that chain and token (4075) */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Too many requests (4029): wait the Retry-After header's seconds */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/checkout/payment/{id}/events": {
         parameters: {
             query?: never;
@@ -535,6 +658,8 @@ export interface paths {
             parameters: {
                 query?: never;
                 header?: {
+                    /** @description Optional, 1-255 visible ASCII characters (a UUID, say). Within 24 hours the same key and body answer with the first request's result (a replayed answer carries `Idempotent-Replayed: true`, except intent create, which answers with the intent it made: same id and address); the same key with another body is refused (409 / 4018); a retry while the first request is still running is 409 / 4090 with Retry-After. Keys are per organisation (API key), per client (browser) or per Studio user. */
+                    "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
                     /** @description Your client ID (32 hex chars). */
                     "x-client-id"?: string;
                     /** @description Your application's origin; must be allowed for browser calls. */
@@ -589,7 +714,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description The intent has no callback event to resend (4016) */
+                /** @description The intent has no callback event to resend (4016); Idempotency-Key used in the last 24 hours for another request (4018), or its first request is still running (4090, retry after the Retry-After header's seconds) */
                 409: {
                     headers: {
                         [name: string]: unknown;
@@ -1047,7 +1172,7 @@ export interface components {
          * @example TWD
          * @enum {string}
          */
-        FiatCurrency: "TWD" | "USD";
+        FiatCurrency: "TWD" | "USD" | "EUR" | "JPY" | "HKD" | "SGD" | "KRW" | "GBP" | "AUD" | "CAD" | "CHF" | "CNY" | "THB" | "MYR" | "PHP" | "IDR" | "INR" | "VND";
         /** @enum {string} */
         PaymentStatus: "pending" | "success" | "expired" | "insufficient_not_refunded" | "insufficient_refunded";
         PaymentIntent: {
@@ -1115,7 +1240,7 @@ export interface components {
         };
         CreatePaymentIntentRequest: {
             /**
-             * @description Amount in fiat: a plain decimal from 0.01 to 1000000000, at most 2 decimals (trailing zeros aside); returned exactly as sent.
+             * @description Amount in fiat: a plain decimal from one minor unit (0.01; 1 in a currency without minor units) to 1000000000, with at most the currency's ISO 4217 minor units of decimals (2; none for JPY, KRW, VND; trailing zeros aside); returned exactly as sent.
              * @example 300.0
              */
             fiat_amount: string;
@@ -1135,6 +1260,16 @@ export interface components {
             } | null;
             /** @example buy_stone_with_usdt */
             group_key?: string | null;
+            /**
+             * @description Stablegate extension: the chain to be paid on (a chain key such as arb, base, polygon, or an alias such as matic); with symbol, fixes the asset so the payer cannot choose another. Must be accepted by the organisation (422 / 4075). Absent: the organisation's default, and the payer may choose among its accepted assets
+             * @example base
+             */
+            payment_chain_id?: string;
+            /**
+             * @description Stablegate extension: the token to be paid in (USDT, USDC, USDC.e, or an operator-configured one), with payment_chain_id (absent: the default chain)
+             * @example USDC
+             */
+            symbol?: string;
             /**
              * @description Extension (not in KryptoGO's API): the order summary the hosted checkout shows the payer, at most 500 characters of plain text (trimmed; empty is none).
              * @example 2 × Oolong tea 150 g
@@ -1196,6 +1331,8 @@ export interface components {
             received_amount: string | null;
             refund_amount: string | null;
             refund_tx_hash: string | null;
+            /** @description Stablegate extension: present while the payer may still choose the chain and token (pending, before the deadline, nothing received, the merchant did not fix the asset, the organisation accepts more than one): each accepted asset quoted now, the current one included. Choose with POST /v1/checkout/payment/{id}/asset */
+            asset_options?: components["schemas"]["AssetOption"][];
             merchant: components["schemas"]["CheckoutMerchant"];
             description: string | null;
             return_url: string | null;
@@ -1207,6 +1344,16 @@ export interface components {
             late_refund_tx_hash: string | null;
             /** @description Whether the payment may still change for the payer: open, a refund under way, or a late payment still possible (30 minutes after the deadline of an unpaid or underpaid payment). The event stream ends when it is false. */
             live: boolean;
+        };
+        AssetOption: {
+            /** @example base */
+            payment_chain_id: string;
+            /** @example Base */
+            chain_name: string;
+            /** @example USDC */
+            symbol: string;
+            /** @example 9.23 */
+            crypto_amount: string;
         };
         CheckoutMerchant: {
             /** @description The display name, else the organisation's name */
@@ -1229,6 +1376,12 @@ export interface components {
             block_time: number;
             /** @description Mined after payment_deadline: not credited, refunded to its sender */
             late: boolean;
+        };
+        ChooseAssetRequest: {
+            /** @example base */
+            payment_chain_id: string;
+            /** @example USDC */
+            symbol: string;
         };
         CallbackEventList: {
             items: components["schemas"]["CallbackEvent"][];
@@ -1354,7 +1507,10 @@ export interface components {
         };
     };
     responses: never;
-    parameters: never;
+    parameters: {
+        /** @description Optional, 1-255 visible ASCII characters (a UUID, say). Within 24 hours the same key and body answer with the first request's result (a replayed answer carries `Idempotent-Replayed: true`, except intent create, which answers with the intent it made: same id and address); the same key with another body is refused (409 / 4018); a retry while the first request is still running is 409 / 4090 with Retry-After. Keys are per organisation (API key), per client (browser) or per Studio user. */
+        IdempotencyKey: string;
+    };
     requestBodies: never;
     headers: never;
     pathItems: never;

@@ -20,6 +20,8 @@ export interface paths {
             parameters: {
                 query?: never;
                 header?: {
+                    /** @description Optional, 1-255 visible ASCII characters (a UUID, say). Within 24 hours the same key and body answer with the first request's result (a replayed answer carries `Idempotent-Replayed: true`, except intent create, which answers with the intent it made: same id and address); the same key with another body is refused (409 / 4018); a retry while the first request is still running is 409 / 4090 with Retry-After. Keys are per organisation (API key), per client (browser) or per Studio user. */
+                    "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
                     /** @description Your client ID (32 hex chars). */
                     "x-client-id"?: string;
                     /** @description Your application's origin; must be allowed for browser calls. */
@@ -69,6 +71,15 @@ export interface paths {
                 };
                 /** @description Origin not allowed for this client (4003); on a browser create, callback_url host not allowed for this client (4024) */
                 403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Idempotency-Key used in the last 24 hours with a different body or client (4018). Never 4090: creates racing with one key all answer with the one intent they make */
+                409: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -371,6 +382,118 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/checkout/payment/{id}/asset": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Choose the chain and token to pay in (Stablegate extension)
+         * @description Public, like the read. Re-quotes the payment in one of the organisation's accepted assets (one of `asset_options`): new rate, amount, token and chain; the deposit address stays the same. Allowed while the payment is pending, before its deadline, with nothing received, and when the merchant did not fix the asset on create (409 / 4076 otherwise). A payment still made in the previously shown asset is recognised, not lost (docs/accepted-assets.md).
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["ChooseAssetRequest"];
+                };
+            };
+            responses: {
+                /** @description The payment re-quoted in the chosen asset */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @enum {number} */
+                            code: 0;
+                            data: components["schemas"]["CheckoutPayment"];
+                        };
+                    };
+                };
+                /** @description Invalid request (4000): an unknown chain or token, or a malformed body */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Unknown payment intent (4006) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The asset can no longer be chosen (4076): paid, expired, something received, or fixed by the merchant */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Request body too large (4013) */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Content-Type must be application/json (4014) */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The organisation does not accept that chain and token (4075) */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Too many requests (4029): wait the Retry-After header's seconds */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/checkout/payment/{id}/events": {
         parameters: {
             query?: never;
@@ -535,6 +658,8 @@ export interface paths {
             parameters: {
                 query?: never;
                 header?: {
+                    /** @description Optional, 1-255 visible ASCII characters (a UUID, say). Within 24 hours the same key and body answer with the first request's result (a replayed answer carries `Idempotent-Replayed: true`, except intent create, which answers with the intent it made: same id and address); the same key with another body is refused (409 / 4018); a retry while the first request is still running is 409 / 4090 with Retry-After. Keys are per organisation (API key), per client (browser) or per Studio user. */
+                    "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
                     /** @description Your client ID (32 hex chars). */
                     "x-client-id"?: string;
                     /** @description Your application's origin; must be allowed for browser calls. */
@@ -589,7 +714,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description The intent has no callback event to resend (4016) */
+                /** @description The intent has no callback event to resend (4016); Idempotency-Key used in the last 24 hours for another request (4018), or its first request is still running (4090, retry after the Retry-After header's seconds) */
                 409: {
                     headers: {
                         [name: string]: unknown;
@@ -1160,7 +1285,10 @@ export interface paths {
         post: {
             parameters: {
                 query?: never;
-                header?: never;
+                header?: {
+                    /** @description Optional, 1-255 visible ASCII characters (a UUID, say). Within 24 hours the same key and body answer with the first request's result (a replayed answer carries `Idempotent-Replayed: true`, except intent create, which answers with the intent it made: same id and address); the same key with another body is refused (409 / 4018); a retry while the first request is still running is 409 / 4090 with Retry-After. Keys are per organisation (API key), per client (browser) or per Studio user. */
+                    "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+                };
                 path?: never;
                 cookie?: never;
             };
@@ -1208,6 +1336,15 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
+                /** @description Idempotency-Key used in the last 24 hours for another request (4018), or its first request is still running (4090, retry after the Retry-After header's seconds) */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
             };
         };
         delete?: never;
@@ -1229,7 +1366,10 @@ export interface paths {
         post: {
             parameters: {
                 query?: never;
-                header?: never;
+                header?: {
+                    /** @description Optional, 1-255 visible ASCII characters (a UUID, say). Within 24 hours the same key and body answer with the first request's result (a replayed answer carries `Idempotent-Replayed: true`, except intent create, which answers with the intent it made: same id and address); the same key with another body is refused (409 / 4018); a retry while the first request is still running is 409 / 4090 with Retry-After. Keys are per organisation (API key), per client (browser) or per Studio user. */
+                    "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+                };
                 path?: never;
                 cookie?: never;
             };
@@ -1286,7 +1426,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Two-factor authentication already on, or not set up yet (4067) */
+                /** @description Two-factor authentication already on, or not set up yet (4067); Idempotency-Key used in the last 24 hours for another request (4018), or its first request is still running (4090, retry after the Retry-After header's seconds) */
                 409: {
                     headers: {
                         [name: string]: unknown;
@@ -1334,7 +1474,10 @@ export interface paths {
         post: {
             parameters: {
                 query?: never;
-                header?: never;
+                header?: {
+                    /** @description Optional, 1-255 visible ASCII characters (a UUID, say). Within 24 hours the same key and body answer with the first request's result (a replayed answer carries `Idempotent-Replayed: true`, except intent create, which answers with the intent it made: same id and address); the same key with another body is refused (409 / 4018); a retry while the first request is still running is 409 / 4090 with Retry-After. Keys are per organisation (API key), per client (browser) or per Studio user. */
+                    "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+                };
                 path?: never;
                 cookie?: never;
             };
@@ -1383,7 +1526,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Two-factor authentication already on, or not set up yet (4067) */
+                /** @description Two-factor authentication already on, or not set up yet (4067); Idempotency-Key used in the last 24 hours for another request (4018), or its first request is still running (4090, retry after the Retry-After header's seconds) */
                 409: {
                     headers: {
                         [name: string]: unknown;
@@ -1500,7 +1643,10 @@ export interface paths {
         post: {
             parameters: {
                 query?: never;
-                header?: never;
+                header?: {
+                    /** @description Optional, 1-255 visible ASCII characters (a UUID, say). Within 24 hours the same key and body answer with the first request's result (a replayed answer carries `Idempotent-Replayed: true`, except intent create, which answers with the intent it made: same id and address); the same key with another body is refused (409 / 4018); a retry while the first request is still running is 409 / 4090 with Retry-After. Keys are per organisation (API key), per client (browser) or per Studio user. */
+                    "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+                };
                 path?: never;
                 cookie?: never;
             };
@@ -1555,7 +1701,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Two-factor authentication already on, or not set up yet (4067) */
+                /** @description Two-factor authentication already on, or not set up yet (4067); Idempotency-Key used in the last 24 hours for another request (4018), or its first request is still running (4090, retry after the Retry-After header's seconds) */
                 409: {
                     headers: {
                         [name: string]: unknown;
@@ -1934,7 +2080,10 @@ export interface paths {
         post: {
             parameters: {
                 query?: never;
-                header?: never;
+                header?: {
+                    /** @description Optional, 1-255 visible ASCII characters (a UUID, say). Within 24 hours the same key and body answer with the first request's result (a replayed answer carries `Idempotent-Replayed: true`, except intent create, which answers with the intent it made: same id and address); the same key with another body is refused (409 / 4018); a retry while the first request is still running is 409 / 4090 with Retry-After. Keys are per organisation (API key), per client (browser) or per Studio user. */
+                    "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+                };
                 path: {
                     orgId: string;
                 };
@@ -2000,7 +2149,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Already a member (4066) */
+                /** @description Already a member (4066); Idempotency-Key used in the last 24 hours for another request (4018), or its first request is still running (4090, retry after the Retry-After header's seconds) */
                 409: {
                     headers: {
                         [name: string]: unknown;
@@ -2522,7 +2671,10 @@ export interface paths {
         post: {
             parameters: {
                 query?: never;
-                header?: never;
+                header?: {
+                    /** @description Optional, 1-255 visible ASCII characters (a UUID, say). Within 24 hours the same key and body answer with the first request's result (a replayed answer carries `Idempotent-Replayed: true`, except intent create, which answers with the intent it made: same id and address); the same key with another body is refused (409 / 4018); a retry while the first request is still running is 409 / 4090 with Retry-After. Keys are per organisation (API key), per client (browser) or per Studio user. */
+                    "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+                };
                 path?: never;
                 cookie?: never;
             };
@@ -2579,6 +2731,15 @@ export interface paths {
                 };
                 /** @description The role may not do this (4032), or the CSRF check failed (4033) */
                 403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Idempotency-Key used in the last 24 hours for another request (4018), or its first request is still running (4090, retry after the Retry-After header's seconds) */
+                409: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -3132,7 +3293,10 @@ export interface paths {
         post: {
             parameters: {
                 query?: never;
-                header?: never;
+                header?: {
+                    /** @description Optional, 1-255 visible ASCII characters (a UUID, say). Within 24 hours the same key and body answer with the first request's result (a replayed answer carries `Idempotent-Replayed: true`, except intent create, which answers with the intent it made: same id and address); the same key with another body is refused (409 / 4018); a retry while the first request is still running is 409 / 4090 with Retry-After. Keys are per organisation (API key), per client (browser) or per Studio user. */
+                    "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+                };
                 path: {
                     orgId: string;
                     id: string;
@@ -3190,7 +3354,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description The intent has no callback event to resend (4016) */
+                /** @description The intent has no callback event to resend (4016); Idempotency-Key used in the last 24 hours for another request (4018), or its first request is still running (4090, retry after the Retry-After header's seconds) */
                 409: {
                     headers: {
                         [name: string]: unknown;
@@ -3388,7 +3552,10 @@ export interface paths {
         post: {
             parameters: {
                 query?: never;
-                header?: never;
+                header?: {
+                    /** @description Optional, 1-255 visible ASCII characters (a UUID, say). Within 24 hours the same key and body answer with the first request's result (a replayed answer carries `Idempotent-Replayed: true`, except intent create, which answers with the intent it made: same id and address); the same key with another body is refused (409 / 4018); a retry while the first request is still running is 409 / 4090 with Retry-After. Keys are per organisation (API key), per client (browser) or per Studio user. */
+                    "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+                };
                 path: {
                     orgId: string;
                 };
@@ -3444,6 +3611,15 @@ export interface paths {
                 };
                 /** @description Unknown organisation (4004) or payment intent (4006) */
                 404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Idempotency-Key used in the last 24 hours for another request (4018), or its first request is still running (4090, retry after the Retry-After header's seconds) */
+                409: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -3736,7 +3912,10 @@ export interface paths {
         post: {
             parameters: {
                 query?: never;
-                header?: never;
+                header?: {
+                    /** @description Optional, 1-255 visible ASCII characters (a UUID, say). Within 24 hours the same key and body answer with the first request's result (a replayed answer carries `Idempotent-Replayed: true`, except intent create, which answers with the intent it made: same id and address); the same key with another body is refused (409 / 4018); a retry while the first request is still running is 409 / 4090 with Retry-After. Keys are per organisation (API key), per client (browser) or per Studio user. */
+                    "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+                };
                 path: {
                     orgId: string;
                 };
@@ -3797,7 +3976,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description idempotency_key used for another withdrawal (4018); not awaiting approval (4047) */
+                /** @description idempotency_key used for another withdrawal (4018); not awaiting approval (4047); Idempotency-Key used in the last 24 hours for another request (4018), or its first request is still running (4090, retry after the Retry-After header's seconds) */
                 409: {
                     headers: {
                         [name: string]: unknown;
@@ -3951,7 +4130,10 @@ export interface paths {
         post: {
             parameters: {
                 query?: never;
-                header?: never;
+                header?: {
+                    /** @description Optional, 1-255 visible ASCII characters (a UUID, say). Within 24 hours the same key and body answer with the first request's result (a replayed answer carries `Idempotent-Replayed: true`, except intent create, which answers with the intent it made: same id and address); the same key with another body is refused (409 / 4018); a retry while the first request is still running is 409 / 4090 with Retry-After. Keys are per organisation (API key), per client (browser) or per Studio user. */
+                    "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+                };
                 path: {
                     orgId: string;
                 };
@@ -4012,7 +4194,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description idempotency_key used for another withdrawal (4018); not awaiting approval (4047) */
+                /** @description idempotency_key used for another withdrawal (4018); not awaiting approval (4047); Idempotency-Key used in the last 24 hours for another request (4018), or its first request is still running (4090, retry after the Retry-After header's seconds) */
                 409: {
                     headers: {
                         [name: string]: unknown;
@@ -4069,7 +4251,10 @@ export interface paths {
         post: {
             parameters: {
                 query?: never;
-                header?: never;
+                header?: {
+                    /** @description Optional, 1-255 visible ASCII characters (a UUID, say). Within 24 hours the same key and body answer with the first request's result (a replayed answer carries `Idempotent-Replayed: true`, except intent create, which answers with the intent it made: same id and address); the same key with another body is refused (409 / 4018); a retry while the first request is still running is 409 / 4090 with Retry-After. Keys are per organisation (API key), per client (browser) or per Studio user. */
+                    "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+                };
                 path: {
                     orgId: string;
                     id: string;
@@ -4131,7 +4316,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description idempotency_key used for another withdrawal (4018); not awaiting approval (4047) */
+                /** @description idempotency_key used for another withdrawal (4018); not awaiting approval (4047); Idempotency-Key used in the last 24 hours for another request (4018), or its first request is still running (4090, retry after the Retry-After header's seconds) */
                 409: {
                     headers: {
                         [name: string]: unknown;
@@ -4188,7 +4373,10 @@ export interface paths {
         post: {
             parameters: {
                 query?: never;
-                header?: never;
+                header?: {
+                    /** @description Optional, 1-255 visible ASCII characters (a UUID, say). Within 24 hours the same key and body answer with the first request's result (a replayed answer carries `Idempotent-Replayed: true`, except intent create, which answers with the intent it made: same id and address); the same key with another body is refused (409 / 4018); a retry while the first request is still running is 409 / 4090 with Retry-After. Keys are per organisation (API key), per client (browser) or per Studio user. */
+                    "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+                };
                 path: {
                     orgId: string;
                     id: string;
@@ -4250,7 +4438,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description idempotency_key used for another withdrawal (4018); not awaiting approval (4047) */
+                /** @description idempotency_key used for another withdrawal (4018); not awaiting approval (4047); Idempotency-Key used in the last 24 hours for another request (4018), or its first request is still running (4090, retry after the Retry-After header's seconds) */
                 409: {
                     headers: {
                         [name: string]: unknown;
@@ -4718,7 +4906,10 @@ export interface paths {
         post: {
             parameters: {
                 query?: never;
-                header?: never;
+                header?: {
+                    /** @description Optional, 1-255 visible ASCII characters (a UUID, say). Within 24 hours the same key and body answer with the first request's result (a replayed answer carries `Idempotent-Replayed: true`, except intent create, which answers with the intent it made: same id and address); the same key with another body is refused (409 / 4018); a retry while the first request is still running is 409 / 4090 with Retry-After. Keys are per organisation (API key), per client (browser) or per Studio user. */
+                    "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+                };
                 path: {
                     orgId: string;
                 };
@@ -4772,6 +4963,15 @@ export interface paths {
                 };
                 /** @description Not a member, or no such key or client (4004) */
                 404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Idempotency-Key used in the last 24 hours for another request (4018), or its first request is still running (4090, retry after the Retry-After header's seconds) */
+                409: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -5044,7 +5244,10 @@ export interface paths {
         post: {
             parameters: {
                 query?: never;
-                header?: never;
+                header?: {
+                    /** @description Optional, 1-255 visible ASCII characters (a UUID, say). Within 24 hours the same key and body answer with the first request's result (a replayed answer carries `Idempotent-Replayed: true`, except intent create, which answers with the intent it made: same id and address); the same key with another body is refused (409 / 4018); a retry while the first request is still running is 409 / 4090 with Retry-After. Keys are per organisation (API key), per client (browser) or per Studio user. */
+                    "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+                };
                 path: {
                     orgId: string;
                 };
@@ -5098,6 +5301,15 @@ export interface paths {
                 };
                 /** @description Not a member, or no such key or client (4004) */
                 404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Idempotency-Key used in the last 24 hours for another request (4018), or its first request is still running (4090, retry after the Retry-After header's seconds) */
+                409: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -5326,7 +5538,10 @@ export interface paths {
         post: {
             parameters: {
                 query?: never;
-                header?: never;
+                header?: {
+                    /** @description Optional, 1-255 visible ASCII characters (a UUID, say). Within 24 hours the same key and body answer with the first request's result (a replayed answer carries `Idempotent-Replayed: true`, except intent create, which answers with the intent it made: same id and address); the same key with another body is refused (409 / 4018); a retry while the first request is still running is 409 / 4090 with Retry-After. Keys are per organisation (API key), per client (browser) or per Studio user. */
+                    "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+                };
                 path: {
                     orgId: string;
                 };
@@ -5376,6 +5591,15 @@ export interface paths {
                 };
                 /** @description Not a member, or no such key or client (4004) */
                 404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Idempotency-Key used in the last 24 hours for another request (4018), or its first request is still running (4090, retry after the Retry-After header's seconds) */
+                409: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -5636,7 +5860,10 @@ export interface paths {
         post: {
             parameters: {
                 query?: never;
-                header?: never;
+                header?: {
+                    /** @description Optional, 1-255 visible ASCII characters (a UUID, say). Within 24 hours the same key and body answer with the first request's result (a replayed answer carries `Idempotent-Replayed: true`, except intent create, which answers with the intent it made: same id and address); the same key with another body is refused (409 / 4018); a retry while the first request is still running is 409 / 4090 with Retry-After. Keys are per organisation (API key), per client (browser) or per Studio user. */
+                    "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+                };
                 path: {
                     orgId: string;
                 };
@@ -5697,7 +5924,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description The organisation has no client yet (4055) */
+                /** @description The organisation has no client yet (4055); Idempotency-Key used in the last 24 hours for another request (4018), or its first request is still running (4090, retry after the Retry-After header's seconds) */
                 409: {
                     headers: {
                         [name: string]: unknown;
@@ -5929,7 +6156,7 @@ export interface components {
          * @example TWD
          * @enum {string}
          */
-        FiatCurrency: "TWD" | "USD";
+        FiatCurrency: "TWD" | "USD" | "EUR" | "JPY" | "HKD" | "SGD" | "KRW" | "GBP" | "AUD" | "CAD" | "CHF" | "CNY" | "THB" | "MYR" | "PHP" | "IDR" | "INR" | "VND";
         /** @enum {string} */
         PaymentStatus: "pending" | "success" | "expired" | "insufficient_not_refunded" | "insufficient_refunded";
         PaymentIntent: {
@@ -5997,7 +6224,7 @@ export interface components {
         };
         CreatePaymentIntentRequest: {
             /**
-             * @description Amount in fiat: a plain decimal from 0.01 to 1000000000, at most 2 decimals (trailing zeros aside); returned exactly as sent.
+             * @description Amount in fiat: a plain decimal from one minor unit (0.01; 1 in a currency without minor units) to 1000000000, with at most the currency's ISO 4217 minor units of decimals (2; none for JPY, KRW, VND; trailing zeros aside); returned exactly as sent.
              * @example 300.0
              */
             fiat_amount: string;
@@ -6017,6 +6244,16 @@ export interface components {
             } | null;
             /** @example buy_stone_with_usdt */
             group_key?: string | null;
+            /**
+             * @description Stablegate extension: the chain to be paid on (a chain key such as arb, base, polygon, or an alias such as matic); with symbol, fixes the asset so the payer cannot choose another. Must be accepted by the organisation (422 / 4075). Absent: the organisation's default, and the payer may choose among its accepted assets
+             * @example base
+             */
+            payment_chain_id?: string;
+            /**
+             * @description Stablegate extension: the token to be paid in (USDT, USDC, USDC.e, or an operator-configured one), with payment_chain_id (absent: the default chain)
+             * @example USDC
+             */
+            symbol?: string;
             /**
              * @description Extension (not in KryptoGO's API): the order summary the hosted checkout shows the payer, at most 500 characters of plain text (trimmed; empty is none).
              * @example 2 × Oolong tea 150 g
@@ -6078,6 +6315,8 @@ export interface components {
             received_amount: string | null;
             refund_amount: string | null;
             refund_tx_hash: string | null;
+            /** @description Stablegate extension: present while the payer may still choose the chain and token (pending, before the deadline, nothing received, the merchant did not fix the asset, the organisation accepts more than one): each accepted asset quoted now, the current one included. Choose with POST /v1/checkout/payment/{id}/asset */
+            asset_options?: components["schemas"]["AssetOption"][];
             merchant: components["schemas"]["CheckoutMerchant"];
             description: string | null;
             return_url: string | null;
@@ -6089,6 +6328,16 @@ export interface components {
             late_refund_tx_hash: string | null;
             /** @description Whether the payment may still change for the payer: open, a refund under way, or a late payment still possible (30 minutes after the deadline of an unpaid or underpaid payment). The event stream ends when it is false. */
             live: boolean;
+        };
+        AssetOption: {
+            /** @example base */
+            payment_chain_id: string;
+            /** @example Base */
+            chain_name: string;
+            /** @example USDC */
+            symbol: string;
+            /** @example 9.23 */
+            crypto_amount: string;
         };
         CheckoutMerchant: {
             /** @description The display name, else the organisation's name */
@@ -6111,6 +6360,12 @@ export interface components {
             block_time: number;
             /** @description Mined after payment_deadline: not credited, refunded to its sender */
             late: boolean;
+        };
+        ChooseAssetRequest: {
+            /** @example base */
+            payment_chain_id: string;
+            /** @example USDC */
+            symbol: string;
         };
         CallbackEventList: {
             items: components["schemas"]["CallbackEvent"][];
@@ -6837,6 +7092,8 @@ export interface components {
             default_chain_id: string;
             /** @example USDT */
             default_token_symbol: string;
+            /** @description The chains and tokens payers may pay in, the default pair first; with more than one, the payer chooses on the checkout unless the merchant fixed the asset on create */
+            accepted_assets: components["schemas"]["AcceptedAsset"][];
             branding: {
                 /** @description Shown to payers; null: the name */
                 display_name: string | null;
@@ -6846,10 +7103,18 @@ export interface components {
                 accent_color: string | null;
             };
         };
+        AcceptedAsset: {
+            /** @example base */
+            chain_id: string;
+            /** @example USDC */
+            symbol: string;
+        };
         AdminUpdateOrgSettings: {
             name?: string;
             default_chain_id?: string;
             default_token_symbol?: string;
+            /** @description The whole new set; the default pair is always added. Only chains this gateway watches (with RPC URLs) are allowed; chain aliases such as matic are accepted */
+            accepted_assets?: components["schemas"]["AcceptedAsset"][];
             branding?: {
                 display_name?: string | null;
                 logo_url?: string | null;
@@ -6872,7 +7137,7 @@ export interface components {
         };
         AdminCreatePaymentLink: {
             /**
-             * @description Amount in fiat: a plain decimal from 0.01 to 1000000000, at most 2 decimals (trailing zeros aside); returned exactly as sent.
+             * @description Amount in fiat: a plain decimal from one minor unit (0.01; 1 in a currency without minor units) to 1000000000, with at most the currency's ISO 4217 minor units of decimals (2; none for JPY, KRW, VND; trailing zeros aside); returned exactly as sent.
              * @example 300.0
              */
             fiat_amount: string;
@@ -6886,7 +7151,10 @@ export interface components {
         };
     };
     responses: never;
-    parameters: never;
+    parameters: {
+        /** @description Optional, 1-255 visible ASCII characters (a UUID, say). Within 24 hours the same key and body answer with the first request's result (a replayed answer carries `Idempotent-Replayed: true`, except intent create, which answers with the intent it made: same id and address); the same key with another body is refused (409 / 4018); a retry while the first request is still running is 409 / 4090 with Retry-After. Keys are per organisation (API key), per client (browser) or per Studio user. */
+        IdempotencyKey: string;
+    };
     requestBodies: never;
     headers: never;
     pathItems: never;
