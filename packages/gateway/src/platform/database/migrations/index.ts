@@ -14,9 +14,9 @@ import * as studioPayments from "./2026-11-27-studio-payments.ts";
 import * as studioSettings from "./2026-11-27-studio-settings.ts";
 import * as studioWithdrawals from "./2026-11-27-studio-withdrawals.ts";
 import * as ledger from "./2026-11-28-ledger.ts";
-import * as idempotency from "./2026-11-29-idempotency.ts";
 import * as acceptedAssets from "./2026-11-29-accepted-assets.ts";
 import * as checkoutBranding from "./2026-11-29-checkout-branding.ts";
+import * as idempotency from "./2026-11-29-idempotency.ts";
 
 // Listed explicitly (not read from the folder) so the set of migrations is what was committed,
 // whatever else lies in the directory. Keys sort by date; add new ones at the end.
