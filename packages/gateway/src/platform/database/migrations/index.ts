@@ -36,7 +36,7 @@ export const migrations: Record<string, Migration> = {
   "2026-11-27-studio-settings": studioSettings,
   "2026-11-27-studio-withdrawals": studioWithdrawals,
   "2026-11-28-ledger": ledger,
-  "2026-11-29-idempotency": idempotency,
   "2026-11-29-accepted-assets": acceptedAssets,
   "2026-11-29-checkout-branding": checkoutBranding,
+  "2026-11-29-idempotency": idempotency,
 };
