@@ -53,6 +53,8 @@ describe("create payment intent", () => {
       "late_amount",
       "late_refund_amount",
       "late_refund_tx_hash",
+      "description",
+      "return_url",
     ]);
     expect(d.payment_intent_id).toMatch(/^[0-9A-Za-z]{32}$/);
     expect(d).toMatchObject({
