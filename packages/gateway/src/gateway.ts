@@ -44,6 +44,7 @@ import { createLeases } from "./platform/lease.ts";
 import { createRateProvider } from "./rates/create-rate-provider.ts";
 import type { RateProvider } from "./rates/rate-provider.ts";
 import { createGasTopUpDepositAccounts } from "./treasury/deposit-accounts.ts";
+import { createMerchantRefundService } from "./treasury/merchant-refund-service.ts";
 import { createTreasuryService } from "./treasury/treasury-service.ts";
 import { createTreasuryView } from "./treasury/treasury-view.ts";
 
@@ -163,6 +164,23 @@ export function createServices(options: {
   });
   const payouts = createPayoutService({ db: database.db, chains, txManager, wallets });
   const treasurySettings = createTreasurySettings({ db: database.db });
+  const treasury = createTreasuryService({
+    db: database.db,
+    txManager,
+    depositAccounts: createGasTopUpDepositAccounts({
+      db: database.db,
+      txManager,
+      wallets,
+      headroomPercent: config.GAS_TOPUP_HEADROOM_PERCENT,
+    }),
+    feeAddress: () =>
+      config.FEE_ADDRESS ? getAddress(config.FEE_ADDRESS) : wallets.feeWallet().address,
+    collectionDelaySeconds: config.COLLECTION_DELAY_SECONDS,
+    quoteDecimals: config.CRYPTO_AMOUNT_DECIMALS,
+    intervalMs: config.TREASURY_INTERVAL_MS,
+    log: options.log,
+    onStatusChange: () => dispatcher.nudge(),
+  });
   return {
     chains,
     callbackGuard,
@@ -197,23 +215,11 @@ export function createServices(options: {
       treasurySettings,
       walletOf: payouts.walletOf,
     }),
-    treasury: createTreasuryService({
+    merchantRefunds: createMerchantRefundService({
       db: database.db,
-      txManager,
-      depositAccounts: createGasTopUpDepositAccounts({
-        db: database.db,
-        txManager,
-        wallets,
-        headroomPercent: config.GAS_TOPUP_HEADROOM_PERCENT,
-      }),
-      feeAddress: () =>
-        config.FEE_ADDRESS ? getAddress(config.FEE_ADDRESS) : wallets.feeWallet().address,
-      collectionDelaySeconds: config.COLLECTION_DELAY_SECONDS,
-      quoteDecimals: config.CRYPTO_AMOUNT_DECIMALS,
-      intervalMs: config.TREASURY_INTERVAL_MS,
-      log: options.log,
-      onStatusChange: () => dispatcher.nudge(),
+      nudge: () => treasury.nudge(),
     }),
+    treasury,
   };
 }
 
@@ -315,6 +321,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
           intents: services.intents,
           callbacks: services.callbacks,
           payouts: services.payouts,
+          merchantRefunds: services.merchantRefunds,
           paymentLinks: services.paymentLinks,
           log,
           maxBodyBytes: config.MAX_BODY_BYTES,

@@ -71,6 +71,10 @@ export const ErrorCode = {
   withdrawalNotAwaitingApproval: 4047,
   // Developers, settings, payment links.
   orgHasNoClient: 4055,
+  // Merchant refunds (4070-4074).
+  refundNotAllowed: 4070,
+  refundExceedsRefundable: 4071,
+  refundRecipientUnknown: 4072,
   internal: 5000,
   rateUnavailable: 5030,
   chainUnavailable: 5031,

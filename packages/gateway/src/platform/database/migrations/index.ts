@@ -14,6 +14,7 @@ import * as studioPayments from "./2026-11-27-studio-payments.ts";
 import * as studioSettings from "./2026-11-27-studio-settings.ts";
 import * as studioWithdrawals from "./2026-11-27-studio-withdrawals.ts";
 import * as ledger from "./2026-11-28-ledger.ts";
+import * as merchantRefunds from "./2026-11-28-merchant-refunds.ts";
 
 // Listed explicitly (not read from the folder) so the set of migrations is what was committed,
 // whatever else lies in the directory. Keys sort by date; add new ones at the end.
@@ -33,4 +34,5 @@ export const migrations: Record<string, Migration> = {
   "2026-11-27-studio-settings": studioSettings,
   "2026-11-27-studio-withdrawals": studioWithdrawals,
   "2026-11-28-ledger": ledger,
+  "2026-11-28-merchant-refunds": merchantRefunds,
 };
