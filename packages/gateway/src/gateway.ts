@@ -5,6 +5,7 @@ import { sql } from "kysely";
 import type { Logger } from "pino";
 import { type Address, getAddress, parseGwei } from "viem";
 import { createOperatorAccounts } from "./admin/operator-accounts.ts";
+import { createCallbackPreferences } from "./callbacks/callback-preferences.ts";
 import { createCallbackService } from "./callbacks/callback-service.ts";
 import { createCallbackDispatcher } from "./callbacks/dispatcher.ts";
 import { createCallbackUrlGuard, type Resolve } from "./callbacks/url-guard.ts";
@@ -15,6 +16,7 @@ import {
 } from "./chain/chain-registry.ts";
 import { createDepositAddresses } from "./chain/deposit-addresses.ts";
 import { createBlockFollower } from "./chain/follower/index.ts";
+import type { CrashPoint } from "./chain/tx-manager/broadcaster.ts";
 import { createTxManager } from "./chain/tx-manager/tx-manager.ts";
 import { createWallets, type Wallets } from "./chain/wallets.ts";
 import { createApp, createServiceApp } from "./http/create-app.ts";
@@ -40,6 +42,7 @@ import { createPayoutService } from "./payouts/payout-service.ts";
 import { createWithdrawalService } from "./payouts/withdrawal-service.ts";
 import { type Config, ConfigError } from "./platform/config.ts";
 import { createDatabase, type DatabaseHandle } from "./platform/database/create-database.ts";
+import type { ChainTxPurpose } from "./platform/database/schema.ts";
 import { createLeases } from "./platform/lease.ts";
 import { createRateProvider } from "./rates/create-rate-provider.ts";
 import type { RateProvider } from "./rates/rate-provider.ts";
@@ -65,6 +68,8 @@ export interface GatewayOptions {
   /** The callback dispatcher's clock and DNS; tests replace them. */
   callbackClock?: () => Date;
   resolve?: Resolve;
+  /** Crash tests only: the transaction manager kills this process after it signs or broadcasts a transaction of this purpose. */
+  crashTxAt?: { point: CrashPoint; purpose: ChainTxPurpose } | undefined;
 }
 
 export interface Gateway {
@@ -88,6 +93,7 @@ export function createServices(options: {
   callbackClock?: (() => Date) | undefined;
   resolve?: Resolve | undefined;
   metrics?: Metrics | undefined;
+  crashTxAt?: { point: CrashPoint; purpose: ChainTxPurpose } | undefined;
 }) {
   const { config, database } = options;
   const callbackGuard = createCallbackUrlGuard({
@@ -161,6 +167,8 @@ export function createServices(options: {
     resolveSigner: (address) => findSigner(database, wallets, address),
     onReplaced: options.metrics?.txReplaced,
     onSettled: (trx, row) => recordChainTx(trx, row, addressBook),
+    crashAt: options.crashTxAt?.point,
+    crashPurpose: options.crashTxAt?.purpose,
   });
   const payouts = createPayoutService({ db: database.db, chains, txManager, wallets });
   const treasurySettings = createTreasurySettings({ db: database.db });
@@ -215,6 +223,7 @@ export function createServices(options: {
       treasurySettings,
       walletOf: payouts.walletOf,
     }),
+    callbackPreferences: createCallbackPreferences({ db: database.db }),
     merchantRefunds: createMerchantRefundService({
       db: database.db,
       nudge: () => treasury.nudge(),
@@ -272,6 +281,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     callbackClock: options.callbackClock,
     resolve: options.resolve,
     metrics,
+    crashTxAt: options.crashTxAt,
   });
   // The database answers, and every chain with RPC URLs is followed (by this process or another)
   // without stalling or lagging: judged from chain_status, the same on every process and role.
