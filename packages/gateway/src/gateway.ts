@@ -374,6 +374,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
             orgSettings: services.orgSettings,
             paymentLinks: services.paymentLinks,
             reconciler: services.reconciler,
+            merchantRefunds: services.merchantRefunds,
           },
         });
   let server: ServerType;

@@ -66,10 +66,6 @@ beforeAll(async () => {
     confirmations: 1,
     pollingIntervalMs: 100,
   };
-  const wallets = createWallets(mnemonicToSeedSync(TEST_MNEMONIC, SEED_PASSPHRASE));
-  await createTestClient({ mode: "anvil", chain: anvil, transport: http(chain.rpcUrl) }).setBalance(
-    { address: wallets.gasWallet().address, value: parseEther("100") },
-  );
   receiver = await startCallbackReceiver();
 });
 afterAll(async () => {
@@ -80,6 +76,15 @@ afterAll(async () => {
 describe("a merchant refund across kill -9", { timeout: 600_000 }, () => {
   for (const point of ["after-sign", "after-broadcast"] as const) {
     it(`killed ${point.replace("-", " ")}: sent exactly once`, async () => {
+      // A seed per test: each test's database starts deposit indexes again, so a shared seed would
+      // give this test's intent the previous test's deposit address.
+      const passphrase = `${SEED_PASSPHRASE}-${point}`;
+      const wallets = createWallets(mnemonicToSeedSync(TEST_MNEMONIC, passphrase));
+      await createTestClient({
+        mode: "anvil",
+        chain: anvil,
+        transport: http(chain.rpcUrl),
+      }).setBalance({ address: wallets.gasWallet().address, value: parseEther("100") });
       const url = process.env.DATABASE_URL;
       const schema = `refund_crash_${randomBytes(4).toString("hex")}`;
       const dir = url ? undefined : await mkdtemp(path.join(tmpdir(), "stablegate-refund-crash-"));
@@ -97,7 +102,7 @@ describe("a merchant refund across kill -9", { timeout: 600_000 }, () => {
         startGateway({
           config: loadConfig(ENV, { PORT: 0, HOST: "127.0.0.1", LOG_LEVEL: "silent" }),
           log: createTestLogger(),
-          seed: mnemonicToSeedSync(TEST_MNEMONIC, SEED_PASSPHRASE),
+          seed: mnemonicToSeedSync(TEST_MNEMONIC, passphrase),
           database,
           extraChains: [local],
           settleIntervalMs: 100,
@@ -151,6 +156,16 @@ describe("a merchant refund across kill -9", { timeout: 600_000 }, () => {
           const status = ((await res.json()) as any).data.status;
           if (status !== "success") throw new Error(`status ${status}`);
         }, WAIT);
+        // Its success callback delivered and recorded first: a gateway stopped mid-delivery hands
+        // the event back, and the next process would send it again (at least once, by design).
+        await vi.waitFor(async () => {
+          const row = await (database as DatabaseHandle).db
+            .selectFrom("callback_events")
+            .select("state")
+            .where("payment_intent_id", "=", intent.payment_intent_id)
+            .executeTakeFirst();
+          if (row?.state !== "delivered") throw new Error(`success callback ${row?.state}`);
+        }, WAIT);
         await gw.stop();
         gw = undefined;
         await database.close();
@@ -167,7 +182,7 @@ describe("a merchant refund across kill -9", { timeout: 600_000 }, () => {
             CHILD_RPC_URL: chain.rpcUrl,
             CHILD_TOKEN: chain.tokenAddress,
             CHILD_EVM_CHAIN_ID: String(chain.evmChainId),
-            CHILD_SEED_PASSPHRASE: SEED_PASSPHRASE,
+            CHILD_SEED_PASSPHRASE: passphrase,
             CHILD_CRASH_AT: point,
             CHILD_ENV: JSON.stringify(ENV),
           },
@@ -244,10 +259,12 @@ describe("a merchant refund across kill -9", { timeout: 600_000 }, () => {
             .execute(),
         ).toHaveLength(1);
 
-        // Each event once, signed, in order.
+        // Each event once (by event_id, as receivers deduplicate), signed, in order.
         const events = await vi.waitFor(() => {
+          const seen = new Set<unknown>();
           const got = receiver.received
             .filter((r) => r.body.payment_intent_id === intent.payment_intent_id)
+            .filter((r) => !seen.has(r.body.event_id) && seen.add(r.body.event_id))
             .map((r) =>
               verifyWebhook(
                 r.rawBody,

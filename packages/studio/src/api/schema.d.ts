@@ -3836,6 +3836,185 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/admin/orgs/{orgId}/payments/{id}/refunds": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The intent's merchant refunds and what is still refundable */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    orgId: string;
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The refunds, oldest first */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @enum {number} */
+                            code: 0;
+                            data: components["schemas"]["RefundList"];
+                        };
+                    };
+                };
+                /** @description Invalid request (4000): the message names the field */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not signed in, or the session ended (4031) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The role may not do this (4032), or the CSRF check failed (4033) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Unknown organisation (4004) or payment intent (4006) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        /**
+         * Refund all or part of a payment (owner, admin)
+         * @description As POST /v1/studio/api/payment/intent/{id}/refund: Idempotency-Key required (Studio sends one per dialog), the same codes.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: {
+                    /** @description Required. */
+                    "idempotency-key"?: string;
+                };
+                path: {
+                    orgId: string;
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["RefundBody"];
+                };
+            };
+            responses: {
+                /** @description The refund (the first one, for a repeated key) */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @enum {number} */
+                            code: 0;
+                            data: components["schemas"]["Refund"];
+                        };
+                    };
+                };
+                /** @description Invalid request (4000): the message names the field */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not signed in, or the session ended (4031) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The role may not do this (4032), or the CSRF check failed (4033) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Unknown organisation (4004) or payment intent (4006) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not refundable now (4070), more than refundable (4071), Idempotency-Key used for another refund (4018) */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Request body too large (4013) */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Content-Type must be application/json (4014) */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/admin/orgs/{orgId}/withdrawals": {
         parameters: {
             query?: never;
@@ -6047,7 +6226,7 @@ export interface webhooks {
         put?: never;
         /**
          * A payment intent's status changed
-         * @description Sent to the intent's callback_url on every status change (not at creation), at least once: retried until your server answers 2xx or the retry window ends (docs/callbacks.md). Verify the signature over the raw body before trusting it (verifyWebhook in @stablegate/sdk) and deduplicate by event_id.
+         * @description Sent to the intent's callback_url on every status change (not at creation), at least once: retried until your server answers 2xx or the retry window ends (docs/callbacks.md). Verify the signature over the raw body before trusting it (verifyWebhook in @stablegate/sdk) and deduplicate by event_id. The same body with an `event` field (and `refund`, `late_payment` or `collection`) reports an event that leaves the status unchanged: a merchant refund sent, confirmed or failed, a late payment and its refund, and (opt-in) a collection.
          */
         post: {
             parameters: {
