@@ -2,7 +2,9 @@ import { getAddress, type Hex } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { verifyWebhook } from "../../../sdk/src/verify-webhook.ts";
+import type { Gateway } from "../gateway.ts";
 import type { ReceivedCallback } from "../testing/callback-receiver.ts";
+import { signInAs } from "../testing/studio-client.ts";
 import {
   type Intent,
   startTreasuryFixture,
@@ -282,6 +284,46 @@ describe("merchant refunds", () => {
     );
     expect(res.status).toBe(401);
     expect((await m.list(intent)).items).toEqual([]);
+  });
+});
+
+describe("Studio", () => {
+  it("an owner refunds through the admin API (audited); a viewer may list but not refund", async () => {
+    const m = await merchant();
+    const intent = await m.paid("10");
+    // The admin API needs what every Gateway has: its URL and database.
+    const gw = f.gw as unknown as Gateway;
+    const owner = await signInAs(gw, { orgId: m.shop.tenant.orgId, role: "owner" });
+    const viewer = await signInAs(gw, { orgId: m.shop.tenant.orgId, role: "viewer" });
+    const path = `/v1/admin/orgs/${m.shop.tenant.orgId}/payments/${intent.payment_intent_id}/refunds`;
+
+    const refused = await viewer.request("POST", path, {
+      body: { amount: "1" },
+      headers: { "idempotency-key": "studio-1" },
+    });
+    expect(refused.status).toBe(403);
+    expect(refused.body.code).toBe(4032);
+    const made = await owner.request("POST", path, {
+      body: { amount: "1" },
+      headers: { "idempotency-key": "studio-1" },
+    });
+    expect(made.status, made.text).toBe(200);
+    expect(made.body.data).toMatchObject({ amount: "1", status: "pending" });
+    // The same service as the API: the merchant's listing shows it, and so does the viewer's.
+    expect((await m.list(intent)).items.map((r) => r.refund_id)).toEqual([
+      made.body.data.refund_id,
+    ]);
+    const listed = await viewer.request("GET", path);
+    expect(listed.status).toBe(200);
+    expect(listed.body.data.items[0].refund_id).toBe(made.body.data.refund_id);
+    await m.waitRefund(intent, made.body.data.refund_id, "confirmed");
+    const audit = await f.gw.database.db
+      .selectFrom("audit_log")
+      .selectAll()
+      .where("action", "=", "refund.requested")
+      .where("org_id", "=", m.shop.tenant.orgId)
+      .execute();
+    expect(audit).toHaveLength(1);
   });
 });
 
