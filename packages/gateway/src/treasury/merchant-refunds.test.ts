@@ -1,5 +1,6 @@
-import { getAddress, type Hex } from "viem";
+import { createWalletClient, erc20Abi, getAddress, type Hex, http, parseEther } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
+import { anvil } from "viem/chains";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { verifyWebhook } from "../../../sdk/src/verify-webhook.ts";
 import type { Gateway } from "../gateway.ts";
@@ -243,6 +244,36 @@ describe("merchant refunds", () => {
         tx_hash: done.aggregation_tx_hash,
       },
     });
+  });
+
+  it("asks for to_address when the payment came from two addresses", async () => {
+    const m = await merchant();
+    const intent = await m.shop.create("10");
+    const second = privateKeyToAccount(generatePrivateKey());
+    await f.chain.topUp(second.address, { token: units("5"), eth: parseEther("1") });
+    const wallet = createWalletClient({
+      account: second,
+      chain: anvil,
+      transport: http(f.chain.rpcUrl),
+    });
+    await f.pay(intent.payment_address, "5");
+    const hash = await wallet.writeContract({
+      address: f.chain.tokenAddress,
+      abi: erc20Abi,
+      functionName: "transfer",
+      args: [intent.payment_address, units("5")],
+    });
+    await f.publicClient.waitForTransactionReceipt({ hash });
+    await m.shop.waitFor(intent, (d) => d.status === "success", "success");
+    const ambiguous = await m.refund(intent, { amount: "5" }, "two-1");
+    expect(ambiguous.status).toBe(400);
+    expect(ambiguous.body.code).toBe(4072);
+    expect(new Set(ambiguous.body.data.payer_addresses)).toEqual(
+      new Set([getAddress(f.chain.payerAddress), second.address]),
+    );
+    const named = await m.refund(intent, { amount: "5", to_address: second.address }, "two-2");
+    expect(named.status, JSON.stringify(named.body)).toBe(200);
+    expect(named.body.data.to_address).toBe(second.address);
   });
 
   it("refuses what is not a successful payment, a malformed body, and another organisation's intent", async () => {
