@@ -5,6 +5,7 @@ import { sql } from "kysely";
 import type { Logger } from "pino";
 import { type Address, getAddress, parseGwei } from "viem";
 import { createOperatorAccounts } from "./admin/operator-accounts.ts";
+import { createCallbackPreferences } from "./callbacks/callback-preferences.ts";
 import { createCallbackService } from "./callbacks/callback-service.ts";
 import { createCallbackDispatcher } from "./callbacks/dispatcher.ts";
 import { createCallbackUrlGuard, type Resolve } from "./callbacks/url-guard.ts";
@@ -15,6 +16,7 @@ import {
 } from "./chain/chain-registry.ts";
 import { createDepositAddresses } from "./chain/deposit-addresses.ts";
 import { createBlockFollower } from "./chain/follower/index.ts";
+import type { CrashPoint } from "./chain/tx-manager/broadcaster.ts";
 import { createTxManager } from "./chain/tx-manager/tx-manager.ts";
 import { createWallets, type Wallets } from "./chain/wallets.ts";
 import { createApp, createServiceApp } from "./http/create-app.ts";
@@ -42,10 +44,12 @@ import { createPayoutService } from "./payouts/payout-service.ts";
 import { createWithdrawalService } from "./payouts/withdrawal-service.ts";
 import { type Config, ConfigError } from "./platform/config.ts";
 import { createDatabase, type DatabaseHandle } from "./platform/database/create-database.ts";
+import type { ChainTxPurpose } from "./platform/database/schema.ts";
 import { createLeases } from "./platform/lease.ts";
 import { createRateProvider } from "./rates/create-rate-provider.ts";
 import type { RateProvider } from "./rates/rate-provider.ts";
 import { createGasTopUpDepositAccounts } from "./treasury/deposit-accounts.ts";
+import { createMerchantRefundService } from "./treasury/merchant-refund-service.ts";
 import { createTreasuryService } from "./treasury/treasury-service.ts";
 import { createTreasuryView } from "./treasury/treasury-view.ts";
 
@@ -66,6 +70,8 @@ export interface GatewayOptions {
   /** The callback dispatcher's clock and DNS; tests replace them. */
   callbackClock?: () => Date;
   resolve?: Resolve;
+  /** Crash tests only: the transaction manager kills this process after it signs or broadcasts a transaction of this purpose. */
+  crashTxAt?: { point: CrashPoint; purpose: ChainTxPurpose } | undefined;
 }
 
 export interface Gateway {
@@ -89,6 +95,7 @@ export function createServices(options: {
   callbackClock?: (() => Date) | undefined;
   resolve?: Resolve | undefined;
   metrics?: Metrics | undefined;
+  crashTxAt?: { point: CrashPoint; purpose: ChainTxPurpose } | undefined;
 }) {
   const { config, database } = options;
   const callbackGuard = createCallbackUrlGuard({
@@ -163,9 +170,28 @@ export function createServices(options: {
     resolveSigner: (address) => findSigner(database, wallets, address),
     onReplaced: options.metrics?.txReplaced,
     onSettled: (trx, row) => recordChainTx(trx, row, addressBook),
+    crashAt: options.crashTxAt?.point,
+    crashPurpose: options.crashTxAt?.purpose,
   });
   const payouts = createPayoutService({ db: database.db, chains, txManager, wallets });
   const treasurySettings = createTreasurySettings({ db: database.db });
+  const treasury = createTreasuryService({
+    db: database.db,
+    txManager,
+    depositAccounts: createGasTopUpDepositAccounts({
+      db: database.db,
+      txManager,
+      wallets,
+      headroomPercent: config.GAS_TOPUP_HEADROOM_PERCENT,
+    }),
+    feeAddress: () =>
+      config.FEE_ADDRESS ? getAddress(config.FEE_ADDRESS) : wallets.feeWallet().address,
+    collectionDelaySeconds: config.COLLECTION_DELAY_SECONDS,
+    quoteDecimals: config.CRYPTO_AMOUNT_DECIMALS,
+    intervalMs: config.TREASURY_INTERVAL_MS,
+    log: options.log,
+    onStatusChange: () => dispatcher.nudge(),
+  });
   return {
     chains,
     callbackGuard,
@@ -202,23 +228,12 @@ export function createServices(options: {
       treasurySettings,
       walletOf: payouts.walletOf,
     }),
-    treasury: createTreasuryService({
+    callbackPreferences: createCallbackPreferences({ db: database.db }),
+    merchantRefunds: createMerchantRefundService({
       db: database.db,
-      txManager,
-      depositAccounts: createGasTopUpDepositAccounts({
-        db: database.db,
-        txManager,
-        wallets,
-        headroomPercent: config.GAS_TOPUP_HEADROOM_PERCENT,
-      }),
-      feeAddress: () =>
-        config.FEE_ADDRESS ? getAddress(config.FEE_ADDRESS) : wallets.feeWallet().address,
-      collectionDelaySeconds: config.COLLECTION_DELAY_SECONDS,
-      quoteDecimals: config.CRYPTO_AMOUNT_DECIMALS,
-      intervalMs: config.TREASURY_INTERVAL_MS,
-      log: options.log,
-      onStatusChange: () => dispatcher.nudge(),
+      nudge: () => treasury.nudge(),
     }),
+    treasury,
   };
 }
 
@@ -271,6 +286,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     callbackClock: options.callbackClock,
     resolve: options.resolve,
     metrics,
+    crashTxAt: options.crashTxAt,
   });
   // The database answers, and every chain with RPC URLs is followed (by this process or another)
   // without stalling or lagging: judged from chain_status, the same on every process and role.
@@ -321,6 +337,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
           checkoutLogos: services.checkoutLogos,
           callbacks: services.callbacks,
           payouts: services.payouts,
+          merchantRefunds: services.merchantRefunds,
           paymentLinks: services.paymentLinks,
           idempotency: services.idempotency,
           log,
@@ -364,6 +381,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
             orgSettings: services.orgSettings,
             paymentLinks: services.paymentLinks,
             reconciler: services.reconciler,
+            merchantRefunds: services.merchantRefunds,
           },
         });
   let server: ServerType;

@@ -1076,6 +1076,207 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/studio/api/payment/intent/{id}/refund": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Refund a payment
+         * @description An extension (KryptoGO has no refund endpoint). Refunds all or part of a successful payment from its deposit address, before it is collected into the treasury, to the payer or to_address. Answers once the refund is recorded (status pending); the treasury worker sends it through the transaction manager, and refund.sent / refund.confirmed callbacks follow. Several partial refunds may be made, never more than received in total.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: {
+                    /** @description Server-side API key. */
+                    "x-studio-api-key"?: string;
+                    /** @description Required. The same key and body within 24 hours return the first refund (sent once); the same key with another body is refused (409 / 4018). */
+                    "idempotency-key"?: string;
+                };
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["RefundBody"];
+                };
+            };
+            responses: {
+                /** @description The refund (the first one, for a repeated Idempotency-Key) */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @enum {number} */
+                            code: 0;
+                            data: components["schemas"]["Refund"];
+                        };
+                    };
+                };
+                /** @description Invalid request or missing Idempotency-Key (4000); no to_address and the payer is unknown or not one address (4072, data.payer_addresses) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Missing or invalid API key (4002) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Unknown payment intent (4006) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not refundable now (4070: not a success, already collected into the treasury, refunded in full), amount over what is refundable (4071, data.refundable_amount), Idempotency-Key used for another refund (4018) */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Request body too large (4013) */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Content-Type must be application/json (4014) */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Too many requests (4029): wait the Retry-After header's seconds */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/studio/api/payment/intent/{id}/refunds": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List a payment's refunds
+         * @description The merchant refunds of an intent, oldest first, and what is still refundable.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: {
+                    /** @description Server-side API key. */
+                    "x-studio-api-key"?: string;
+                };
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The refunds */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @enum {number} */
+                            code: 0;
+                            data: components["schemas"]["RefundList"];
+                        };
+                    };
+                };
+                /** @description Invalid request (4000): the path id holds a NUL or a lone surrogate */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Missing or invalid API key (4002) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Unknown payment intent (4006) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Too many requests (4029): wait the Retry-After header's seconds */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export interface webhooks {
     "payment-status": {
@@ -1089,7 +1290,7 @@ export interface webhooks {
         put?: never;
         /**
          * A payment intent's status changed
-         * @description Sent to the intent's callback_url on every status change (not at creation), at least once: retried until your server answers 2xx or the retry window ends (docs/callbacks.md). Verify the signature over the raw body before trusting it (verifyWebhook in @stablegate/sdk) and deduplicate by event_id.
+         * @description Sent to the intent's callback_url on every status change (not at creation), at least once: retried until your server answers 2xx or the retry window ends (docs/callbacks.md). Verify the signature over the raw body before trusting it (verifyWebhook in @stablegate/sdk) and deduplicate by event_id. The same body with an `event` field (and `refund`, `late_payment` or `collection`) reports an event that leaves the status unchanged: a merchant refund sent, confirmed or failed, a late payment and its refund, and (opt-in) a collection.
          */
         post: {
             parameters: {
@@ -1167,6 +1368,15 @@ export interface components {
              * @example 1715462400
              */
             event_time: number;
+            /**
+             * @description Absent on a status change. Otherwise what happened; `status` is then the intent's current status, unchanged.
+             * @example refund.confirmed
+             * @enum {string}
+             */
+            event?: "refund.sent" | "refund.confirmed" | "refund.failed" | "late_payment.detected" | "late_payment.refund_sent" | "late_payment.refunded" | "collection.confirmed";
+            refund?: components["schemas"]["CallbackRefund"];
+            late_payment?: components["schemas"]["CallbackLatePayment"];
+            collection?: components["schemas"]["CallbackCollection"];
         };
         /**
          * @example TWD
@@ -1175,6 +1385,45 @@ export interface components {
         FiatCurrency: "TWD" | "USD" | "EUR" | "JPY" | "HKD" | "SGD" | "KRW" | "GBP" | "AUD" | "CAD" | "CHF" | "CNY" | "THB" | "MYR" | "PHP" | "IDR" | "INR" | "VND";
         /** @enum {string} */
         PaymentStatus: "pending" | "success" | "expired" | "insufficient_not_refunded" | "insufficient_refunded";
+        /** @description On refund.* and late_payment.refund_sent / late_payment.refunded. */
+        CallbackRefund: {
+            /**
+             * @description The merchant refund's id; null for the automatic refund of a late payment.
+             * @example rf_9sKd02LmQpXv7RtY3bNc4WzA
+             */
+            refund_id: string | null;
+            /** @enum {string} */
+            kind: "merchant" | "late";
+            /** @example 2.5 */
+            amount: string;
+            to_address: string;
+            tx_hash: string | null;
+            /** @enum {string} */
+            status: "pending" | "sent" | "confirmed" | "failed";
+        };
+        /** @description On late_payment.*: the payment that arrived after the deadline. */
+        CallbackLatePayment: {
+            tx_hash: string;
+            from_address: string;
+            /** @example 2 */
+            amount: string;
+        };
+        /** @description On collection.confirmed. */
+        CallbackCollection: {
+            /**
+             * @description Collected into the treasury.
+             * @example 2.5
+             */
+            amount: string;
+            /**
+             * @description The operator's fee.
+             * @example 0.03
+             */
+            fee: string;
+            treasury_address: string;
+            tx_hash: string | null;
+            fee_tx_hash: string | null;
+        };
         PaymentIntent: {
             /** @example 2MFV9kRD0IyNWauowhq2Bp3IUb3BWKPi */
             payment_intent_id: string;
@@ -1390,6 +1639,11 @@ export interface components {
             /** @example evt_3kTzQvP9dYw1LmA0bC7xRsE2 */
             event_id: string;
             status: components["schemas"]["PaymentStatus"] & unknown;
+            /**
+             * @description null: a status change; else the event (payload.event).
+             * @enum {string|null}
+             */
+            event: "refund.sent" | "refund.confirmed" | "refund.failed" | "late_payment.detected" | "late_payment.refund_sent" | "late_payment.refunded" | "collection.confirmed" | null;
             callback_url: string;
             /** @enum {string} */
             state: "pending" | "delivered" | "failed";
@@ -1504,6 +1758,52 @@ export interface components {
                 }[];
                 error: string | null;
             }[];
+        };
+        Refund: {
+            /** @example rf_9sKd02LmQpXv7RtY3bNc4WzA */
+            refund_id: string;
+            payment_intent_id: string;
+            /**
+             * @description pending: accepted, not yet signed; sent: on its way (tx_hash set); confirmed: on chain with the chain's confirmations; failed: the transaction reverted, nothing moved (the amount is refundable again).
+             * @enum {string}
+             */
+            status: "pending" | "sent" | "confirmed" | "failed";
+            /** @example 2.5 */
+            amount: string;
+            /** @example USDT */
+            symbol: string;
+            /** @example arb */
+            chain_id: string;
+            /** @description The intent's deposit address, where the refund is sent from. */
+            from_address: string;
+            to_address: string;
+            /** @description Set once sent; may change while sent if a stuck transaction is replaced. */
+            tx_hash: string | null;
+            error: string | null;
+            /** @description Unix seconds */
+            created_at: number;
+            /** @description Unix seconds */
+            updated_at: number;
+        };
+        RefundBody: {
+            /**
+             * @description A decimal string in the intent's token. Omitted: everything still refundable (docs/refunds.md).
+             * @example 2.5
+             */
+            amount?: string;
+            /**
+             * @description Where the refund goes. Omitted: the payer (the sender of the payment); refused when the payment came from more than one address.
+             * @example 0x52908400098527886E0F7030069857D2E4169EE7
+             */
+            to_address?: string;
+        };
+        RefundList: {
+            items: components["schemas"]["Refund"][];
+            /**
+             * @description What a refund may still take now: received on time, still on the deposit address, not refunded or being refunded. 0 once collected into the treasury.
+             * @example 7.5
+             */
+            refundable_amount: string;
         };
     };
     responses: never;

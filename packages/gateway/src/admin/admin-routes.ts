@@ -11,6 +11,7 @@ import { registerAccountRoutes } from "./account-routes.ts";
 import { registerAuditRoutes } from "./audit-routes.ts";
 import { registerOperatorRoutes } from "./operator-routes.ts";
 import { registerPaymentAdminRoutes } from "./payments/payment-admin-routes.ts";
+import { registerRefundAdminRoutes } from "./payments/refund-admin-routes.ts";
 import { registerSessionRoutes } from "./session-routes.ts";
 import { createStudioAuth, type StudioEnv } from "./studio-auth.ts";
 import type { StudioContext, StudioDependencies } from "./studio-context.ts";
@@ -67,6 +68,7 @@ export function registerAdminRoutes(
   registerAuditRoutes(app, context);
   registerOperatorRoutes(app, context);
   registerPaymentAdminRoutes(app, context);
+  registerRefundAdminRoutes(app, context);
   registerWithdrawalRoutes(app, context);
   registerTreasuryRoutes(app, context);
   registerDeveloperRoutes(app, context);

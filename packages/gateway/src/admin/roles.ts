@@ -20,6 +20,8 @@ export const PERMISSIONS = {
   "links:write": ["owner", "admin"],
   "limits:write": ["owner", "admin"],
   "withdrawals:create": ["owner", "admin"],
+  /** Refund all or part of a payment from its deposit address. */
+  "refunds:write": ["owner", "admin"],
   /** Approve (or reject) another member's withdrawal above the approval threshold. */
   "withdrawals:approve": ["owner", "admin"],
   /** Organisation name and checkout branding. */

@@ -12,6 +12,7 @@ import type { WebhookSecrets } from "../organizations/webhook-secrets.ts";
 import type { PaymentLinks } from "../payments/links/payment-link-service.ts";
 import type { WithdrawalService } from "../payouts/withdrawal-service.ts";
 import type { Database } from "../platform/database/schema.ts";
+import type { MerchantRefundService } from "../treasury/merchant-refund-service.ts";
 import type { TreasuryView } from "../treasury/treasury-view.ts";
 import type { OperatorHealthDependencies } from "./operator-health.ts";
 import type { StudioAuth } from "./studio-auth.ts";
@@ -48,6 +49,8 @@ export interface StudioDependencies {
   paymentLinks: PaymentLinks;
   /** The ledger against the chain (ledger/reconcile.ts), for the operator. */
   reconciler: Reconciler;
+  /** Merchant refunds (treasury/merchant-refund-service.ts), the API's own service. */
+  merchantRefunds: MerchantRefundService;
 }
 
 /** Everything an admin route file gets. */

@@ -54,7 +54,7 @@ const statusWebhook = createRoute({
   tags: ["Callbacks"],
   summary: "A payment intent's status changed",
   description:
-    "Sent to the intent's callback_url on every status change (not at creation), at least once: retried until your server answers 2xx or the retry window ends (docs/callbacks.md). Verify the signature over the raw body before trusting it (verifyWebhook in @stablegate/sdk) and deduplicate by event_id.",
+    "Sent to the intent's callback_url on every status change (not at creation), at least once: retried until your server answers 2xx or the retry window ends (docs/callbacks.md). Verify the signature over the raw body before trusting it (verifyWebhook in @stablegate/sdk) and deduplicate by event_id. The same body with an `event` field (and `refund`, `late_payment` or `collection`) reports an event that leaves the status unchanged: a merchant refund sent, confirmed or failed, a late payment and its refund, and (opt-in) a collection.",
   request: {
     headers: z.object({
       "x-stablegate-signature": z.string().openapi({

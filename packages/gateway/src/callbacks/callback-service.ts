@@ -45,6 +45,7 @@ export function createCallbackService(options: {
     return events.map((e) => ({
       event_id: e.id,
       status: e.status,
+      event: (e.event ?? null) as CallbackEventView["event"],
       callback_url: e.url,
       state: e.state,
       created_at: unix(e.created_at),

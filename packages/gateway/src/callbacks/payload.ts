@@ -1,7 +1,12 @@
 import type { Selectable } from "kysely";
 import { toPaymentIntentView, unixSeconds } from "../payments/intent-wire.ts";
 import type { PaymentIntentsTable } from "../platform/database/schema.ts";
-import type { CallbackPayload } from "./schemas.ts";
+import type { CallbackEventName, CallbackPayload } from "./schemas.ts";
+
+/** What an event adds to the intent's fields (an extension: a status callback has none). */
+export type CallbackExtension = Pick<CallbackPayload, "refund" | "late_payment" | "collection"> & {
+  event: CallbackEventName;
+};
 
 /**
  * The body of a status callback (the CallbackPayload schema), built from the same wire view as
@@ -11,6 +16,7 @@ import type { CallbackPayload } from "./schemas.ts";
 export function callbackBody(
   row: Selectable<PaymentIntentsTable>,
   event: { id: string; createdAt: Date },
+  extension?: CallbackExtension,
 ): string {
   const view = toPaymentIntentView(row);
   const payload: CallbackPayload = {
@@ -33,6 +39,14 @@ export function callbackBody(
     group_key: view.group_key,
     event_id: event.id,
     event_time: unixSeconds(event.createdAt),
+    ...(extension
+      ? {
+          event: extension.event,
+          ...(extension.refund ? { refund: extension.refund } : {}),
+          ...(extension.late_payment ? { late_payment: extension.late_payment } : {}),
+          ...(extension.collection ? { collection: extension.collection } : {}),
+        }
+      : {}),
   };
   return JSON.stringify(payload);
 }

@@ -168,6 +168,21 @@ export function addAdminCommands(program: Command, run: AdminRunner): void {
       run(({ treasurySettings }) => treasurySettings.setFee(orgId, bps)),
     );
   org
+    .command("set-callback-events")
+    .description(
+      "opt-in callback events for the organisation (docs/callbacks.md): collection.confirmed when a payment is collected into the treasury",
+    )
+    .argument("<org_id>", "organisation id", positiveInt)
+    .requiredOption("--collections <on|off>", "send collection events", (v: string) => {
+      if (v !== "on" && v !== "off") throw new InvalidArgumentError("must be on or off");
+      return v === "on";
+    })
+    .action((orgId: number, options: { collections: boolean }) =>
+      run(({ callbackPreferences }) =>
+        callbackPreferences.set(orgId, { collection_events: options.collections }),
+      ),
+    );
+  org
     .command("wallet")
     .description(
       "the organisation's hot wallet (transfers are sent from it; fund it with tokens and gas) and its balances on chains with RPC URLs",

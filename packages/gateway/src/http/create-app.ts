@@ -22,6 +22,8 @@ import type { PaymentIntentService } from "../payments/payment-intent-service.ts
 import type { PayoutService } from "../payouts/payout-service.ts";
 import { registerTransferRoutes } from "../payouts/transfer-routes.ts";
 import { DomainError, ErrorCode, invalidApiKey, validationError } from "../platform/errors.ts";
+import { registerMerchantRefundRoutes } from "../treasury/merchant-refund-routes.ts";
+import type { MerchantRefundService } from "../treasury/merchant-refund-service.ts";
 import { registerApiReference } from "./api-reference.ts";
 import { errorResponse, validationResponse } from "./error-handler.ts";
 import { idempotencyLayer } from "./idempotency.ts";
@@ -37,6 +39,7 @@ export interface AppDependencies {
   checkoutLogos: CheckoutLogos;
   callbacks: CallbackService;
   payouts: PayoutService;
+  merchantRefunds: MerchantRefundService;
   paymentLinks: PaymentLinks;
   /** Idempotency-Key on the POSTs that do not keep it themselves (http/idempotency.ts). */
   idempotency: IdempotencyStore;
@@ -182,8 +185,11 @@ export function createApp(deps: AppDependencies) {
   };
   app.use("/v1/studio/api/payment/intent", authenticate);
   app.use("/v1/studio/api/payment/intent/*", (c, next) =>
-    // An intent's callback log and resend are for the merchant's server, never a browser.
-    /\/callbacks(\/|$)/.test(c.req.path) ? requireApiKey(c, next) : authenticate(c, next),
+    // An intent's callback log and resend, and its refunds, are for the merchant's server,
+    // never a browser.
+    /\/(callbacks|refunds?)(\/|$)/.test(c.req.path)
+      ? requireApiKey(c, next)
+      : authenticate(c, next),
   );
   app.use("/v1/studio/api/payment/intents", requireApiKey);
   // After authentication: a key is the organisation's (API key) or the client's (browser).
@@ -208,6 +214,7 @@ export function createApp(deps: AppDependencies) {
   registerPaymentLinkPage(app, { paymentLinks: deps.paymentLinks });
   registerCallbackRoutes(app, deps.callbacks);
   registerTransferRoutes(app, { payouts: deps.payouts, requireApiKey });
+  registerMerchantRefundRoutes(app, deps.merchantRefunds);
   // The admin routes' context adds the Studio session and organisation to AppEnv's variables;
   // they share this app so they share its validation hook, error mapper and OpenAPI document.
   registerAdminRoutes(app as unknown as OpenAPIHono<StudioEnv>, deps.studio, {

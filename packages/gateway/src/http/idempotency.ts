@@ -10,11 +10,13 @@ import type { IdempotencyStore } from "./idempotency-store.ts";
 /**
  * POSTs that keep their Idempotency-Key on the rows they write, in the same transaction, and so
  * are exactly once across a crash: intent create (payments/payment-intent-service.ts), the
- * transfer API (payouts/) and a merchant refund. The generic layer leaves them alone.
+ * transfer API (payouts/) and a merchant refund (the API's and Studio's). The generic layer
+ * leaves them alone.
  */
 const HANDLED_BY_THE_ROUTE: RegExp[] = [
   /^\/v1\/studio\/api\/payment\/intent\/?$/,
   /^\/v1\/studio\/api\/payment\/intent\/[^/]+\/refund\/?$/,
+  /^\/v1\/admin\/orgs\/[^/]+\/payments\/[^/]+\/refunds\/?$/,
   /^\/v1\/studio\/api\/asset_pro\/transfer\/?$/,
 ];
 

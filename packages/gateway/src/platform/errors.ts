@@ -74,6 +74,10 @@ export const ErrorCode = {
   // Accepted assets and the payer's choice of chain and token.
   assetNotAccepted: 4075,
   assetChoiceClosed: 4076,
+  // Merchant refunds (4070-4074).
+  refundNotAllowed: 4070,
+  refundExceedsRefundable: 4071,
+  refundRecipientUnknown: 4072,
   internal: 5000,
   rateUnavailable: 5030,
   chainUnavailable: 5031,

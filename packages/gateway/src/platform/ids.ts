@@ -39,6 +39,13 @@ export function newCallbackEventId(): string {
   return id;
 }
 
+/** A merchant refund's id: `rf_` and 24 random letters and digits. */
+export function newRefundId(): string {
+  let id = "rf_";
+  for (let i = 0; i < 24; i++) id += ALPHANUMERIC[randomInt(ALPHANUMERIC.length)];
+  return id;
+}
+
 /** A webhook signing secret: 256 bits. The whole string (prefix included) is the HMAC key. */
 export function newWebhookSecret(): string {
   return `whsec_${randomBytes(32).toString("hex")}`;

@@ -1,6 +1,7 @@
-import type { Kysely, Selectable } from "kysely";
+import { type Kysely, type Selectable, sql } from "kysely";
 import type { Logger } from "pino";
 import type { Address } from "viem";
+import { enqueueEventCallback } from "../callbacks/outbox.ts";
 import type { ChainTxView } from "../chain/tx-manager/tx-manager.ts";
 import { lockIntent } from "../payments/lifecycle/transition.ts";
 import { formatTokenAmount } from "../payments/money.ts";
@@ -32,6 +33,8 @@ export function createCollections(options: {
   collectionDelaySeconds: number;
   /** The precision amounts are quoted in: aggregated_amount is rounded down to it. */
   quoteDecimals: number;
+  /** Called after a committed callback event (the dispatcher delivers at once). */
+  onEvent?: (() => void) | undefined;
 }) {
   const { db, sender, now, log } = options;
 
@@ -103,32 +106,45 @@ export function createCollections(options: {
         }
         return { kind: "done" };
       }
-      const { aggregated, fee } = splitCollection(
-        BigInt(intent.received_amount ?? 0),
-        org.fee_bps,
-        intent.decimals,
-        options.quoteDecimals,
-      );
-      const values = {
-        treasury_address: org.treasury_address,
-        fee_address: options.feeAddress(),
-        amount: aggregated,
-        fee,
-        state: "pending" as const,
-        error: null,
-        updated_at: now(),
-      };
-      row = await db
-        .insertInto("collections")
-        .values({ ...source, ...values })
-        .onConflict((oc) =>
-          oc
-            .column("payment_intent_id")
-            .doUpdateSet(values)
-            .where("collections.state", "=", "waiting_treasury"),
-        )
-        .returningAll()
-        .executeTakeFirst();
+      const treasury = org.treasury_address;
+      // Decided under the intent's lock, as a merchant refund is (merchant-refund-service.ts):
+      // what refunds reserved is not collected, and once this row is pending none is accepted.
+      row = await db.transaction().execute(async (trx) => {
+        const current = (await lockIntent(trx, intent.id)) ?? intent;
+        const refunded = await trx
+          .selectFrom("merchant_refunds")
+          .select(sql<string>`coalesce(sum(amount), 0)`.as("amount"))
+          .where("payment_intent_id", "=", intent.id)
+          .where("status", "!=", "failed")
+          .executeTakeFirstOrThrow();
+        const held = BigInt(current.received_amount ?? 0) - BigInt(refunded.amount);
+        const { aggregated, fee } = splitCollection(
+          held > 0n ? held : 0n,
+          org.fee_bps,
+          intent.decimals,
+          options.quoteDecimals,
+        );
+        const values = {
+          treasury_address: treasury,
+          fee_address: options.feeAddress(),
+          amount: aggregated,
+          fee,
+          state: "pending" as const,
+          error: null,
+          updated_at: now(),
+        };
+        return trx
+          .insertInto("collections")
+          .values({ ...source, ...values })
+          .onConflict((oc) =>
+            oc
+              .column("payment_intent_id")
+              .doUpdateSet(values)
+              .where("collections.state", "=", "waiting_treasury"),
+          )
+          .returningAll()
+          .executeTakeFirst();
+      });
       row ??= await db
         .selectFrom("collections")
         .selectAll()
@@ -228,13 +244,14 @@ export function createCollections(options: {
       await sender.settled(tx);
       txs[leg.column] = tx;
     }
-    await db.transaction().execute(async (trx) => {
-      await trx
+    const announced = await db.transaction().execute(async (trx) => {
+      const confirmed = await trx
         .updateTable("collections")
         .set({ state: "confirmed", error: null, updated_at: now() })
         .where("id", "=", row.id)
-        .execute();
-      await trx
+        .where("state", "!=", "confirmed")
+        .executeTakeFirst();
+      const updated = await trx
         .updateTable("payment_intents")
         .set({
           aggregated_amount: BigInt(row.amount ?? 0),
@@ -242,8 +259,29 @@ export function createCollections(options: {
           updated_at: now(),
         })
         .where("id", "=", intent.id)
-        .execute();
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      // Opt-in per organisation; once, with the state change that it reports.
+      if (confirmed.numUpdatedRows === 0n) return false;
+      const org = await trx
+        .selectFrom("organizations")
+        .select("callback_collection_events")
+        .where("id", "=", intent.org_id)
+        .executeTakeFirstOrThrow();
+      if (!org.callback_collection_events) return false;
+      const id = await enqueueEventCallback(trx, updated, now(), {
+        event: "collection.confirmed",
+        collection: {
+          amount: formatTokenAmount(BigInt(row.amount ?? 0), intent.decimals),
+          fee: formatTokenAmount(BigInt(row.fee ?? 0), intent.decimals),
+          treasury_address: row.treasury_address ?? "",
+          tx_hash: txs.chain_tx_id?.txHash ?? null,
+          fee_tx_hash: txs.fee_chain_tx_id?.txHash ?? null,
+        },
+      });
+      return id !== undefined;
     });
+    if (announced) options.onEvent?.();
     log.info(
       {
         payment_intent_id: intent.id,

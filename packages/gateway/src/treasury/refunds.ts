@@ -1,6 +1,7 @@
-import type { Kysely, Selectable } from "kysely";
+import type { Kysely, Selectable, Transaction } from "kysely";
 import type { Logger } from "pino";
 import type { Address } from "viem";
+import { enqueueEventCallback } from "../callbacks/outbox.ts";
 import type { ChainTxView } from "../chain/tx-manager/tx-manager.ts";
 import { lockIntent, transition } from "../payments/lifecycle/transition.ts";
 import { formatTokenAmount } from "../payments/money.ts";
@@ -58,23 +59,69 @@ export function createRefunds(options: {
         ),
       ),
     );
+    let announced = false;
     for (const { transfer, kind } of due) {
-      await db
-        .insertInto("refunds")
-        .values({
-          payment_intent_id: intent.id,
-          chain_id: transfer.chainId,
-          tx_hash: transfer.txHash,
-          log_index: transfer.logIndex,
-          kind,
-          token_address: intent.token_address,
-          from_address: intent.payment_address,
-          to_address: transfer.from,
-          amount: transfer.amount,
-        })
-        .onConflict((oc) => oc.columns(["chain_id", "tx_hash", "log_index"]).doNothing())
-        .execute();
+      announced =
+        (await db.transaction().execute(async (trx) => {
+          const inserted = await trx
+            .insertInto("refunds")
+            .values({
+              payment_intent_id: intent.id,
+              chain_id: transfer.chainId,
+              tx_hash: transfer.txHash,
+              log_index: transfer.logIndex,
+              kind,
+              token_address: intent.token_address,
+              from_address: intent.payment_address,
+              to_address: transfer.from,
+              amount: transfer.amount,
+            })
+            .onConflict((oc) => oc.columns(["chain_id", "tx_hash", "log_index"]).doNothing())
+            .returning("id")
+            .executeTakeFirst();
+          // A late payment is news for the merchant (the status does not change for it): told
+          // once, with the decision to send it back.
+          if (!inserted || kind !== "late") return false;
+          const current = (await lockIntent(trx, intent.id)) ?? intent;
+          const id = await enqueueEventCallback(trx, current, now(), {
+            event: "late_payment.detected",
+            late_payment: {
+              tx_hash: transfer.txHash,
+              from_address: transfer.from,
+              amount: formatTokenAmount(transfer.amount, intent.decimals),
+            },
+          });
+          return id !== undefined;
+        })) || announced;
     }
+    if (announced) options.onStatusChange?.();
+  }
+
+  /** The callback of a late payment's refund (sent or confirmed), in the caller's transaction. */
+  async function lateRefundCallback(
+    trx: Transaction<Database>,
+    intent: Selectable<PaymentIntentsTable>,
+    row: Selectable<RefundsTable>,
+    event: "late_payment.refund_sent" | "late_payment.refunded",
+    txHash: string,
+  ): Promise<boolean> {
+    const id = await enqueueEventCallback(trx, intent, now(), {
+      event,
+      refund: {
+        refund_id: null,
+        kind: "late",
+        amount: formatTokenAmount(BigInt(row.amount), intent.decimals),
+        to_address: row.to_address,
+        tx_hash: txHash,
+        status: event === "late_payment.refunded" ? "confirmed" : "sent",
+      },
+      late_payment: {
+        tx_hash: row.tx_hash,
+        from_address: row.to_address,
+        amount: formatTokenAmount(BigInt(row.amount), intent.decimals),
+      },
+    });
+    return id !== undefined;
   }
 
   /** Moves the intent's open refunds on; a step to wait for, or undefined once none is open. */
@@ -137,11 +184,18 @@ export function createRefunds(options: {
         },
       },
       async (t) => {
-        await db
-          .updateTable("refunds")
-          .set({ chain_tx_id: t.id, state: "submitted", updated_at: now() })
-          .where("id", "=", row.id)
-          .execute();
+        const announced = await db.transaction().execute(async (trx) => {
+          const moved = await trx
+            .updateTable("refunds")
+            .set({ chain_tx_id: t.id, state: "submitted", updated_at: now() })
+            .where("id", "=", row.id)
+            .where("state", "=", "pending")
+            .executeTakeFirst();
+          if (moved.numUpdatedRows === 0n || row.kind !== "late") return false;
+          const current = (await lockIntent(trx, intent.id)) ?? intent;
+          return lateRefundCallback(trx, current, row, "late_payment.refund_sent", t.txHash);
+        });
+        if (announced) options.onStatusChange?.();
         log.info(
           { payment_intent_id: intent.id, kind: row.kind, tx_hash: t.txHash },
           "refund submitted",
@@ -197,7 +251,7 @@ export function createRefunds(options: {
       const amount = formatTokenAmount(BigInt(row.amount), intent.decimals);
       if (row.kind === "late") {
         // The status stays; the history still tells a person where the late money went.
-        await transition(trx, {
+        const result = await transition(trx, {
           intent,
           to: intent.status,
           set: {
@@ -208,7 +262,7 @@ export function createRefunds(options: {
           at,
           recordUnchanged: true,
         });
-        return false;
+        return lateRefundCallback(trx, result.intent, row, "late_payment.refunded", tx.txHash);
       }
       if (!summary.insufficient.complete) return false;
       const result = await transition(trx, {
@@ -224,7 +278,7 @@ export function createRefunds(options: {
       return result.statusChanged;
     });
     if (changed) {
-      log.info({ payment_intent_id: intentId }, "payment intent refunded");
+      if (row.kind !== "late") log.info({ payment_intent_id: intentId }, "payment intent refunded");
       options.onStatusChange?.();
     }
   }

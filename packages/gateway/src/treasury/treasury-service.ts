@@ -7,6 +7,7 @@ import { createWorker } from "../platform/worker.ts";
 import { createCollections } from "./collections.ts";
 import type { DepositAccounts } from "./deposit-accounts.ts";
 import { createDepositSender, type TreasuryStep } from "./deposit-sender.ts";
+import { createMerchantRefundSender } from "./merchant-refund-sender.ts";
 import { createRefunds } from "./refunds.ts";
 import { createTreasuryWorkQueue } from "./work-queue.ts";
 
@@ -25,7 +26,7 @@ export interface TreasuryServiceOptions {
   /** Intents worked on per pass. */
   batchSize?: number;
   now?: () => Date;
-  /** Called after a committed status change (the callback dispatcher delivers at once). */
+  /** Called after a committed status change or callback event (the dispatcher delivers at once). */
   onStatusChange?: () => void;
 }
 
@@ -50,11 +51,19 @@ export function createTreasuryService(options: TreasuryServiceOptions) {
     intervalMs,
   });
   const refunds = createRefunds({ db, sender, now, log, onStatusChange: options.onStatusChange });
+  const merchantRefunds = createMerchantRefundSender({
+    db,
+    sender,
+    now,
+    log,
+    onEvent: options.onStatusChange,
+  });
   const collections = createCollections({
     db,
     sender,
     now,
     log,
+    onEvent: options.onStatusChange,
     feeAddress: options.feeAddress,
     collectionDelaySeconds: options.collectionDelaySeconds,
     quoteDecimals: options.quoteDecimals,
@@ -70,7 +79,7 @@ export function createTreasuryService(options: TreasuryServiceOptions) {
       .executeTakeFirst();
     if (!intent) return { kind: "done" };
     await refunds.queueDue(intent);
-    const step = await refunds.runOpen(intent);
+    const step = (await refunds.runOpen(intent)) ?? (await merchantRefunds.runOpen(intent));
     if (step) return step;
     if (intent.status === "success") return collections.collect(intent);
     return { kind: "done" };

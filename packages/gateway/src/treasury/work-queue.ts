@@ -120,6 +120,8 @@ export function createTreasuryWorkQueue(options: {
               where r.chain_id = t.chain_id and r.tx_hash = t.tx_hash and r.log_index = t.log_index))
         or exists (select 1 from refunds r
           where r.payment_intent_id = i.id and r.state in ('pending', 'submitted'))
+        or exists (select 1 from merchant_refunds m
+          where m.payment_intent_id = i.id and m.status in ('pending', 'sent'))
         or (i.status = 'success' and not exists (select 1 from collections c
           where c.payment_intent_id = i.id and c.state in ('waiting_treasury', 'confirmed', 'failed')))
       )

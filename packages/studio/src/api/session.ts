@@ -19,6 +19,7 @@ export type Permission =
   | "links:write"
   | "limits:write"
   | "withdrawals:create"
+  | "refunds:write"
   | "withdrawals:approve"
   | "settings:write"
   | "audit:read"

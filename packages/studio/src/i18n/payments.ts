@@ -146,6 +146,17 @@ export const paymentsEn = {
   state_orphaned: "Orphaned",
   state_submitted: "Submitted",
   state_waiting_treasury: "Waiting for a treasury",
+  state_sent: "Sent",
+  detailMerchantRefunds: "Merchant refunds",
+  detailNoMerchantRefunds: "No refund made by the merchant.",
+  detailRefundable: "Refundable now: {amount}",
+  detailRefund: "Refund",
+  detailRefundTitle: "Refund this payment",
+  detailRefundAmountHelp: "At most {amount}. Sent from the payment's deposit address.",
+  detailRefundTo: "To address",
+  detailRefundToHelp: "Leave empty to refund the payer.",
+  detailRefundAccepted: "Refund of {amount} to {to} accepted: it is sent in the next few seconds.",
+  detailRefundDone: "Done",
 };
 
 export type PaymentsMessages = typeof paymentsEn;
@@ -295,4 +306,15 @@ export const paymentsZhTW: PaymentsMessages = {
   state_orphaned: "已孤立",
   state_submitted: "已送出",
   state_waiting_treasury: "等待金庫設定",
+  state_sent: "已送出",
+  detailMerchantRefunds: "商家退款",
+  detailNoMerchantRefunds: "商家尚未退款。",
+  detailRefundable: "目前可退款：{amount}",
+  detailRefund: "退款",
+  detailRefundTitle: "退還這筆付款",
+  detailRefundAmountHelp: "最多 {amount}，自這筆付款的收款地址送出。",
+  detailRefundTo: "退款地址",
+  detailRefundToHelp: "留空則退還給付款人。",
+  detailRefundAccepted: "已受理退款 {amount} 至 {to}：將於數秒內送出。",
+  detailRefundDone: "完成",
 };

@@ -1,7 +1,7 @@
 import type { Kysely } from "kysely";
 import type { Logger } from "pino";
 import type { Hex, PublicClient } from "viem";
-import type { Database } from "../../platform/database/schema.ts";
+import type { ChainTxPurpose, Database } from "../../platform/database/schema.ts";
 import type { ChainTxRow } from "./chain-tx-view.ts";
 import { classifyTxError, type TxErrorKind } from "./classify-error.ts";
 
@@ -13,7 +13,7 @@ export interface CreateBroadcasterParameters {
   client: (chainKey: string) => PublicClient;
   log: Logger;
   now: () => Date;
-  crash: (point: CrashPoint) => void;
+  crash: (point: CrashPoint, purpose: ChainTxPurpose) => void;
 }
 
 /** Sends a transaction's current signed bytes and records why a node refused them. */
@@ -51,7 +51,7 @@ export function createBroadcaster(parameters: CreateBroadcasterParameters) {
         return;
       }
     }
-    crash("after-broadcast");
+    crash("after-broadcast", row.purpose);
     if (row.state === "signed") {
       await db
         .updateTable("chain_txs")

@@ -57,7 +57,7 @@ export interface CreateSubmitterParameters {
   fees: FeeOracle;
   views: ChainTxViews;
   broadcaster: Broadcaster;
-  crash: (point: CrashPoint) => void;
+  crash: (point: CrashPoint, purpose: ChainTxPurpose) => void;
 }
 
 /**
@@ -181,7 +181,7 @@ export function createSubmitter(parameters: CreateSubmitterParameters) {
       return inserted;
     });
     if (signed.state !== "signed") return toChainTxView(signed);
-    crash("after-sign");
+    crash("after-sign", request.purpose);
     log.info(
       {
         chain: chain.key,

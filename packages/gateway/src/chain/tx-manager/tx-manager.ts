@@ -2,7 +2,7 @@ import type { Kysely, Transaction } from "kysely";
 import type { Logger } from "pino";
 import { type Address, createPublicClient, fallback, http, type PublicClient } from "viem";
 import type { PrivateKeyAccount } from "viem/accounts";
-import type { Database } from "../../platform/database/schema.ts";
+import type { ChainTxPurpose, Database } from "../../platform/database/schema.ts";
 import type { Leases } from "../../platform/lease.ts";
 import { createWorker, type Worker } from "../../platform/worker.ts";
 import type { ChainRegistry } from "../chain-registry.ts";
@@ -40,6 +40,8 @@ export interface TxManagerOptions {
   resolveSigner?: (address: Address) => Promise<PrivateKeyAccount | undefined>;
   /** Crash tests only: kill this process right after signing or right after broadcasting. */
   crashAt?: CrashPoint | undefined;
+  /** With crashAt: only a transaction of this purpose (a refund, not its gas top-up). */
+  crashPurpose?: ChainTxPurpose | undefined;
   now?: () => Date;
   /**
    * Called in the transaction that marks a mined transaction confirmed (or failed: reverted), so
@@ -79,8 +81,9 @@ export function createTxManager(options: TxManagerOptions) {
     return c;
   }
 
-  function crash(point: CrashPoint) {
+  function crash(point: CrashPoint, purpose: ChainTxPurpose) {
     if (options.crashAt !== point) return;
+    if (options.crashPurpose !== undefined && options.crashPurpose !== purpose) return;
     log.fatal({ point }, "crash requested (crashAt option)");
     process.kill(process.pid, "SIGKILL");
   }

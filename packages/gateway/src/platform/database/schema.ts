@@ -750,3 +750,45 @@ export interface PaymentIntentsTable {
 export interface Database {
   checkout_logos: CheckoutLogosTable;
 }
+
+// ---- Merchant refunds and callback events: migration 2026-11-28-merchant-refunds. ----
+
+export type MerchantRefundStatus = "pending" | "sent" | "confirmed" | "failed";
+
+export interface MerchantRefundsTable {
+  /** `rf_` and 24 random characters. */
+  id: string;
+  payment_intent_id: string;
+  org_id: number;
+  chain_id: string;
+  token_address: string;
+  /** The intent's deposit address: the refund is sent from it. */
+  from_address: string;
+  to_address: string;
+  /** Base units of the intent's token. */
+  amount: Numeric;
+  idempotency_key: string | null;
+  /** sha256 of the request's amount and to_address as given: a reused key must match it. */
+  request_hash: string;
+  /** `api_key:<id>` or `member:<account id>`. */
+  requested_by: string;
+  chain_tx_id: number | null;
+  status: ColumnType<MerchantRefundStatus, MerchantRefundStatus | undefined, MerchantRefundStatus>;
+  error: string | null;
+  created_at: DefaultTimestamp;
+  updated_at: DefaultTimestamp;
+}
+
+export interface CallbackEventsTable {
+  /** null: a status change; else the event's name, as in the body's `event`. */
+  event: ColumnType<string | null, string | null | undefined, string | null>;
+}
+
+export interface OrganizationsTable {
+  /** Opt-in: collection.confirmed callbacks. */
+  callback_collection_events: ColumnType<boolean, boolean | undefined, boolean>;
+}
+
+export interface Database {
+  merchant_refunds: MerchantRefundsTable;
+}

@@ -5,6 +5,7 @@ import { type MessageKey, useI18n } from "../../i18n/index.tsx";
 const STATE_TONES: Record<string, Tone> = {
   pending: "info",
   submitted: "info",
+  sent: "info",
   seen: "info",
   waiting_treasury: "warning",
   retry: "warning",

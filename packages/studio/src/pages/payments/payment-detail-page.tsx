@@ -17,6 +17,7 @@ import {
 } from "../../components/ui.tsx";
 import { formatAmount, formatDateTime, formatFiat } from "../../format.ts";
 import { useI18n } from "../../i18n/index.tsx";
+import { MerchantRefundsCard } from "./merchant-refunds-card.tsx";
 import { HashLink, orderIdOf, StateBadge } from "./payment-bits.tsx";
 
 type Detail = components["schemas"]["AdminPaymentDetail"];
@@ -161,6 +162,9 @@ function DetailBody({ detail }: { detail: Detail }) {
       <div className="stack section-gap">
         <TransfersCard transfers={detail.transfers} />
         {detail.refunds.length > 0 && <RefundsCard refunds={detail.refunds} />}
+        {p.status === "success" && (
+          <MerchantRefundsCard paymentId={p.payment_intent_id} symbol={p.symbol} />
+        )}
         {detail.collections.length > 0 && <CollectionsCard collections={detail.collections} />}
         <CallbacksCard paymentId={p.payment_intent_id} callbacks={detail.callbacks} />
         {detail.events.length > 0 && <EventsCard events={detail.events} />}

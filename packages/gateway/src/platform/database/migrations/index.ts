@@ -14,6 +14,7 @@ import * as studioPayments from "./2026-11-27-studio-payments.ts";
 import * as studioSettings from "./2026-11-27-studio-settings.ts";
 import * as studioWithdrawals from "./2026-11-27-studio-withdrawals.ts";
 import * as ledger from "./2026-11-28-ledger.ts";
+import * as merchantRefunds from "./2026-11-28-merchant-refunds.ts";
 import * as acceptedAssets from "./2026-11-29-accepted-assets.ts";
 import * as checkoutBranding from "./2026-11-29-checkout-branding.ts";
 import * as idempotency from "./2026-11-29-idempotency.ts";
@@ -36,6 +37,7 @@ export const migrations: Record<string, Migration> = {
   "2026-11-27-studio-settings": studioSettings,
   "2026-11-27-studio-withdrawals": studioWithdrawals,
   "2026-11-28-ledger": ledger,
+  "2026-11-28-merchant-refunds": merchantRefunds,
   "2026-11-29-accepted-assets": acceptedAssets,
   "2026-11-29-checkout-branding": checkoutBranding,
   "2026-11-29-idempotency": idempotency,
