@@ -47,6 +47,17 @@ function expectation(scenario: Scenario | "untracked") {
         status: "insufficient_refunded",
         callbacks: ["insufficient_not_refunded", "insufficient_refunded"],
       };
+    case "late":
+      // The status change, then the late payment's own events (docs/callbacks.md, "Other events").
+      return {
+        status: "expired",
+        callbacks: [
+          "expired",
+          "late_payment.detected",
+          "late_payment.refund_sent",
+          "late_payment.refunded",
+        ],
+      };
     default:
       return { status: "expired", callbacks: ["expired"] };
   }
@@ -156,8 +167,9 @@ export async function checkCallbacks(
     id: string;
     payment_intent_id: string;
     status: string;
+    event: string | null;
     state: string;
-  }>("select id, payment_intent_id, status, state from callback_events order by position");
+  }>("select id, payment_intent_id, status, event, state from callback_events order by position");
   const byIntent = new Map<string, typeof events>();
   for (const e of events) {
     const list = byIntent.get(e.payment_intent_id) ?? [];
@@ -184,7 +196,8 @@ export async function checkCallbacks(
   for (const id of allIntents) {
     const list = byIntent.get(id) ?? [];
     const want = expectation(planned.get(id) ?? "untracked").callbacks;
-    const got = list.map((e) => e.status);
+    // A status change is named by its status; any other event (a late payment's) by its name.
+    const got = list.map((e) => e.event ?? e.status);
     if (got.join() !== want.join()) problems.push(`${id}: events [${got}], expected [${want}]`);
     for (const [i, e] of list.entries()) {
       if (e.state !== "delivered")
@@ -203,7 +216,7 @@ export async function checkCallbacks(
   }
   return {
     result: {
-      name: "callbacks: each status change delivered, signed, in order",
+      name: "callbacks: each status change and event delivered, signed, in order",
       ok: problems.length === 0,
       problems,
     },
