@@ -87,7 +87,12 @@ export function createTreasuryService(options: TreasuryServiceOptions) {
 
   async function tick(): Promise<number> {
     const jobs = await queue.claim();
-    for (const job of jobs) await queue.runOne(job, work);
+    await queue.hold(jobs, async (finished) => {
+      for (const job of jobs) {
+        await queue.runOne(job, work);
+        finished(job);
+      }
+    });
     return jobs.length;
   }
 

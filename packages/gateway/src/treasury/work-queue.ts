@@ -6,17 +6,24 @@ import type { TreasuryStep } from "./deposit-sender.ts";
 
 export interface TreasuryJob {
   id: string;
+  /** The lease's end as claimed: a renewal only extends a lease still the one this process wrote. */
+  lockedUntil: Date;
   enqueuedAt: Date;
   lastError: string | null;
 }
 
-const LEASE_MS = 120_000;
+/**
+ * How long a claimed job stays claimed without a renewal: a process killed with -9 holds its
+ * jobs this long at most. The claiming process renews its jobs every third of it while it works.
+ */
+const DEFAULT_LEASE_MS = 15_000;
 const MAX_BACKOFF_MS = 5 * 60_000;
 
 /**
  * The treasury's durable queue (treasury_work, one row per intent with something left to do):
- * jobs are claimed under a lease with SKIP LOCKED, so several processes share the queue and a
- * crashed one's jobs come back when its lease runs out; a failure backs off exponentially.
+ * jobs are claimed under a short lease with SKIP LOCKED and renewed while the pass works on them,
+ * so several processes share the queue and a crashed one's jobs come back within the lease; a
+ * failure backs off exponentially.
  */
 export function createTreasuryWorkQueue(options: {
   db: Kysely<Database>;
@@ -26,16 +33,20 @@ export function createTreasuryWorkQueue(options: {
   batchSize: number;
   /** The first retry's pause after a failure, doubled per attempt up to five minutes. */
   intervalMs: number;
+  /** How long a claim lasts unrenewed (default 15 s). */
+  leaseMs?: number;
 }) {
   const { db, now, log, batchSize, intervalMs } = options;
+  const leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
 
   async function claim(): Promise<TreasuryJob[]> {
     const at = now();
+    const lockedUntil = new Date(at.getTime() + leaseMs);
     const rows = await sql<{
       payment_intent_id: string;
       enqueued_at: Date;
       last_error: string | null;
-    }>`update treasury_work set locked_until = ${new Date(at.getTime() + LEASE_MS)}
+    }>`update treasury_work set locked_until = ${lockedUntil}
       where payment_intent_id in (
         select payment_intent_id from treasury_work
         where next_attempt_at <= ${at} and (locked_until is null or locked_until < ${at})
@@ -44,9 +55,51 @@ export function createTreasuryWorkQueue(options: {
       returning payment_intent_id, enqueued_at, last_error`.execute(db);
     return rows.rows.map((r) => ({
       id: r.payment_intent_id,
+      lockedUntil,
       enqueuedAt: new Date(r.enqueued_at),
       lastError: r.last_error,
     }));
+  }
+
+  /**
+   * Keeps the given jobs claimed while `run` works through them: every third of the lease, the
+   * jobs not yet finished (`run` calls the `finished` it is handed) get a new lease, as long as
+   * the lease is still the one this process wrote.
+   */
+  async function hold<T>(
+    jobs: TreasuryJob[],
+    run: (finished: (job: TreasuryJob) => void) => Promise<T>,
+  ): Promise<T> {
+    const open = new Set(jobs);
+    // One claim, one lease for all its jobs.
+    let lease = jobs[0]?.lockedUntil;
+    let renewal: Promise<void> = Promise.resolve();
+    const renew = async () => {
+      if (!lease || open.size === 0) return;
+      const until = new Date(now().getTime() + leaseMs);
+      await db
+        .updateTable("treasury_work")
+        .set({ locked_until: until })
+        .where(
+          "payment_intent_id",
+          "in",
+          [...open].map((job) => job.id),
+        )
+        .where("locked_until", "=", lease)
+        .execute();
+      lease = until;
+    };
+    const timer = setInterval(() => {
+      renewal = renewal.then(renew).catch((err) => {
+        log.warn({ err }, "treasury: renewing the claim on jobs failed");
+      });
+    }, leaseMs / 3);
+    try {
+      return await run((job) => open.delete(job));
+    } finally {
+      clearInterval(timer);
+      await renewal;
+    }
   }
 
   /** Runs one claimed job's next step and records the outcome: done, wait, or retry later. */
@@ -129,7 +182,7 @@ export function createTreasuryWorkQueue(options: {
     return Number(result.numAffectedRows ?? 0n);
   }
 
-  return { claim, runOne, discover };
+  return { claim, hold, runOne, discover };
 }
 
 export type TreasuryWorkQueue = ReturnType<typeof createTreasuryWorkQueue>;
