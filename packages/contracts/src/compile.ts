@@ -18,10 +18,9 @@ interface SolcOutput {
   contracts?: Record<string, Record<string, { abi: Abi; evm: { bytecode: { object: string } } }>>;
 }
 
-const SOURCE_NAME = "TestUSDT.sol";
-const CONTRACT_NAME = "TestUSDT";
-
 let testUsdt: CompiledContract | undefined;
+let depositSweeper: CompiledContract | undefined;
+let testTokens: TestTokens | undefined;
 
 /**
  * Compiles `contracts/TestUSDT.sol` with the bundled solc (no download, works offline).
@@ -29,11 +28,47 @@ let testUsdt: CompiledContract | undefined;
  * the process.
  */
 export function compileTestUsdt(): CompiledContract {
-  testUsdt ??= compile(SOURCE_NAME, CONTRACT_NAME);
+  testUsdt ??= compile("TestUSDT.sol", ["TestUSDT"]).TestUSDT;
   return testUsdt;
 }
 
-function compile(sourceName: string, contractName: string): CompiledContract {
+/**
+ * Compiles `contracts/DepositSweeper.sol`, the EIP-7702 sweeper. Its bytecode is its address
+ * (a CREATE2 deployment, `sweeperDeployment`), so the metadata hash is left out: a change to a
+ * comment must not move the sweeper to a new address, away from the accounts delegated to it.
+ */
+export function compileDepositSweeper(): CompiledContract {
+  depositSweeper ??= compile("DepositSweeper.sol", ["DepositSweeper"], {
+    bytecodeHash: "none",
+  }).DepositSweeper;
+  return depositSweeper;
+}
+
+/** The misbehaving tokens of `contracts/TestTokens.sol`, for tests of the sweeper. */
+export interface TestTokens {
+  /** `transfer` returns false, moving nothing, when the amount is above the balance. */
+  FalseReturningToken: CompiledContract;
+  /** `transfer` returns nothing, like mainnet USDT. */
+  NoReturnToken: CompiledContract;
+  /** `transfer` calls back into the sweeper first, and records whether it was let through. */
+  ReentrantToken: CompiledContract;
+}
+
+/** Compiles `contracts/TestTokens.sol` (test-only tokens; anyone may mint). */
+export function compileTestTokens(): TestTokens {
+  testTokens ??= compile("TestTokens.sol", [
+    "FalseReturningToken",
+    "NoReturnToken",
+    "ReentrantToken",
+  ]);
+  return testTokens;
+}
+
+function compile<Name extends string>(
+  sourceName: string,
+  contractNames: Name[],
+  metadata?: { bytecodeHash: "none" },
+): Record<Name, CompiledContract> {
   const source = readFileSync(new URL(`../contracts/${sourceName}`, import.meta.url), "utf8");
   const input = {
     language: "Solidity",
@@ -42,8 +77,14 @@ function compile(sourceName: string, contractName: string): CompiledContract {
       optimizer: { enabled: true, runs: 200 },
       // Pinned rather than solc's newest default so the bytecode also deploys on testnets and
       // L2s that lag behind mainnet hardforks, and so the output does not change with solc.
+      // Code run through an EIP-7702 delegation is ordinary code: Cancun opcodes run on Prague.
       evmVersion: "cancun",
-      outputSelection: { [sourceName]: { [contractName]: ["abi", "evm.bytecode.object"] } },
+      ...(metadata === undefined ? {} : { metadata }),
+      outputSelection: {
+        [sourceName]: Object.fromEntries(
+          contractNames.map((name) => [name, ["abi", "evm.bytecode.object"]]),
+        ),
+      },
     },
   };
   const output = JSON.parse(solc.compile(JSON.stringify(input))) as SolcOutput;
@@ -54,10 +95,14 @@ function compile(sourceName: string, contractName: string): CompiledContract {
     throw new Error(`Compiling ${sourceName} failed with ${errors.length} error(s):\n\n${details}`);
   }
 
-  const contract = output.contracts?.[sourceName]?.[contractName];
-  const bytecode = contract?.evm.bytecode.object;
-  if (!contract || !bytecode) {
-    throw new Error(`solc produced no bytecode for ${contractName} in ${sourceName}`);
+  const compiled = {} as Record<Name, CompiledContract>;
+  for (const contractName of contractNames) {
+    const contract = output.contracts?.[sourceName]?.[contractName];
+    const bytecode = contract?.evm.bytecode.object;
+    if (!contract || !bytecode) {
+      throw new Error(`solc produced no bytecode for ${contractName} in ${sourceName}`);
+    }
+    compiled[contractName] = { abi: contract.abi, bytecode: `0x${bytecode}` };
   }
-  return { abi: contract.abi, bytecode: `0x${bytecode}` };
+  return compiled;
 }
