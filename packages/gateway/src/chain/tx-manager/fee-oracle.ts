@@ -1,4 +1,11 @@
-import { type Address, type Chain, defineChain, type Hex, type PublicClient } from "viem";
+import {
+  type Address,
+  type Chain,
+  defineChain,
+  type Hex,
+  type PublicClient,
+  type SignedAuthorization,
+} from "viem";
 import type { ChainRegistry } from "../chain-registry.ts";
 
 export interface Fees {
@@ -13,6 +20,8 @@ export interface EstimateRequest {
   data?: Hex;
   value?: bigint;
   gasLimit?: bigint;
+  /** Estimated as the type-4 transaction it will be: each authorization costs gas too. */
+  authorizationList?: SignedAuthorization[] | undefined;
 }
 
 export interface CreateFeeOracleParameters {
@@ -78,6 +87,9 @@ export function createFeeOracle(parameters: CreateFeeOracleParameters) {
             to: request.to,
             data: request.data ?? "0x",
             value: request.value ?? 0n,
+            ...(request.authorizationList && request.authorizationList.length > 0
+              ? { authorizationList: request.authorizationList }
+              : {}),
           })
           // A margin: state can change between estimation and inclusion.
           .then((g) => (g * 12n) / 10n),

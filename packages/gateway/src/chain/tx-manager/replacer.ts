@@ -7,6 +7,7 @@ import type { ChainRegistry } from "../chain-registry.ts";
 import type { Broadcaster } from "./broadcaster.ts";
 import type { ChainTxRow } from "./chain-tx-view.ts";
 import type { FeeOracle } from "./fee-oracle.ts";
+import { loadAuthorizations, signRequest } from "./submitter.ts";
 
 export interface CreateReplacerParameters {
   db: Kysely<Database>;
@@ -51,15 +52,16 @@ export function createReplacer(parameters: CreateReplacerParameters) {
       await broadcaster.broadcast(row, head);
       return;
     }
-    const raw = await signer.signTransaction({
+    // The same authorizations: the delegating addresses' nonces have not moved while it waited.
+    const raw = await signRequest(signer, {
       chainId: chains.get(row.chain_id).evmChainId,
-      type: "eip1559",
       nonce: Number(row.nonce),
       to: row.to_address as Address,
       data: row.data as Hex,
       value: BigInt(row.value),
       gas: BigInt(row.gas_limit),
-      ...fee,
+      fee,
+      authorizationList: loadAuthorizations(row.authorization_list),
     });
     const hash = keccak256(raw);
     const updated = await db.transaction().execute(async (trx) => {

@@ -1,6 +1,12 @@
 import type { Kysely, Transaction } from "kysely";
 import type { Logger } from "pino";
-import { type Address, type Hex, keccak256, type PublicClient } from "viem";
+import {
+  type Address,
+  type Hex,
+  keccak256,
+  type PublicClient,
+  type SignedAuthorization,
+} from "viem";
 import type { PrivateKeyAccount } from "viem/accounts";
 import type { ChainTxPurpose, Database } from "../../platform/database/schema.ts";
 import type { ChainRegistry } from "../chain-registry.ts";
@@ -22,6 +28,11 @@ export interface TxRequest {
    * against) rather than fresh ones that may be higher than what the sender can pay.
    */
   fees?: Fees;
+  /**
+   * EIP-7702 authorizations (signed by the delegating addresses): the transaction is sent as
+   * type 4. Stored with it, so a replacement carries the same list.
+   */
+  authorizationList?: SignedAuthorization[] | undefined;
   purpose: ChainTxPurpose;
   /** One key, one on-chain effect: a second submit with it returns the first transaction. */
   idempotencyKey: string;
@@ -130,15 +141,15 @@ export function createSubmitter(parameters: CreateSubmitterParameters) {
         .executeTakeFirst();
       if (again) return again;
       const nonce = Number(row.next_nonce);
-      const raw = await request.from.signTransaction({
+      const raw = await signRequest(request.from, {
         chainId: chain.evmChainId,
-        type: "eip1559",
         nonce,
         to: request.to,
         data,
         value,
         gas,
-        ...fee,
+        fee,
+        authorizationList: request.authorizationList,
       });
       const hash = keccak256(raw);
       await trx
@@ -164,6 +175,9 @@ export function createSubmitter(parameters: CreateSubmitterParameters) {
           tx_hash: hash,
           raw_tx: raw,
           state: "signed",
+          authorization_list: request.authorizationList
+            ? storeAuthorizations(request.authorizationList)
+            : null,
         })
         .returningAll()
         .executeTakeFirstOrThrow();
@@ -199,4 +213,54 @@ export function createSubmitter(parameters: CreateSubmitterParameters) {
     }
     return (await views.byKey(request.idempotencyKey)) as ChainTxView;
   };
+}
+
+export interface SignParameters {
+  chainId: number;
+  nonce: number;
+  to: Address;
+  data: Hex;
+  value: bigint;
+  gas: bigint;
+  fee: Fees;
+  authorizationList?: readonly SignedAuthorization[] | undefined;
+}
+
+/** Signs a transaction as the manager sends it: EIP-1559, or type 4 with authorizations. */
+export function signRequest(from: PrivateKeyAccount, p: SignParameters): Promise<Hex> {
+  const common = {
+    chainId: p.chainId,
+    nonce: p.nonce,
+    to: p.to,
+    data: p.data,
+    value: p.value,
+    gas: p.gas,
+    ...p.fee,
+  };
+  if (p.authorizationList && p.authorizationList.length > 0) {
+    return from.signTransaction({
+      ...common,
+      type: "eip7702",
+      authorizationList: [...p.authorizationList],
+    });
+  }
+  return from.signTransaction({ ...common, type: "eip1559" });
+}
+
+/** The stored form of an authorization list: JSON without viem's bigint `v`. */
+export function storeAuthorizations(list: readonly SignedAuthorization[]): string {
+  return JSON.stringify(
+    list.map((a) => ({
+      address: a.address,
+      chainId: a.chainId,
+      nonce: a.nonce,
+      r: a.r,
+      s: a.s,
+      yParity: a.yParity,
+    })),
+  );
+}
+
+export function loadAuthorizations(stored: string | null): SignedAuthorization[] | undefined {
+  return stored === null ? undefined : (JSON.parse(stored) as SignedAuthorization[]);
 }

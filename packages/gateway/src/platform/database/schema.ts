@@ -165,7 +165,14 @@ export interface ChainSendersTable {
 }
 
 export type ChainTxState = "signed" | "broadcast" | "mined" | "confirmed" | "failed";
-export type ChainTxPurpose = "payout" | "refund" | "collection" | "fee" | "gas_topup";
+export type ChainTxPurpose =
+  | "payout"
+  | "refund"
+  | "collection"
+  | "fee"
+  | "gas_topup"
+  | "sweep_batch"
+  | "deploy_sweeper";
 
 export interface ChainTxsTable {
   id: Generated<number>;
@@ -791,4 +798,53 @@ export interface OrganizationsTable {
 
 export interface Database {
   merchant_refunds: MerchantRefundsTable;
+}
+
+// ---- Gasless batch sweeps (EIP-7702): migration 2026-11-30-sweeps. ----
+
+export interface ChainTxsTable {
+  /** A type-4 transaction's signed authorizations (JSON), re-signed with it when replaced. */
+  authorization_list: string | null;
+}
+
+export interface SweepBatchesTable {
+  id: Generated<number>;
+  chain_id: string;
+  /** The sweepMany transaction, once submitted (key `sweep-batch:<id>`). */
+  chain_tx_id: number | null;
+  /** Why it cannot be sent now (the gas wallet lacks coin): told to each member's caller. */
+  error: string | null;
+  created_at: DefaultTimestamp;
+}
+
+export type SweepState = "open" | "batched" | "stopped" | "confirmed" | "failed";
+
+export interface SweepsTable {
+  id: Generated<number>;
+  chain_id: string;
+  deposit_index: number;
+  deposit_address: string;
+  token_address: string;
+  to_address: string;
+  amount: Numeric;
+  purpose: ChainTxPurpose;
+  /** The caller's key: a retried transfer() finds its sweep. */
+  idempotency_key: string;
+  /** The caller gave a precondition: the batch is not signed without it in this process. */
+  has_precondition: boolean;
+  batch_id: number | null;
+  /** Its position in the batch's sweepMany call (SweepResult.index), written where it is signed. */
+  batch_index: number | null;
+  state: SweepState;
+  /** Why it failed or was stopped. */
+  result: string | null;
+  /** Its share of the batch's gas (wei), once settled. */
+  gas_cost: Numeric | null;
+  created_at: DefaultTimestamp;
+  updated_at: DefaultTimestamp;
+}
+
+export interface Database {
+  sweep_batches: SweepBatchesTable;
+  sweeps: SweepsTable;
 }

@@ -18,6 +18,7 @@ import * as merchantRefunds from "./2026-11-28-merchant-refunds.ts";
 import * as acceptedAssets from "./2026-11-29-accepted-assets.ts";
 import * as checkoutBranding from "./2026-11-29-checkout-branding.ts";
 import * as idempotency from "./2026-11-29-idempotency.ts";
+import * as sweeps from "./2026-11-30-sweeps.ts";
 
 // Listed explicitly (not read from the folder) so the set of migrations is what was committed,
 // whatever else lies in the directory. Keys sort by date; add new ones at the end.
@@ -41,4 +42,5 @@ export const migrations: Record<string, Migration> = {
   "2026-11-29-accepted-assets": acceptedAssets,
   "2026-11-29-checkout-branding": checkoutBranding,
   "2026-11-29-idempotency": idempotency,
+  "2026-11-30-sweeps": sweeps,
 };
