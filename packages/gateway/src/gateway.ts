@@ -16,6 +16,7 @@ import {
 } from "./chain/chain-registry.ts";
 import { createDepositAddresses } from "./chain/deposit-addresses.ts";
 import { createBlockFollower } from "./chain/follower/index.ts";
+import type { GasStrategy } from "./chain/known-chains.ts";
 import type { CrashPoint } from "./chain/tx-manager/broadcaster.ts";
 import { createTxManager } from "./chain/tx-manager/tx-manager.ts";
 import { createWallets, type Wallets } from "./chain/wallets.ts";
@@ -50,6 +51,7 @@ import { createRateProvider } from "./rates/create-rate-provider.ts";
 import type { RateProvider } from "./rates/rate-provider.ts";
 import { createGasTopUpDepositAccounts } from "./treasury/deposit-accounts.ts";
 import { createMerchantRefundService } from "./treasury/merchant-refund-service.ts";
+import { createSweepDepositAccounts } from "./treasury/sweep-deposit-accounts.ts";
 import { createTreasuryService } from "./treasury/treasury-service.ts";
 import { createTreasuryView } from "./treasury/treasury-view.ts";
 
@@ -175,15 +177,37 @@ export function createServices(options: {
   });
   const payouts = createPayoutService({ db: database.db, chains, txManager, wallets });
   const treasurySettings = createTreasurySettings({ db: database.db });
+  const topUps = createGasTopUpDepositAccounts({
+    db: database.db,
+    txManager,
+    wallets,
+    headroomPercent: config.GAS_TOPUP_HEADROOM_PERCENT,
+  });
+  const sweeps = createSweepDepositAccounts({
+    db: database.db,
+    chains,
+    txManager,
+    wallets,
+    leases,
+    book: addressBook,
+    log: options.log,
+    batchSize: config.SWEEP_BATCH_SIZE,
+    maxWaitMs: config.SWEEP_MAX_WAIT_MS,
+    intervalMs: config.TREASURY_INTERVAL_MS,
+  });
+  const gasStrategy = (key: string) => chainGasStrategy(config, chains, key);
   const treasury = createTreasuryService({
     db: database.db,
     txManager,
-    depositAccounts: createGasTopUpDepositAccounts({
-      db: database.db,
-      txManager,
-      wallets,
-      headroomPercent: config.GAS_TOPUP_HEADROOM_PERCENT,
-    }),
+    // Per chain (GAS_STRATEGY_<CHAIN>): a batch's sweeps are settled by the sweep strategy, a
+    // top-up's transfer by the top-up strategy.
+    depositAccounts: {
+      transfer: (request) =>
+        gasStrategy(request.chainKey) === "eip7702"
+          ? sweeps.transfer(request)
+          : topUps.transfer(request),
+      settled: (tx) => (tx.purpose === "sweep_batch" ? sweeps.settled(tx) : topUps.settled(tx)),
+    },
     feeAddress: () =>
       config.FEE_ADDRESS ? getAddress(config.FEE_ADDRESS) : wallets.feeWallet().address,
     collectionDelaySeconds: config.COLLECTION_DELAY_SECONDS,
@@ -234,7 +258,18 @@ export function createServices(options: {
       nudge: () => treasury.nudge(),
     }),
     treasury,
+    sweeps,
+    gasStrategy,
   };
+}
+
+/** A chain's gas strategy: GAS_STRATEGY_<CHAIN>, else the chain's own default, else top-ups. */
+function chainGasStrategy(config: Config, chains: ChainRegistry, key: string): GasStrategy {
+  return (
+    config.gasStrategies[key as keyof Config["gasStrategies"]] ??
+    chains.get(key).gasStrategy ??
+    "topup"
+  );
 }
 
 /** A chain's confirmation policy: the chain's own (sandbox), else CONFIRMATIONS_<CHAIN>, else 1. */
@@ -451,12 +486,20 @@ function startLoops(services: Gateway["services"], options: GatewayOptions, metr
       .map((c) => c.key),
   );
   services.treasury.start();
+  // The batcher deploys the sweeper on its chain first if it is not there yet.
+  services.sweeps.start(
+    services.chains
+      .list()
+      .filter((c) => c.rpcUrls.length > 0 && services.gasStrategy(c.key) === "eip7702")
+      .map((c) => c.key),
+  );
   return {
     watchers,
     async stop() {
       await watchers.stop();
       await services.dispatcher.stop();
       await services.treasury.stop();
+      await services.sweeps.stop();
       await services.txManager.stop();
       // Last: another process takes over at once, rather than after the leases run out.
       await services.leases.stop();

@@ -45,7 +45,16 @@ export interface ChainInfo {
   /** Block explorer base URL (no trailing slash); a tx is at `${explorerUrl}/tx/${hash}`. */
   explorerUrl?: string;
   tokens: TokenInfo[];
+  /**
+   * How deposit addresses pay for their transfers unless GAS_STRATEGY_<CHAIN> says otherwise:
+   * `eip7702` where the chain has EIP-7702 (batched, gasless sweeps), else `topup`.
+   */
+  gasStrategy?: GasStrategy;
 }
+
+/** docs/treasury.md, "Strategies". */
+export const GAS_STRATEGIES = ["eip7702", "topup"] as const;
+export type GasStrategy = (typeof GAS_STRATEGIES)[number];
 
 // Canonical (issuer-native where one exists) USDT and USDC contracts. Only these contracts count
 // as payment: a look-alike token at another address never does.
@@ -54,6 +63,8 @@ export const KNOWN_CHAINS: readonly ChainInfo[] = [
     key: "eth",
     evmChainId: 1,
     name: "Ethereum",
+    // EIP-7702 live since 2025 (docs/decisions.md, "gasless — which chains").
+    gasStrategy: "eip7702",
     explorerUrl: "https://etherscan.io",
     tokens: [
       { symbol: "USDT", address: "0xdAC17F958D2ee523a2206206994597C13D831ec7", decimals: 6 },
@@ -64,6 +75,8 @@ export const KNOWN_CHAINS: readonly ChainInfo[] = [
     key: "arb",
     evmChainId: 42161,
     name: "Arbitrum One",
+    // EIP-7702 live since 2025 (docs/decisions.md, "gasless — which chains").
+    gasStrategy: "eip7702",
     explorerUrl: "https://arbiscan.io",
     tokens: [
       { symbol: "USDT", address: "0xFd086bC7CD5C481DCC9C85ebE478A1C0b69FCbb9", decimals: 6 },
@@ -80,6 +93,8 @@ export const KNOWN_CHAINS: readonly ChainInfo[] = [
     key: "base",
     evmChainId: 8453,
     name: "Base",
+    // EIP-7702 live since 2025 (docs/decisions.md, "gasless — which chains").
+    gasStrategy: "eip7702",
     explorerUrl: "https://basescan.org",
     tokens: [
       { symbol: "USDT", address: "0xfde4C96c8593536E31F229EA8f37b2ADa2699bb2", decimals: 6 },
@@ -90,6 +105,8 @@ export const KNOWN_CHAINS: readonly ChainInfo[] = [
     key: "bsc",
     evmChainId: 56,
     name: "BNB Smart Chain",
+    // EIP-7702 live since 2025 (docs/decisions.md, "gasless — which chains").
+    gasStrategy: "eip7702",
     explorerUrl: "https://bscscan.com",
     tokens: [
       { symbol: "USDT", address: "0x55d398326f99059fF775485246999027B3197955", decimals: 18 },
@@ -100,6 +117,8 @@ export const KNOWN_CHAINS: readonly ChainInfo[] = [
     key: "polygon",
     evmChainId: 137,
     name: "Polygon PoS",
+    // EIP-7702 live since 2025 (docs/decisions.md, "gasless — which chains").
+    gasStrategy: "eip7702",
     explorerUrl: "https://polygonscan.com",
     tokens: [
       { symbol: "USDT", address: "0xc2132D05D31c914a87C6611C10748AEb04B58e8F", decimals: 6 },
@@ -116,6 +135,8 @@ export const KNOWN_CHAINS: readonly ChainInfo[] = [
     key: "optimism",
     evmChainId: 10,
     name: "OP Mainnet",
+    // EIP-7702 live since 2025 (docs/decisions.md, "gasless — which chains").
+    gasStrategy: "eip7702",
     explorerUrl: "https://optimistic.etherscan.io",
     tokens: [
       { symbol: "USDT", address: "0x94b008aA00579c1307B0EF2c499aD98a8ce58e58", decimals: 6 },

@@ -1,6 +1,6 @@
 import type { Kysely, Selectable, Transaction } from "kysely";
-import { decodeFunctionData, erc20Abi, type Hex } from "viem";
-import type { ChainTxsTable, Database } from "../platform/database/schema.ts";
+import { type Address, decodeFunctionData, encodeFunctionData, erc20Abi, type Hex } from "viem";
+import type { ChainTxsTable, Database, SweepsTable } from "../platform/database/schema.ts";
 import type { AddressBook, AddressOwner } from "./address-book.ts";
 import {
   type LedgerAccount,
@@ -229,4 +229,60 @@ function decodeTransfer(data: Hex): { to: string; amount: bigint } | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * One sweep of a confirmed batch (treasury/sweep-deposit-accounts.ts): the token transfer it
+ * made from its deposit address. The batch's own entry (recordChainTx) holds only its gas, burnt
+ * by the gas wallet, as the sweepMany call is no ERC-20 transfer.
+ */
+export async function postSweep(
+  trx: Transaction<Database>,
+  sweep: Selectable<SweepsTable>,
+  batch: { id: number; txHash: string; blockNumber: bigint | null },
+  book: AddressBook,
+): Promise<void> {
+  if (batch.blockNumber === null) return;
+  // The entry a transaction of its own would make, without gas: the same accounts by purpose.
+  const entry = await chainTxEntry(
+    trx,
+    {
+      id: batch.id,
+      idempotency_key: sweep.idempotency_key,
+      purpose: sweep.purpose,
+      chain_id: sweep.chain_id,
+      sender: sweep.deposit_address,
+      nonce: "0",
+      to_address: sweep.token_address,
+      value: "0",
+      data: encodeFunctionData({
+        abi: erc20Abi,
+        functionName: "transfer",
+        args: [sweep.to_address as Address, BigInt(sweep.amount)],
+      }),
+      gas_limit: "0",
+      max_fee_per_gas: "0",
+      max_priority_fee_per_gas: "0",
+      tx_hash: batch.txHash,
+      raw_tx: "0x",
+      state: "confirmed",
+      broadcast_block: null,
+      block_number: String(batch.blockNumber),
+      block_hash: null,
+      gas_used: "0",
+      effective_gas_price: "0",
+      error_kind: null,
+      error: null,
+      authorization_list: null,
+      created_at: new Date(),
+      updated_at: new Date(),
+    },
+    book,
+  );
+  if (entry)
+    await postEntry(trx, {
+      ...entry,
+      ref: `sweep:${sweep.id}`,
+      memo: `sweep ${sweep.idempotency_key} in ${batch.txHash}`,
+    });
 }

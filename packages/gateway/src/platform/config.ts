@@ -4,7 +4,12 @@ import { getAddress, isAddress } from "viem";
 import { z } from "zod";
 import { parseNetwork } from "../callbacks/url-guard.ts";
 import type { ConfirmationPolicy } from "../chain/follower/index.ts";
-import { KNOWN_CHAINS, type TokenInfo } from "../chain/known-chains.ts";
+import {
+  GAS_STRATEGIES,
+  type GasStrategy,
+  KNOWN_CHAINS,
+  type TokenInfo,
+} from "../chain/known-chains.ts";
 import { TOKEN_SYMBOLS, type TokenSymbol } from "../payments/quote.ts";
 
 const CHAIN_KEYS = ["eth", "arb", "base", "bsc", "polygon", "optimism"] as const;
@@ -170,6 +175,9 @@ const schema = z.object({
   COLLECTION_DELAY_SECONDS: whole(0, 30 * 24 * 3600).default(0),
   TREASURY_INTERVAL_MS: positiveInt(60_000).default(2000),
   GAS_TOPUP_HEADROOM_PERCENT: whole(0, 1000).default(25),
+  // Gasless batch sweeps on eip7702 chains (docs/treasury.md, "Batching").
+  SWEEP_BATCH_SIZE: whole(1, 500).default(50),
+  SWEEP_MAX_WAIT_MS: whole(0, 24 * 3600 * 1000).default(30_000),
   // Roles and leadership (docs/architecture.md, "Processes and roles").
   ROLE: z.enum(["all", "api", "worker"]).default("all"),
   LEASE_TTL_MS: whole(1000, 600_000).default(5000),
@@ -206,6 +214,12 @@ const schema = z.object({
     CHAIN_KEYS.map((k) => [`CONFIRMATIONS_${k.toUpperCase()}`, confirmations.optional()]),
   ),
   ...Object.fromEntries(CHAIN_KEYS.map((k) => [`TOKENS_${k.toUpperCase()}`, tokenList.optional()])),
+  ...Object.fromEntries(
+    CHAIN_KEYS.map((k) => [
+      `GAS_STRATEGY_${k.toUpperCase()}`,
+      z.enum(GAS_STRATEGIES, { error: `must be ${GAS_STRATEGIES.join(" or ")}` }).optional(),
+    ]),
+  ),
 });
 
 /** Blocks (or tags) after which a payment counts, per chain, unless CONFIRMATIONS_<CHAIN> says otherwise. */
@@ -223,6 +237,8 @@ export type Config = z.infer<typeof schema> & {
   confirmations: Record<(typeof CHAIN_KEYS)[number], ConfirmationPolicy>;
   /** The operator's tokens per chain (TOKENS_<CHAIN>). */
   tokens: Partial<Record<(typeof CHAIN_KEYS)[number], TokenInfo[]>>;
+  /** GAS_STRATEGY_<CHAIN> where set; otherwise the chain's own default (known-chains.ts). */
+  gasStrategies: Partial<Record<(typeof CHAIN_KEYS)[number], GasStrategy>>;
 };
 
 export class ConfigError extends Error {
@@ -293,7 +309,19 @@ export function loadConfig(
     }
     tokens[k] = list;
   }
-  return { ...parsed, DATA_DIR: path.resolve(parsed.DATA_DIR), rpcUrls, confirmations, tokens };
+  const gasStrategies: Config["gasStrategies"] = {};
+  for (const k of CHAIN_KEYS) {
+    const g = parsed[`GAS_STRATEGY_${k.toUpperCase()}`] as GasStrategy | undefined;
+    if (g !== undefined) gasStrategies[k] = g;
+  }
+  return {
+    ...parsed,
+    DATA_DIR: path.resolve(parsed.DATA_DIR),
+    rpcUrls,
+    confirmations,
+    tokens,
+    gasStrategies,
+  };
 }
 
 function readConfigFile(explicit: string | undefined): Record<string, unknown> {

@@ -89,6 +89,9 @@ export async function startSandbox(config: Config, log: Logger): Promise<Sandbox
       // One confirmation and a quick poll: a newcomer sees a payment succeed within a block.
       confirmations: 1,
       pollingIntervalMs: 250,
+      // anvil runs the latest hardfork (Prague and on): collections and refunds are gasless
+      // batch sweeps, as on the main chains.
+      gasStrategy: "eip7702",
     };
     // Callbacks go to the developer's own machine, so private addresses are allowed here.
     gateway = await startGateway({

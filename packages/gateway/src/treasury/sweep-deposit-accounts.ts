@@ -1,0 +1,510 @@
+import { delegationCode, depositSweeperAbi, sweeperDeployment } from "@stablegate/contracts";
+import type { Kysely, Selectable } from "kysely";
+import type { Logger } from "pino";
+import {
+  type Address,
+  BaseError,
+  decodeErrorResult,
+  encodeFunctionData,
+  formatEther,
+  getAddress,
+  type Hex,
+  parseEventLogs,
+  type SignedAuthorization,
+} from "viem";
+import type { ChainRegistry } from "../chain/chain-registry.ts";
+import {
+  type ChainTxView,
+  type TxManager,
+  TxRejectedError,
+  type TxRequest,
+} from "../chain/tx-manager/tx-manager.ts";
+import type { Wallets } from "../chain/wallets.ts";
+import type { AddressBook } from "../ledger/address-book.ts";
+import { postSweep } from "../ledger/money-events.ts";
+import type { Database, SweepsTable } from "../platform/database/schema.ts";
+import type { Leases } from "../platform/lease.ts";
+import { createWorker, type Worker } from "../platform/worker.ts";
+import {
+  type DepositAccounts,
+  DepositTransferError,
+  type DepositTransferRequest,
+} from "./deposit-accounts.ts";
+import { TreasuryWorkStoppedError } from "./deposit-sender.ts";
+
+type Sweep = Selectable<SweepsTable>;
+type Precondition = NonNullable<TxRequest["precondition"]>;
+
+/** A member's precondition refused it where the batch was being signed. */
+class MemberRefusedError extends Error {
+  constructor(
+    readonly sweep: Sweep,
+    readonly reason: unknown,
+  ) {
+    super(`sweep ${sweep.idempotency_key}: ${(reason as Error).message}`);
+  }
+}
+
+export interface SweepDepositAccountsOptions {
+  db: Kysely<Database>;
+  chains: ChainRegistry;
+  txManager: Pick<TxManager, "submit" | "byKey" | "get" | "estimate" | "client">;
+  wallets: Pick<Wallets, "depositAccount" | "gasWallet">;
+  leases: Leases;
+  book: AddressBook;
+  log: Logger;
+  /** A batch goes out once this many sweeps wait (SWEEP_BATCH_SIZE)... */
+  batchSize: number;
+  /** ...or once the oldest has waited this long (SWEEP_MAX_WAIT_MS). */
+  maxWaitMs: number;
+  /** How often the batcher looks (and settles mined batches). */
+  intervalMs: number;
+  now?: () => Date;
+}
+
+/**
+ * The EIP-7702 strategy: a deposit address never holds native coin. transfer() records the
+ * request as a sweep (keyed by the caller's idempotency key) and answers "waiting"; a batcher per
+ * chain gathers open sweeps into ONE sweepMany transaction from the gas wallet, carrying an
+ * authorization for each deposit address not yet delegated to the sweeper. Once that transaction
+ * is confirmed, each sweep's own SweepResult decides it, and transfer() answers "submitted" with
+ * the batch transaction as that sweep saw it (a failed call in a confirmed batch is "failed").
+ */
+export function createSweepDepositAccounts(options: SweepDepositAccountsOptions) {
+  const { db, chains, txManager, wallets, leases, log } = options;
+  const now = options.now ?? (() => new Date());
+  // The callers' preconditions by key: closures, so they live in the process that asked. A
+  // member that has one is not signed into a batch until this process holds it again (the
+  // treasury worker asks again on each pass while it waits).
+  const preconditions = new Map<string, Precondition>();
+  const leaseName = (chainKey: string) => `sweep-batcher:${chainKey}`;
+  const deployed = new Set<string>();
+  const ticked = new Set<string>();
+
+  const sweeper = () => sweeperDeployment(wallets.gasWallet().address);
+
+  async function view(sweep: Sweep): Promise<ChainTxView> {
+    const batch = await db
+      .selectFrom("sweep_batches")
+      .select("chain_tx_id")
+      .where("id", "=", sweep.batch_id as number)
+      .executeTakeFirstOrThrow();
+    const tx = await txManager.get(Number(batch.chain_tx_id));
+    if (!tx) throw new Error(`sweep batch ${sweep.batch_id}: chain transaction missing`);
+    return sweep.state === "failed"
+      ? { ...tx, state: "failed", error: sweep.result ?? tx.error }
+      : { ...tx, state: "confirmed" };
+  }
+
+  async function transfer(request: DepositTransferRequest) {
+    // Sent as its own transaction before the chain moved to this strategy: that one stands.
+    const existing = await txManager.byKey(request.idempotencyKey);
+    if (existing) return { state: "submitted" as const, tx: existing };
+    if (request.amount <= 0n) {
+      throw new DepositTransferError(
+        `${request.idempotencyKey}: a sweep needs an amount above 0, not ${request.amount}`,
+      );
+    }
+    if (request.precondition) preconditions.set(request.idempotencyKey, request.precondition);
+    const sweep = await db
+      .selectFrom("sweeps")
+      .selectAll()
+      .where("idempotency_key", "=", request.idempotencyKey)
+      .executeTakeFirst();
+    if (!sweep) {
+      await db
+        .insertInto("sweeps")
+        .values({
+          chain_id: request.chainKey,
+          deposit_index: request.depositIndex,
+          deposit_address: wallets.depositAccount(request.depositIndex).address,
+          token_address: getAddress(request.token),
+          to_address: getAddress(request.to),
+          amount: request.amount,
+          purpose: request.purpose,
+          idempotency_key: request.idempotencyKey,
+          has_precondition: request.precondition !== undefined,
+          state: "open",
+        })
+        .onConflict((oc) => oc.column("idempotency_key").doNothing())
+        .execute();
+      workers.get(request.chainKey)?.nudge();
+      return { state: "waiting" as const, reason: "queued for the next sweep batch" };
+    }
+    switch (sweep.state) {
+      case "open":
+        return { state: "waiting" as const, reason: "waiting for the next sweep batch" };
+      case "batched": {
+        const batch = await db
+          .selectFrom("sweep_batches")
+          .select("error")
+          .where("id", "=", sweep.batch_id as number)
+          .executeTakeFirst();
+        if (batch?.error) throw new DepositTransferError(batch.error);
+        return { state: "waiting" as const, reason: `in sweep batch ${sweep.batch_id}` };
+      }
+      case "stopped":
+        preconditions.delete(request.idempotencyKey);
+        throw new TreasuryWorkStoppedError(sweep.result ?? request.idempotencyKey);
+      default:
+        preconditions.delete(request.idempotencyKey);
+        return { state: "submitted" as const, tx: await view(sweep) };
+    }
+  }
+
+  /** Deploys the gas wallet's sweeper on a chain if its code is not there yet. */
+  async function ensureSweeper(chainKey: string): Promise<Address | undefined> {
+    const { address, to, deployData } = sweeper();
+    if (deployed.has(chainKey)) return address;
+    const code = await txManager.client(chainKey).getCode({ address });
+    if (code && code !== "0x") {
+      deployed.add(chainKey);
+      return address;
+    }
+    const tx = await txManager.submit({
+      chainKey,
+      from: wallets.gasWallet(),
+      to,
+      data: deployData,
+      purpose: "deploy_sweeper",
+      idempotencyKey: `deploy-sweeper:${chainKey}`,
+    });
+    if (tx.state === "failed") {
+      log.error({ chain: chainKey, tx_hash: tx.txHash }, "deploying the sweeper failed");
+    }
+    return undefined;
+  }
+
+  /** Open sweeps become a batch once enough wait or the oldest has waited long enough. */
+  async function formBatch(chainKey: string): Promise<number | undefined> {
+    const open = await db
+      .selectFrom("sweeps")
+      .selectAll()
+      .where("chain_id", "=", chainKey)
+      .where("state", "=", "open")
+      .orderBy("id")
+      .limit(options.batchSize * 4)
+      .execute();
+    const ready = open.filter((s) => !s.has_precondition || preconditions.has(s.idempotency_key));
+    const oldest = ready[0];
+    if (!oldest) return undefined;
+    const due =
+      ready.length >= options.batchSize ||
+      now().getTime() - oldest.created_at.getTime() >= options.maxWaitMs;
+    if (!due) return undefined;
+    const members = ready.slice(0, options.batchSize);
+    return db.transaction().execute(async (trx) => {
+      const batch = await trx
+        .insertInto("sweep_batches")
+        .values({ chain_id: chainKey })
+        .returning("id")
+        .executeTakeFirstOrThrow();
+      await trx
+        .updateTable("sweeps")
+        .set({ batch_id: batch.id, state: "batched", updated_at: now() })
+        .where(
+          "id",
+          "in",
+          members.map((m) => m.id),
+        )
+        .where("state", "=", "open")
+        .execute();
+      return batch.id;
+    });
+  }
+
+  /** Authorizations for the accounts not yet delegated to the sweeper (their code says so). */
+  async function authorizations(
+    chainKey: string,
+    sweeperAddress: Address,
+    members: Sweep[],
+  ): Promise<SignedAuthorization[]> {
+    const c = txManager.client(chainKey);
+    const wanted = delegationCode(sweeperAddress);
+    const chainId = chains.get(chainKey).evmChainId;
+    const out: SignedAuthorization[] = [];
+    const seen = new Set<number>();
+    for (const m of members) {
+      if (seen.has(m.deposit_index)) continue;
+      seen.add(m.deposit_index);
+      const account = wallets.depositAccount(m.deposit_index);
+      const code = await c.getCode({ address: account.address });
+      if (code?.toLowerCase() === wanted) continue;
+      // The account's next nonce: a deposit address sends nothing itself under this strategy,
+      // so it stays valid until the batch is mined (and after a reorg, until it is again).
+      const nonce = await c.getTransactionCount({ address: account.address, blockTag: "pending" });
+      out.push(
+        await account.signAuthorization({ contractAddress: sweeperAddress, chainId, nonce }),
+      );
+    }
+    return out;
+  }
+
+  async function setBatchError(batchId: number, error: string | null): Promise<void> {
+    await db.updateTable("sweep_batches").set({ error }).where("id", "=", batchId).execute();
+  }
+
+  /** Signs and sends a written batch (again after a crash: the same key finds the same one). */
+  async function submitBatch(chainKey: string, batchId: number, sweeperAddress: Address) {
+    for (;;) {
+      const members = await db
+        .selectFrom("sweeps")
+        .selectAll()
+        .where("batch_id", "=", batchId)
+        .where("state", "=", "batched")
+        .orderBy("id")
+        .execute();
+      if (members.length === 0) return;
+      const missing = members.filter(
+        (m) => m.has_precondition && !preconditions.has(m.idempotency_key),
+      );
+      if (missing.length > 0) {
+        log.info(
+          { chain: chainKey, batch: batchId, waiting_for: missing.length },
+          "sweep batch waits for its members' callers to ask again",
+        );
+        return;
+      }
+      const gasWallet = wallets.gasWallet();
+      const authorizationList = await authorizations(chainKey, sweeperAddress, members);
+      // One Sweep per request, even for two from one address (a collection and its fee): each
+      // has its own SweepResult, so one failing does not take the other with it.
+      const data = encodeFunctionData({
+        abi: depositSweeperAbi,
+        functionName: "sweepMany",
+        args: [
+          members.map((m) => ({
+            account: m.deposit_address as Address,
+            token: m.token_address as Address,
+            transfers: [{ to: m.to_address as Address, amount: BigInt(m.amount) }],
+          })),
+        ],
+      });
+      const estimate = await txManager
+        .estimate({
+          chainKey,
+          from: gasWallet.address,
+          to: sweeperAddress,
+          data,
+          authorizationList,
+        })
+        .catch(async (err: unknown) => {
+          const message = `sweep batch ${batchId} on ${chainKey} would fail: ${err instanceof BaseError ? err.shortMessage : (err as Error).message}`;
+          await setBatchError(batchId, message);
+          throw new DepositTransferError(message);
+        });
+      const funds = await txManager.client(chainKey).getBalance({ address: gasWallet.address });
+      if (funds < estimate.maxCost) {
+        const message =
+          `gas wallet ${gasWallet.address} holds ${formatEther(funds)} native coin on ${chainKey}; ` +
+          `${formatEther(estimate.maxCost)} is needed for sweep batch ${batchId} of ${members.length} transfers: fund the gas wallet`;
+        await setBatchError(batchId, message);
+        throw new DepositTransferError(message);
+      }
+      try {
+        await txManager.submit({
+          chainKey,
+          from: gasWallet,
+          to: sweeperAddress,
+          data,
+          authorizationList,
+          gasLimit: estimate.gasLimit,
+          fees: {
+            maxFeePerGas: estimate.maxFeePerGas,
+            maxPriorityFeePerGas: estimate.maxPriorityFeePerGas,
+          },
+          purpose: "sweep_batch",
+          idempotencyKey: `sweep-batch:${batchId}`,
+          // Each member's own precondition, in the transaction that signs the batch; one that
+          // refuses leaves the batch, and the batch is built again without it.
+          precondition: async (trx) => {
+            for (const [index, m] of members.entries()) {
+              try {
+                await preconditions.get(m.idempotency_key)?.(trx);
+              } catch (err) {
+                throw new MemberRefusedError(m, err);
+              }
+              await trx
+                .updateTable("sweeps")
+                .set({ batch_index: index })
+                .where("id", "=", m.id)
+                .execute();
+            }
+          },
+          recordWith: async (trx, tx) => {
+            await trx
+              .updateTable("sweep_batches")
+              .set({ chain_tx_id: tx.id, error: null })
+              .where("id", "=", batchId)
+              .execute();
+          },
+        });
+        return;
+      } catch (err) {
+        if (err instanceof MemberRefusedError) {
+          const stopped = err.reason instanceof TreasuryWorkStoppedError;
+          // Stopped: the request ends as its precondition says. Any other error: back to the
+          // open sweeps, for a later batch.
+          await db
+            .updateTable("sweeps")
+            .set(
+              stopped
+                ? { state: "stopped", result: (err.reason as Error).message, updated_at: now() }
+                : { state: "open", batch_id: null, updated_at: now() },
+            )
+            .where("id", "=", err.sweep.id)
+            .execute();
+          if (!stopped) log.warn({ err: err.reason, sweep: err.sweep.id }, err.message);
+          continue;
+        }
+        if (err instanceof TxRejectedError) {
+          const message = `sweep batch ${batchId} on ${chainKey} refused (${err.kind}): ${err.message}`;
+          await setBatchError(batchId, message);
+          throw new DepositTransferError(message);
+        }
+        throw err;
+      }
+    }
+  }
+
+  /** A mined batch's results, once its transaction is final: one state per member. */
+  async function settleBatch(batchId: number, tx: ChainTxView, sweeperAddress: Address) {
+    const results = new Map<number, { ok: boolean; reason: Hex }>();
+    if (tx.state === "confirmed") {
+      const receipt = await txManager.client(tx.chainKey).getTransactionReceipt({
+        hash: tx.txHash,
+      });
+      const logs = parseEventLogs({
+        abi: depositSweeperAbi,
+        eventName: "SweepResult",
+        logs: receipt.logs.filter((l) => l.address.toLowerCase() === sweeperAddress.toLowerCase()),
+      });
+      for (const l of logs)
+        results.set(Number(l.args.index), { ok: l.args.ok, reason: l.args.reason });
+    }
+    const cost =
+      tx.gasUsed !== null && tx.effectiveGasPrice !== null
+        ? tx.gasUsed * tx.effectiveGasPrice
+        : null;
+    await db.transaction().execute(async (trx) => {
+      const members = await trx
+        .selectFrom("sweeps")
+        .selectAll()
+        .where("batch_id", "=", batchId)
+        .where("state", "=", "batched")
+        .forUpdate()
+        .execute();
+      // An equal share of the batch's gas for every member, the failed ones too: each took a call.
+      const share = cost === null || members.length === 0 ? null : cost / BigInt(members.length);
+      for (const m of members) {
+        const r = m.batch_index === null ? undefined : results.get(m.batch_index);
+        const ok = r?.ok === true;
+        const result = ok
+          ? null
+          : tx.state !== "confirmed"
+            ? `sweep batch ${tx.txHash} failed: ${tx.error ?? "unknown"}`
+            : r
+              ? `sweep failed in batch ${tx.txHash}: ${describeReason(r.reason)}`
+              : `sweep batch ${tx.txHash} has no result for it`;
+        await trx
+          .updateTable("sweeps")
+          .set({ state: ok ? "confirmed" : "failed", result, gas_cost: share, updated_at: now() })
+          .where("id", "=", m.id)
+          .execute();
+        if (ok) await postSweep(trx, m, tx, options.book);
+      }
+    });
+  }
+
+  /** One pass for a chain: deploy the sweeper, settle what is final, send what is due. */
+  async function tick(chainKey: string): Promise<void> {
+    const lease = await leases.claim(leaseName(chainKey));
+    if (!lease) return;
+    ticked.add(chainKey);
+    const sweeperAddress = await ensureSweeper(chainKey);
+    if (!sweeperAddress) return;
+    const batches = await db
+      .selectFrom("sweep_batches")
+      .leftJoin("chain_txs", "chain_txs.id", "sweep_batches.chain_tx_id")
+      .select(["sweep_batches.id", "sweep_batches.chain_tx_id", "chain_txs.state"])
+      .where("sweep_batches.chain_id", "=", chainKey)
+      .where((eb) =>
+        eb.exists(
+          eb
+            .selectFrom("sweeps")
+            .select("sweeps.id")
+            .whereRef("sweeps.batch_id", "=", "sweep_batches.id")
+            .where("sweeps.state", "=", "batched"),
+        ),
+      )
+      .orderBy("sweep_batches.id")
+      .execute();
+    for (const b of batches) {
+      if (lease.signal.aborted) return;
+      const id = b.id;
+      try {
+        if (b.chain_tx_id === null) {
+          await submitBatch(chainKey, id, sweeperAddress);
+        } else if (b.state === "confirmed" || b.state === "failed") {
+          const tx = await txManager.get(Number(b.chain_tx_id));
+          if (tx) await settleBatch(id, tx, sweeperAddress);
+        }
+      } catch (err) {
+        // Told to the members' callers (sweep_batches.error); the next pass tries again.
+        log.warn({ err, chain: chainKey, batch: id }, "sweep batch not sent");
+      }
+    }
+    if (lease.signal.aborted) return;
+    const formed = await formBatch(chainKey);
+    if (formed !== undefined) await submitBatch(chainKey, formed, sweeperAddress);
+  }
+
+  const workers = new Map<string, Worker>();
+
+  const accounts: DepositAccounts = {
+    transfer,
+    // A sweep's share of its batch's gas is written when the batch is settled (gas_cost).
+    async settled() {},
+  };
+
+  return {
+    ...accounts,
+    tick,
+    ensureSweeper,
+    sweeperAddress: () => sweeper().address,
+    start(chainKeys: string[]) {
+      for (const key of chainKeys) {
+        const worker = createWorker({
+          name: `sweep batcher ${key}`,
+          log,
+          intervalMs: options.intervalMs,
+          backoff: { initialMs: options.intervalMs },
+          run: async () => {
+            await tick(key);
+            return "idle";
+          },
+        });
+        workers.set(key, worker);
+        worker.start();
+      }
+    },
+    async stop() {
+      await Promise.all([...workers.values()].map((w) => w.stop()));
+      workers.clear();
+      await Promise.all([...ticked].map((key) => leases.release(leaseName(key))));
+    },
+  };
+}
+
+export type SweepDepositAccounts = ReturnType<typeof createSweepDepositAccounts>;
+
+/** A failed sweep's revert data, named by the sweeper's errors where it is one of them. */
+function describeReason(reason: Hex): string {
+  if (reason === "0x") return "reverted without a reason";
+  try {
+    const e = decodeErrorResult({ abi: depositSweeperAbi, data: reason });
+    return `${e.errorName}(${(e.args ?? []).map(String).join(", ")})`;
+  } catch {
+    return reason;
+  }
+}
