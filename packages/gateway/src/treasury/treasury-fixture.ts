@@ -15,6 +15,7 @@ import { privateKeyToAccount } from "viem/accounts";
 import { anvil } from "viem/chains";
 import { expect, vi } from "vitest";
 import type { RegisteredChain } from "../chain/chain-registry.ts";
+import type { GasStrategy } from "../chain/known-chains.ts";
 import { createWallets } from "../chain/wallets.ts";
 import { startLocalChain } from "../sandbox/local-chain.ts";
 import { startCallbackReceiver } from "../testing/callback-receiver.ts";
@@ -50,7 +51,9 @@ export const WAIT = { timeout: 60_000, interval: 100 };
 export const units = (amount: string) => parseUnits(amount, 6);
 
 /** Start once per file (beforeAll), stop() after all. */
-export async function startTreasuryFixture() {
+export async function startTreasuryFixture(
+  options: { gasStrategy?: GasStrategy; env?: Record<string, string> } = {},
+) {
   const wallets = createWallets(mnemonicToSeedSync(TEST_MNEMONIC, SEED_PASSPHRASE));
   const chain = await startLocalChain({
     port: await freePort(),
@@ -78,6 +81,8 @@ export async function startTreasuryFixture() {
     rpcUrls: [chain.rpcUrl],
     confirmations: 1,
     pollingIntervalMs: 100,
+    // The top-up strategy's own tests run here; sweep-batches.test.ts runs the EIP-7702 one.
+    gasStrategy: options.gasStrategy ?? "topup",
   };
   const started: Array<{ close(): Promise<void> }> = [];
   const stop = async () => {
@@ -101,6 +106,7 @@ export async function startTreasuryFixture() {
         PAYMENT_TTL_SECONDS: String(TTL_SECONDS),
         TREASURY_INTERVAL_MS: "100",
         CALLBACK_ALLOWED_NETWORKS: "127.0.0.1/32",
+        ...options.env,
       },
       settleIntervalMs: 100,
     });

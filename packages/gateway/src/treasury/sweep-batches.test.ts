@@ -1,0 +1,246 @@
+import { depositSweeperAbi } from "@stablegate/contracts";
+import {
+  type Address,
+  createTestClient,
+  createWalletClient,
+  erc20Abi,
+  getAddress,
+  type Hex,
+  http,
+  parseEther,
+  parseEventLogs,
+} from "viem";
+import { privateKeyToAccount } from "viem/accounts";
+import { anvil } from "viem/chains";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import {
+  type Intent,
+  startTreasuryFixture,
+  type TreasuryFixture,
+  units,
+  WAIT,
+} from "./treasury-fixture.ts";
+
+// The EIP-7702 strategy end to end (sweep-deposit-accounts.ts): refunds and collections leave
+// their deposit addresses in batches, one sweepMany transaction from the gas wallet each, and no
+// deposit address ever holds native coin. The top-up strategy keeps treasury.test.ts.
+
+const BATCH = 50;
+let f: TreasuryFixture;
+beforeAll(async () => {
+  f = await startTreasuryFixture({
+    gasStrategy: "eip7702",
+    env: {
+      // Long enough to create and pay 50 intents before their deadlines.
+      PAYMENT_TTL_SECONDS: "15",
+      SWEEP_BATCH_SIZE: String(BATCH),
+      SWEEP_MAX_WAIT_MS: "10000",
+    },
+  });
+});
+afterAll(() => f?.stop());
+
+/** The one hash that moved an intent's money out, whichever kind of move it was. */
+const movedBy = (d: Intent) =>
+  (d.aggregation_tx_hash ?? d.refund_tx_hash ?? d.late_refund_tx_hash) as Hex | null;
+
+async function sweepResults(hash: Hex) {
+  const receipt = await f.publicClient.getTransactionReceipt({ hash });
+  expect(receipt.status).toBe("success");
+  return parseEventLogs({ abi: depositSweeperAbi, logs: receipt.logs, eventName: "SweepResult" });
+}
+
+/** The payer pays each (address, amount) without waiting in between; resolves once all are mined. */
+async function payAll(payments: Array<[Address, string]>) {
+  const payer = createWalletClient({
+    account: privateKeyToAccount(f.chain.payerPrivateKey),
+    chain: anvil,
+    transport: http(f.chain.rpcUrl),
+  });
+  const hashes: Hex[] = [];
+  for (const [to, amount] of payments) {
+    hashes.push(
+      await payer.writeContract({
+        address: f.chain.tokenAddress,
+        abi: erc20Abi,
+        functionName: "transfer",
+        args: [to, units(amount)],
+      }),
+    );
+  }
+  for (const hash of hashes) {
+    const receipt = await f.publicClient.waitForTransactionReceipt({ hash });
+    expect(receipt.status).toBe("success");
+  }
+}
+
+describe("batch sweeps (GAS_STRATEGY eip7702)", () => {
+  let collected: Intent | undefined;
+
+  it(`a batch of ${BATCH} collections and refunds goes out in one transaction, gasless for the deposit addresses`, async () => {
+    const treasury = getAddress("0x00000000000000000000000000000000000a11ce");
+    const shop = await f.openShop({ treasury, feeBps: 0 });
+    const intents: Intent[] = [];
+    for (let i = 0; i < BATCH; i++) intents.push(await shop.create("10"));
+    // Every other one underpaid (refunded), the rest paid in full (collected).
+    await payAll(intents.map((it, i) => [it.payment_address, i % 2 === 0 ? "10" : "3"]));
+    const payerBefore = await f.tokenBalance(f.chain.payerAddress);
+
+    // One query for all of them: fifty pollers at once would starve the gateway under test.
+    await vi.waitFor(
+      async () => {
+        const open = await f.gw.database.db
+          .selectFrom("payment_intents")
+          .select("id")
+          .where(
+            "id",
+            "in",
+            intents.map((it) => it.payment_intent_id),
+          )
+          .where("aggregation_tx_hash", "is", null)
+          .where("refund_tx_hash", "is", null)
+          .where("late_refund_tx_hash", "is", null)
+          .execute();
+        if (open.length > 0) throw new Error(`${open.length} intents not swept yet`);
+      },
+      { ...WAIT, interval: 500 },
+    );
+    const done: Intent[] = [];
+    for (const it of intents) done.push(await shop.get(it.payment_intent_id));
+    const hashes = new Set(done.map(movedBy));
+    expect(hashes.size, `${[...hashes].join(", ")}`).toBe(1);
+    const hash = [...hashes][0] as Hex;
+    const tx = await f.publicClient.getTransaction({ hash });
+    expect(tx.type).toBe("eip7702");
+    expect(getAddress(tx.from)).toBe(f.wallets.gasWallet().address);
+    // One authorization per deposit address, none delegated before.
+    expect(tx.authorizationList).toHaveLength(BATCH);
+    for (const a of tx.authorizationList ?? []) expect(a.chainId).toBe(f.chain.evmChainId);
+    const results = await sweepResults(hash);
+    expect(results.map((r) => r.args.ok)).toEqual(Array(BATCH).fill(true));
+
+    let refunded = 0n;
+    for (const [i, d] of done.entries()) {
+      const paid = i % 2 === 0 ? "10" : "3";
+      // An underpayment is refunded; a full one collected (or refunded, had it landed late).
+      if (d.aggregation_tx_hash) {
+        expect(paid).toBe("10");
+        expect(d.aggregated_amount).toBe("10");
+      } else refunded += units(paid);
+      expect(await f.tokenBalance(d.payment_address)).toBe(0n);
+      // Nothing to top up, nothing left behind.
+      expect(await f.publicClient.getBalance({ address: d.payment_address })).toBe(0n);
+    }
+    expect(await f.tokenBalance(f.chain.payerAddress)).toBe(payerBefore + refunded);
+    expect(refunded).toBeLessThan(units("10") * BigInt(BATCH));
+    collected = done.find((d) => d.aggregation_tx_hash !== null);
+
+    // One batch transaction, whose gas the gas wallet paid and the ledger holds.
+    const batches = await f.gw.database.db
+      .selectFrom("chain_txs")
+      .select(["tx_hash", "gas_used"])
+      .where("purpose", "=", "sweep_batch")
+      .execute();
+    expect(batches.map((b) => b.tx_hash)).toEqual([hash]);
+    const shares = await f.gw.database.db
+      .selectFrom("sweeps")
+      .select("gas_cost")
+      .where("state", "=", "confirmed")
+      .execute();
+    expect(shares).toHaveLength(BATCH);
+    for (const s of shares) expect(BigInt(s.gas_cost ?? 0)).toBeGreaterThan(0n);
+    const report = await vi.waitFor(async () => {
+      const r = await f.gw.services.reconciler.reconcile({ attempts: 20, waitMs: 500 });
+      if (!r.ok)
+        throw new Error(JSON.stringify(r, (_k, v) => (typeof v === "bigint" ? String(v) : v), 2));
+      return r;
+    }, WAIT);
+    expect(report.ok).toBe(true);
+  });
+
+  it("a deposit address paid again after it was swept is swept again without a new authorization", async () => {
+    expect(collected, "the batch test collected an intent").toBeDefined();
+    const intent = collected as Intent;
+    await f.pay(intent.payment_address, "2");
+    const done = await vi.waitFor(async () => {
+      const row = await f.gw.database.db
+        .selectFrom("payment_intents")
+        .select("late_refund_tx_hash")
+        .where("id", "=", intent.payment_intent_id)
+        .executeTakeFirstOrThrow();
+      if (!row.late_refund_tx_hash) throw new Error("no late refund yet");
+      return row.late_refund_tx_hash as Hex;
+    }, WAIT);
+    const tx = await f.publicClient.getTransaction({ hash: done });
+    // Already delegated: a plain EIP-1559 call to the sweeper, no authorization at all.
+    expect(tx.type).toBe("eip1559");
+    expect((await sweepResults(done)).map((r) => [r.args.account, r.args.ok])).toEqual([
+      [intent.payment_address, true],
+    ]);
+    expect(await f.transferOf(done)).toEqual([
+      { from: intent.payment_address, to: getAddress(f.chain.payerAddress), value: units("2") },
+    ]);
+    expect(await f.publicClient.getBalance({ address: intent.payment_address })).toBe(0n);
+  });
+
+  it("one address whose token transfer fails does not sink the others: its refund fails alone", async () => {
+    const shop = await f.openShop();
+    const intents = [await shop.create("10"), await shop.create("10"), await shop.create("10")];
+    await payAll(intents.map((it) => [it.payment_address, "4"]));
+    // The first deposit address's tokens leave before its refund can: its own key sends them
+    // elsewhere (it needs coin for that, which the gateway never gives it).
+    const bad = intents[0] as Intent;
+    const account = f.wallets.depositAccount(
+      Number(
+        (
+          await f.gw.database.db
+            .selectFrom("payment_intents")
+            .select("deposit_index")
+            .where("id", "=", bad.payment_intent_id)
+            .executeTakeFirstOrThrow()
+        ).deposit_index,
+      ),
+    );
+    const transport = http(f.chain.rpcUrl);
+    await createTestClient({ mode: "anvil", chain: anvil, transport }).setBalance({
+      address: account.address,
+      value: parseEther("1"),
+    });
+    const drained = await createWalletClient({ account, chain: anvil, transport }).writeContract({
+      address: f.chain.tokenAddress,
+      abi: erc20Abi,
+      functionName: "transfer",
+      args: ["0x000000000000000000000000000000000000dEaD", units("4")],
+    });
+    await f.publicClient.waitForTransactionReceipt({ hash: drained });
+
+    const good = await Promise.all(
+      intents
+        .slice(1)
+        .map((it) => shop.waitFor(it, (d) => d.status === "insufficient_refunded", "refund")),
+    );
+    const failed = await vi.waitFor(async () => {
+      const row = await f.gw.database.db
+        .selectFrom("refunds")
+        .leftJoin("chain_txs", "chain_txs.id", "refunds.chain_tx_id")
+        .select(["refunds.state", "refunds.error", "chain_txs.tx_hash"])
+        .where("payment_intent_id", "=", bad.payment_intent_id)
+        .executeTakeFirst();
+      if (row?.state !== "failed") throw new Error(`refund ${row?.state}`);
+      return row;
+    }, WAIT);
+    // The same batch: the others went through, this one is failed with the sweeper's reason.
+    expect(new Set(good.map((d) => d.refund_tx_hash))).toEqual(new Set([failed.tx_hash]));
+    expect(failed.error).toContain("TransferReverted");
+    const results = await sweepResults(failed.tx_hash as Hex);
+    const byAccount = Object.fromEntries(results.map((r) => [r.args.account, r.args.ok]));
+    expect(byAccount).toEqual({
+      [bad.payment_address]: false,
+      [intents[1]?.payment_address as Address]: true,
+      [intents[2]?.payment_address as Address]: true,
+    });
+    // The intent is left as a failed refund is today: not refunded, for a person to look at.
+    expect((await shop.get(bad.payment_intent_id)).status).toBe("insufficient_not_refunded");
+    for (const d of good) expect(await f.tokenBalance(d.payment_address)).toBe(0n);
+  });
+});
