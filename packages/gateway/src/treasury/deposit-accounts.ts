@@ -26,7 +26,12 @@ export interface DepositTransferRequest {
 }
 
 export type DepositTransferStep =
-  | { state: "waiting"; reason: string }
+  | {
+      state: "waiting";
+      reason: string;
+      /** When asking again is worth it (a sweep's batch is not due before); default: the interval. */
+      retryAfterMs?: number;
+    }
   | { state: "submitted"; tx: ChainTxView };
 
 /**

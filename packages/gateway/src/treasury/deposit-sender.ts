@@ -39,7 +39,9 @@ export function createDepositSender(options: {
       return tx;
     }
     const step = await depositAccounts.transfer(request);
-    if (step.state === "waiting") return wait(step.reason);
+    if (step.state === "waiting") {
+      return wait(step.reason, Math.max(options.intervalMs, step.retryAfterMs ?? 0));
+    }
     await record(step.tx);
     return step.tx;
   }

@@ -82,6 +82,9 @@ export function createSweepDepositAccounts(options: SweepDepositAccountsOptions)
   const ticked = new Set<string>();
 
   const sweeper = () => sweeperDeployment(wallets.gasWallet().address);
+  // A waiting caller asks again after this rather than on every treasury pass: hundreds of
+  // intents polling a batch that is seconds away cost the database more than the batch saves.
+  const retryAfterMs = Math.min(options.maxWaitMs, 2000);
 
   async function view(sweep: Sweep): Promise<ChainTxView> {
     const batch = await db
@@ -129,11 +132,15 @@ export function createSweepDepositAccounts(options: SweepDepositAccountsOptions)
         .onConflict((oc) => oc.column("idempotency_key").doNothing())
         .execute();
       workers.get(request.chainKey)?.nudge();
-      return { state: "waiting" as const, reason: "queued for the next sweep batch" };
+      return { state: "waiting" as const, reason: "queued for the next sweep batch", retryAfterMs };
     }
     switch (sweep.state) {
       case "open":
-        return { state: "waiting" as const, reason: "waiting for the next sweep batch" };
+        return {
+          state: "waiting" as const,
+          reason: "waiting for the next sweep batch",
+          retryAfterMs,
+        };
       case "batched": {
         const batch = await db
           .selectFrom("sweep_batches")
@@ -141,7 +148,11 @@ export function createSweepDepositAccounts(options: SweepDepositAccountsOptions)
           .where("id", "=", sweep.batch_id as number)
           .executeTakeFirst();
         if (batch?.error) throw new DepositTransferError(batch.error);
-        return { state: "waiting" as const, reason: `in sweep batch ${sweep.batch_id}` };
+        return {
+          state: "waiting" as const,
+          reason: `in sweep batch ${sweep.batch_id}`,
+          retryAfterMs,
+        };
       }
       case "stopped":
         preconditions.delete(request.idempotencyKey);
