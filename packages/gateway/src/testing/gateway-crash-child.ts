@@ -1,12 +1,14 @@
 // A whole gateway (API, watcher, treasury, transaction manager) in a process of its own, which
 // its transaction manager kills with SIGKILL right after it signs (or broadcasts) a refund
-// transaction: CHILD_CRASH_AT, through the crashAt option (never a setting of the production
+// transaction (CHILD_CRASH_PURPOSE: or a sweep batch, on a chain of CHILD_GAS_STRATEGY eip7702):
+// CHILD_CRASH_AT, through the crashAt option (never a setting of the production
 // config). It prints `LISTENING <url>` once it serves. merchant-refund-crash.test.ts runs it.
 import { mnemonicToSeedSync } from "@scure/bip39";
 import type { Address } from "viem";
 import { startGateway } from "../gateway.ts";
 import { loadConfig } from "../platform/config.ts";
 import { createDatabase } from "../platform/database/create-database.ts";
+import type { ChainTxPurpose } from "../platform/database/schema.ts";
 import { TEST_MNEMONIC } from "./test-gateway.ts";
 import { createTestLogger } from "./test-logger.ts";
 
@@ -34,9 +36,13 @@ const gateway = await startGateway({
       rpcUrls: [env.CHILD_RPC_URL as string],
       confirmations: 1,
       pollingIntervalMs: 100,
+      gasStrategy: (env.CHILD_GAS_STRATEGY as "eip7702" | "topup" | undefined) ?? "topup",
     },
   ],
   settleIntervalMs: 100,
-  crashTxAt: { point: env.CHILD_CRASH_AT as "after-sign" | "after-broadcast", purpose: "refund" },
+  crashTxAt: {
+    point: env.CHILD_CRASH_AT as "after-sign" | "after-broadcast",
+    purpose: (env.CHILD_CRASH_PURPOSE as ChainTxPurpose | undefined) ?? "refund",
+  },
 });
 process.stdout.write(`LISTENING ${gateway.url}\n`);
