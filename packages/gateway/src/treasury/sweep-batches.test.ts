@@ -14,6 +14,7 @@ import { privateKeyToAccount } from "viem/accounts";
 import { anvil } from "viem/chains";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import {
+  CHAIN_KEY,
   type Intent,
   startTreasuryFixture,
   type TreasuryFixture,
@@ -80,12 +81,27 @@ describe("batch sweeps (GAS_STRATEGY eip7702)", () => {
   it(`a batch of ${BATCH} collections and refunds goes out in one transaction, gasless for the deposit addresses`, async () => {
     const treasury = getAddress("0x00000000000000000000000000000000000a11ce");
     const shop = await f.openShop({ treasury, feeBps: 0 });
+    // The batcher paused until all fifty wait, so a slow machine's spread of deadlines cannot
+    // split them by SWEEP_MAX_WAIT_MS: this is about what one batch does.
+    await f.gw.services.sweeps.stop();
     const intents: Intent[] = [];
     for (let i = 0; i < BATCH; i++) intents.push(await shop.create("10"));
     // Every other one underpaid (refunded), the rest paid in full (collected).
     await payAll(intents.map((it, i) => [it.payment_address, i % 2 === 0 ? "10" : "3"]));
     const payerBefore = await f.tokenBalance(f.chain.payerAddress);
 
+    await vi.waitFor(
+      async () => {
+        const open = await f.gw.database.db
+          .selectFrom("sweeps")
+          .select("id")
+          .where("state", "=", "open")
+          .execute();
+        if (open.length < BATCH) throw new Error(`${open.length} sweeps open`);
+      },
+      { ...WAIT, interval: 500 },
+    );
+    f.gw.services.sweeps.start([CHAIN_KEY]);
     // One query for all of them: fifty pollers at once would starve the gateway under test.
     await vi.waitFor(
       async () => {
