@@ -259,4 +259,50 @@ describe("batch sweeps (GAS_STRATEGY eip7702)", () => {
     expect((await shop.get(bad.payment_intent_id)).status).toBe("insufficient_not_refunded");
     for (const d of good) expect(await f.tokenBalance(d.payment_address)).toBe(0n);
   });
+  it("an unfunded gas wallet: a readable reason for each member, nothing sent, the batch goes out once funded", async () => {
+    const test = createTestClient({ mode: "anvil", chain: anvil, transport: http(f.chain.rpcUrl) });
+    const gasWallet = f.wallets.gasWallet().address;
+    // The sweeper is deployed at start, paid by the gas wallet while it still had coin.
+    await vi.waitFor(async () => {
+      const code = await f.publicClient.getCode({ address: f.gw.services.sweeps.sweeperAddress() });
+      if (!code || code === "0x") throw new Error("sweeper not deployed yet");
+    }, WAIT);
+    const funded = await f.publicClient.getBalance({ address: gasWallet });
+    await test.setBalance({ address: gasWallet, value: 0n });
+    const sent = async () =>
+      (
+        await f.gw.database.db
+          .selectFrom("chain_txs")
+          .select("id")
+          .where("purpose", "=", "sweep_batch")
+          .execute()
+      ).length;
+    const before = await sent();
+    const shop = await f.openShop();
+    const intent = await shop.create("10");
+    await f.pay(intent.payment_address, "1");
+    const reason = await vi.waitFor(async () => {
+      const row = await f.gw.database.db
+        .selectFrom("treasury_work")
+        .select("last_error")
+        .where("payment_intent_id", "=", intent.payment_intent_id)
+        .executeTakeFirst();
+      if (row?.last_error) return row.last_error;
+      throw new Error(`the treasury has not reported the empty gas wallet: ${JSON.stringify(row)}`);
+    }, WAIT);
+    expect(reason).toContain(`gas wallet ${gasWallet} holds 0 native coin on local`);
+    expect(reason).toContain("fund the gas wallet");
+    expect(await sent()).toBe(before);
+
+    await test.setBalance({ address: gasWallet, value: funded });
+    const done = await shop.waitFor(
+      intent,
+      (d) => d.status === "insufficient_refunded",
+      "the refund after funding",
+    );
+    expect(await f.transferOf(done.refund_tx_hash as Hex)).toEqual([
+      { from: intent.payment_address, to: getAddress(f.chain.payerAddress), value: units("1") },
+    ]);
+    expect(await sent()).toBe(before + 1);
+  });
 });
