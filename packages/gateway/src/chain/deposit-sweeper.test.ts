@@ -174,7 +174,8 @@ function authorize(
     account,
     contractAddress: options.contractAddress ?? sweeper,
     chainId: anvil.id,
-    // A deposit address never sends a transaction, so its nonce stays 0.
+    // A deposit address never sends a transaction, so its nonce is 0 until an authorization
+    // applies (which raises it by one; the first test checks): each is authorized once here.
     nonce: options.nonce ?? 0,
   });
 }
@@ -274,6 +275,8 @@ describe("DepositSweeper", () => {
       expect(await publicClient.getCode({ address: account.address })).toBe(
         delegationCode(sweeper),
       );
+      // The applied authorization used nonce 0: a later one (another sweeper) must sign nonce 1.
+      expect(await publicClient.getTransactionCount({ address: account.address })).toBe(1);
     }
   });
 
@@ -608,24 +611,35 @@ describe("DepositSweeper", () => {
 
     const figures: string[] = [];
     for (const size of [1, 10]) {
+      // Each batch empties its addresses, as a collection does; the second follows a second
+      // payment to the same addresses.
       const accounts = await deposits(
         usdt,
-        Array.from({ length: size }, () => USDT("20")),
+        Array.from({ length: size }, () => USDT("10")),
       );
-      const sweeps = (amount: bigint) =>
-        accounts.map((account) => ({
-          account: account.address,
-          token: usdt,
-          transfers: [
-            { to: treasury, amount: amount - amount / 100n },
-            { to: fee, amount: amount / 100n },
-          ],
-        }));
+      const sweeps = accounts.map((account) => ({
+        account: account.address,
+        token: usdt,
+        transfers: [
+          { to: treasury, amount: USDT("9.9") },
+          { to: fee, amount: USDT("0.1") },
+        ],
+      }));
       const first = await sweepMany(
-        sweeps(USDT("10")),
+        sweeps,
         await Promise.all(accounts.map((account) => authorize(account))),
       );
-      const again = await sweepMany(sweeps(USDT("10")));
+      for (const account of accounts) {
+        await mined(
+          payer.writeContract({
+            address: usdt,
+            abi: erc20Abi,
+            functionName: "transfer",
+            args: [account.address, USDT("10")],
+          }),
+        );
+      }
+      const again = await sweepMany(sweeps);
       expect(first.results.every((r) => r.ok) && again.results.every((r) => r.ok)).toBe(true);
       figures.push(
         `${size} sweep(s) of 2 transfers: ${first.receipt.gasUsed} gas with authorizations ` +
