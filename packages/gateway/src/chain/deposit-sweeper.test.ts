@@ -67,6 +67,7 @@ let usdt: Address;
 let falseToken: Address;
 let noReturnToken: Address;
 let reentrantToken: Address;
+let longRevertToken: Address;
 
 const transport = () => http(chain.rpcUrl);
 const walletOf = (account: PrivateKeyAccount) =>
@@ -96,6 +97,7 @@ beforeAll(async () => {
   falseToken = await deploy(testTokens.FalseReturningToken);
   noReturnToken = await deploy(testTokens.NoReturnToken);
   reentrantToken = await deploy(testTokens.ReentrantToken);
+  longRevertToken = await deploy(testTokens.LongRevertToken);
   await mined(
     walletOf(operator).writeContract({
       address: reentrantToken,
@@ -429,6 +431,7 @@ describe("DepositSweeper", () => {
     const delegatedElsewhere = await deposit(usdt, USDT("1"));
     const noCodeToken = await deposit(usdt, USDT("1"));
     const alsoGood = await deposit(usdt, USDT("4"));
+    const longReason = await deposit(longRevertToken, 100n);
 
     const sweeps: SweepArg[] = [
       { account: aboveBalance.address, token: usdt, transfers: [{ to, amount: USDT("6") }] },
@@ -447,6 +450,7 @@ describe("DepositSweeper", () => {
       { account: delegatedElsewhere.address, token: usdt, transfers: [{ to, amount: USDT("1") }] },
       { account: noCodeToken.address, token: tokenWithoutCode, transfers: [{ to, amount: 1n }] },
       { account: alsoGood.address, token: usdt, transfers: [{ to, amount: USDT("4") }] },
+      { account: longReason.address, token: longRevertToken, transfers: [{ to, amount: 1n }] },
     ];
     const authorizations = await Promise.all([
       authorize(aboveBalance),
@@ -459,6 +463,7 @@ describe("DepositSweeper", () => {
       authorize(delegatedElsewhere, { contractAddress: otherSweeper.address }),
       authorize(noCodeToken),
       authorize(alsoGood),
+      authorize(longReason),
     ]);
 
     // sweepMany's return value, from the same transaction simulated first.
@@ -504,6 +509,7 @@ describe("DepositSweeper", () => {
       },
       { abiItem: expect.anything(), errorName: "TokenWithoutCode", args: [tokenWithoutCode] },
       "0x",
+      transferReverted(0),
     ]);
     // The token's own revert reason travels inside TransferReverted.
     for (const index of [0, 5]) {
@@ -512,6 +518,11 @@ describe("DepositSweeper", () => {
         "InsufficientBalance",
       );
     }
+    // Cut to its first 256 bytes (an Error(string) selector and the start of the string), so a
+    // token reverting with megabytes cannot eat the batch's gas, and the wrapper still decodes.
+    const long = (reasons[9] as { args: readonly [bigint, Hex] }).args[1];
+    expect(long.length).toBe(2 + 2 * 256);
+    expect(long.startsWith("0x08c379a0")).toBe(true);
 
     expect(swept).toEqual([
       { account: good.address, token: usdt, to, amount: USDT("2") },
@@ -528,6 +539,7 @@ describe("DepositSweeper", () => {
       [staleAuthorization, usdt, USDT("1")],
       [delegatedElsewhere, usdt, USDT("1")],
       [noCodeToken, usdt, USDT("1")],
+      [longReason, longRevertToken, 100n],
     ] as const) {
       expect(await balanceOf(token, account.address)).toBe(amount);
     }
