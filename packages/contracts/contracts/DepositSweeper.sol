@@ -103,11 +103,8 @@ contract DepositSweeper {
             } else {
                 // A low-level call rather than try/catch, so that whatever the account does is
                 // caught here and the batch goes on.
-                (ok[i], reason) =
-                    _call(
-                    s.account,
-                    abi.encodeCall(this.sweep, (s.token, s.transfers)),
-                    MAX_SWEEP_REASON_BYTES
+                (ok[i], reason) = _call(
+                    s.account, abi.encodeCall(this.sweep, (s.token, s.transfers)), MAX_SWEEP_REASON_BYTES
                 );
                 if (ok[i]) reason = "";
             }
@@ -127,11 +124,9 @@ contract DepositSweeper {
 
         for (uint256 i = 0; i < transfers.length; i++) {
             Transfer calldata t = transfers[i];
-            (bool success, bytes memory returned) =
-                _call(
-                token,
-                abi.encodeWithSelector(0xa9059cbb, t.to, t.amount), // transfer(address,uint256)
-                MAX_TOKEN_REASON_BYTES
+            // 0xa9059cbb: transfer(address,uint256).
+            (bool success, bytes memory returned) = _call(
+                token, abi.encodeWithSelector(0xa9059cbb, t.to, t.amount), MAX_TOKEN_REASON_BYTES
             );
             if (!success) revert TransferReverted(i, returned);
             // Tokens like mainnet USDT return nothing; the others must return true. Compared as a
