@@ -118,7 +118,9 @@ const dev = program
   .command("dev")
   .description("run the sandbox: local chain, test USDT, sandbox organisation, API on PGlite")
   .action(async () => {
-    const cfg = config();
+    // A developer watching a refund or a collection should not wait for 50 sweeps to gather:
+    // the sandbox sends its batch after 2 s unless SWEEP_MAX_WAIT_MS says otherwise.
+    const cfg = loadConfig({ SWEEP_MAX_WAIT_MS: "2000", ...process.env });
     const { createLogger } = await import("../platform/logger.ts");
     const { sandboxBanner, startSandbox } = await import("../sandbox/sandbox.ts");
     const log = createLogger({ level: cfg.LOG_LEVEL, pretty: cfg.LOG_PRETTY });

@@ -17,7 +17,6 @@ import {
   type ChainTxView,
   type TxManager,
   TxRejectedError,
-  type TxRequest,
 } from "../chain/tx-manager/tx-manager.ts";
 import type { Wallets } from "../chain/wallets.ts";
 import type { AddressBook } from "../ledger/address-book.ts";
@@ -33,15 +32,14 @@ import {
 import { TreasuryWorkStoppedError } from "./deposit-sender.ts";
 
 type Sweep = Selectable<SweepsTable>;
-type Precondition = NonNullable<TxRequest["precondition"]>;
 
-/** A member's precondition refused it where the batch was being signed. */
+/** A member's payment intent was reversed by a deep reorg: found where the batch is signed. */
 class MemberRefusedError extends Error {
   constructor(
     readonly sweep: Sweep,
-    readonly reason: unknown,
+    readonly reason: TreasuryWorkStoppedError,
   ) {
-    super(`sweep ${sweep.idempotency_key}: ${(reason as Error).message}`);
+    super(`sweep ${sweep.idempotency_key}: ${reason.message}`);
   }
 }
 
@@ -73,10 +71,6 @@ export interface SweepDepositAccountsOptions {
 export function createSweepDepositAccounts(options: SweepDepositAccountsOptions) {
   const { db, chains, txManager, wallets, leases, log } = options;
   const now = options.now ?? (() => new Date());
-  // The callers' preconditions by key: closures, so they live in the process that asked. A
-  // member that has one is not signed into a batch until this process holds it again (the
-  // treasury worker asks again on each pass while it waits).
-  const preconditions = new Map<string, Precondition>();
   const leaseName = (chainKey: string) => `sweep-batcher:${chainKey}`;
   const deployed = new Set<string>();
   const ticked = new Set<string>();
@@ -108,7 +102,6 @@ export function createSweepDepositAccounts(options: SweepDepositAccountsOptions)
         `${request.idempotencyKey}: a sweep needs an amount above 0, not ${request.amount}`,
       );
     }
-    if (request.precondition) preconditions.set(request.idempotencyKey, request.precondition);
     const sweep = await db
       .selectFrom("sweeps")
       .selectAll()
@@ -126,7 +119,6 @@ export function createSweepDepositAccounts(options: SweepDepositAccountsOptions)
           amount: request.amount,
           purpose: request.purpose,
           idempotency_key: request.idempotencyKey,
-          has_precondition: request.precondition !== undefined,
           state: "open",
         })
         .onConflict((oc) => oc.column("idempotency_key").doNothing())
@@ -155,10 +147,8 @@ export function createSweepDepositAccounts(options: SweepDepositAccountsOptions)
         };
       }
       case "stopped":
-        preconditions.delete(request.idempotencyKey);
         throw new TreasuryWorkStoppedError(sweep.result ?? request.idempotencyKey);
       default:
-        preconditions.delete(request.idempotencyKey);
         return { state: "submitted" as const, tx: await view(sweep) };
     }
   }
@@ -196,14 +186,13 @@ export function createSweepDepositAccounts(options: SweepDepositAccountsOptions)
       .orderBy("id")
       .limit(options.batchSize * 4)
       .execute();
-    const ready = open.filter((s) => !s.has_precondition || preconditions.has(s.idempotency_key));
-    const oldest = ready[0];
+    const oldest = open[0];
     if (!oldest) return undefined;
     const due =
-      ready.length >= options.batchSize ||
+      open.length >= options.batchSize ||
       now().getTime() - oldest.created_at.getTime() >= options.maxWaitMs;
     if (!due) return undefined;
-    const members = ready.slice(0, options.batchSize);
+    const members = open.slice(0, options.batchSize);
     return db.transaction().execute(async (trx) => {
       const batch = await trx
         .insertInto("sweep_batches")
@@ -266,16 +255,6 @@ export function createSweepDepositAccounts(options: SweepDepositAccountsOptions)
         .orderBy("id")
         .execute();
       if (members.length === 0) return;
-      const missing = members.filter(
-        (m) => m.has_precondition && !preconditions.has(m.idempotency_key),
-      );
-      if (missing.length > 0) {
-        log.info(
-          { chain: chainKey, batch: batchId, waiting_for: missing.length },
-          "sweep batch waits for its members' callers to ask again",
-        );
-        return;
-      }
       const gasWallet = wallets.gasWallet();
       const authorizationList = await authorizations(chainKey, sweeperAddress, members);
       // One Sweep per request, even for two from one address (a collection and its fee): each
@@ -326,14 +305,34 @@ export function createSweepDepositAccounts(options: SweepDepositAccountsOptions)
           },
           purpose: "sweep_batch",
           idempotencyKey: `sweep-batch:${batchId}`,
-          // Each member's own precondition, in the transaction that signs the batch; one that
-          // refuses leaves the batch, and the batch is built again without it.
+          // Where the batch is signed, under its members' intents' locks (taken in id order, as
+          // the lifecycle takes them): a member whose payment a deep reorg reversed meanwhile
+          // leaves the batch, and the batch is built again without it. This stands in for the
+          // callers' own preconditions, which are closures of the process that asked, while any
+          // process may sign the batch; reversals.ts stops the same work on the same condition,
+          // and leaves alone a sweep whose batch is signed (handed to the tx manager).
           precondition: async (trx) => {
+            const intents = await trx
+              .selectFrom("payment_intents")
+              .select(["id", "deposit_index", "reversed_at", "reversal_reason"])
+              .where(
+                "deposit_index",
+                "in",
+                members.map((m) => m.deposit_index),
+              )
+              .orderBy("id")
+              .forUpdate()
+              .execute();
+            const byIndex = new Map(intents.map((i) => [i.deposit_index, i]));
             for (const [index, m] of members.entries()) {
-              try {
-                await preconditions.get(m.idempotency_key)?.(trx);
-              } catch (err) {
-                throw new MemberRefusedError(m, err);
+              const intent = byIndex.get(m.deposit_index);
+              if (intent?.reversed_at) {
+                throw new MemberRefusedError(
+                  m,
+                  new TreasuryWorkStoppedError(
+                    `payment intent ${intent.id} was reversed by a deep reorg (${intent.reversal_reason ?? "no reason recorded"}); ${m.idempotency_key} needs a person`,
+                  ),
+                );
               }
               await trx
                 .updateTable("sweeps")
@@ -353,19 +352,13 @@ export function createSweepDepositAccounts(options: SweepDepositAccountsOptions)
         return;
       } catch (err) {
         if (err instanceof MemberRefusedError) {
-          const stopped = err.reason instanceof TreasuryWorkStoppedError;
-          // Stopped: the request ends as its precondition says. Any other error: back to the
-          // open sweeps, for a later batch.
+          // The request ends as a stopped one does with its caller (nothing was sent for it).
           await db
             .updateTable("sweeps")
-            .set(
-              stopped
-                ? { state: "stopped", result: (err.reason as Error).message, updated_at: now() }
-                : { state: "open", batch_id: null, updated_at: now() },
-            )
+            .set({ state: "stopped", result: err.reason.message, updated_at: now() })
             .where("id", "=", err.sweep.id)
             .execute();
-          if (!stopped) log.warn({ err: err.reason, sweep: err.sweep.id }, err.message);
+          log.warn({ sweep: err.sweep.id }, err.message);
           continue;
         }
         if (err instanceof TxRejectedError) {

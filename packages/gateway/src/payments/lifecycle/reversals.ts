@@ -102,9 +102,15 @@ export async function recordReversals(
   return reversals;
 }
 
-/** A transaction the tx manager holds under this key was sent (or is being sent). */
+/**
+ * A transaction the tx manager holds under this key was sent (or is being sent), on its own or as
+ * a sweep in a batch already signed (treasury/sweep-deposit-accounts.ts, which checks reversed_at
+ * under the same intent locks where it signs).
+ */
 function handedToTxManager(keys: string[]) {
-  return sql<boolean>`exists (select 1 from chain_txs where idempotency_key in (${sql.join(keys)}))`;
+  return sql<boolean>`(exists (select 1 from chain_txs where idempotency_key in (${sql.join(keys)}))
+    or exists (select 1 from sweeps s join sweep_batches b on b.id = s.batch_id
+      where s.idempotency_key in (${sql.join(keys)}) and b.chain_tx_id is not null))`;
 }
 
 async function stopUnsentTreasuryWork(

@@ -831,7 +831,6 @@ export interface SweepsTable {
   /** The caller's key: a retried transfer() finds its sweep. */
   idempotency_key: string;
   /** The caller gave a precondition: the batch is not signed without it in this process. */
-  has_precondition: boolean;
   batch_id: number | null;
   /** Its position in the batch's sweepMany call (SweepResult.index), written where it is signed. */
   batch_index: number | null;

@@ -18,7 +18,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     )`,
     // One token transfer a caller asked of a deposit address, keyed by the caller's idempotency
     // key. state: open (waiting for a batch), batched (in a batch not yet settled), stopped (its
-    // precondition refused it at signing), confirmed or failed (the batch's SweepResult said so,
+    // payment intent was reversed by a deep reorg before the batch was signed), confirmed or failed (the batch's SweepResult said so,
     // or the batch reverted).
     `create table sweeps (
       id serial primary key,
@@ -30,7 +30,6 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       amount numeric(78, 0) not null,
       purpose text not null,
       idempotency_key text not null unique,
-      has_precondition boolean not null,
       batch_id integer references sweep_batches(id),
       -- Its position in the batch's sweepMany call (SweepResult.index), written where it is signed.
       batch_index integer,
