@@ -13,7 +13,7 @@
  */
 import { pino } from "pino";
 import { envDatabaseUrl, envIntList, envNumber } from "./env-settings.ts";
-import { commandLine, fmt, printRunHeader, table } from "./report.ts";
+import { commandLine, fmt, printRunHeader, redactUrl, table } from "./report.ts";
 import { runWithCleanups } from "./run-with-cleanups.ts";
 import {
   type Kind,
@@ -43,8 +43,9 @@ const paymentsOverride = envNumber("BENCH_PAYMENTS", 0, 0);
 const refunds = envNumber("BENCH_REFUNDS", 2, 0);
 const feeBps = envNumber("BENCH_FEE_BPS", 100, 0);
 const ttlSeconds = envNumber("BENCH_TTL_SECONDS", 20, 5);
-// Shorter than the gateway's default (30 s) to keep the run short; long enough for a batch to fill.
-const maxWaitMs = envNumber("BENCH_MAX_WAIT_MS", 10_000, 0);
+// Shorter than the gateway's default (30 s) to keep the run short. At 10 s one run's first batch
+// went out with one refund alone (1, 49, 48 sweeps): refunds are due before the collections.
+const maxWaitMs = envNumber("BENCH_MAX_WAIT_MS", 20_000, 0);
 const blockTimeSeconds = envNumber("BENCH_BLOCK_TIME", 0.5, 0.2, false);
 const databaseUrl = envDatabaseUrl();
 const logLevel = process.env.BENCH_LOG_LEVEL || "warn";
@@ -72,6 +73,19 @@ const plans: Array<Pick<ScenarioSettings, "strategy" | "batch" | "payments">> = 
   })),
 ];
 
+printRunHeader(
+  "Stablegate treasury benchmark: gas per payment",
+  cmd,
+  databaseUrl
+    ? `PostgreSQL ${redactUrl(databaseUrl)}, a schema bench_<random> per scenario, dropped at the end`
+    : "PGlite on disk, a temp dir per scenario, removed at the end",
+  [
+    `chain:       anvil, a block every ${blockTimeSeconds} s, 1 confirmation; a fresh chain per scenario`,
+    `payments:    max(batch, 10) intents per scenario (topup: ${paymentsFor(10)})${paymentsOverride ? ` (BENCH_PAYMENTS=${paymentsOverride})` : ""}, ${refunds} of them underpaid and refunded, the rest collected with a ${feeBps} bps fee`,
+    `sweeps:      SWEEP_MAX_WAIT_MS=${maxWaitMs}, SWEEP_BATCH_SIZE the scenario's batch; PAYMENT_TTL_SECONDS=${ttlSeconds}, COLLECTION_DELAY_SECONDS=0`,
+  ],
+);
+
 const results: ScenarioResult[] = [];
 const ok = await runWithCleanups(async () => {
   for (const plan of plans) {
@@ -94,14 +108,8 @@ const ok = await runWithCleanups(async () => {
       );
     });
     if (!scenarioOk || !result) throw new Error(`scenario ${label(plan)} failed`);
-    if (results.length === 0)
-      printRunHeader("Stablegate treasury benchmark: gas per payment", cmd, result.databaseLabel, [
-        `chain:       ${result.anvilVersion}, a block every ${blockTimeSeconds} s, 1 confirmation; a fresh chain and database per scenario`,
-        `payments:    max(batch, 10) intents each (topup: ${paymentsFor(10)})${paymentsOverride ? ` (BENCH_PAYMENTS=${paymentsOverride})` : ""}, ${refunds} of them underpaid and refunded, the rest collected with a ${feeBps} bps fee`,
-        `sweeps:      SWEEP_MAX_WAIT_MS=${maxWaitMs}, SWEEP_BATCH_SIZE the scenario's batch; PAYMENT_TTL_SECONDS=${ttlSeconds}, COLLECTION_DELAY_SECONDS=0`,
-      ]);
     results.push(result);
-    console.log(`${label(plan)}: done`);
+    console.log(`${label(plan)}: done on ${result.anvilVersion}, ${result.databaseLabel}`);
   }
   report(results);
 });
@@ -181,6 +189,22 @@ function report(all: ScenarioResult[]): void {
     ]);
   }
   console.log(table(rows, 2));
+
+  console.log("\nEach sweepMany transaction (eip7702): where the gas goes");
+  const batchRows = [["strategy", "batch tx", "sweeps", "authorizations", "gas", "gas per sweep"]];
+  for (const r of all)
+    for (const [i, b] of r.batchTxs.entries())
+      if (r.settings.batch > 1 || i < 2)
+        batchRows.push([
+          label(r.settings),
+          String(i + 1),
+          String(b.sweeps),
+          String(b.authorizations),
+          String(b.gas),
+          fmt(b.gas / b.sweeps),
+        ]);
+  console.log(table(batchRows, 1));
+  console.log("  (batch 1: its first two transactions only)");
 
   const goal = all.find(
     (r) => r.settings.strategy === "eip7702" && r.settings.batch === GOAL_BATCH,
