@@ -46,9 +46,12 @@ contract DepositSweeper {
     /// The code hash of an account delegated to this deployment: keccak256(0xef0100 || self).
     bytes32 private immutable delegatedCodeHash;
 
-    /// Revert data kept from a failed call. A token (or anything it calls) could revert with
+    /// What is kept of a token's revert data. A token (or anything it calls) could revert with
     /// megabytes; copying all of it would cost the whole batch's gas for one failed sweep.
-    uint256 private constant MAX_REASON_BYTES = 256;
+    uint256 private constant MAX_TOKEN_REASON_BYTES = 256;
+    /// What is kept of a sweep's revert data: room for TransferReverted wrapping a token's reason
+    /// cut as above (4 + 3 * 32 + 256 bytes), so the reason in SweepResult always decodes.
+    uint256 private constant MAX_SWEEP_REASON_BYTES = 512;
 
     /// Emitted by the delegated account (log address = the deposit address) per transfer made.
     event Swept(address indexed token, address indexed to, uint256 amount);
@@ -100,8 +103,9 @@ contract DepositSweeper {
             } else {
                 // A low-level call rather than try/catch, so that whatever the account does is
                 // caught here and the batch goes on.
-                (ok[i], reason) =
-                    _call(s.account, abi.encodeCall(this.sweep, (s.token, s.transfers)));
+                (ok[i], reason) = _call(
+                    s.account, abi.encodeCall(this.sweep, (s.token, s.transfers)), MAX_SWEEP_REASON_BYTES
+                );
                 if (ok[i]) reason = "";
             }
             emit SweepResult(i, s.account, ok[i], reason);
@@ -120,8 +124,10 @@ contract DepositSweeper {
 
         for (uint256 i = 0; i < transfers.length; i++) {
             Transfer calldata t = transfers[i];
-            (bool success, bytes memory returned) =
-                _call(token, abi.encodeWithSelector(0xa9059cbb, t.to, t.amount)); // transfer(address,uint256)
+            // 0xa9059cbb: transfer(address,uint256).
+            (bool success, bytes memory returned) = _call(
+                token, abi.encodeWithSelector(0xa9059cbb, t.to, t.amount), MAX_TOKEN_REASON_BYTES
+            );
             if (!success) revert TransferReverted(i, returned);
             // Tokens like mainnet USDT return nothing; the others must return true. Compared as a
             // word rather than with abi.decode, which would revert without a reason on a value
@@ -136,15 +142,15 @@ contract DepositSweeper {
     /// A delegated address must still accept native coin sent to it.
     receive() external payable {}
 
-    /// `target.call(data)` copying at most MAX_REASON_BYTES of what it returns.
-    function _call(address target, bytes memory data)
+    /// `target.call(data)` copying at most `maxBytes` of what it returns.
+    function _call(address target, bytes memory data, uint256 maxBytes)
         private
         returns (bool success, bytes memory returned)
     {
         assembly ("memory-safe") {
             success := call(gas(), target, 0, add(data, 0x20), mload(data), 0, 0)
             let size := returndatasize()
-            if gt(size, MAX_REASON_BYTES) { size := MAX_REASON_BYTES }
+            if gt(size, maxBytes) { size := maxBytes }
             returned := mload(0x40)
             mstore(returned, size)
             returndatacopy(add(returned, 0x20), 0, size)

@@ -44,6 +44,18 @@ contract NoReturnToken is MintableTestToken {
     }
 }
 
+/// @notice Reverts every transfer with a 1,000-character reason, as a token with verbose errors
+/// (or a hostile one returning megabytes) might.
+contract LongRevertToken is MintableTestToken {
+    function transfer(address, uint256) external pure returns (bool) {
+        bytes memory reason = new bytes(1000);
+        for (uint256 i = 0; i < reason.length; i++) {
+            reason[i] = "x";
+        }
+        revert(string(reason));
+    }
+}
+
 interface IDepositSweeper {
     struct Transfer {
         address to;

@@ -52,6 +52,8 @@ export interface TestTokens {
   NoReturnToken: CompiledContract;
   /** `transfer` calls back into the sweeper first, and records whether it was let through. */
   ReentrantToken: CompiledContract;
+  /** `transfer` always reverts, with a 1,000-character reason. */
+  LongRevertToken: CompiledContract;
 }
 
 /** Compiles `contracts/TestTokens.sol` (test-only tokens; anyone may mint). */
@@ -60,6 +62,7 @@ export function compileTestTokens(): TestTokens {
     "FalseReturningToken",
     "NoReturnToken",
     "ReentrantToken",
+    "LongRevertToken",
   ]);
   return testTokens;
 }

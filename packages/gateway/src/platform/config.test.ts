@@ -40,6 +40,17 @@ describe("loadConfig", () => {
     expect(c.confirmations).toMatchObject({ arb: "finalized", eth: 3, base: 10 });
   });
 
+  it("reads a gas strategy per chain and the sweep batching, refusing a bad value by name", () => {
+    const c = loadConfig({ GAS_STRATEGY_BSC: "topup", SWEEP_BATCH_SIZE: "10" });
+    expect(c.gasStrategies).toEqual({ bsc: "topup" });
+    expect(c.SWEEP_BATCH_SIZE).toBe(10);
+    expect(c.SWEEP_MAX_WAIT_MS).toBe(30_000);
+    expect(() => loadConfig({ GAS_STRATEGY_ARB: "7702" })).toThrow(
+      /GAS_STRATEGY_ARB: must be eip7702 or topup/,
+    );
+    expect(() => loadConfig({ SWEEP_BATCH_SIZE: "0" })).toThrow(/SWEEP_BATCH_SIZE: /);
+  });
+
   it("reads the role and the lease timing, and refuses a renewal too slow for the TTL", () => {
     expect(loadConfig({})).toMatchObject({ ROLE: "all", LEASE_TTL_MS: 5000, LEASE_RENEW_MS: 1000 });
     expect(loadConfig({ ROLE: "worker" }, { ROLE: "api" }).ROLE).toBe("api");

@@ -293,6 +293,10 @@ describe("a sweep batch across kill -9", { timeout: 600_000 }, () => {
             waitMs: 500,
           });
           if (!r.ok) throw new Error(JSON.stringify(r, null, 2));
+          // Reconciled as of the watcher's latest block, which may not hold the batch yet.
+          const mine = r.intents.find((i) => i.payment_intent_id === intent.payment_intent_id);
+          if (mine?.refunded !== units("4").toString())
+            throw new Error(`not yet reconciled past the batch: ${JSON.stringify(mine)}`);
           return r;
         }, WAIT);
         expect(

@@ -14,6 +14,7 @@ import { privateKeyToAccount } from "viem/accounts";
 import { anvil } from "viem/chains";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import {
+  CHAIN_KEY,
   type Intent,
   startTreasuryFixture,
   type TreasuryFixture,
@@ -80,12 +81,27 @@ describe("batch sweeps (GAS_STRATEGY eip7702)", () => {
   it(`a batch of ${BATCH} collections and refunds goes out in one transaction, gasless for the deposit addresses`, async () => {
     const treasury = getAddress("0x00000000000000000000000000000000000a11ce");
     const shop = await f.openShop({ treasury, feeBps: 0 });
+    // The batcher paused until all fifty wait, so a slow machine's spread of deadlines cannot
+    // split them by SWEEP_MAX_WAIT_MS: this is about what one batch does.
+    await f.gw.services.sweeps.stop();
     const intents: Intent[] = [];
     for (let i = 0; i < BATCH; i++) intents.push(await shop.create("10"));
     // Every other one underpaid (refunded), the rest paid in full (collected).
     await payAll(intents.map((it, i) => [it.payment_address, i % 2 === 0 ? "10" : "3"]));
     const payerBefore = await f.tokenBalance(f.chain.payerAddress);
 
+    await vi.waitFor(
+      async () => {
+        const open = await f.gw.database.db
+          .selectFrom("sweeps")
+          .select("id")
+          .where("state", "=", "open")
+          .execute();
+        if (open.length < BATCH) throw new Error(`${open.length} sweeps open`);
+      },
+      { ...WAIT, interval: 500 },
+    );
+    f.gw.services.sweeps.start([CHAIN_KEY]);
     // One query for all of them: fifty pollers at once would starve the gateway under test.
     await vi.waitFor(
       async () => {
@@ -242,5 +258,51 @@ describe("batch sweeps (GAS_STRATEGY eip7702)", () => {
     // The intent is left as a failed refund is today: not refunded, for a person to look at.
     expect((await shop.get(bad.payment_intent_id)).status).toBe("insufficient_not_refunded");
     for (const d of good) expect(await f.tokenBalance(d.payment_address)).toBe(0n);
+  });
+  it("an unfunded gas wallet: a readable reason for each member, nothing sent, the batch goes out once funded", async () => {
+    const test = createTestClient({ mode: "anvil", chain: anvil, transport: http(f.chain.rpcUrl) });
+    const gasWallet = f.wallets.gasWallet().address;
+    // The sweeper is deployed at start, paid by the gas wallet while it still had coin.
+    await vi.waitFor(async () => {
+      const code = await f.publicClient.getCode({ address: f.gw.services.sweeps.sweeperAddress() });
+      if (!code || code === "0x") throw new Error("sweeper not deployed yet");
+    }, WAIT);
+    const funded = await f.publicClient.getBalance({ address: gasWallet });
+    await test.setBalance({ address: gasWallet, value: 0n });
+    const sent = async () =>
+      (
+        await f.gw.database.db
+          .selectFrom("chain_txs")
+          .select("id")
+          .where("purpose", "=", "sweep_batch")
+          .execute()
+      ).length;
+    const before = await sent();
+    const shop = await f.openShop();
+    const intent = await shop.create("10");
+    await f.pay(intent.payment_address, "1");
+    const reason = await vi.waitFor(async () => {
+      const row = await f.gw.database.db
+        .selectFrom("treasury_work")
+        .select("last_error")
+        .where("payment_intent_id", "=", intent.payment_intent_id)
+        .executeTakeFirst();
+      if (row?.last_error) return row.last_error;
+      throw new Error(`the treasury has not reported the empty gas wallet: ${JSON.stringify(row)}`);
+    }, WAIT);
+    expect(reason).toContain(`gas wallet ${gasWallet} holds 0 native coin on local`);
+    expect(reason).toContain("fund the gas wallet");
+    expect(await sent()).toBe(before);
+
+    await test.setBalance({ address: gasWallet, value: funded });
+    const done = await shop.waitFor(
+      intent,
+      (d) => d.status === "insufficient_refunded",
+      "the refund after funding",
+    );
+    expect(await f.transferOf(done.refund_tx_hash as Hex)).toEqual([
+      { from: intent.payment_address, to: getAddress(f.chain.payerAddress), value: units("1") },
+    ]);
+    expect(await sent()).toBe(before + 1);
   });
 });

@@ -467,7 +467,10 @@ export function createSweepDepositAccounts(options: SweepDepositAccountsOptions)
     }
     if (lease.signal.aborted) return;
     const formed = await formBatch(chainKey);
-    if (formed !== undefined) await submitBatch(chainKey, formed, sweeperAddress);
+    if (formed === undefined) return;
+    await submitBatch(chainKey, formed, sweeperAddress).catch((err: unknown) => {
+      log.warn({ err, chain: chainKey, batch: formed }, "sweep batch not sent");
+    });
   }
 
   const workers = new Map<string, Worker>();

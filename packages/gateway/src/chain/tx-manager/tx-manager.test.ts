@@ -314,6 +314,78 @@ describe("transaction manager", () => {
     expect(await m.publicClient.getBalance({ address: to })).toBe(parseEther("3"));
   });
 
+  it("a type-4 transaction reorganised out is sent again with its authorization, and the delegation holds once", async () => {
+    const from = wallets.hotWallet(5);
+    await testClient().setBalance({ address: from.address, value: parseEther("100") });
+    // A fresh EOA delegates to the token contract (any code will do): its authorization, signed
+    // for this chain and its current nonce, rides in the manager's transaction.
+    const delegator = wallets.depositAccount(9000);
+    const authorization = await delegator.signAuthorization({
+      contractAddress: m.chain.tokenAddress,
+      chainId: anvil.id,
+      nonce: 0,
+    });
+    const tx = await tm.submit({
+      chainKey: "local",
+      from,
+      to: recipient(),
+      value: 1n,
+      authorizationList: [authorization],
+      purpose: "sweep_batch",
+      idempotencyKey: "type-4-reorged",
+    });
+    expect((await m.publicClient.getTransaction({ hash: tx.txHash })).type).toBe("eip7702");
+    await mineAndTick(tm);
+    expect((await tm.get(tx.id))?.state).toBe("mined");
+    await m.reorg(1);
+    await tm.tick("local");
+    expect(await tm.get(tx.id)).toMatchObject({ state: "broadcast", blockNumber: null });
+    await mineAndTick(tm, 3);
+    expect(await tm.get(tx.id)).toMatchObject({ state: "confirmed", txHash: tx.txHash });
+    expect(await m.publicClient.getCode({ address: delegator.address })).toBe(
+      `0xef0100${m.chain.tokenAddress.slice(2).toLowerCase()}`,
+    );
+  });
+
+  it("replaces a stuck type-4 transaction with the same authorizations", async () => {
+    const from = wallets.hotWallet(6);
+    const test = testClient();
+    await test.setBalance({ address: from.address, value: parseEther("100") });
+    const delegator = wallets.depositAccount(9001);
+    const authorization = await delegator.signAuthorization({
+      contractAddress: m.chain.tokenAddress,
+      chainId: anvil.id,
+      nonce: 0,
+    });
+    const stuck = await tm.submit({
+      chainKey: "local",
+      from,
+      to: recipient(),
+      value: 1n,
+      authorizationList: [authorization],
+      purpose: "sweep_batch",
+      idempotencyKey: "type-4-stuck",
+    });
+    const high = stuck.maxFeePerGas * 10n + parseGwei("1");
+    for (let i = 0; i < 3; i++) {
+      await test.setNextBlockBaseFeePerGas({ baseFeePerGas: high });
+      await mineAndTick(tm);
+    }
+    const replaced = await tm.get(stuck.id);
+    expect(replaced?.txHash).not.toBe(stuck.txHash);
+    const sent = await m.publicClient.getTransaction({ hash: replaced?.txHash as `0x${string}` });
+    expect(sent.type).toBe("eip7702");
+    const pick = (x: { address: string; chainId: number; nonce: number; r: string; s: string }) => [
+      x.address.toLowerCase(),
+      x.chainId,
+      x.nonce,
+      // Numbers: a node drops the leading zeros viem's signature keeps.
+      BigInt(x.r),
+      BigInt(x.s),
+    ];
+    expect(sent.authorizationList?.map(pick)).toEqual([pick(authorization)]);
+  });
+
   it("replaces a transaction stuck under a too-low fee, and only the replacement is mined", async () => {
     const from = wallets.hotWallet(3);
     const test = testClient();
