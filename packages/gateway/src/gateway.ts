@@ -194,16 +194,18 @@ export function createServices(options: {
     batchSize: config.SWEEP_BATCH_SIZE,
     maxWaitMs: config.SWEEP_MAX_WAIT_MS,
     intervalMs: config.TREASURY_INTERVAL_MS,
+    enabled: (key) => chainGasStrategy(config, chains, key) === "eip7702",
   });
   const gasStrategy = (key: string) => chainGasStrategy(config, chains, key);
   const treasury = createTreasuryService({
     db: database.db,
     txManager,
     // Per chain (GAS_STRATEGY_<CHAIN>): a batch's sweeps are settled by the sweep strategy, a
-    // top-up's transfer by the top-up strategy.
+    // top-up's transfer by the top-up strategy. A request already made a sweep stays one after a
+    // switch to top-ups: the top-up strategy, not knowing the sweep, would send it a second time.
     depositAccounts: {
-      transfer: (request) =>
-        gasStrategy(request.chainKey) === "eip7702"
+      transfer: async (request) =>
+        gasStrategy(request.chainKey) === "eip7702" || (await sweeps.has(request.idempotencyKey))
           ? sweeps.transfer(request)
           : topUps.transfer(request),
       settled: (tx) => (tx.purpose === "sweep_batch" ? sweeps.settled(tx) : topUps.settled(tx)),
@@ -486,11 +488,12 @@ function startLoops(services: Gateway["services"], options: GatewayOptions, metr
       .map((c) => c.key),
   );
   services.treasury.start();
-  // The batcher deploys the sweeper on its chain first if it is not there yet.
+  // The batcher deploys the sweeper on its chain first if it is not there yet. On a chain on
+  // top-ups it only looks for sweeps requested before a switch (and settles them).
   services.sweeps.start(
     services.chains
       .list()
-      .filter((c) => c.rpcUrls.length > 0 && services.gasStrategy(c.key) === "eip7702")
+      .filter((c) => c.rpcUrls.length > 0)
       .map((c) => c.key),
   );
   return {

@@ -57,6 +57,11 @@ export interface SweepDepositAccountsOptions {
   maxWaitMs: number;
   /** How often the batcher looks (and settles mined batches). */
   intervalMs: number;
+  /**
+   * Whether the chain uses this strategy now (GAS_STRATEGY_<CHAIN>). A chain switched to top-ups
+   * keeps its batcher only while sweeps requested before the switch are unsettled.
+   */
+  enabled?: (chainKey: string) => boolean;
   now?: () => Date;
 }
 
@@ -421,7 +426,26 @@ export function createSweepDepositAccounts(options: SweepDepositAccountsOptions)
   }
 
   /** One pass for a chain: deploy the sweeper, settle what is final, send what is due. */
+  /** Whether a request was ever made a sweep: it stays one, whatever the chain's strategy now. */
+  async function has(idempotencyKey: string): Promise<boolean> {
+    const row = await db
+      .selectFrom("sweeps")
+      .select("id")
+      .where("idempotency_key", "=", idempotencyKey)
+      .executeTakeFirst();
+    return row !== undefined;
+  }
+
   async function tick(chainKey: string): Promise<void> {
+    if (options.enabled && !options.enabled(chainKey)) {
+      const unsettled = await db
+        .selectFrom("sweeps")
+        .select("id")
+        .where("chain_id", "=", chainKey)
+        .where("state", "in", ["open", "batched"])
+        .executeTakeFirst();
+      if (!unsettled) return;
+    }
     const lease = await leases.claim(leaseName(chainKey));
     if (!lease) return;
     ticked.add(chainKey);
@@ -476,6 +500,7 @@ export function createSweepDepositAccounts(options: SweepDepositAccountsOptions)
 
   return {
     ...accounts,
+    has,
     tick,
     ensureSweeper,
     sweeperAddress: () => sweeper().address,
