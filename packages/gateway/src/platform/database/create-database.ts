@@ -7,6 +7,11 @@ import pg from "pg";
 import { ConfigError } from "../config.ts";
 import { lockDataDir } from "./data-dir-lock.ts";
 import { migrations } from "./migrations/index.ts";
+import {
+  createPgliteNotifications,
+  createPostgresNotifications,
+  type Notifications,
+} from "./notifications.ts";
 import { createPgliteDialect } from "./pglite-dialect.ts";
 import type { Database } from "./schema.ts";
 import { SchemaIntrospector } from "./schema-introspector.ts";
@@ -14,6 +19,8 @@ import { SchemaIntrospector } from "./schema-introspector.ts";
 export interface DatabaseHandle {
   db: Kysely<Database>;
   kind: "postgres" | "pglite";
+  /** LISTEN/NOTIFY in this database's schema; send with `notify()` from notifications.ts. */
+  notifications: Notifications;
   close(): Promise<void>;
 }
 
@@ -38,6 +45,7 @@ export async function createDatabase(options: CreateDatabaseOptions): Promise<Da
   if (!/^[a-z_][a-z0-9_]*$/.test(schema)) throw new Error(`invalid schema name ${schema}`);
   let db: Kysely<Database>;
   let kind: DatabaseHandle["kind"];
+  let notifications: Notifications;
   let unlock = () => {};
   if (options.url) {
     if (schema !== "public") {
@@ -61,6 +69,7 @@ export async function createDatabase(options: CreateDatabaseOptions): Promise<Da
     dialect.createIntrospector = (db) => new SchemaIntrospector(db, schema);
     db = new Kysely<Database>({ dialect });
     kind = "postgres";
+    notifications = createPostgresNotifications(options.url, schema);
   } else {
     if (options.dataDir) {
       mkdirSync(path.dirname(options.dataDir), { recursive: true });
@@ -83,11 +92,13 @@ export async function createDatabase(options: CreateDatabaseOptions): Promise<Da
     }
     db = new Kysely<Database>({ dialect: createPgliteDialect(client, schema) });
     kind = "pglite";
+    notifications = createPgliteNotifications(client, db, schema);
   }
   try {
     if (kind === "postgres") await assertReachable(db, options.url ?? "");
     await migrate(db, schema);
   } catch (err) {
+    await notifications.close();
     await db.destroy();
     unlock();
     throw err;
@@ -95,7 +106,9 @@ export async function createDatabase(options: CreateDatabaseOptions): Promise<Da
   return {
     db,
     kind,
+    notifications,
     async close() {
+      await notifications.close();
       await db.destroy();
       unlock();
     },
