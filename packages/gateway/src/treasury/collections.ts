@@ -192,6 +192,9 @@ export function createCollections(options: {
       },
     ];
     const txs: Partial<Record<"chain_tx_id" | "fee_chain_tx_id", ChainTxView>> = {};
+    // A leg queued for a sweep lets the other be asked for too, so both go in one batch
+    // (with top-ups, one transfer per address at a time: the fee leg waits its turn).
+    let queued: TreasuryStep | undefined;
     for (const leg of legs) {
       if (leg.amount === 0n) continue;
       const tx = await sender.send(
@@ -228,7 +231,13 @@ export function createCollections(options: {
           );
         },
       );
-      if ("kind" in tx) return tx;
+      if ("kind" in tx) {
+        if (tx.kind === "wait" && tx.concurrent) {
+          queued ??= tx;
+          continue;
+        }
+        return tx;
+      }
       if (tx.state === "failed") {
         const error = `${leg.purpose} transaction ${tx.txHash} failed: ${tx.error ?? "unknown"}`;
         await db
@@ -244,6 +253,7 @@ export function createCollections(options: {
       await sender.settled(tx);
       txs[leg.column] = tx;
     }
+    if (queued) return queued;
     const announced = await db.transaction().execute(async (trx) => {
       const confirmed = await trx
         .updateTable("collections")

@@ -31,6 +31,11 @@ export type DepositTransferStep =
       reason: string;
       /** When asking again is worth it (a sweep's batch is not due before); default: the interval. */
       retryAfterMs?: number;
+      /**
+       * The address's other transfers may be asked for meanwhile (a sweep: they go out in one
+       * batch). Without it, one transfer per address at a time (a top-up covers one transfer).
+       */
+      concurrent?: boolean;
     }
   | { state: "submitted"; tx: ChainTxView };
 

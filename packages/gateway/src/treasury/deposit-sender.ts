@@ -7,7 +7,15 @@ export class TreasuryWorkStoppedError extends Error {
 }
 
 /** Where one intent's treasury work stands: finished, or to look at again after `until`. */
-export type TreasuryStep = { kind: "done" } | { kind: "wait"; until: Date; reason: string };
+export type TreasuryStep =
+  | { kind: "done" }
+  | {
+      kind: "wait";
+      until: Date;
+      reason: string;
+      /** The deposit address's next transfer may be asked for before this one is done. */
+      concurrent?: boolean;
+    };
 
 /**
  * The step both refunds and collections take: the chain transaction behind a row, submitted
@@ -22,7 +30,7 @@ export function createDepositSender(options: {
 }) {
   const { txManager, depositAccounts, now } = options;
 
-  const wait = (reason: string, ms = options.intervalMs): TreasuryStep => ({
+  const wait = (reason: string, ms = options.intervalMs): TreasuryStep & { kind: "wait" } => ({
     kind: "wait",
     until: new Date(now().getTime() + ms),
     reason,
@@ -40,7 +48,8 @@ export function createDepositSender(options: {
     }
     const step = await depositAccounts.transfer(request);
     if (step.state === "waiting") {
-      return wait(step.reason, Math.max(options.intervalMs, step.retryAfterMs ?? 0));
+      const waiting = wait(step.reason, Math.max(options.intervalMs, step.retryAfterMs ?? 0));
+      return step.concurrent ? { ...waiting, concurrent: true } : waiting;
     }
     await record(step.tx);
     return step.tx;

@@ -199,6 +199,37 @@ describe("batch sweeps (GAS_STRATEGY eip7702)", () => {
     expect(await f.publicClient.getBalance({ address: intent.payment_address })).toBe(0n);
   });
 
+  it("a collection with a fee goes out as one sweep: the treasury's and the fee's transfers in one call", async () => {
+    const treasury = getAddress("0x00000000000000000000000000000000000b0b00");
+    const shop = await f.openShop({ treasury, feeBps: 100 });
+    const feeAddress = f.wallets.feeWallet().address;
+    const intent = await shop.create("2.53");
+    await f.pay(intent.payment_address, "2.53");
+    const done = await shop.waitFor(intent, (d) => d.aggregated_amount !== null, "collection");
+    expect(done.aggregated_amount).toBe("2.5");
+    const hash = done.aggregation_tx_hash as Hex;
+    // Both legs were asked for at once, so they rode the same batch and the same Sweep.
+    const legs = await f.gw.database.db
+      .selectFrom("sweeps")
+      .select(["idempotency_key", "batch_id", "batch_index", "state"])
+      .where("deposit_address", "=", intent.payment_address)
+      .orderBy("idempotency_key")
+      .execute();
+    expect(legs.map((l) => [l.idempotency_key, l.state])).toEqual([
+      [`collect-fee:${intent.payment_intent_id}`, "confirmed"],
+      [`collect:${intent.payment_intent_id}`, "confirmed"],
+    ]);
+    expect(new Set(legs.map((l) => `${l.batch_id}/${l.batch_index}`)).size).toBe(1);
+    expect((await sweepResults(hash)).map((r) => [r.args.account, r.args.ok])).toEqual([
+      [intent.payment_address, true],
+    ]);
+    expect(await f.transferOf(hash)).toEqual([
+      { from: intent.payment_address, to: treasury, value: units("2.5") },
+      { from: intent.payment_address, to: feeAddress, value: units("0.03") },
+    ]);
+    expect(await f.tokenBalance(intent.payment_address)).toBe(0n);
+  });
+
   it("one address whose token transfer fails does not sink the others: its refund fails alone", async () => {
     const shop = await f.openShop();
     const intents = [await shop.create("10"), await shop.create("10"), await shop.create("10")];
@@ -304,5 +335,41 @@ describe("batch sweeps (GAS_STRATEGY eip7702)", () => {
       { from: intent.payment_address, to: getAddress(f.chain.payerAddress), value: units("1") },
     ]);
     expect(await sent()).toBe(before + 1);
+  });
+
+  it("a refund queued as a sweep stays one after the chain is switched to top-ups", async () => {
+    const shop = await f.openShop();
+    const intent = await shop.create("10");
+    // The batcher paused: the sweep is written, not sent, when the operator switches strategy.
+    await f.gw.services.sweeps.stop();
+    await f.pay(intent.payment_address, "1");
+    await vi.waitFor(async () => {
+      const sweep = await f.gw.database.db
+        .selectFrom("sweeps")
+        .select("state")
+        .where("deposit_address", "=", intent.payment_address)
+        .executeTakeFirst();
+      if (sweep?.state !== "open") throw new Error(`sweep: ${JSON.stringify(sweep)}`);
+    }, WAIT);
+    await f.gw.stop();
+    f.local.gasStrategy = "topup";
+    try {
+      await f.gw.start();
+      const done = await shop.waitFor(
+        intent,
+        (d) => d.status === "insufficient_refunded",
+        "the refund after the switch",
+      );
+      const tx = await f.publicClient.getTransaction({ hash: done.refund_tx_hash as Hex });
+      expect(getAddress(tx.to as Address)).toBe(f.gw.services.sweeps.sweeperAddress());
+      // Sent once, by the sweep: no top-up, no transfer of the deposit address's own.
+      expect(await f.sentFrom(intent.payment_address)).toEqual([
+        { to: getAddress(f.chain.payerAddress), value: units("1"), tx: done.refund_tx_hash },
+      ]);
+      expect(await f.topups(intent.payment_address)).toEqual([]);
+      expect(await f.publicClient.getBalance({ address: intent.payment_address })).toBe(0n);
+    } finally {
+      f.local.gasStrategy = "eip7702";
+    }
   });
 });

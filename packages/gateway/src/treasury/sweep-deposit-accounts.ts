@@ -129,7 +129,12 @@ export function createSweepDepositAccounts(options: SweepDepositAccountsOptions)
         .onConflict((oc) => oc.column("idempotency_key").doNothing())
         .execute();
       workers.get(request.chainKey)?.nudge();
-      return { state: "waiting" as const, reason: "queued for the next sweep batch", retryAfterMs };
+      return {
+        state: "waiting" as const,
+        reason: "queued for the next sweep batch",
+        retryAfterMs,
+        concurrent: true,
+      };
     }
     switch (sweep.state) {
       case "open":
@@ -137,6 +142,7 @@ export function createSweepDepositAccounts(options: SweepDepositAccountsOptions)
           state: "waiting" as const,
           reason: "waiting for the next sweep batch",
           retryAfterMs,
+          concurrent: true,
         };
       case "batched": {
         const batch = await db
@@ -149,6 +155,7 @@ export function createSweepDepositAccounts(options: SweepDepositAccountsOptions)
           state: "waiting" as const,
           reason: `in sweep batch ${sweep.batch_id}`,
           retryAfterMs,
+          concurrent: true,
         };
       }
       case "stopped":
@@ -262,18 +269,14 @@ export function createSweepDepositAccounts(options: SweepDepositAccountsOptions)
       if (members.length === 0) return;
       const gasWallet = wallets.gasWallet();
       const authorizationList = await authorizations(chainKey, sweeperAddress, members);
-      // One Sweep per request, even for two from one address (a collection and its fee): each
-      // has its own SweepResult, so one failing does not take the other with it.
+      // One Sweep per address and token, with a transfer per request: a collection's treasury
+      // and fee legs share one call into the account (about 8,000 gas less than two calls).
+      // They share its SweepResult too, so they succeed or fail together.
+      const { sweeps, indexOf } = groupByAccount(members);
       const data = encodeFunctionData({
         abi: depositSweeperAbi,
         functionName: "sweepMany",
-        args: [
-          members.map((m) => ({
-            account: m.deposit_address as Address,
-            token: m.token_address as Address,
-            transfers: [{ to: m.to_address as Address, amount: BigInt(m.amount) }],
-          })),
-        ],
+        args: [sweeps],
       });
       const estimate = await txManager
         .estimate({
@@ -329,7 +332,7 @@ export function createSweepDepositAccounts(options: SweepDepositAccountsOptions)
               .forUpdate()
               .execute();
             const byIndex = new Map(intents.map((i) => [i.deposit_index, i]));
-            for (const [index, m] of members.entries()) {
+            for (const m of members) {
               const intent = byIndex.get(m.deposit_index);
               if (intent?.reversed_at) {
                 throw new MemberRefusedError(
@@ -341,7 +344,7 @@ export function createSweepDepositAccounts(options: SweepDepositAccountsOptions)
               }
               await trx
                 .updateTable("sweeps")
-                .set({ batch_index: index })
+                .set({ batch_index: indexOf.get(m.id) as number })
                 .where("id", "=", m.id)
                 .execute();
             }
@@ -529,6 +532,33 @@ export function createSweepDepositAccounts(options: SweepDepositAccountsOptions)
 }
 
 export type SweepDepositAccounts = ReturnType<typeof createSweepDepositAccounts>;
+
+/** The batch's Sweep calls, one per (deposit address, token), and each member's index among them. */
+function groupByAccount(members: Sweep[]) {
+  const sweeps: {
+    account: Address;
+    token: Address;
+    transfers: { to: Address; amount: bigint }[];
+  }[] = [];
+  const byAccount = new Map<string, number>();
+  const indexOf = new Map<number, number>();
+  for (const m of members) {
+    const key = `${m.deposit_address.toLowerCase()}:${m.token_address.toLowerCase()}`;
+    let index = byAccount.get(key);
+    if (index === undefined) {
+      index = sweeps.length;
+      byAccount.set(key, index);
+      sweeps.push({
+        account: m.deposit_address as Address,
+        token: m.token_address as Address,
+        transfers: [],
+      });
+    }
+    sweeps[index]?.transfers.push({ to: m.to_address as Address, amount: BigInt(m.amount) });
+    indexOf.set(m.id, index);
+  }
+  return { sweeps, indexOf };
+}
 
 /** A failed sweep's revert data, named by the sweeper's errors where it is one of them. */
 function describeReason(reason: Hex): string {
