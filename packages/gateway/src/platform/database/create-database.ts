@@ -16,6 +16,14 @@ import { createPgliteDialect } from "./pglite-dialect.ts";
 import type { Database } from "./schema.ts";
 import { SchemaIntrospector } from "./schema-introspector.ts";
 
+/**
+ * PGlite's shared_buffers is PostgreSQL's 128 MB, all of it inside the WebAssembly memory, which
+ * never shrinks: about 150 MB of the sandbox's resident memory for a database of a few megabytes.
+ * 16 MB holds the hot pages of a sandbox or a small shop; the rest is read back through the
+ * operating system's page cache (docs/decisions.md, 2026-11-28).
+ */
+const PGLITE_START_PARAMS = [...PGlite.defaultStartParams, "-c", "shared_buffers=16MB"];
+
 export interface DatabaseHandle {
   db: Kysely<Database>;
   kind: "postgres" | "pglite";
@@ -80,6 +88,7 @@ export async function createDatabase(options: CreateDatabaseOptions): Promise<Da
       ...(options.dataDir ? { dataDir: options.dataDir } : {}),
       ...(options.template ? { loadDataDir: options.template } : {}),
       extensions: { pg_trgm },
+      startParams: PGLITE_START_PARAMS,
     });
     try {
       await client.waitReady;
