@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import solc from "solc";
+import { createRequire } from "node:module";
 import type { Abi, Hex } from "viem";
 
 export interface CompiledContract {
@@ -90,6 +90,9 @@ function compile<Name extends string>(
       },
     },
   };
+  // Required here, not imported at the top: solc's WebAssembly build holds about 100 MB for the
+  // life of the process, and the gateway imports this package for the committed artifacts only.
+  const solc = createRequire(import.meta.url)("solc") as { compile(input: string): string };
   const output = JSON.parse(solc.compile(JSON.stringify(input))) as SolcOutput;
 
   const errors = (output.errors ?? []).filter((e) => e.severity === "error");

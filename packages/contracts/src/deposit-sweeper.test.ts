@@ -1,8 +1,9 @@
 import { getAddress, keccak256, zeroAddress } from "viem";
 import { describe, expect, it } from "vitest";
-import { compileDepositSweeper } from "./compile.ts";
+import { compileDepositSweeper, compileTestUsdt } from "./compile.ts";
 import { DETERMINISTIC_DEPLOYER, delegationCode, sweeperDeployment } from "./deposit-sweeper.ts";
 import { depositSweeperAbi, depositSweeperBytecode } from "./deposit-sweeper-artifact.ts";
+import { testUsdtAbi, testUsdtBytecode } from "./test-usdt-artifact.ts";
 
 const OPERATOR = getAddress("0x90f79bf6eb2c4f870365e785982e1f101e93b906");
 
@@ -10,7 +11,7 @@ describe("the committed sweeper artifact", () => {
   it("is what solc makes of contracts/DepositSweeper.sol", () => {
     const compiled = compileDepositSweeper();
     const hint =
-      "src/deposit-sweeper-artifact.ts is stale: run npx tsx packages/contracts/scripts/write-sweeper-artifact.ts";
+      "src/deposit-sweeper-artifact.ts is stale: run npx tsx packages/contracts/scripts/write-artifacts.ts";
     expect(depositSweeperAbi, hint).toEqual(compiled.abi);
     expect(depositSweeperBytecode, hint).toBe(compiled.bytecode);
   });
@@ -22,6 +23,16 @@ describe("the committed sweeper artifact", () => {
     expect(keccak256(depositSweeperBytecode)).toMatchInlineSnapshot(
       `"0x72fe82739fc05e5ee2114a7e0bf53ccd8c0624a12e1115cbb1e8dabf2b6778d4"`,
     );
+  });
+});
+
+describe("the committed TestUSDT artifact", () => {
+  it("is what solc makes of contracts/TestUSDT.sol", () => {
+    const compiled = compileTestUsdt();
+    const hint =
+      "src/test-usdt-artifact.ts is stale: run npx tsx packages/contracts/scripts/write-artifacts.ts";
+    expect(testUsdtAbi, hint).toEqual(compiled.abi);
+    expect(testUsdtBytecode, hint).toBe(compiled.bytecode);
   });
 });
 

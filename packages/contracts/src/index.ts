@@ -14,3 +14,4 @@ export {
   sweeperDeployment,
 } from "./deposit-sweeper.ts";
 export { depositSweeperAbi, depositSweeperBytecode } from "./deposit-sweeper-artifact.ts";
+export { testUsdtAbi, testUsdtBytecode } from "./test-usdt-artifact.ts";

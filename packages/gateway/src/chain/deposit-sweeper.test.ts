@@ -1,9 +1,9 @@
 import {
   compileTestTokens,
-  compileTestUsdt,
   delegationCode,
   depositSweeperAbi,
   sweeperDeployment,
+  testUsdtAbi,
 } from "@stablegate/contracts";
 import {
   type Abi,
@@ -224,7 +224,7 @@ function decodeReason(reason: Hex) {
   return decodeErrorResult({ abi: depositSweeperAbi, data: reason });
 }
 
-const usdtErrors = compileTestUsdt().abi;
+const usdtErrors = testUsdtAbi;
 
 describe("DepositSweeper", () => {
   it("sweeps three deposit addresses to two recipients each in one type-4 transaction", async () => {

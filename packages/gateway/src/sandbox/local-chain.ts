@@ -4,7 +4,7 @@ import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { createServer } from "node:net";
 import { dirname, join } from "node:path";
-import { compileTestUsdt } from "@stablegate/contracts";
+import { testUsdtAbi, testUsdtBytecode } from "@stablegate/contracts";
 import {
   type Address,
   bytesToHex,
@@ -176,8 +176,10 @@ export async function startLocalChain(options: StartLocalChainOptions): Promise<
     }
 
     if (tokenAddress === undefined) {
-      const { abi, bytecode } = compileTestUsdt();
-      const deployHash = await walletClient.deployContract({ abi, bytecode });
+      const deployHash = await walletClient.deployContract({
+        abi: testUsdtAbi,
+        bytecode: testUsdtBytecode,
+      });
       const deployReceipt = await publicClient.waitForTransactionReceipt({ hash: deployHash });
       if (deployReceipt.status !== "success" || !deployReceipt.contractAddress) {
         throw new Error(`Deploying TestUSDT failed (transaction ${deployHash})`);
@@ -212,8 +214,10 @@ export async function startLocalChain(options: StartLocalChainOptions): Promise<
         if (code === undefined || code === "0x") usdcAddress = undefined;
       }
       if (usdcAddress === undefined) {
-        const { abi, bytecode } = compileTestUsdt();
-        const hash = await walletClient.deployContract({ abi, bytecode });
+        const hash = await walletClient.deployContract({
+          abi: testUsdtAbi,
+          bytecode: testUsdtBytecode,
+        });
         const receipt = await publicClient.waitForTransactionReceipt({ hash });
         if (receipt.status !== "success" || !receipt.contractAddress) {
           throw new Error(`Deploying the test USDC failed (transaction ${hash})`);

@@ -1,4 +1,4 @@
-import { compileTestUsdt } from "@stablegate/contracts";
+import { testUsdtAbi, testUsdtBytecode } from "@stablegate/contracts";
 import {
   type Address,
   concatHex,
@@ -130,8 +130,10 @@ export async function startManualChain(): Promise<ManualChain> {
       );
     },
     async deployLookAlikeToken() {
-      const { abi, bytecode } = compileTestUsdt();
-      const hash = await deployerWallet.deployContract({ abi, bytecode });
+      const hash = await deployerWallet.deployContract({
+        abi: testUsdtAbi,
+        bytecode: testUsdtBytecode,
+      });
       await mine();
       const receipt = await publicClient.getTransactionReceipt({ hash });
       if (!receipt.contractAddress) throw new Error("look-alike token deployment failed");

@@ -1,5 +1,8 @@
-import { mkdirSync } from "node:fs";
+import { execFile } from "node:child_process";
+import { existsSync, mkdirSync } from "node:fs";
 import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
 import { PGlite } from "@electric-sql/pglite";
 import { pg_trgm } from "@electric-sql/pglite/contrib/pg_trgm";
 import { Kysely, Migrator, PostgresDialect, sql } from "kysely";
@@ -15,6 +18,14 @@ import {
 import { createPgliteDialect } from "./pglite-dialect.ts";
 import type { Database } from "./schema.ts";
 import { SchemaIntrospector } from "./schema-introspector.ts";
+
+/**
+ * PGlite's shared_buffers is PostgreSQL's 128 MB, all of it inside the WebAssembly memory, which
+ * never shrinks: about 150 MB of the sandbox's resident memory for a database of a few megabytes.
+ * 16 MB holds the hot pages of a sandbox or a small shop; the rest is read back through the
+ * operating system's page cache (docs/decisions.md, 2026-11-28).
+ */
+const PGLITE_START_PARAMS = [...PGlite.defaultStartParams, "-c", "shared_buffers=16MB"];
 
 export interface DatabaseHandle {
   db: Kysely<Database>;
@@ -75,11 +86,18 @@ export async function createDatabase(options: CreateDatabaseOptions): Promise<Da
       mkdirSync(path.dirname(options.dataDir), { recursive: true });
       unlock = lockDataDir(`${options.dataDir}.lock`);
     }
+    try {
+      if (options.dataDir && !options.template) await initPgliteDataDir(options.dataDir);
+    } catch (err) {
+      unlock();
+      throw err;
+    }
     // pg_trgm backs the admin API's substring searches (migration 2026-11-27-studio-payments).
     const client = new PGlite({
       ...(options.dataDir ? { dataDir: options.dataDir } : {}),
       ...(options.template ? { loadDataDir: options.template } : {}),
       extensions: { pg_trgm },
+      startParams: PGLITE_START_PARAMS,
     });
     try {
       await client.waitReady;
@@ -113,6 +131,31 @@ export async function createDatabase(options: CreateDatabaseOptions): Promise<Da
       unlock();
     },
   };
+}
+
+/**
+ * Creates an empty data directory's cluster in a child process. PGlite runs initdb in a second
+ * WebAssembly instance and hands the cluster over through a tarball in memory; in this process
+ * that left 300-400 MB resident (garbage V8 seldom collects in an idle gateway, and malloc's
+ * fragments) for the whole life of a first `stablegate dev`.
+ */
+async function initPgliteDataDir(dataDir: string): Promise<void> {
+  if (existsSync(path.join(dataDir, "PG_VERSION"))) return;
+  const script = `import { PGlite } from "@electric-sql/pglite";
+const pg = new PGlite(${JSON.stringify(dataDir)});
+await pg.waitReady;
+await pg.close();`;
+  try {
+    // From this folder, so that the import finds our node_modules whatever the working directory.
+    await promisify(execFile)(process.execPath, ["--input-type=module", "-e", script], {
+      cwd: fileURLToPath(new URL(".", import.meta.url)),
+    });
+  } catch (err) {
+    const stderr = (err as { stderr?: string }).stderr?.trim();
+    throw new Error(`creating the PGlite database in ${dataDir} failed: ${stderr || err}`, {
+      cause: err,
+    });
+  }
 }
 
 async function migrate(db: Kysely<Database>, schema: string): Promise<void> {
