@@ -75,6 +75,43 @@ describe("callback URL safety", () => {
     expect(f.receiver.received).toHaveLength(0);
   });
 
+  it("never sends on a kept-alive connection to a host whose check now fails", async () => {
+    let answer = "127.0.0.1";
+    const gw = await f.gateway({
+      env: { CALLBACK_ALLOWED_NETWORKS: "127.0.0.1/32" },
+      resolve: async () => [{ address: answer, family: 4 }],
+    });
+    const shop = await gw.createTenant();
+    const url = `http://merchant.example:${f.receiver.port}/callback`;
+    const first = await f.createIntent(gw, shop, { callback_url: url });
+    await stateReaches(gw, shop, first, "delivered");
+    // The dispatcher now holds a kept-alive connection for merchant.example, to 127.0.0.1.
+    const second = await f.createIntent(gw, shop, { callback_url: url });
+    answer = "10.0.0.1";
+    const event = await stateReaches(gw, shop, second, "failed");
+    expect(event.last_error).toMatch(/^refused: merchant.example resolves to 10.0.0.1/);
+    expect(f.receiver.received.map((c) => c.body.payment_intent_id)).toEqual([first]);
+  });
+
+  it("records an answer holding NUL bytes (as U+FFFD) with the attempts recorded beside it", async () => {
+    const gw = await f.gateway();
+    const shop = await gw.createTenant();
+    f.receiver.respondWith((r) => ({
+      status: 200,
+      body: r.body.group_key === "nul" ? "ok\0done" : "ok",
+    }));
+    const ids = await Promise.all([
+      f.createIntent(gw, shop, { group_key: "nul" }),
+      f.createIntent(gw, shop),
+      f.createIntent(gw, shop),
+    ]);
+    const [nul, ...others] = await Promise.all(
+      ids.map((id) => stateReaches(gw, shop, id, "delivered")),
+    );
+    expect(nul.attempts[0].response_excerpt).toBe("ok\uFFFDdone");
+    for (const e of others) expect(e.attempts[0].response_excerpt).toBe("ok");
+  });
+
   it("reads at most 4 KB of an answer and gives up on a receiver that does not answer in time", async () => {
     // 3 s: the big answer must be read (its first 4 KB) within it on a loaded machine too,
     // where 0.3 s was overrun; the hanging receiver costs the test that long.
