@@ -90,8 +90,10 @@ export function createCallbackDispatcher(options: CallbackDispatcherOptions) {
   let recordingCount = 0;
   const handBack: string[] = [];
   const capacity = 3 * concurrency;
-  // Claim when half a pool fits: one claim query per many deliveries, not per one.
-  const refillAt = Math.ceil(concurrency / 2);
+  // Claim when a whole pool fits (a pool is still queued then): one claim query per pool of
+  // deliveries. On PGlite, without the statistics autovacuum keeps, a claim costs the same
+  // whatever it takes.
+  const refillAt = concurrency;
   const room = () =>
     unrecorded.length + recordingCount >= capacity ? 0 : capacity - queue.length - inFlight.size;
 
@@ -249,9 +251,17 @@ export function createCallbackDispatcher(options: CallbackDispatcherOptions) {
     }
   }
 
-  // One write at a time; what finishes meanwhile waits for the next, so under load each statement
-  // records many attempts and when quiet each attempt is recorded at once.
+  // One write at a time, started after the I/O of this turn of the event loop: the attempts that
+  // finish together, or while a write is in flight, go in one statement. On PGlite, whose queries
+  // hold the event loop, answers pile up meanwhile; recording each alone cost more than the POST.
+  let flushing: NodeJS.Immediate | undefined;
   function flush(): void {
+    if (recording || flushing || unrecorded.length === 0) return;
+    flushing = setImmediate(write);
+  }
+
+  function write(): void {
+    flushing = undefined;
     if (recording || unrecorded.length === 0) return;
     const batch = unrecorded;
     unrecorded = [];
@@ -365,8 +375,8 @@ export function createCallbackDispatcher(options: CallbackDispatcherOptions) {
       clearTimeout(wakeTimer);
       await worker.stop();
       await Promise.allSettled([...inFlight]);
-      flush();
-      while (recording) await recording;
+      clearImmediate(flushing);
+      for (write(); recording; write()) await recording;
       handBack.push(...queue.splice(0).map((e) => e.id));
       if (handBack.length > 0) {
         await db
