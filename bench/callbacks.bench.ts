@@ -38,6 +38,8 @@ import type { PaymentIntentsTable } from "../packages/gateway/src/platform/datab
 import { newPaymentIntentId } from "../packages/gateway/src/platform/ids.ts";
 import { dropSchema } from "../packages/gateway/src/testing/test-database.ts";
 import { envDatabaseUrl, envIntList, envNumber } from "./env-settings.ts";
+import { createBackendCpuTracker } from "./lifecycle/backend-cpu-tracker.ts";
+import { processCpuMs } from "./lifecycle/process-cpu.ts";
 import { instrumentStatements, type StatementLog } from "./lifecycle/statement-timer.ts";
 import { commandLine, fmt, printRunHeader, table } from "./report.ts";
 import { runWithCleanups } from "./run-with-cleanups.ts";
@@ -93,7 +95,12 @@ async function openDatabase(addCleanup: (name: string, fn: () => Promise<unknown
   if (DATABASE_URL) {
     const schema = `bench_cb_${randomBytes(4).toString("hex")}`;
     addCleanup("drop schema", () => dropSchema(DATABASE_URL, schema));
-    const database = await createDatabase({ url: DATABASE_URL, schema });
+    // Named, so that the CPU of its server backends can be read (the writer's is not counted).
+    const named = new URL(DATABASE_URL);
+    named.searchParams.set("application_name", schema);
+    const database = await createDatabase({ url: named.toString(), schema });
+    const backends = createBackendCpuTracker(DATABASE_URL, schema);
+    addCleanup("close backend CPU reader", () => backends.close());
     addCleanup("close database", () => database.close());
     // What another gateway process would write through: its own pool and connections.
     const writer = await createDatabase({ url: DATABASE_URL, schema });
@@ -101,6 +108,7 @@ async function openDatabase(addCleanup: (name: string, fn: () => Promise<unknown
     return {
       database,
       writer,
+      backendCpuMs: () => backends.total(),
       label: `PostgreSQL (${(await sql<{ v: string }>`select version() as v`.execute(database.db)).rows[0]?.v.split(" on ")[0]}), schema ${schema}, dropped at the end`,
     };
   }
@@ -108,7 +116,12 @@ async function openDatabase(addCleanup: (name: string, fn: () => Promise<unknown
   addCleanup("remove temp dir", () => rm(dir, { recursive: true, force: true }));
   const database = await createDatabase({ dataDir: path.join(dir, "pglite") });
   addCleanup("close database", () => database.close());
-  return { database, writer: database, label: "PGlite in a temp dir, removed at the end" };
+  return {
+    database,
+    writer: database,
+    backendCpuMs: async (): Promise<number | undefined> => undefined,
+    label: "PGlite in a temp dir, removed at the end",
+  };
 }
 
 function intentRow(
@@ -258,6 +271,28 @@ async function start(database: DatabaseHandle, dispatcher: ReturnType<typeof dis
   };
 }
 
+/**
+ * CPU spent from now until the returned function is called: this process (the dispatcher, and on
+ * PGlite the database too), the receiver, and on a local PostgreSQL the dispatcher's backends.
+ */
+async function cpuMeter(receiver: Receiver, backendCpuMs: () => Promise<number | undefined>) {
+  const own = process.cpuUsage();
+  const received = processCpuMs(receiver.proc.pid ?? 0);
+  const backends = await backendCpuMs();
+  return async () => {
+    const used = process.cpuUsage(own);
+    const receivedNow = processCpuMs(receiver.proc.pid ?? 0);
+    const backendsNow = await backendCpuMs();
+    return {
+      own: (used.user + used.system) / 1000,
+      receiver:
+        received === undefined || receivedNow === undefined ? undefined : receivedNow - received,
+      backends:
+        backends === undefined || backendsNow === undefined ? undefined : backendsNow - backends,
+    };
+  };
+}
+
 function waitFor(check: () => boolean): Promise<void> {
   return new Promise((resolve) => {
     const timer = setInterval(() => {
@@ -274,7 +309,7 @@ async function main(addCleanup: (name: string, fn: () => Promise<unknown>) => vo
   const statements = instrumentStatements();
   const receiver = await startReceiver();
   addCleanup("stop receiver", async () => receiver.proc.kill());
-  const { database, writer, label } = await openDatabase(addCleanup);
+  const { database, writer, backendCpuMs, label } = await openDatabase(addCleanup);
   printRunHeader("# callbacks benchmark", cmd, label, [
     `events:      ${EVENTS} per concurrency level, each delivered exactly once (checked)`,
     `dispatcher:  default settings (CALLBACK_POLL_MS ${DEFAULTS.CALLBACK_POLL_MS}, CALLBACK_TIMEOUT_MS ${DEFAULTS.CALLBACK_TIMEOUT_MS}) but the concurrency`,
@@ -305,15 +340,23 @@ async function main(addCleanup: (name: string, fn: () => Promise<unknown>) => vo
       "stmts/delivery",
     ],
   ];
+  const cpuRows: string[][] = [
+    ["concurrency", "sender", "this process", "receiver", "PostgreSQL backends"],
+  ];
   for (const concurrency of CONCURRENCY) {
     await sql`delete from callback_attempts`.execute(db);
     await sql`delete from callback_events`.execute(db);
     await sql`delete from payment_intents`.execute(db);
     await seed(database, receiver.url, EVENTS, org.id);
+    // What autovacuum would have done by now on a server (the claim's plan needs the due events'
+    // count). PGlite has no autovacuum: its planner goes without, as a PGlite gateway's does.
+    if (DATABASE_URL) await sql`analyze callback_events`.execute(db);
     const bodies = (await db.selectFrom("callback_events").select("body").execute()).map(
       (r) => r.body,
     );
+    const baseCpu = await cpuMeter(receiver, backendCpuMs);
     const base = await baseline(receiver.url, bodies, secret, concurrency);
+    const baseUsed = await baseCpu();
 
     let delivered = 0;
     let missed = 0;
@@ -322,11 +365,13 @@ async function main(addCleanup: (name: string, fn: () => Promise<unknown>) => vo
     );
     const before = await receiver.count();
     const stmtsBefore = snapshot(statements);
+    const cpu = await cpuMeter(receiver, backendCpuMs);
     const started = performance.now();
     const stop = await start(database, dispatcher);
     await waitFor(() => delivered + missed >= EVENTS);
     const rate = EVENTS / ((performance.now() - started) / 1000);
     const used = statementsSince(statements, stmtsBefore);
+    const cpuUsed = await cpu();
     await stop();
     const after = await receiver.count();
     const durations = (await db.selectFrom("callback_attempts").select("duration_ms").execute())
@@ -351,8 +396,16 @@ async function main(addCleanup: (name: string, fn: () => Promise<unknown>) => vo
       `${used.record} (${fmt(used.recordMs / used.record, 1)})`,
       fmt(used.total / EVENTS, 2),
     ]);
+    const us = (ms: number | undefined) => (ms === undefined ? "n/a" : fmt((ms * 1000) / EVENTS));
+    cpuRows.push(
+      [`${concurrency}`, "baseline", us(baseUsed.own), us(baseUsed.receiver), "-"],
+      [`${concurrency}`, "dispatcher", us(cpuUsed.own), us(cpuUsed.receiver), us(cpuUsed.backends)],
+    );
   }
   console.log(table(rows, 1));
+  console.log();
+  console.log("CPU per delivery, microseconds (where a delivery's time goes):");
+  console.log(table(cpuRows, 2));
   console.log();
 
   // The idle dispatcher at default settings: nothing due, then one event written meanwhile.
