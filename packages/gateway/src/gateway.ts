@@ -8,6 +8,7 @@ import { createOperatorAccounts } from "./admin/operator-accounts.ts";
 import { createCallbackPreferences } from "./callbacks/callback-preferences.ts";
 import { createCallbackService } from "./callbacks/callback-service.ts";
 import { createCallbackDispatcher } from "./callbacks/dispatcher.ts";
+import { CALLBACK_TOPIC } from "./callbacks/outbox.ts";
 import { createCallbackUrlGuard, type Resolve } from "./callbacks/url-guard.ts";
 import {
   type ChainRegistry,
@@ -150,7 +151,6 @@ export function createServices(options: {
   const callbacks = createCallbackService({
     db: database.db,
     intents,
-    dispatcher,
     ...(options.callbackClock ? { now: options.callbackClock } : {}),
   });
   // Which single jobs (chain followers, deadline settler, tx managers) this process runs.
@@ -440,7 +440,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   // the server could close a connection just as a client sent the next request on it: "other
   // side closed" (payment-admin.test.ts, seen when a long query held the event loop).
   if ("keepAliveTimeout" in server) server.keepAliveTimeout = 65_000;
-  const loops = role === "api" ? undefined : startLoops(services, options, metrics);
+  const loops = role === "api" ? undefined : await startLoops(services, database, options, metrics);
   const port = (server.address() as AddressInfo).port;
   const host = config.HOST === "0.0.0.0" || config.HOST === "::" ? "localhost" : config.HOST;
   const url = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
@@ -460,8 +460,20 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
 }
 
 /** The background loops of a worker (or all) process; single jobs run only under their lease. */
-function startLoops(services: Gateway["services"], options: GatewayOptions, metrics: Metrics) {
+async function startLoops(
+  services: Gateway["services"],
+  database: DatabaseHandle,
+  options: GatewayOptions,
+  metrics: Metrics,
+) {
   const { config, log } = options;
+  // A callback event written by any process (or a lost listening connection, after which some may
+  // have been missed) wakes the dispatcher; otherwise it sleeps until its next retry is due.
+  const wakeDispatcher = () => services.dispatcher.nudge();
+  const unlistenCallbacks = await database.notifications.listen(CALLBACK_TOPIC, {
+    message: wakeDispatcher,
+    reset: wakeDispatcher,
+  });
   const watchers = startChainWatchers({
     leases: services.leases,
     standbyIntervalMs: config.LEASE_RENEW_MS,
@@ -500,6 +512,7 @@ function startLoops(services: Gateway["services"], options: GatewayOptions, metr
     watchers,
     async stop() {
       await watchers.stop();
+      await unlistenCallbacks();
       await services.dispatcher.stop();
       await services.treasury.stop();
       await services.sweeps.stop();

@@ -1,9 +1,10 @@
 import type { Kysely } from "kysely";
 import type { Caller } from "../organizations/tenancy-service.ts";
 import type { PaymentIntentService } from "../payments/payment-intent-service.ts";
+import { notify } from "../platform/database/notifications.ts";
 import type { Database } from "../platform/database/schema.ts";
 import { DomainError, ErrorCode } from "../platform/errors.ts";
-import type { CallbackDispatcher } from "./dispatcher.ts";
+import { CALLBACK_TOPIC } from "./outbox.ts";
 import type { CallbackEvent, CallbackPayload } from "./schemas.ts";
 
 /** An intent's callback event as the API shows it (the CallbackEvent schema). */
@@ -15,7 +16,6 @@ const unix = (d: Date) => Math.floor(d.getTime() / 1000);
 export function createCallbackService(options: {
   db: Kysely<Database>;
   intents: PaymentIntentService;
-  dispatcher?: Pick<CallbackDispatcher, "nudge">;
   now?: () => Date;
 }) {
   const { db, intents } = options;
@@ -115,9 +115,10 @@ export function createCallbackService(options: {
           })
           .where("id", "=", latest.id)
           .execute();
+        // Wakes a dispatcher in whichever process runs one (an api process runs none).
+        await notify(trx, CALLBACK_TOPIC);
         return readEvents(trx, intentId);
       });
-      options.dispatcher?.nudge();
       return views.find((v) => v.event_id === latest.id) as CallbackEventView;
     },
   };

@@ -1,13 +1,16 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import {
   api,
   attemptsReach,
   type CallbackFixture,
+  events,
   INTENT,
   key,
   startCallbackFixture,
   stateReaches,
+  WAIT,
 } from "./callback-fixture.ts";
+import { enqueueStatusCallback } from "./outbox.ts";
 
 // The callback URL cannot be turned against the gateway's own network, at creation or at
 // delivery, and a receiver cannot make the dispatcher read or wait without bound.
@@ -73,6 +76,58 @@ describe("callback URL safety", () => {
     const event = await stateReaches(gw, shop, id, "failed");
     expect(event.last_error).toMatch(/^refused: merchant.example resolves to 127.0.0.1/);
     expect(f.receiver.received).toHaveLength(0);
+  });
+
+  it("never sends on a kept-alive connection to a host whose check now fails", async () => {
+    let answer = "127.0.0.1";
+    const gw = await f.gateway({
+      // Intents that do not expire during the test: their events are written here, when wanted.
+      env: { CALLBACK_ALLOWED_NETWORKS: "127.0.0.1/32", PAYMENT_TTL_SECONDS: "3600" },
+      resolve: async () => [{ address: answer, family: 4 }],
+    });
+    const shop = await gw.createTenant();
+    const id = await f.createIntent(gw, shop, { callback_url: null });
+    const callback = async () =>
+      gw.database.db.transaction().execute(async (trx) => {
+        const row = await trx
+          .selectFrom("payment_intents")
+          .selectAll()
+          .where("id", "=", id)
+          .executeTakeFirstOrThrow();
+        const url = `http://merchant.example:${f.receiver.port}/callback`;
+        return enqueueStatusCallback(trx, { ...row, callback_url: url }, f.clock());
+      });
+    await callback();
+    await stateReaches(gw, shop, id, "delivered");
+    // The dispatcher now holds a kept-alive connection for merchant.example, to 127.0.0.1.
+    answer = "10.0.0.1";
+    const second = await callback();
+    const event = await vi.waitFor(async () => {
+      const e = (await events(gw, shop, id)).find((x) => x.event_id === second);
+      expect(e?.state).toBe("failed");
+      return e;
+    }, WAIT);
+    expect(event.last_error).toMatch(/^refused: merchant.example resolves to 10.0.0.1/);
+    expect(f.receiver.received).toHaveLength(1);
+  });
+
+  it("records an answer holding NUL bytes (as U+FFFD) with the attempts recorded beside it", async () => {
+    const gw = await f.gateway();
+    const shop = await gw.createTenant();
+    f.receiver.respondWith((r) => ({
+      status: 200,
+      body: r.body.group_key === "nul" ? "ok\0done" : "ok",
+    }));
+    const ids = await Promise.all([
+      f.createIntent(gw, shop, { group_key: "nul" }),
+      f.createIntent(gw, shop),
+      f.createIntent(gw, shop),
+    ]);
+    const [nul, ...others] = await Promise.all(
+      ids.map((id) => stateReaches(gw, shop, id, "delivered")),
+    );
+    expect(nul.attempts[0].response_excerpt).toBe("ok\uFFFDdone");
+    for (const e of others) expect(e.attempts[0].response_excerpt).toBe("ok");
   });
 
   it("reads at most 4 KB of an answer and gives up on a receiver that does not answer in time", async () => {

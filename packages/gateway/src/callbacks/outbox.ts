@@ -1,12 +1,17 @@
 import type { Selectable, Transaction } from "kysely";
+import { notify } from "../platform/database/notifications.ts";
 import type { Database, PaymentIntentsTable } from "../platform/database/schema.ts";
 import { newCallbackEventId } from "../platform/ids.ts";
 import { type CallbackExtension, callbackBody } from "./payload.ts";
 
+/** The notification sent when a callback event becomes due; dispatchers wake on it. */
+export const CALLBACK_TOPIC = "callbacks";
+
 /**
  * Writes the callback event for an intent's new status in the caller's transaction (the one
  * that changes the status), so a status change and its callback commit together or not at all.
- * An intent without a callback_url has nothing to send.
+ * An intent without a callback_url has nothing to send. The notification, sent at commit, wakes
+ * the dispatchers of every process on the database.
  */
 export async function enqueueStatusCallback(
   trx: Transaction<Database>,
@@ -29,6 +34,7 @@ export async function enqueueStatusCallback(
       created_at: at,
     })
     .execute();
+  await notify(trx, CALLBACK_TOPIC);
   return id;
 }
 
@@ -61,5 +67,6 @@ export async function enqueueEventCallback(
       created_at: at,
     })
     .execute();
+  await notify(trx, CALLBACK_TOPIC);
   return id;
 }

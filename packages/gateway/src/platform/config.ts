@@ -162,7 +162,7 @@ const schema = z.object({
       ),
     )
     .default([]),
-  CALLBACK_POLL_MS: positiveInt(60_000).default(500),
+  CALLBACK_POLL_MS: positiveInt(3_600_000).default(30_000),
   CALLBACK_CONCURRENCY: positiveInt(1000).default(16),
   CALLBACK_TIMEOUT_MS: positiveInt(60_000).default(10_000),
   TX_REPLACE_AFTER_BLOCKS: positiveInt(10_000).default(10),
