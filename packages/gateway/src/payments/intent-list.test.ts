@@ -2,7 +2,7 @@ import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { TestTenant } from "../testing/test-gateway.ts";
 import { INTENT, type IntentFixture, LIST, server, startIntentFixture } from "./intent-fixture.ts";
-import { LIST_COUNT_CAP } from "./intent-list.ts";
+import { LIST_COUNT_CAP, LIST_GROUP_KEY_BRANCHES } from "./intent-list.ts";
 
 // The list's extensions, through the HTTP API: keyset pages (cursor / next_cursor) and the
 // capped count (total_count_exact). payment-intent-reads.test.ts has the KryptoGO paging.
@@ -145,7 +145,7 @@ describe("total_count above the cap", () => {
         '0xFd086bC7CD5C481DCC9C85ebE478A1C0b69FCbb9', 'USDT', 6, 1000000, '1', 'USD', '1', 'static',
         now() + interval '30 minutes',
         case when g % 100 = 0 then 'success' else 'pending' end,
-        case when g % 1000 = 0 then 'rare-' || g end,
+        case when g % 400 = 0 then 'rare-' || g end,
         now() - g * interval '1 second', now()
       from generate_series(1, ${extra}::int) as g`.execute(f.gateway.database.db);
     await sql`analyze payment_intents`.execute(f.gateway.database.db);
@@ -157,8 +157,17 @@ describe("total_count above the cap", () => {
       total_count: Math.floor(extra / 100),
       total_count_exact: true,
     });
+    // 25 distinct keys contain "rare-": more than the list reads key by key, so this is the
+    // trigram path; "rare-2" (rare-2000, rare-2400, rare-2800) is the key-by-key one.
+    expect(LIST_GROUP_KEY_BRANCHES).toBeLessThan(25);
     const rare = await f.call("GET", `${LIST}?group_key=RARE-`, { headers: server(t) });
-    expect(rare.body.data).toMatchObject({ total_count: 10, total_count_exact: true });
+    expect(rare.body.data).toMatchObject({ total_count: 25, total_count_exact: true });
+    const walked = await walk(t, "page_size=7&group_key=RARE-");
+    expect(walked).toEqual(
+      Array.from({ length: 25 }, (_, i) => `Cap${String((i + 1) * 400).padStart(29, "0")}`),
+    );
+    const few = await walk(t, "page_size=2&group_key=rare-2");
+    expect(few).toEqual([2000, 2400, 2800].map((g) => `Cap${String(g).padStart(29, "0")}`));
   });
 
   it("is an estimate above the cap, never below what exists past it", async () => {

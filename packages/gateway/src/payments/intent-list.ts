@@ -52,20 +52,49 @@ function planRows(plan: unknown): number {
   return typeof rows === "number" && Number.isFinite(rows) ? Math.round(rows) : 0;
 }
 
+/**
+ * A group_key search reads each matching key's own index range, merged, when the text matches
+ * at most this many of the organisation's distinct keys; past that, the intents' trigram index
+ * or a walk newest first filtered by ILIKE (the planner chooses).
+ */
+export const LIST_GROUP_KEY_BRANCHES = 20;
+
+const newestFirst = <Q extends IntentQuery>(query: Q) =>
+  query.orderBy("created_at", "desc").orderBy("id", "desc") as Q;
+
 export function createIntentList(options: { db: Kysely<Database> }) {
   const { db } = options;
 
-  function filtered(orgId: number, q: ListPaymentIntentsQuery): IntentQuery {
+  /** The organisation's distinct keys containing `text`; undefined when there are too many. */
+  async function groupKeysContaining(orgId: number, pattern: string) {
+    const rows = await db
+      .selectFrom("payment_intent_group_keys")
+      .select("group_key")
+      .where("org_id", "=", orgId)
+      .where(sql<boolean>`group_key ilike ${pattern}`)
+      .limit(LIST_GROUP_KEY_BRANCHES + 1)
+      .execute();
+    return rows.length > LIST_GROUP_KEY_BRANCHES ? undefined : rows.map((r) => r.group_key);
+  }
+
+  /** The filters but group_key's, and group_key as `keys` (exactly) or `pattern` (ILIKE). */
+  function filtered(
+    orgId: number,
+    q: ListPaymentIntentsQuery,
+    group: { keys: string[] } | { pattern: string } | undefined,
+  ): IntentQuery {
     let query: IntentQuery = db.selectFrom("payment_intents").where("org_id", "=", orgId);
     if (q.client_id !== undefined) query = query.where("client_id", "=", q.client_id);
     if (q.status !== undefined && q.status.length > 0) {
       query = query.where("status", "in", q.status);
     }
-    if (q.group_key !== undefined && q.group_key !== "") {
-      // ILIKE with its wildcards escaped: % and _ typed by the merchant stay literal (as strpos
-      // had them), and the trigram index serves it, which strpos(lower(...)) could not.
-      const pattern = `%${q.group_key.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-      query = query.where(sql<boolean>`group_key ilike ${pattern}`);
+    if (group !== undefined && "keys" in group) {
+      query =
+        group.keys.length === 0
+          ? query.where(sql<boolean>`false`)
+          : query.where("group_key", "in", group.keys);
+    } else if (group !== undefined) {
+      query = query.where(sql<boolean>`group_key ilike ${group.pattern}`);
     }
     return query;
   }
@@ -98,46 +127,54 @@ export function createIntentList(options: { db: Kysely<Database> }) {
       throw validationError("page_number", "cannot be combined with cursor");
     }
     const after = q.cursor === undefined ? undefined : decodeListCursor(q.cursor);
-    const base = filtered(orgId, q);
-    const offset = (q.page_number - 1) * q.page_size;
+    let group: { keys: string[] } | { pattern: string } | undefined;
+    if (q.group_key !== undefined && q.group_key !== "") {
+      // ILIKE with its wildcards escaped: % and _ typed by the merchant stay literal (as strpos
+      // had them), and trigram indexes serve it, which strpos(lower(...)) could not.
+      const pattern = `%${q.group_key.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+      const keys = await groupKeysContaining(orgId, pattern);
+      group = keys === undefined ? { pattern } : { keys };
+    }
+    const base = filtered(orgId, q, group);
+    const offset = after ? 0 : (q.page_number - 1) * q.page_size;
     // One row more than the page, to know whether another page follows.
     const take = q.page_size + 1;
+    const from = <Q extends IntentQuery>(query: Q) =>
+      after
+        ? (query.where(
+            sql<boolean>`(created_at, id) < (${after.at}::timestamptz, ${after.id})`,
+          ) as Q)
+        : query;
+    // The page's ids first, from the indexes alone (an offset skips index entries, not rows);
+    // then the rows of those ids. Several group keys: each key's range newest first, merged.
     let page: IntentQuery;
-    if (after) {
-      page = base.where(
-        sql<boolean>`(created_at, id) < (${after.at}::timestamptz, ${after.id})`,
-      ) as IntentQuery;
-    } else if (offset > 0) {
-      // The offset is skipped on the index alone (ids, no rows read), then the page's rows are
-      // fetched by id: OFFSET over whole rows reads every skipped row from the table.
-      const ids = base
-        .select("id")
-        .orderBy("created_at", "desc")
-        .orderBy("id", "desc")
-        .limit(take)
-        .offset(offset);
-      page = db.selectFrom("payment_intents").where("id", "in", ids) as IntentQuery;
+    if (group !== undefined && "keys" in group && group.keys.length > 1) {
+      const branches = group.keys.map((key) =>
+        newestFirst(
+          from(filtered(orgId, q, { keys: [key] }))
+            .select(["id", "created_at"])
+            .limit(offset + take),
+        ),
+      );
+      page = db.selectFrom("payment_intents").where(
+        sql<boolean>`id in (select id from (${sql.join(branches, sql` union all `)}) as merged
+          order by created_at desc, id desc limit ${take} offset ${offset})`,
+      );
     } else {
-      page = base;
+      const ids = newestFirst(from(base).select("id")).limit(take).offset(offset);
+      page = db.selectFrom("payment_intents").where("id", "in", ids);
     }
     const [rows, total] = await Promise.all([
-      page
-        .selectAll()
-        .select(KEY_AT.as("key_at"))
-        .orderBy("created_at", "desc")
-        .orderBy("id", "desc")
-        .limit(take)
-        .execute(),
+      newestFirst(page).selectAll().select(KEY_AT.as("key_at")).execute(),
       count(base),
     ]);
     const items = rows.slice(0, q.page_size);
     const last = items.at(-1);
     const more = rows.length > q.page_size;
-    // An estimate never below what this page has shown to exist.
-    const seen = (after ? 0 : offset) + rows.length;
     return {
       items: items.map(toPaymentIntentView),
-      total_count: total.exact ? total.n : Math.max(total.n, seen),
+      // An estimate is never below what this page has shown to exist.
+      total_count: total.exact ? total.n : Math.max(total.n, offset + rows.length),
       page_number: q.page_number,
       page_size: q.page_size,
       next_cursor: more && last ? encodeListCursor(last.key_at, last.id) : null,
