@@ -112,6 +112,15 @@ describe("keyset pages (cursor)", () => {
       "cursor",
     ],
     [`cursor=${"A".repeat(513)}`, "cursor"],
+    // Dates JS reads but the database refuses: a 500 if they got through.
+    [
+      `cursor=${Buffer.from('["2026-02-31T00:00:00.000000Z","abc"]').toString("base64url")}`,
+      "cursor",
+    ],
+    [
+      `cursor=${Buffer.from('["0000-01-01T00:00:00.000000Z","abc"]').toString("base64url")}`,
+      "cursor",
+    ],
   ])("refuses %s with 400 / 4000 naming %s", async (query, field) => {
     const r = await f.call("GET", `${LIST}?${query}`, { headers: server(t) });
     expect([r.status, r.body.code]).toEqual([400, 4000]);

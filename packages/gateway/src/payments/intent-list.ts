@@ -35,7 +35,10 @@ function decodeListCursor(raw: string): { at: string; id: string } {
     typeof parsed[0] === "string" &&
     typeof parsed[1] === "string" &&
     KEY_AT_PATTERN.test(parsed[0]) &&
+    // A date the database reads as written: JS rolls 02-31 over and takes year 0, it refuses both.
+    parsed[0] >= "1970" &&
     !Number.isNaN(Date.parse(parsed[0])) &&
+    new Date(parsed[0]).toISOString().slice(0, 19) === parsed[0].slice(0, 19) &&
     ID_PATTERN.test(parsed[1])
   ) {
     return { at: parsed[0], id: parsed[1] };
@@ -83,8 +86,24 @@ export function createIntentList(options: { db: Kysely<Database> }) {
     q: ListPaymentIntentsQuery,
     group: { keys: string[] } | { pattern: string } | undefined,
   ): IntentQuery {
-    let query: IntentQuery = db.selectFrom("payment_intents").where("org_id", "=", orgId);
-    if (q.client_id !== undefined) query = query.where("client_id", "=", q.client_id);
+    let query: IntentQuery = db.selectFrom("payment_intents");
+    if (q.client_id === undefined) {
+      query = query.where("org_id", "=", orgId);
+    } else {
+      // A client is in one organisation: asked once of clients (a one-time filter), not of each
+      // intent, so the client's indexes answer without reading rows.
+      const clientId = q.client_id;
+      query = query
+        .where("client_id", "=", clientId)
+        .where(({ exists, selectFrom }) =>
+          exists(
+            selectFrom("clients")
+              .select(sql.lit(1).as("one"))
+              .where("client_id", "=", clientId)
+              .where("org_id", "=", orgId),
+          ),
+        );
+    }
     if (q.status !== undefined && q.status.length > 0) {
       query = query.where("status", "in", q.status);
     }

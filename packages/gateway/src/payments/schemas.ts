@@ -290,7 +290,7 @@ export const ListPaymentIntentsQuery = PageQuery.extend({
     .openapi({ description: "Substring match, case-insensitive; % and _ are literal." }),
   cursor: z.string().max(512).optional().openapi({
     description:
-      "Extension (not in KryptoGO's API): the next_cursor of a previous page; this page starts right after that page's last item, in the same newest-first order. Keyset paging: no item is skipped or repeated when intents are created meanwhile (new ones are newer than the walk, so they are not in it), and a deep page costs what the first does. Not with page_number (other than 1). A cursor that did not come from this endpoint is 400 / 4000.",
+      "Extension (not in KryptoGO's API): the next_cursor of a previous page; this page starts right after that page's last item, in the same newest-first order. Keyset paging: following next_cursor from the first page visits every intent that existed when the walk began exactly once, whatever is created meanwhile (new intents are newer than the walk's position, so they do not shift it), and a deep page costs what the first does. Not with page_number (other than 1). A cursor that did not come from this endpoint is 400 / 4000.",
     example:
       "WyIyMDI2LTExLTI4VDA5OjEyOjMwLjEyMzQ1NloiLCIyTUZWOWtSRDBJeU5XYXVvd2hxMkJwM0lVYjNCV0tQaSJd",
   }),

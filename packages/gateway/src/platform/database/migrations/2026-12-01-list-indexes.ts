@@ -5,10 +5,12 @@ import { type Kysely, sql } from "kysely";
 // (a small table, trigram-indexed), then reads each key's intents newest first from an index of
 // its own: a substring search over the intents themselves reads every match from the table.
 //
-// On a large existing table, build the index by hand before upgrading, without blocking writes:
+// On a large existing table, build the two indexes by hand before upgrading, without blocking
+// writes (the migration then finds them; the keys' backfill reads the table once):
+//   create index concurrently if not exists payment_intents_client_status_created
+//     on payment_intents(client_id, status, created_at desc, id desc);
 //   create index concurrently if not exists payment_intents_org_group_key_created
 //     on payment_intents(org_id, group_key, created_at desc, id desc) where group_key is not null;
-// (the migration then finds it); the keys' backfill below reads the table once.
 export async function up(db: Kysely<unknown>): Promise<void> {
   // pg_trgm is in `public` (migration 2026-11-27-studio-payments says why).
   const { rows } = await sql<{ schema: string }>`
@@ -39,6 +41,9 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       for each statement execute function payment_intent_group_keys_add()`,
     `insert into payment_intent_group_keys (org_id, group_key)
       select distinct org_id, group_key from payment_intents where group_key is not null`,
+    // A client's intents of some statuses (the client's own index has no status).
+    `create index if not exists payment_intents_client_status_created
+      on payment_intents(client_id, status, created_at desc, id desc)`,
     `create index if not exists payment_intents_org_group_key_created
       on payment_intents(org_id, group_key, created_at desc, id desc) where group_key is not null`,
   ];
