@@ -175,6 +175,10 @@ describe("total_count above the cap", () => {
     expect(walked).toEqual(
       Array.from({ length: 25 }, (_, i) => `Cap${String((i + 1) * 400).padStart(29, "0")}`),
     );
+    const second = await f.call("GET", `${LIST}?page_size=1&page_number=2&group_key=rare-2`, {
+      headers: server(t),
+    });
+    expect(idsOf(second)).toEqual([`Cap${String(2400).padStart(29, "0")}`]);
     const few = await walk(t, "page_size=2&group_key=rare-2");
     expect(few).toEqual([2000, 2400, 2800].map((g) => `Cap${String(g).padStart(29, "0")}`));
   });
