@@ -197,5 +197,11 @@ describe("total_count above the cap", () => {
     expect(idsOf(deep)[0]).toBe(`Cap${String(10_001).padStart(29, "0")}`);
     expect(deep.body.data.total_count).toBeGreaterThanOrEqual(extra);
     expect(deep.body.data.next_cursor).toBeNull();
+    // A page past the end shows nothing, so it does not raise the total to its offset.
+    const past = await f.call("GET", `${LIST}?page_size=100&page_number=1000`, {
+      headers: server(t),
+    });
+    expect(idsOf(past)).toEqual([]);
+    expect(past.body.data.total_count).toBeLessThan(99_900);
   });
 });

@@ -193,7 +193,8 @@ export function createIntentList(options: { db: Kysely<Database> }) {
     return {
       items: items.map(toPaymentIntentView),
       // An estimate is never below what this page has shown to exist.
-      total_count: total.exact ? total.n : Math.max(total.n, offset + rows.length),
+      total_count:
+        total.exact || rows.length === 0 ? total.n : Math.max(total.n, offset + rows.length),
       page_number: q.page_number,
       page_size: q.page_size,
       next_cursor: more && last ? encodeListCursor(last.key_at, last.id) : null,
