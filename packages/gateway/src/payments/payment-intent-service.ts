@@ -25,6 +25,7 @@ import {
 } from "../platform/idempotency.ts";
 import { newPaymentIntentId, PAYMENT_INTENT_ID_PATTERN } from "../platform/ids.ts";
 import type { RateProvider } from "../rates/rate-provider.ts";
+import { createIntentList } from "./intent-list.ts";
 import { toCheckoutPaymentView, toPaymentIntentView } from "./intent-wire.ts";
 import { appendStatusHistory } from "./lifecycle/status-history.ts";
 import { checkFiatAmount, type Fiat, quote } from "./quote.ts";
@@ -73,6 +74,7 @@ const isUniqueViolation = (err: unknown) =>
 
 export function createPaymentIntentService(options: PaymentIntentServiceOptions) {
   const { db, chains, rates, depositAddresses } = options;
+  const listIntents = createIntentList({ db });
   const now = options.now ?? (() => new Date());
 
   /** The intent an Idempotency-Key made within the window, if any. */
@@ -378,39 +380,7 @@ export function createPaymentIntentService(options: PaymentIntentServiceOptions)
     },
 
     async list(caller: Caller, query: ListPaymentIntentsQuery): Promise<PaymentIntentList> {
-      let base = db.selectFrom("payment_intents").where("org_id", "=", caller.orgId);
-      if (query.client_id !== undefined) base = base.where("client_id", "=", query.client_id);
-      if (query.status !== undefined && query.status.length > 0)
-        base = base.where("status", "in", query.status);
-      if (query.group_key !== undefined && query.group_key !== "") {
-        // strpos, not LIKE: % and _ typed by the merchant are matched literally.
-        base = base.where((eb) =>
-          eb(
-            eb.fn("strpos", [
-              eb.fn("lower", ["group_key"]),
-              eb.fn("lower", [eb.val(query.group_key)]),
-            ]),
-            ">",
-            0,
-          ),
-        );
-      }
-      const [items, count] = await Promise.all([
-        base
-          .selectAll()
-          .orderBy("created_at", "desc")
-          .orderBy("id", "desc")
-          .limit(query.page_size)
-          .offset((query.page_number - 1) * query.page_size)
-          .execute(),
-        base.select((eb) => eb.fn.countAll<string>().as("n")).executeTakeFirstOrThrow(),
-      ]);
-      return {
-        items: items.map(toPaymentIntentView),
-        total_count: Number(count.n),
-        page_number: query.page_number,
-        page_size: query.page_size,
-      };
+      return listIntents(caller.orgId, query);
     },
 
     /**

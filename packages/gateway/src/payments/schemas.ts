@@ -288,9 +288,26 @@ export const ListPaymentIntentsQuery = PageQuery.extend({
     .max(GROUP_KEY_MAX_CHARS)
     .optional()
     .openapi({ description: "Substring match, case-insensitive; % and _ are literal." }),
+  cursor: z.string().max(512).optional().openapi({
+    description:
+      "Extension (not in KryptoGO's API): the next_cursor of a previous page; this page starts right after that page's last item, in the same newest-first order. Keyset paging: following next_cursor from the first page visits every intent that existed when the walk began exactly once, whatever is created meanwhile (new intents are newer than the walk's position, so they do not shift it), and a deep page costs what the first does. Not with page_number (other than 1). A cursor that did not come from this endpoint is 400 / 4000.",
+    example:
+      "WyIyMDI2LTExLTI4VDA5OjEyOjMwLjEyMzQ1NloiLCIyTUZWOWtSRDBJeU5XYXVvd2hxMkJwM0lVYjNCV0tQaSJd",
+  }),
 });
 
-export const PaymentIntentList = pageOf(PaymentIntent).openapi("PaymentIntentList");
+export const PaymentIntentList = pageOf(PaymentIntent)
+  .extend({
+    next_cursor: z.string().nullable().openapi({
+      description:
+        "Extension (not in KryptoGO's API): pass as cursor to get the page after this one; null when this page is the last. Given on page_number pages too.",
+    }),
+    total_count_exact: z.boolean().openapi({
+      description:
+        "Extension (not in KryptoGO's API): whether total_count is exact. It is up to 10,000 matches; above that total_count is the database's estimate (never below 10,001 nor below what the pages have shown), so counting a million intents never costs a page its time.",
+    }),
+  })
+  .openapi("PaymentIntentList");
 
 export const IntentIdParam = z.object({
   id: z

@@ -237,6 +237,8 @@ export interface paths {
                     status?: ("pending" | "success" | "expired" | "insufficient_not_refunded" | "insufficient_refunded")[];
                     /** @description Substring match, case-insensitive; % and _ are literal. */
                     group_key?: string;
+                    /** @description Extension (not in KryptoGO's API): the next_cursor of a previous page; this page starts right after that page's last item, in the same newest-first order. Keyset paging: following next_cursor from the first page visits every intent that existed when the walk began exactly once, whatever is created meanwhile (new intents are newer than the walk's position, so they do not shift it), and a deep page costs what the first does. Not with page_number (other than 1). A cursor that did not come from this endpoint is 400 / 4000. */
+                    cursor?: string;
                 };
                 header?: {
                     /** @description Your client ID (32 hex chars). */
@@ -6698,6 +6700,10 @@ export interface components {
             total_count: number;
             page_number: number;
             page_size: number;
+            /** @description Extension (not in KryptoGO's API): pass as cursor to get the page after this one; null when this page is the last. Given on page_number pages too. */
+            next_cursor: string | null;
+            /** @description Extension (not in KryptoGO's API): whether total_count is exact. It is up to 10,000 matches; above that total_count is the database's estimate (never below 10,001 nor below what the pages have shown), so counting a million intents never costs a page its time. */
+            total_count_exact: boolean;
         };
         CheckoutPayment: {
             /** @example 2MFV9kRD0IyNWauowhq2Bp3IUb3BWKPi */

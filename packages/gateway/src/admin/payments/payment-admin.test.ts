@@ -131,6 +131,13 @@ describe("payments list", () => {
       page_size: 2,
     });
     expect(page.body.data.items.map((i: Intent) => i.payment_intent_id)).toEqual([a]);
+    // A later page keeps its sort (the offset is taken over ids, then the rows are sorted again).
+    const second = async (query: string) =>
+      (await owner.request("GET", path(`/payments?page_number=2&${query}`))).body.data.items.map(
+        (i: Intent) => i.payment_intent_id,
+      );
+    expect(await second("sort=fiat_amount&page_size=2")).toEqual([b]);
+    expect(await second("sort=-fiat_amount&page_size=1")).toEqual([a]);
     expect(page.body.data.items[0]).toMatchObject({
       status: "success",
       reversed_at: null,

@@ -194,10 +194,15 @@ export function createPaymentSearch(options: { db: Kysely<Database> }) {
   /** The page's query and the capped count's, built (not run). */
   async function queries(orgId: number, q: PaymentSearchQuery) {
     const base = await filtered(orgId, q);
+    const offset = (q.page_number - 1) * q.page_size;
+    // A deep page skips its offset on index entries (ids), not on whole rows read from the table
+    // (the KryptoGO list does the same: payments/intent-list.ts).
+    const ids = ordered(base.select("id"), q.sort).limit(q.page_size).offset(offset);
     return {
-      page: ordered(base.selectAll(), q.sort)
-        .limit(q.page_size)
-        .offset((q.page_number - 1) * q.page_size),
+      page:
+        offset === 0
+          ? ordered(base.selectAll(), q.sort).limit(q.page_size)
+          : ordered(db.selectFrom("payment_intents").where("id", "in", ids).selectAll(), q.sort),
       count: db
         .selectFrom(
           base

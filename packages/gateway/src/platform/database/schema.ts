@@ -847,3 +847,15 @@ export interface Database {
   sweep_batches: SweepBatchesTable;
   sweeps: SweepsTable;
 }
+
+// ---- The list at a million intents: migrations/2026-12-01-list-indexes.ts ----
+
+/** Each organisation's distinct group keys, kept by an insert trigger on payment_intents. */
+export interface PaymentIntentGroupKeysTable {
+  org_id: number;
+  group_key: string;
+}
+
+export interface Database {
+  payment_intent_group_keys: PaymentIntentGroupKeysTable;
+}

@@ -19,6 +19,7 @@ import * as acceptedAssets from "./2026-11-29-accepted-assets.ts";
 import * as checkoutBranding from "./2026-11-29-checkout-branding.ts";
 import * as idempotency from "./2026-11-29-idempotency.ts";
 import * as sweeps from "./2026-11-30-sweeps.ts";
+import * as listIndexes from "./2026-12-01-list-indexes.ts";
 import * as callbackClaimIndex from "./2026-12-04-callback-claim-index.ts";
 
 // Listed explicitly (not read from the folder) so the set of migrations is what was committed,
@@ -44,5 +45,6 @@ export const migrations: Record<string, Migration> = {
   "2026-11-29-checkout-branding": checkoutBranding,
   "2026-11-29-idempotency": idempotency,
   "2026-11-30-sweeps": sweeps,
+  "2026-12-01-list-indexes": listIndexes,
   "2026-12-04-callback-claim-index": callbackClaimIndex,
 };
