@@ -122,7 +122,7 @@ describe.runIf(process.env.DATABASE_URL)("the tenancy cache across processes", (
   });
 
   /** Asks again until the answer is `status` (the test's timeout bounds the wait). */
-  async function until(status: number, request: () => Promise<{ status: number }>) {
+  async function until<R extends { status: number }>(status: number, request: () => Promise<R>) {
     for (;;) {
       const r = await request();
       if (r.status === status) return r;
