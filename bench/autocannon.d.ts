@@ -14,6 +14,8 @@ declare module "autocannon" {
       title?: string;
       /** Run the load from this many worker threads instead of the calling thread. */
       workers?: number;
+      /** Requests per second from all connections together (per worker); latency is corrected for coordinated omission. */
+      overallRate?: number;
     }
 
     interface Histogram {

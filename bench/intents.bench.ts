@@ -1,8 +1,11 @@
 /**
- * Payment-intents API under load, against a baseline measured in the same run on the same
+ * Payment-intents API under load, against baselines measured in the same run on the same
  * database handle: a bare Hono app that does one INSERT / one SELECT by primary key on a table of
- * the same width. The ratios gateway/baseline are the figures to compare between runs; absolute
- * numbers depend on the machine. See docs/benchmarks.md.
+ * the same width, and one that inserts the intent into a copy of the real table (its indexes,
+ * constraints and foreign keys) with its history row, in one statement. The ratios
+ * gateway/baseline are the figures to compare between runs; absolute numbers depend on the
+ * machine. Create is also run at a fixed rate of half its measured maximum, for its latency
+ * under a load it can carry. See docs/benchmarks.md.
  *
  *   npm run bench                                               (PGlite in a temp dir)
  *   DATABASE_URL=postgres://... npm run bench                   (PostgreSQL, schema bench_<random>)
@@ -33,6 +36,8 @@ const CREATE_BODY = {
   order_data: { order_id: "uid_12345" },
   group_key: "bench",
 } as const;
+// The body quotes TWD, which the static provider prices only when told its rate (the baseline's).
+const TWD_RATE = { RATES_TWD_PER_USD: "32.5" };
 const ENV_KEYS = ["DATABASE_URL", "BENCH_DURATION", "BENCH_CONNECTIONS", "BENCH_WARMUP"] as const;
 // Long enough for hundreds of calls of the slowest operation, short enough not to dominate.
 const PROFILE_MS = 1000;
@@ -100,8 +105,44 @@ const BASELINE_DDL = `create table bench_intents (
   updated_at timestamptz not null default clock_timestamp()
 )`;
 
-function createBaseline(db: Kysely<unknown>) {
+// Copies of the real tables: their columns, defaults, checks and indexes (LIKE ... INCLUDING
+// ALL), plus the foreign keys LIKE leaves out. What the gateway's insert maintains, this does.
+const REAL_COPY_DDL = [
+  "create table bench_real_intents (like payment_intents including all)",
+  "alter table bench_real_intents add foreign key (org_id) references organizations(id)",
+  "alter table bench_real_intents add foreign key (client_id) references clients(client_id)",
+  "create table bench_real_history (like payment_intent_status_history including all)",
+  "alter table bench_real_history add foreign key (payment_intent_id) references bench_real_intents(id)",
+];
+
+function createBaseline(db: Kysely<unknown>, owner: { orgId: number; clientId: string }) {
   let nextIndex = 0;
+
+  /** The gateway's row, into the copy of the real table, with its history row: one statement. */
+  async function insertReal(body: Record<string, unknown>): Promise<Record<string, unknown>> {
+    const id = randomBytes(16).toString("base64url").slice(0, 21);
+    const orderData = body.order_data === undefined ? null : JSON.stringify(body.order_data);
+    const now = new Date();
+    const deadline = new Date(now.getTime() + 1800 * 1000);
+    const { rows } = await sql<Record<string, unknown>>`
+      with intent as (
+        insert into bench_real_intents (id, org_id, client_id, payment_chain_id, payment_address,
+          deposit_index, token_address, symbol, decimals, crypto_amount, fiat_amount,
+          fiat_currency, rate, rate_source, payment_deadline, status, order_data, callback_url,
+          group_key, asset_fixed, created_at, updated_at)
+        values (${id}, ${owner.orgId}, ${owner.clientId}, 'arb',
+          ${`0x${randomBytes(20).toString("hex")}`}, ${nextIndex++},
+          '0xFd086bC7CD5C481DCC9C85ebE478A1C0b69FCbb9', 'USDT', 6, '9230000',
+          ${String(body.fiat_amount)}, ${String(body.fiat_currency)}, '32.5', 'static',
+          ${deadline}, 'pending', ${orderData}, null,
+          ${(body.group_key as string | undefined) ?? null}, false, ${now}, ${now})
+        returning *),
+      history as (
+        insert into bench_real_history (payment_intent_id, from_status, to_status, cause, created_at)
+        select id, null, status, 'bench', created_at from intent)
+      select * from intent`.execute(db);
+    return rows[0] as Record<string, unknown>;
+  }
 
   async function insert(body: Record<string, unknown>): Promise<Record<string, unknown>> {
     const id = randomBytes(16).toString("hex");
@@ -127,6 +168,10 @@ function createBaseline(db: Kysely<unknown>) {
   }
 
   const app = new Hono();
+  app.post("/baseline/real", async (c) => {
+    const row = await insertReal(await c.req.json());
+    return c.json({ code: 0, data: row });
+  });
   app.post("/baseline", async (c) => {
     const row = await insert(await c.req.json());
     return c.json({ code: 0, data: row });
@@ -135,7 +180,7 @@ function createBaseline(db: Kysely<unknown>) {
     const row = await select(c.req.param("id"));
     return row ? c.json({ code: 0, data: row }) : c.json({ code: 4006, message: "not found" }, 404);
   });
-  return { app, insert, select };
+  return { app, insert, insertReal, select };
 }
 
 const probes = new Map<boolean, Hono<AppEnv>>();
@@ -200,8 +245,10 @@ async function load(
   seconds: number,
   connections: number,
   phase: string,
+  overallRate?: number,
 ): Promise<autocannon.Result> {
   const instance = autocannon({
+    ...(overallRate === undefined ? {} : { overallRate }),
     url: s.url,
     method: s.method,
     headers: s.headers,
@@ -287,7 +334,7 @@ async function main(): Promise<void> {
     );
 
     // ---- gateway ----------------------------------------------------------------------------
-    const { config, seed } = benchGatewayConfig(dataDir);
+    const { config, seed } = benchGatewayConfig(dataDir, TWD_RATE);
     const gateway: Gateway = await startGateway({
       config,
       log: pino({ level: "silent" }),
@@ -297,7 +344,7 @@ async function main(): Promise<void> {
     addCleanup("stop gateway", () => gateway.stop());
     // The same gateway on the same database with the rate limits off: what counting costs.
     const unlimited: Gateway = await startGateway({
-      config: benchGatewayConfig(dataDir, RATE_LIMITS_OFF).config,
+      config: benchGatewayConfig(dataDir, { ...RATE_LIMITS_OFF, ...TWD_RATE }).config,
       log: pino({ level: "silent" }),
       seed,
       database,
@@ -309,12 +356,13 @@ async function main(): Promise<void> {
       defaultChainId: "arb",
       defaultTokenSymbol: "USDT",
     });
-    await tenancy.createClient({ orgId: org.id, name: "bench", allowedOrigins: [] });
+    const client = await tenancy.createClient({ orgId: org.id, name: "bench", allowedOrigins: [] });
     const apiKey = await tenancy.createApiKey({ orgId: org.id, name: "bench" });
 
     // ---- baseline ---------------------------------------------------------------------------
     await sql.raw(BASELINE_DDL).execute(db);
-    const baseline = createBaseline(db);
+    for (const ddl of REAL_COPY_DDL) await sql.raw(ddl).execute(db);
+    const baseline = createBaseline(db, { orgId: org.id, clientId: client.clientId });
     const baselineServer = await listen(baseline.app.fetch);
     addCleanup("close baseline server", () => closeServer(baselineServer));
     const baselineUrl = `http://127.0.0.1:${(baselineServer.address() as AddressInfo).port}`;
@@ -337,9 +385,17 @@ async function main(): Promise<void> {
       headers: json,
       body,
     };
+    const insertReal: Scenario = {
+      name: "baseline real insert",
+      method: "POST",
+      url: `${baselineUrl}/baseline/real`,
+      headers: json,
+      body,
+    };
     // One request of each first: a wrong setup fails here with the response, not as a count.
     const intentId = String((await call(create)).payment_intent_id);
     const baselineId = String((await call(insert)).id);
+    await call(insertReal);
     const get: Scenario = {
       name: "gateway get",
       method: "GET",
@@ -373,12 +429,23 @@ async function main(): Promise<void> {
     // Gateway and baseline alternate so a noisy neighbour on a shared machine hits both sides of
     // a ratio alike.
     const measured: Measured[] = [];
-    for (const s of [create, createUnlimited, insert, get, getUnlimited, select]) {
+    for (const s of [create, insertReal, createUnlimited, insert, get, getUnlimited, select]) {
       process.stderr.write(`running ${s.name}...\n`);
       if (settings.warmup > 0) await load(s, settings.warmup, settings.connections, "warm-up");
       measured.push({
         scenario: s,
         result: await load(s, settings.duration, settings.connections, "measured"),
+      });
+    }
+    // Latency under a load each side can carry: half its own measured maximum, at a fixed rate.
+    for (const s of [create, insertReal]) {
+      const max = measured.find((m) => m.scenario === s)?.result.requests.average ?? 0;
+      const rate = Math.max(1, Math.round(max / 2));
+      const half: Scenario = { ...s, name: `${s.name} at half load (${rate}/s)` };
+      process.stderr.write(`running ${half.name}...\n`);
+      measured.push({
+        scenario: half,
+        result: await load(half, settings.duration, settings.connections, "half load", rate),
       });
     }
 
@@ -424,6 +491,10 @@ async function main(): Promise<void> {
         await perCall(() => limitProbe(true).request("/x"), PROFILE_MS),
       ],
       ["baseline INSERT (SQL only)", await perCall(() => baseline.insert(CREATE_BODY), PROFILE_MS)],
+      [
+        "baseline real INSERT + history (SQL only)",
+        await perCall(() => baseline.insertReal(CREATE_BODY), PROFILE_MS),
+      ],
       ["baseline SELECT (SQL only)", await perCall(() => baseline.select(baselineId), PROFILE_MS)],
     ];
 
@@ -444,7 +515,12 @@ async function main(): Promise<void> {
     console.log(table(rows, 2));
     console.log("");
     const ratioRows = [["gateway / baseline", "req/s", "p50", "p99"]];
+    const halfOf = (name: string) =>
+      measured.find((m) => m.scenario.name.startsWith(`${name} at half load`))?.scenario.name ?? "";
     for (const [gw, base] of [
+      ["gateway create", "baseline real insert"],
+      ["gateway create, no rate limits", "baseline real insert"],
+      [halfOf("gateway create"), halfOf("baseline real insert")],
       ["gateway create", "baseline insert"],
       ["gateway create, no rate limits", "baseline insert"],
       ["gateway get", "baseline select"],
@@ -454,7 +530,7 @@ async function main(): Promise<void> {
       const b = byName.get(base);
       if (!a || !b) continue;
       ratioRows.push([
-        `${gw.replace("gateway ", "")} / ${base.replace("baseline ", "")}`,
+        `${gw.replace("gateway ", "").replace(/ \(.*\)$/, "")} / ${base.replace("baseline ", "").replace(/ \(.*\)$/, "")}`,
         ratio(a.requests.average, b.requests.average),
         ratio(a.latency.p50, b.latency.p50),
         ratio(a.latency.p99, b.latency.p99),

@@ -15,7 +15,7 @@ import {
   createChainRegistry,
   type RegisteredChain,
 } from "./chain/chain-registry.ts";
-import { createDepositAddresses } from "./chain/deposit-addresses.ts";
+import { createDepositAddresses, createDepositAddressPool } from "./chain/deposit-addresses.ts";
 import { createBlockFollower } from "./chain/follower/index.ts";
 import type { GasStrategy } from "./chain/known-chains.ts";
 import type { CrashPoint } from "./chain/tx-manager/broadcaster.ts";
@@ -32,6 +32,7 @@ import { createMetrics, type Metrics } from "./observability/metrics.ts";
 import { registerWalletBalanceGauge } from "./observability/wallet-balances.ts";
 import { createCheckoutLogos } from "./organizations/checkout-logos.ts";
 import { createOrgSettings } from "./organizations/org-settings.ts";
+import { createTenancyCache } from "./organizations/tenancy-cache.ts";
 import { createTenancyService } from "./organizations/tenancy-service.ts";
 import { createTransferLimits } from "./organizations/transfer-limits.ts";
 import { createTreasurySettings } from "./organizations/treasury-settings.ts";
@@ -87,6 +88,10 @@ export interface Gateway {
   stop(): Promise<void>;
 }
 
+// Deposit indexes reserved per round trip. Those a process holds when it stops are never used,
+// which costs nothing but a gap in the sequence.
+const DEPOSIT_INDEX_BATCH = 32;
+
 export function createServices(options: {
   config: Config;
   database: DatabaseHandle;
@@ -115,7 +120,15 @@ export function createServices(options: {
     extraTokens: config.tokens,
     ...(options.extraChains ? { extraChains: options.extraChains } : {}),
   });
-  const tenancy = createTenancyService({ db: database.db, chains, webhookSecrets });
+  const tenancy = createTenancyService({
+    db: database.db,
+    chains,
+    webhookSecrets,
+    cache: createTenancyCache({
+      maxEntries: config.TENANCY_CACHE_MAX_ENTRIES,
+      maxAgeMs: config.TENANCY_CACHE_MAX_AGE_SECONDS * 1000,
+    }),
+  });
   const lifecycle = createLifecycleService({
     db: database.db,
     graceSeconds: config.CONFIRMATION_GRACE_SECONDS,
@@ -132,7 +145,12 @@ export function createServices(options: {
     db: database.db,
     chains,
     rates: options.rates ?? createRateProvider(config),
-    depositAddresses: createDepositAddresses(options.seed),
+    depositAddresses: createDepositAddressPool({
+      db: database.db,
+      addresses: createDepositAddresses(options.seed),
+      batch: DEPOSIT_INDEX_BATCH,
+    }),
+    profile: tenancy.profile,
     ttlSeconds: config.PAYMENT_TTL_SECONDS,
     cryptoDecimals: config.CRYPTO_AMOUNT_DECIMALS,
     callbackUrlGuard: callbackGuard,
@@ -223,7 +241,7 @@ export function createServices(options: {
     callbackGuard,
     tenancy,
     intents,
-    orgSettings: createOrgSettings({ db: database.db, chains }),
+    orgSettings: createOrgSettings({ db: database.db, chains, changed: tenancy.changed }),
     checkoutLogos: createCheckoutLogos({ db: database.db }),
     paymentLinks: createPaymentLinks({ db: database.db, intents, tenancy }),
     idempotency: createIdempotencyStore({ db: database.db }),
@@ -361,6 +379,10 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     ttlMs: config.METRICS_BALANCE_TTL_SECONDS * 1000,
   });
   const role = config.ROLE;
+  // What requests read about their caller is cached once this process hears other processes'
+  // changes; a worker serves no such requests.
+  const stopListening =
+    role === "worker" ? undefined : await services.tenancy.listen(database.notifications);
   const readiness = () => ({
     role,
     leases: services.leases.held().map((l) => l.name),
@@ -430,6 +452,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       s.once("error", reject);
     });
   } catch (err) {
+    await stopListening?.();
     if (!options.database) await database.close();
     throw listenError(err as NodeJS.ErrnoException, config);
   }
@@ -454,6 +477,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     async stop() {
       await loops?.stop();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      await stopListening?.();
       if (!options.database) await database.close();
     },
   };

@@ -144,6 +144,8 @@ export function createOperatorService(options: {
         }
         if (Object.keys(set).length > 0) {
           await trx.updateTable("organizations").set(set).where("id", "=", orgId).execute();
+          // A suspension refuses the organisation's keys on every process.
+          await tenancy.changed(trx, orgId);
         }
         if (input.feeBps !== undefined) {
           await createTreasurySettings({ db: trx }).setFee(orgId, input.feeBps);

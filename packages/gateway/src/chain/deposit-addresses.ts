@@ -1,11 +1,17 @@
+import { createHmac } from "node:crypto";
 import { secp256k1 } from "@noble/curves/secp256k1";
+import type { Kysely } from "kysely";
+import { sql } from "kysely";
 import { type Address, bytesToHex } from "viem";
 import { HDKey, publicKeyToAddress } from "viem/accounts";
+import type { Database } from "../platform/database/schema.ts";
 
 export interface DepositAddresses {
   /** The address at m/44'/60'/0'/0/{index}. */
   addressAt(index: number): Address;
 }
+
+const Point = secp256k1.ProjectivePoint;
 
 /**
  * Deposit addresses derived from the operator's seed (BIP-32, m/44'/60'/0'/0/i), the path
@@ -15,17 +21,81 @@ export interface DepositAddresses {
 export function createDepositAddresses(seed: Uint8Array): DepositAddresses {
   // Deriving the hardened part once makes each address one non-hardened step.
   const external = HDKey.fromMasterSeed(seed).derive("m/44'/60'/0'/0");
+  if (!external.publicKey || !external.chainCode) throw new Error("seed gave no public key");
+  const parentKey = external.publicKey;
+  const parentPoint = Point.fromHex(parentKey);
+  const hmacKey = Buffer.from(external.chainCode);
+  const data = Buffer.alloc(37);
+  data.set(parentKey);
   return {
     addressAt(index) {
       if (!Number.isInteger(index) || index < 0 || index >= 2 ** 31) {
         throw new RangeError(`deposit index out of range: ${index}`);
       }
-      // Derivation already computed the child's (compressed) public key; decompressing it costs
-      // far less than recomputing it from the private key, which halves the time per address.
-      const child = external.deriveChild(index);
-      if (!child.publicKey) throw new Error("derived key has no public key");
-      const uncompressed = secp256k1.ProjectivePoint.fromHex(child.publicKey).toRawBytes(false);
-      return publicKeyToAddress(bytesToHex(uncompressed));
+      // Only the address is needed, so BIP-32's public derivation (CKDpub) suffices: parent + IL·G,
+      // one scalar multiplication and no point decompression, where deriving the private child
+      // and its public key costs two decompressions besides (a third of the time per address).
+      data.writeUInt32BE(index, 33);
+      const i = createHmac("sha512", hmacKey).update(data).digest();
+      const il = BigInt(`0x${i.subarray(0, 32).toString("hex")}`);
+      // BIP-32's invalid child (odds about 2^-127): the private derivation throws the same.
+      if (il === 0n || il >= secp256k1.CURVE.n) return privateStep(external, index);
+      const child = Point.BASE.multiply(il).add(parentPoint);
+      if (child.equals(Point.ZERO)) return privateStep(external, index);
+      return publicKeyToAddress(bytesToHex(child.toRawBytes(false)));
+    },
+  };
+}
+
+function privateStep(external: HDKey, index: number): Address {
+  const child = external.deriveChild(index);
+  if (!child.publicKey) throw new Error("derived key has no public key");
+  return publicKeyToAddress(bytesToHex(Point.fromHex(child.publicKey).toRawBytes(false)));
+}
+
+export interface DepositAddressPool {
+  /** A deposit index no other create (in any process) gets, with its address. */
+  take(): Promise<{ index: number; address: Address }>;
+}
+
+/**
+ * Deposit indexes taken from the database sequence a batch at a time, so a create does not
+ * spend a round trip on `nextval`. An index reserved by a process that stops before using it is
+ * an unused address, like one burnt by a failed insert: harmless.
+ */
+export function createDepositAddressPool(options: {
+  db: Kysely<Database>;
+  addresses: DepositAddresses;
+  /** Indexes per reservation (1: one `nextval` per create, as before). */
+  batch: number;
+}): DepositAddressPool {
+  const { db, addresses, batch } = options;
+  const ready: number[] = [];
+  let refilling: Promise<void> | undefined;
+
+  function refill(): Promise<void> {
+    refilling ??= sql<{ index: number }>`
+      select nextval('deposit_address_index')::int as index from generate_series(1, ${batch})`
+      .execute(db)
+      .then(({ rows }) => {
+        for (const r of rows) ready.push(r.index);
+      })
+      .finally(() => {
+        refilling = undefined;
+      });
+    return refilling;
+  }
+
+  return {
+    async take() {
+      let index = ready.shift();
+      while (index === undefined) {
+        await refill();
+        index = ready.shift();
+      }
+      // Ahead of need: under load the next creates find their index waiting.
+      if (ready.length < batch / 4) refill().catch(() => {});
+      return { index, address: addresses.addressAt(index) };
     },
   };
 }

@@ -98,7 +98,16 @@ function changedFields(before: OrgSettings, after: OrgSettings) {
  * An organisation's settings: its name, the default chain and token of its payments, and the
  * branding the hosted checkout shows payers.
  */
-export function createOrgSettings({ db, chains }: { db: Kysely<Database>; chains: ChainRegistry }) {
+export function createOrgSettings({
+  db,
+  chains,
+  changed,
+}: {
+  db: Kysely<Database>;
+  chains: ChainRegistry;
+  /** Tells every process's tenancy cache, in the transaction, that the defaults changed. */
+  changed: (trx: Kysely<Database>, orgId: number) => Promise<void>;
+}) {
   async function read(q: Kysely<Database>, orgId: number, lock = false): Promise<OrgSettings> {
     let query = q
       .selectFrom("organizations")
@@ -199,6 +208,7 @@ export function createOrgSettings({ db, chains }: { db: Kysely<Database>; chains
           .where("id", "=", orgId)
           .execute();
         const after = await read(trx, orgId);
+        await changed(trx, orgId);
         const diff = changedFields(before, after);
         if (Object.keys(diff.after).length > 0) {
           await recordAudit(trx, actor, {

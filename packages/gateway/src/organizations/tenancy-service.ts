@@ -13,6 +13,7 @@ import {
   validationError,
 } from "../platform/errors.ts";
 import { CLIENT_ID_PATTERN, newApiKeySecret, newClientId } from "../platform/ids.ts";
+import { createTenancyCache, type TenancyCache } from "./tenancy-cache.ts";
 import { parseTransferLimits, type TransferLimits } from "./transfer-limits.ts";
 import type { WebhookSecrets } from "./webhook-secrets.ts";
 
@@ -94,6 +95,16 @@ async function audit(
 export type Caller =
   | { kind: "api_key"; orgId: number; apiKeyId: number; client: Client | undefined }
   | { kind: "browser"; orgId: number; client: Client; origin: string };
+
+/** What every request of an organisation reads: whether it may, and what a create defaults to. */
+export interface OrgProfile {
+  suspended: boolean;
+  defaultChainId: string;
+  defaultTokenSymbol: string;
+  acceptedAssets: string[] | null;
+  /** The client a server call without X-Client-ID books its intents on: the oldest. */
+  firstClientId: string | null;
+}
 
 export interface Organization {
   id: number;
@@ -209,20 +220,78 @@ export function createTenancyService({
   db,
   chains,
   webhookSecrets,
+  cache = createTenancyCache({ maxEntries: 0, maxAgeMs: 0 }),
 }: {
   db: Kysely<Database>;
   chains: ChainRegistry;
   webhookSecrets: WebhookSecrets;
+  /** Without one, every request reads the database. */
+  cache?: TenancyCache;
 }) {
   async function clientById(clientId: string): Promise<Client | undefined> {
     if (!CLIENT_ID_PATTERN.test(clientId)) return undefined;
-    const row = await db
-      .selectFrom("clients")
-      .selectAll()
-      .where("client_id", "=", clientId)
-      .executeTakeFirst();
-    return row && toClient(row);
+    return cache.get(`client:${clientId}`, async () => {
+      const row = await db
+        .selectFrom("clients")
+        .selectAll()
+        .where("client_id", "=", clientId)
+        .executeTakeFirst();
+      return row && { orgId: row.org_id, value: toClient(row) };
+    });
   }
+
+  /** An organisation's profile; throws if there is none (a caller's organisation exists). */
+  async function profile(orgId: number): Promise<OrgProfile> {
+    const found = await cache.get(`org:${orgId}`, async () => {
+      // One round trip for the defaults and the first client.
+      const row = await db
+        .selectFrom("organizations as o")
+        .select([
+          "o.suspended_at",
+          "o.default_chain_id",
+          "o.default_token_symbol",
+          "o.accepted_assets",
+        ])
+        .select((eb) =>
+          eb
+            .selectFrom("clients as c")
+            .select("c.client_id")
+            .whereRef("c.org_id", "=", "o.id")
+            .orderBy("c.created_at")
+            .orderBy("c.client_id")
+            .limit(1)
+            .as("first_client_id"),
+        )
+        .where("o.id", "=", orgId)
+        .executeTakeFirst();
+      return (
+        row && {
+          orgId,
+          value: {
+            suspended: row.suspended_at !== null,
+            defaultChainId: row.default_chain_id,
+            defaultTokenSymbol: row.default_token_symbol,
+            acceptedAssets: row.accepted_assets,
+            firstClientId: row.first_client_id ?? null,
+          } satisfies OrgProfile,
+        }
+      );
+    });
+    if (!found) throw notFound(`organization ${orgId} not found`);
+    return found;
+  }
+
+  /** An active key by its hash: its id, organisation and when it was last noted as used. */
+  const activeKey = (secretHash: string) =>
+    cache.get(`key:${secretHash}`, async () => {
+      const row = await db
+        .selectFrom("api_keys")
+        .select(["id", "org_id", "last_used_at"])
+        .where("secret_hash", "=", secretHash)
+        .where("revoked_at", "is", null)
+        .executeTakeFirst();
+      return row && { orgId: row.org_id, value: row };
+    });
 
   /** Changes a client and records it, in one transaction; absent fields are left as they are. */
   async function updateClient(
@@ -266,6 +335,7 @@ export function createTenancyService({
         .returningAll()
         .executeTakeFirstOrThrow();
       const client = toClient(row);
+      await cache.changed(trx, row.org_id);
       await audit(trx, scope, {
         orgId: row.org_id,
         action: "client.updated",
@@ -356,14 +426,17 @@ export function createTenancyService({
     async setDefaultPayment(orgId: number, chainId: string, tokenSymbol: string): Promise<void> {
       const key = chains.get(chainId).key;
       const symbol = chains.token(key, tokenSymbol).symbol;
-      const result = await db
-        .updateTable("organizations")
-        .set({ default_chain_id: key, default_token_symbol: symbol })
-        .where("id", "=", orgId)
-        .executeTakeFirst();
-      if (result.numUpdatedRows === 0n) {
-        throw notFound(`organization ${orgId} not found`);
-      }
+      await db.transaction().execute(async (trx) => {
+        const result = await trx
+          .updateTable("organizations")
+          .set({ default_chain_id: key, default_token_symbol: symbol })
+          .where("id", "=", orgId)
+          .executeTakeFirst();
+        if (result.numUpdatedRows === 0n) {
+          throw notFound(`organization ${orgId} not found`);
+        }
+        await cache.changed(trx, orgId);
+      });
     },
 
     async createClient(
@@ -392,6 +465,8 @@ export function createTenancyService({
           .returningAll()
           .executeTakeFirstOrThrow();
         const client = toClient(row);
+        // The organisation's first client may be this one.
+        await cache.changed(trx, input.orgId);
         await audit(trx, scope, {
           orgId: input.orgId,
           action: "client.created",
@@ -429,6 +504,17 @@ export function createTenancyService({
     },
 
     clientById,
+
+    profile,
+
+    /**
+     * Inside the writer's transaction: what is cached of the organisation (its keys, clients,
+     * suspension, defaults) is dropped by every process when it commits.
+     */
+    changed: (trx: Kysely<Database>, orgId: number) => cache.changed(trx, orgId),
+
+    /** Starts hearing other processes' changes; until then every request reads the database. */
+    listen: cache.listen,
 
     /** Creates an API key; the secret is returned here once and only its hash is kept. */
     async createApiKey(
@@ -493,6 +579,7 @@ export function createTenancyService({
           .where("id", "=", id)
           .returning(API_KEY_COLUMNS)
           .executeTakeFirstOrThrow();
+        await cache.changed(trx, before.org_id);
         await audit(trx, scope, {
           orgId: before.org_id,
           action: "api_key.updated",
@@ -516,6 +603,7 @@ export function createTenancyService({
           .returning(API_KEY_COLUMNS)
           .executeTakeFirst();
         if (!row) throw notFound(`no active API key with id ${id}`);
+        await cache.changed(trx, before.org_id);
         await audit(trx, scope, {
           orgId: before.org_id,
           action: "api_key.revoked",
@@ -550,15 +638,9 @@ export function createTenancyService({
       const client =
         headers.clientId === undefined ? undefined : await clientById(headers.clientId);
       if (headers.apiKey !== undefined) {
-        const key = await db
-          .selectFrom("api_keys as k")
-          .innerJoin("organizations as o", "o.id", "k.org_id")
-          .select(["k.id", "k.org_id", "k.last_used_at", "o.suspended_at"])
-          .where("k.secret_hash", "=", hashApiKey(headers.apiKey))
-          .where("k.revoked_at", "is", null)
-          .executeTakeFirst();
+        const key = await activeKey(hashApiKey(headers.apiKey));
         if (!key) throw invalidApiKey();
-        if (key.suspended_at !== null) throw orgSuspended();
+        if ((await profile(key.org_id)).suspended) throw orgSuspended();
         if (headers.clientId !== undefined && (!client || client.orgId !== key.org_id)) {
           throw invalidClientId(
             `X-Client-ID ${headers.clientId} does not belong to this API key's organization`,
@@ -574,12 +656,7 @@ export function createTenancyService({
       if (headers.origin === undefined || !client.allowedOrigins.includes(headers.origin)) {
         throw originNotAllowed(headers.origin);
       }
-      const org = await db
-        .selectFrom("organizations")
-        .select("suspended_at")
-        .where("id", "=", client.orgId)
-        .executeTakeFirst();
-      if (org?.suspended_at != null) throw orgSuspended();
+      if ((await profile(client.orgId)).suspended) throw orgSuspended();
       return { kind: "browser", orgId: client.orgId, client, origin: headers.origin };
     },
   };

@@ -1,13 +1,14 @@
-import { type Kysely, type Selectable, sql, type Transaction } from "kysely";
+import type { Kysely, Selectable, Transaction } from "kysely";
 import type { CallbackUrlGuard } from "../callbacks/url-guard.ts";
 import type { ChainRegistry, RegisteredChain } from "../chain/chain-registry.ts";
-import type { DepositAddresses } from "../chain/deposit-addresses.ts";
+import type { DepositAddressPool } from "../chain/deposit-addresses.ts";
 import { pricingSymbol, type TokenInfo } from "../chain/known-chains.ts";
 import { acceptedAssets, assetKey } from "../organizations/accepted-assets.ts";
 import {
   type Caller,
   callbackHostAllowed,
   callbackHostNotAllowed,
+  type OrgProfile,
 } from "../organizations/tenancy-service.ts";
 import type { Database, PaymentIntentsTable } from "../platform/database/schema.ts";
 import {
@@ -27,7 +28,7 @@ import { newPaymentIntentId, PAYMENT_INTENT_ID_PATTERN } from "../platform/ids.t
 import type { RateProvider } from "../rates/rate-provider.ts";
 import { createIntentList } from "./intent-list.ts";
 import { toCheckoutPaymentView, toPaymentIntentView } from "./intent-wire.ts";
-import { appendStatusHistory } from "./lifecycle/status-history.ts";
+import { appendStatusHistory, insertWithFirstStatus } from "./lifecycle/status-history.ts";
 import { checkFiatAmount, type Fiat, quote } from "./quote.ts";
 import {
   type AssetOption,
@@ -44,7 +45,9 @@ export interface PaymentIntentServiceOptions {
   db: Kysely<Database>;
   chains: ChainRegistry;
   rates: RateProvider;
-  depositAddresses: DepositAddresses;
+  depositAddresses: DepositAddressPool;
+  /** The organisation's defaults and first client (cached by the tenancy service). */
+  profile: (orgId: number) => Promise<OrgProfile>;
   ttlSeconds: number;
   cryptoDecimals: number;
   /** Refuses callback URLs that lead into private networks; without one, any http(s) URL. */
@@ -229,33 +232,23 @@ export function createPaymentIntentService(options: PaymentIntentServiceOptions)
         throw callbackHostNotAllowed(caller.client, input.callback_url);
       }
       if (input.callback_url) await options.callbackUrlGuard?.checkAtCreation(input.callback_url);
-      // One round trip for the organisation's defaults and, for a server call without
-      // X-Client-ID, the client the intent is booked on: the organisation's first.
-      const org = await db
-        .selectFrom("organizations as o")
-        .select(["o.default_chain_id", "o.default_token_symbol", "o.accepted_assets"])
-        .select((eb) =>
-          eb
-            .selectFrom("clients as c")
-            .select("c.client_id")
-            .whereRef("c.org_id", "=", "o.id")
-            .orderBy("c.created_at")
-            .orderBy("c.client_id")
-            .limit(1)
-            .as("first_client_id"),
-        )
-        .where("o.id", "=", caller.orgId)
-        .executeTakeFirstOrThrow();
-      const clientId = caller.client?.clientId ?? org.first_client_id;
+      // For a server call without X-Client-ID, the intent is booked on the organisation's first
+      // client.
+      const org = await options.profile(caller.orgId);
+      const clientId = caller.client?.clientId ?? org.firstClientId;
       if (!clientId) {
         throw invalidClientId("send X-Client-ID: the organization has no client yet");
       }
       // The merchant may fix the asset (an extension); it must be one the organisation accepts.
       const fixed = input.payment_chain_id !== undefined || input.symbol !== undefined;
-      const chain = chains.get(input.payment_chain_id ?? org.default_chain_id, "payment_chain_id");
-      const token = chains.token(chain.key, input.symbol ?? org.default_token_symbol, "symbol");
+      const chain = chains.get(input.payment_chain_id ?? org.defaultChainId, "payment_chain_id");
+      const token = chains.token(chain.key, input.symbol ?? org.defaultTokenSymbol, "symbol");
       if (fixed) {
-        const accepted = acceptedAssets(org);
+        const accepted = acceptedAssets({
+          default_chain_id: org.defaultChainId,
+          default_token_symbol: org.defaultTokenSymbol,
+          accepted_assets: org.acceptedAssets,
+        });
         const wanted = assetKey({ chain_id: chain.key, symbol: token.symbol });
         if (!accepted.some((a) => assetKey(a) === wanted)) {
           throw assetNotAccepted(chain.key, token.symbol, accepted.map(assetKey));
@@ -268,28 +261,13 @@ export function createPaymentIntentService(options: PaymentIntentServiceOptions)
       );
       const id = newPaymentIntentId();
       // The sequence hands out each index once, even to concurrent creators on several
-      // processes; an index burnt by a failed insert is an unused address, nothing more. Taken
-      // before the transaction so the key derivation does not hold a connection.
-      const { index } = await sql<{
-        index: number;
-      }>`select nextval('deposit_address_index')::int as index`
-        .execute(db)
-        .then((r) => r.rows[0] as { index: number });
-      const paymentAddress = depositAddresses.addressAt(index);
-      const insert = db.transaction().execute(async (trx) => {
-        if (key !== undefined) {
-          // An older use of the key (over 24 hours) gives way to this one.
-          await trx
-            .updateTable("payment_intents")
-            .set({ idempotency_key: null })
-            .where("org_id", "=", caller.orgId)
-            .where("idempotency_key", "=", key)
-            .where("created_at", "<", idempotencyCutoff(createdAt))
-            .execute();
-        }
-        const inserted = await trx
-          .insertInto("payment_intents")
-          .values({
+      // processes; an index burnt by a failed insert is an unused address, nothing more.
+      const { index, address: paymentAddress } = await depositAddresses.take();
+      // The intent and its first history row are one statement: atomic without a transaction.
+      const insertIntent = (executor: Kysely<Database>) =>
+        insertWithFirstStatus(
+          executor,
+          executor.insertInto("payment_intents").values({
             id,
             org_id: caller.orgId,
             client_id: clientId,
@@ -326,21 +304,33 @@ export function createPaymentIntentService(options: PaymentIntentServiceOptions)
             return_url: input.return_url ?? null,
             created_at: createdAt,
             updated_at: createdAt,
-          })
-          .returningAll()
-          .executeTakeFirstOrThrow();
-        await appendStatusHistory(trx, {
-          paymentIntentId: id,
-          from: null,
-          to: "pending",
-          cause:
-            how.cause ??
-            (caller.kind === "api_key" ? `api_key:${caller.apiKeyId}` : `client:${clientId}`),
-          at: createdAt,
-        });
-        await how.inTransaction?.(trx, id);
-        return inserted;
-      });
+          }),
+          {
+            cause:
+              how.cause ??
+              (caller.kind === "api_key" ? `api_key:${caller.apiKeyId}` : `client:${clientId}`),
+            at: createdAt,
+          },
+        );
+      // Without a key or a hook, the one statement is the whole transaction.
+      const insert =
+        key === undefined && how.inTransaction === undefined
+          ? insertIntent(db)
+          : db.transaction().execute(async (trx) => {
+              if (key !== undefined) {
+                // An older use of the key (over 24 hours) gives way to this one.
+                await trx
+                  .updateTable("payment_intents")
+                  .set({ idempotency_key: null })
+                  .where("org_id", "=", caller.orgId)
+                  .where("idempotency_key", "=", key)
+                  .where("created_at", "<", idempotencyCutoff(createdAt))
+                  .execute();
+              }
+              const inserted = await insertIntent(trx);
+              await how.inTransaction?.(trx, id);
+              return inserted;
+            });
       let row: Awaited<typeof insert>;
       try {
         row = await insert;

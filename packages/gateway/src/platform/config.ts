@@ -201,6 +201,11 @@ const schema = z.object({
   RATE_LIMIT_PER_IP: whole(0, 1_000_000_000).default(300),
   TRUST_PROXY: whole(0, 10).default(0),
 
+  // What every API request reads about its caller, cached per process; changes reach every
+  // process through LISTEN/NOTIFY, the age is the safety net (docs/configuration.md).
+  TENANCY_CACHE_MAX_ENTRIES: whole(0, 10_000_000).default(10_000),
+  TENANCY_CACHE_MAX_AGE_SECONDS: positiveInt(24 * 3600).default(60),
+
   // Studio sessions (docs/studio.md).
   STUDIO_SESSION_IDLE_MINUTES: positiveInt(7 * 24 * 60).default(30),
   STUDIO_SESSION_MAX_HOURS: positiveInt(30 * 24).default(12),

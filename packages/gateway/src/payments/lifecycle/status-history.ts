@@ -1,5 +1,12 @@
-import type { Transaction } from "kysely";
-import type { Database } from "../../platform/database/schema.ts";
+import {
+  type InsertQueryBuilder,
+  type InsertResult,
+  type Kysely,
+  type Selectable,
+  sql,
+  type Transaction,
+} from "kysely";
+import type { Database, PaymentIntentsTable } from "../../platform/database/schema.ts";
 import type { PaymentStatus } from "./decide.ts";
 
 export interface StatusHistoryEntry {
@@ -31,4 +38,29 @@ export async function appendStatusHistory(
       created_at: entry.at,
     })
     .execute();
+}
+
+/**
+ * Inserts an intent (`intentInsert`, an insert into payment_intents) together with the history
+ * row of its first status, in one statement: both or neither, without a transaction's BEGIN and
+ * COMMIT round trips. Returns the inserted intent row.
+ */
+export async function insertWithFirstStatus(
+  executor: Kysely<Database>,
+  intentInsert: InsertQueryBuilder<Database, "payment_intents", InsertResult>,
+  entry: { cause: string; at: Date },
+): Promise<Selectable<PaymentIntentsTable>> {
+  // The history row's foreign key is checked at the end of the statement, when the intent row
+  // exists.
+  const { rows } = await sql<Selectable<PaymentIntentsTable>>`
+    with intent as (${intentInsert.returningAll()}),
+    history as (
+      insert into payment_intent_status_history
+        (payment_intent_id, from_status, to_status, cause, created_at)
+      select id, null, status, ${entry.cause}, ${entry.at} from intent
+    )
+    select * from intent`.execute(executor);
+  const row = rows[0];
+  if (!row) throw new Error("the intent insert returned no row");
+  return row;
 }

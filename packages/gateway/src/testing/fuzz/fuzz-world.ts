@@ -165,12 +165,17 @@ async function populate(gateway: TestGateway, chain: ManualChain): Promise<FuzzW
     b,
     operator: operatorCreds,
     async ensureLive() {
-      const unsuspended = await db
-        .updateTable("organizations")
-        .set({ suspended_at: null })
-        .where("id", "in", [a.orgId, b.orgId])
-        .where("suspended_at", "is not", null)
-        .executeTakeFirst();
+      const unsuspended = await db.transaction().execute(async (trx) => {
+        const r = await trx
+          .updateTable("organizations")
+          .set({ suspended_at: null })
+          .where("id", "in", [a.orgId, b.orgId])
+          .where("suspended_at", "is not", null)
+          .executeTakeFirst();
+        // The gateway caches suspension: it must hear of this write like of any other.
+        for (const orgId of [a.orgId, b.orgId]) await gateway.services.tenancy.changed(trx, orgId);
+        return r;
+      });
       let wrote = Number(unsuspended.numUpdatedRows) > 0;
       if (await relive(a)) wrote = true;
       if (await relive(b)) wrote = true;
