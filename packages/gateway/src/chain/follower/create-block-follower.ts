@@ -23,6 +23,12 @@ const DEFAULT_DEEP_REORG_RESCAN_BLOCKS = 256n;
 // After this many accepted ranges in a row the range doubles again (up to maxLogRange): a dense
 // stretch of the chain should not slow down the rest of a long catch-up.
 const RANGE_GROWTH_AFTER = 8;
+const RECENT_HEADERS = 32;
+const MISS_RETRY_MS = 20;
+const EARLY_LOOK_EVERY = 32;
+const EARLY_LOOK_MS = 40;
+const MAX_WAIT_POLLS = 10;
+const FULL_PASS_EVERY_MISSES = 3;
 
 /**
  * Follows one chain and yields its watched-token transfers as an ordered stream of events.
@@ -72,10 +78,71 @@ export function createBlockFollower(parameters: CreateBlockFollowerParameters): 
   let logRange = maxLogRange;
   let running = false;
 
+  // The polling rhythm (see `nextProbeDelay`). `probing`: the last pass reached the node's head,
+  // so the next one only asks for the block after the tip, which is both the head check and the
+  // header; a full pass (the `latest` header) runs at the start, after an error, a reorg or a
+  // backfill, and when the follower finds itself behind.
+  let probing = false;
+  /** Upper bound of the local time the tip arrived at the node (ms), when known. */
+  let arrivedBy: number | undefined;
+  let misses = 0;
+  /** When the last look that found nothing was made: the next block arrived after it. */
+  let missedAt: number | undefined;
+  let sinceEarlyLook = 0;
+  /** The last few processed headers, for the chain's block interval. */
+  const recent: Array<{ number: bigint; timestamp: bigint }> = [];
+
   /** Every event passes here on its way out, so `state` is always what the consumer has seen. */
   const commit = <E extends FollowerEvent>(event: E): E => {
     state = applyFollowerEvent(state, event);
+    if (event.type === "block") {
+      recent.push({ number: event.block.number, timestamp: event.block.timestamp });
+      if (recent.length > RECENT_HEADERS) recent.shift();
+    } else if (event.type !== "finalize") {
+      recent.length = 0;
+      arrivedBy = undefined;
+    }
     return event;
+  };
+
+  /**
+   * The chain's block interval (ms) from the timestamps of the last headers; undefined until they
+   * span at least two seconds (timestamps are whole seconds).
+   */
+  const blockIntervalMs = (): number | undefined => {
+    const first = recent[0];
+    const last = recent.at(-1);
+    if (first === undefined || last === undefined || last.number === first.number) return undefined;
+    const seconds = Number(last.timestamp - first.timestamp);
+    if (seconds < 2) return undefined;
+    return (seconds * 1000) / Number(last.number - first.number);
+  };
+
+  /**
+   * How long to wait before asking for the block after the tip. HTTP polling costs one call per
+   * look, so a look is timed for when the next block is due (the tip's arrival plus the chain's
+   * block interval) instead of every pollingIntervalMs; a look that finds nothing is repeated
+   * at short, growing intervals (up to pollingIntervalMs) while the block is late. The arrival
+   * time only tightens (each found block bounds it from above), so once in 32 blocks the look is
+   * made a little early to learn whether the rhythm drifted later than the chain.
+   */
+  const nextProbeDelay = (found: boolean): number => {
+    const interval = blockIntervalMs();
+    const now = Date.now();
+    if (!found) {
+      misses += 1;
+      if (interval === undefined) return pollingIntervalMs;
+      return Math.min(pollingIntervalMs, MISS_RETRY_MS * 2 ** Math.min(misses - 1, 8));
+    }
+    misses = 0;
+    if (interval === undefined || arrivedBy === undefined) return 0;
+    sinceEarlyLook += 1;
+    const early = sinceEarlyLook >= EARLY_LOOK_EVERY ? EARLY_LOOK_MS : 0;
+    if (early > 0) sinceEarlyLook = 0;
+    const due = arrivedBy + interval - early - now;
+    // Bounded so a chain that stopped and restarted (or a test mining by hand) is not waited for
+    // a whole long interval.
+    return Math.max(0, Math.min(due, pollingIntervalMs * MAX_WAIT_POLLS));
   };
 
   const windowBlockAt = (blockNumber: bigint): BlockRef | undefined => {
@@ -112,7 +179,7 @@ export function createBlockFollower(parameters: CreateBlockFollowerParameters): 
   };
 
   /** Yields a `reorg` event unless every processed block is still canonical; returns whether it did. */
-  async function* reorg(signal?: AbortSignal): AsyncGenerator<FollowerEvent, boolean> {
+  async function* reorg(signal?: AbortSignal): AsyncGenerator<FollowerEvent[], boolean> {
     const window = state.window;
     // Canonical-ness is monotone along the window (a hash chain), so gallop down from the tip,
     // where reorgs nearly always end, then bisect: O(log n) calls for a deep window.
@@ -169,7 +236,7 @@ export function createBlockFollower(parameters: CreateBlockFollowerParameters): 
       },
       "chain reorganised; dropping blocks above the common ancestor",
     );
-    yield commit({ type: "reorg", commonAncestor: ancestor, dropped });
+    yield [commit({ type: "reorg", commonAncestor: ancestor, dropped })];
     return true;
   }
 
@@ -183,7 +250,7 @@ export function createBlockFollower(parameters: CreateBlockFollowerParameters): 
   async function* deepReorg(
     lost: { number: bigint; hash: Hex },
     signal?: AbortSignal,
-  ): AsyncGenerator<FollowerEvent, boolean> {
+  ): AsyncGenerator<FollowerEvent[], boolean> {
     const floor = lost.number > deepReorgRescanBlocks ? lost.number - deepReorgRescanBlocks : 0n;
     let ancestor: BlockRef | undefined;
     const known = ((await parameters.knownBlocks?.(floor, lost.number)) ?? [])
@@ -228,7 +295,7 @@ export function createBlockFollower(parameters: CreateBlockFollowerParameters): 
       },
       "reorg deeper than the finalised block: dropping final blocks above the common ancestor and reading them again",
     );
-    yield commit({ type: "reorg", commonAncestor: ancestor, dropped, deep: true });
+    yield [commit({ type: "reorg", commonAncestor: ancestor, dropped, deep: true })];
     return true;
   }
 
@@ -262,7 +329,7 @@ export function createBlockFollower(parameters: CreateBlockFollowerParameters): 
     to: bigint,
     tagBlock: BlockRef | undefined,
     signal?: AbortSignal,
-  ): AsyncGenerator<FollowerEvent, void> {
+  ): AsyncGenerator<FollowerEvent[], void> {
     let start = from;
     let accepted = 0;
     while (start <= to) {
@@ -306,7 +373,7 @@ export function createBlockFollower(parameters: CreateBlockFollowerParameters): 
       }
       const full = await withTimestamps(logs, toBlock, signal);
       log.info({ chainKey, from: start, to: end, logs: full.length }, "backfilled final blocks");
-      yield commit({ type: "backfill", from: start, to: end, logs: full, toBlock });
+      yield [commit({ type: "backfill", from: start, to: end, logs: full, toBlock })];
       start = end + 1n;
       accepted += 1;
       if (logRange < maxLogRange && accepted >= RANGE_GROWTH_AFTER) {
@@ -316,9 +383,103 @@ export function createBlockFollower(parameters: CreateBlockFollowerParameters): 
     }
   }
 
-  /** One pass; returns true when another pass should follow at once (after a reorg or backfill). */
-  async function* poll(signal?: AbortSignal): AsyncGenerator<FollowerEvent, boolean> {
+  /**
+   * The steady state: one call for the block after the tip (absent: nothing new, the head check
+   * cost one call), and on a new block one eth_getLogs by its hash. Returns the delay before the
+   * next pass.
+   */
+  async function* probe(
+    tip: BlockRef,
+    signal?: AbortSignal,
+  ): AsyncGenerator<FollowerEvent[], number> {
+    const askedAt = Date.now();
+    const block = await getBlockRef(pool, { blockNumber: tip.number + 1n }, signal);
+    if (block === undefined) {
+      missedAt = askedAt;
+      parameters.onHead?.(tip);
+      return nextProbeDelay(false);
+    }
+    parameters.onHead?.(block);
+    parameters.metrics?.head(block.number);
+    if (block.parentHash !== tip.hash) {
+      probing = false;
+      return (yield* reorg(signal)) ? 0 : pollingIntervalMs;
+    }
+    const tagBlock =
+      typeof confirmations === "string"
+        ? await getBlockRef(pool, { blockTag: confirmations }, signal)
+        : undefined;
+    const logs = await getTransferLogs(pool, {
+      chainKey,
+      tokens,
+      log,
+      signal,
+      blockHash: block.hash,
+    });
+    const interval = blockIntervalMs();
+    // The rhythm's estimate stands unless a look that found nothing contradicts it.
+    const expected =
+      arrivedBy !== undefined && interval !== undefined ? arrivedBy + interval : askedAt;
+    const consistent = missedAt === undefined || expected > missedAt;
+    missedAt = undefined;
+    yield groupWithFinal(block, logs, tagBlock);
+    arrivedBy = consistent ? Math.min(askedAt, expected) : askedAt;
+    // Found a block older than the rhythm allows: the follower fell behind (a slow consumer, a
+    // lagging node); a full pass decides between catching up block by block and a backfill.
+    if (interval !== undefined && Number(block.timestamp) * 1000 < askedAt - 2 * interval - 1000) {
+      probing = false;
+      return 0;
+    }
+    return nextProbeDelay(true);
+  }
+
+  /** A `block` event and, when it brought a block to the policy, the `finalize` that follows. */
+  function groupWithFinal(
+    block: BlockRef,
+    logs: RawTransferLog[],
+    tagBlock: BlockRef | undefined,
+  ): FollowerEvent[] {
+    const group: FollowerEvent[] = [
+      commit({
+        type: "block",
+        block,
+        // The header's timestamp, so every log of a block carries the same one.
+        logs: logs.map((l) => ({ ...l, blockTimestamp: block.timestamp })),
+      }),
+    ];
+    const final = newlyFinal(tagBlock);
+    if (final !== undefined) group.push(commit({ type: "finalize", block: final }));
+    return group;
+  }
+
+  async function* pass(signal?: AbortSignal): AsyncGenerator<FollowerEvent[], number> {
+    const tip = followerTip(state);
+    // A block this late may never come on this fork: the chain may have switched forks without
+    // growing, which only the `latest` header shows. So every third look is a full pass.
+    if (
+      probing &&
+      tip !== undefined &&
+      misses % FULL_PASS_EVERY_MISSES !== FULL_PASS_EVERY_MISSES - 1
+    )
+      return yield* probe(tip, signal);
+    const askedAt = Date.now();
+    const again = yield* poll(signal);
+    if (again) return 0;
+    if (probing && followerTip(state)?.hash === tip?.hash) return nextProbeDelay(false);
+    probing = true;
+    missedAt = undefined;
+    const tipAfter = followerTip(state);
+    arrivedBy =
+      tipAfter !== undefined && tipAfter.number === lastHead?.number ? askedAt : undefined;
+    return nextProbeDelay(true);
+  }
+
+  let lastHead: BlockRef | undefined;
+
+  /** A full pass; returns true when another pass should follow at once (after a reorg or backfill). */
+  async function* poll(signal?: AbortSignal): AsyncGenerator<FollowerEvent[], boolean> {
     const head = await getBlockRef(pool, { blockTag: "latest" }, signal);
+    lastHead = head;
     if (head === undefined) throw new FollowerError(`${chainKey}: no latest block`, { chainKey });
     parameters.onHead?.(head);
     parameters.metrics?.head(head.number);
@@ -333,7 +494,7 @@ export function createBlockFollower(parameters: CreateBlockFollowerParameters): 
 
     // A policy that became stricter or looser since the state was saved takes effect at once.
     const pending = newlyFinal(tagBlock);
-    if (pending !== undefined) yield commit({ type: "finalize", block: pending });
+    if (pending !== undefined) yield [commit({ type: "finalize", block: pending })];
 
     const tip = followerTip(state);
     const next = tip === undefined ? (parameters.startBlock ?? head.number) : tip.number + 1n;
@@ -343,7 +504,7 @@ export function createBlockFollower(parameters: CreateBlockFollowerParameters): 
       if (windowTip !== undefined) {
         // The window was read while unfinalised; jump past it only once it is known canonical.
         if (!(await isCanonical(windowTip, signal))) return yield* reorg(signal);
-        yield commit({ type: "finalize", block: windowTip });
+        yield [commit({ type: "finalize", block: windowTip })];
       } else if (state.finalized !== undefined && !(await isCanonical(state.finalized, signal))) {
         return yield* deepReorg(state.finalized, signal);
       }
@@ -374,15 +535,8 @@ export function createBlockFollower(parameters: CreateBlockFollowerParameters): 
         signal,
         blockHash: block.hash,
       });
-      yield commit({
-        type: "block",
-        block,
-        // The header's timestamp, so every log of a block carries the same one.
-        logs: logs.map((l) => ({ ...l, blockTimestamp: block.timestamp })),
-      });
+      yield groupWithFinal(block, logs, tagBlock);
       parent = block;
-      const final = newlyFinal(tagBlock);
-      if (final !== undefined) yield commit({ type: "finalize", block: final });
     }
     return false;
   }
@@ -391,21 +545,26 @@ export function createBlockFollower(parameters: CreateBlockFollowerParameters): 
     getState: () => ({ window: [...state.window], finalized: state.finalized }),
 
     async *events(signal?: AbortSignal) {
+      for await (const group of this.batches(signal)) yield* group;
+    },
+
+    async *batches(signal?: AbortSignal) {
       if (running) throw new Error(`${chainKey}: this follower's events() is already running`);
       running = true;
       try {
         assertFollowerState(chainKey, state);
         let failures = 0;
         while (!signal?.aborted) {
-          let again: boolean;
+          let delay: number;
           try {
-            again = yield* poll(signal);
+            delay = yield* pass(signal);
             if (failures > 0) log.info({ chainKey, failures }, "block follower recovered");
             failures = 0;
             parameters.onPoll?.({ ok: true });
           } catch (error) {
             if (signal?.aborted) return;
             failures += 1;
+            probing = false;
             parameters.onPoll?.({ ok: false, error });
             const retryInMs = Math.min(
               maxRetryDelayMs,
@@ -424,7 +583,7 @@ export function createBlockFollower(parameters: CreateBlockFollowerParameters): 
             await sleep(retryInMs, signal);
             continue;
           }
-          if (!again) await sleep(pollingIntervalMs, signal);
+          if (delay > 0) await sleep(delay, signal);
         }
       } finally {
         running = false;

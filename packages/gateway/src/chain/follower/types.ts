@@ -125,6 +125,11 @@ export interface BlockFollower {
    * previous one stopped.
    */
   events(signal?: AbortSignal): AsyncGenerator<FollowerEvent, void, undefined>;
+  /**
+   * The same stream, in the groups that belong together: a `block` and the `finalize` it brought
+   * (a consumer commits each group in one transaction). `events()` is this, flattened.
+   */
+  batches(signal?: AbortSignal): AsyncGenerator<FollowerEvent[], void, undefined>;
   /** The state after the last event yielded (what the consumer should have persisted). */
   getState(): FollowerState;
 }
