@@ -127,19 +127,19 @@ export function startChainWatchers(options: ChainWatcherOptions): ChainWatchers 
             },
             metrics,
           });
-          for await (const event of follower.events(signal)) {
-            const { changes, reversals } = await ingest.apply(chain.key, event, state, lease);
-            if (event.type === "reorg") {
+          // A block and the finalize it brings commit together: one transaction per block.
+          for await (const batch of follower.batches(signal)) {
+            const { changes, reversals } = await ingest.applyAll(chain.key, batch, state, lease);
+            for (const event of batch) {
+              state = applyFollowerEvent(state, event);
+              if (event.type !== "reorg") continue;
               metrics?.reorg(event.dropped.length);
               if (event.deep) metrics?.deepReorg();
-            }
-            state = applyFollowerEvent(state, event);
-            progressed(tracker, state);
-            applied += 1;
-            if (event.type === "reorg") {
               tracker.reorgs += 1;
               if (event.deep) tracker.deepReorgs += 1;
             }
+            progressed(tracker, state);
+            applied += 1;
             for (const r of reversals) {
               tracker.reversals += 1;
               metrics?.paymentReversed();
