@@ -18,7 +18,7 @@ import { createDepositAddresses } from "./chain/deposit-addresses.ts";
 import { createBlockFollower } from "./chain/follower/index.ts";
 import type { GasStrategy } from "./chain/known-chains.ts";
 import type { CrashPoint } from "./chain/tx-manager/broadcaster.ts";
-import { createTxManager } from "./chain/tx-manager/tx-manager.ts";
+import { CHAIN_TXS_TOPIC, createTxManager } from "./chain/tx-manager/tx-manager.ts";
 import { createWallets, type Wallets } from "./chain/wallets.ts";
 import { createApp, createServiceApp } from "./http/create-app.ts";
 import { createIdempotencyStore } from "./http/idempotency-store.ts";
@@ -440,7 +440,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   // the server could close a connection just as a client sent the next request on it: "other
   // side closed" (payment-admin.test.ts, seen when a long query held the event loop).
   if ("keepAliveTimeout" in server) server.keepAliveTimeout = 65_000;
-  const loops = role === "api" ? undefined : startLoops(services, options, metrics);
+  const loops = role === "api" ? undefined : startLoops(services, options, metrics, database);
   const port = (server.address() as AddressInfo).port;
   const host = config.HOST === "0.0.0.0" || config.HOST === "::" ? "localhost" : config.HOST;
   const url = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
@@ -460,8 +460,25 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
 }
 
 /** The background loops of a worker (or all) process; single jobs run only under their lease. */
-function startLoops(services: Gateway["services"], options: GatewayOptions, metrics: Metrics) {
+function startLoops(
+  services: Gateway["services"],
+  options: GatewayOptions,
+  metrics: Metrics,
+  database: DatabaseHandle,
+) {
   const { config, log } = options;
+  // The tx managers sleep while nothing is open; a new transaction (written by any process)
+  // wakes them, and so does a lost listening connection (a message may have been missed).
+  const unlisten = database.notifications
+    .listen(CHAIN_TXS_TOPIC, {
+      message: (chainKey) => services.txManager.nudge(chainKey),
+      reset: () => services.txManager.nudge(),
+    })
+    .catch((err: unknown) => {
+      log.error({ err }, "could not listen for new chain transactions; nudging on a timer");
+      const timer = setInterval(() => services.txManager.nudge(), config.LEASE_RENEW_MS);
+      return async () => clearInterval(timer);
+    });
   const watchers = startChainWatchers({
     leases: services.leases,
     standbyIntervalMs: config.LEASE_RENEW_MS,
@@ -503,6 +520,7 @@ function startLoops(services: Gateway["services"], options: GatewayOptions, metr
       await services.dispatcher.stop();
       await services.treasury.stop();
       await services.sweeps.stop();
+      await (await unlisten)();
       await services.txManager.stop();
       // Last: another process takes over at once, rather than after the leases run out.
       await services.leases.stop();
