@@ -111,6 +111,7 @@ export function createServices(options: {
   });
   const chains = createChainRegistry({
     rpcUrls: config.rpcUrls,
+    wsUrls: config.wsUrls,
     extraTokens: config.tokens,
     ...(options.extraChains ? { extraChains: options.extraChains } : {}),
   });

@@ -4,6 +4,7 @@ import { applyFollowerEvent, assertFollowerState, followerTip } from "./apply-fo
 import { FollowerError, LogRangeRefusedError } from "./errors.ts";
 import { getBlockRef } from "./get-block-ref.ts";
 import { getTransferLogs, type RawTransferLog } from "./get-transfer-logs.ts";
+import { type HeadSubscription, subscribeHeads } from "./head-subscription.ts";
 import { createRpcPool, describeError } from "./rpc-pool.ts";
 import type {
   BlockFollower,
@@ -29,6 +30,8 @@ const EARLY_LOOK_EVERY = 32;
 const EARLY_LOOK_MS = 40;
 const MAX_WAIT_POLLS = 10;
 const FULL_PASS_EVERY_MISSES = 3;
+const SILENT_INTERVALS = 5;
+const MAX_PUSHED_HEADS = 64;
 
 /**
  * Follows one chain and yields its watched-token transfers as an ordered stream of events.
@@ -89,6 +92,41 @@ export function createBlockFollower(parameters: CreateBlockFollowerParameters): 
   /** When the last look that found nothing was made: the next block arrived after it. */
   let missedAt: number | undefined;
   let sinceEarlyLook = 0;
+  /** Headers pushed by the websocket subscription, not yet looked at, with their arrival. */
+  const pushedHeads: Array<{ block: BlockRef; at: number }> = [];
+  let wake: (() => void) | undefined;
+  let subscription: HeadSubscription | undefined;
+
+  /** Sleeps `ms`, or less when a head is pushed or the signal aborts. */
+  const waitForHead = (ms: number, signal?: AbortSignal): Promise<void> =>
+    new Promise((resolve) => {
+      if (signal?.aborted || pushedHeads.length > 0) return resolve();
+      const done = () => {
+        clearTimeout(timer);
+        signal?.removeEventListener("abort", done);
+        wake = undefined;
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      signal?.addEventListener("abort", done, { once: true });
+      wake = done;
+    });
+
+  /**
+   * The pause after a pass. With the websocket subscription up, the next head is pushed, so
+   * nothing is asked until then; a look is still made if the socket stays silent for several
+   * block intervals (a subscription can die without the socket closing).
+   */
+  const pauseAfter = (delay: number): number => {
+    if (!subscription?.up || !probing) return delay;
+    const interval = blockIntervalMs();
+    return Math.max(
+      delay,
+      pollingIntervalMs,
+      interval === undefined ? pollingIntervalMs * MAX_WAIT_POLLS : interval * SILENT_INTERVALS,
+    );
+  };
+
   /** The last few processed headers, for the chain's block interval. */
   const recent: Array<{ number: bigint; timestamp: bigint }> = [];
 
@@ -391,9 +429,11 @@ export function createBlockFollower(parameters: CreateBlockFollowerParameters): 
   async function* probe(
     tip: BlockRef,
     signal?: AbortSignal,
+    pushed?: { block: BlockRef; at: number },
   ): AsyncGenerator<FollowerEvent[], number> {
-    const askedAt = Date.now();
-    const block = await getBlockRef(pool, { blockNumber: tip.number + 1n }, signal);
+    const askedAt = pushed?.at ?? Date.now();
+    const block =
+      pushed?.block ?? (await getBlockRef(pool, { blockNumber: tip.number + 1n }, signal));
     if (block === undefined) {
       missedAt = askedAt;
       parameters.onHead?.(tip);
@@ -454,6 +494,18 @@ export function createBlockFollower(parameters: CreateBlockFollowerParameters): 
 
   async function* pass(signal?: AbortSignal): AsyncGenerator<FollowerEvent[], number> {
     const tip = followerTip(state);
+    const head = pushedHeads.shift();
+    if (head !== undefined && probing && tip !== undefined) {
+      // Pushed over the websocket: the header is here, only its logs cost a call.
+      if (head.block.number === tip.number + 1n) return yield* probe(tip, signal, head);
+      const ours =
+        head.block.number === state.finalized?.number
+          ? state.finalized
+          : windowBlockAt(head.block.number);
+      if (head.block.number <= tip.number && ours?.hash === head.block.hash) return 0;
+      // A gap (missed heads) or another fork: a full pass sorts it out.
+      probing = false;
+    }
     // A block this late may never come on this fork: the chain may have switched forks without
     // growing, which only the `latest` header shows. So every third look is a full pass.
     if (
@@ -551,6 +603,30 @@ export function createBlockFollower(parameters: CreateBlockFollowerParameters): 
     async *batches(signal?: AbortSignal) {
       if (running) throw new Error(`${chainKey}: this follower's events() is already running`);
       running = true;
+      if (parameters.wsUrl !== undefined) {
+        subscription = subscribeHeads({
+          chainKey,
+          url: parameters.wsUrl,
+          log,
+          retryMs: Math.min(Math.max(1000, pollingIntervalMs), 5000),
+          timeoutMs: parameters.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
+          onHead(block) {
+            pushedHeads.push({ block, at: Date.now() });
+            // A consumer this far behind is better served by one full pass.
+            if (pushedHeads.length > MAX_PUSHED_HEADS) {
+              pushedHeads.length = 0;
+              probing = false;
+            }
+            wake?.();
+          },
+          onState(up) {
+            if (up) return;
+            // Heads pushed before a drop may be followed by a gap: poll from now on.
+            pushedHeads.length = 0;
+            wake?.();
+          },
+        });
+      }
       try {
         assertFollowerState(chainKey, state);
         let failures = 0;
@@ -583,9 +659,13 @@ export function createBlockFollower(parameters: CreateBlockFollowerParameters): 
             await sleep(retryInMs, signal);
             continue;
           }
-          if (delay > 0) await sleep(delay, signal);
+          const pause = pauseAfter(delay);
+          if (pause > 0) await waitForHead(pause, signal);
         }
       } finally {
+        subscription?.close();
+        subscription = undefined;
+        pushedHeads.length = 0;
         running = false;
       }
     },

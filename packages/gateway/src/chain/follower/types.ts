@@ -77,6 +77,12 @@ export interface CreateBlockFollowerParameters {
    * preferred again. Never logged in full: URLs often carry API keys.
    */
   rpcUrls: string[];
+  /**
+   * A `ws://` or `wss://` endpoint of the same chain: new heads are then pushed
+   * (`eth_subscribe("newHeads")`) instead of polled, and each block costs one eth_getLogs over
+   * `rpcUrls`. While the socket is down the follower polls, and it subscribes again on its own.
+   */
+  wsUrl?: string | undefined;
   /** Only Transfer logs emitted by these contracts are reported. An empty list reports none. */
   tokens: Address[];
   confirmations: ConfirmationPolicy;

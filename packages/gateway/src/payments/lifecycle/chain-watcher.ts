@@ -101,6 +101,7 @@ export function startChainWatchers(options: ChainWatcherOptions): ChainWatchers 
           const follower = options.createFollower({
             chainKey: chain.key,
             rpcUrls: chain.rpcUrls,
+            wsUrl: chain.wsUrl,
             tokens: chain.tokens.map((t) => t.address as Address),
             confirmations: options.confirmations(chain.key),
             pollingIntervalMs: options.pollingIntervalMs(chain.key),
