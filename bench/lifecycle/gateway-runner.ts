@@ -25,8 +25,11 @@ export interface Running {
 }
 
 export interface GatewayRunner {
-  /** Starts a gateway whose watcher reads `rpcUrl` every `pollingIntervalMs`. */
-  start(rpcUrl: string, pollingIntervalMs: number): Promise<Running>;
+  /**
+   * Starts a gateway whose watcher reads `rpcUrl` every `pollingIntervalMs`, or with `wsUrl`
+   * is pushed new heads over a websocket.
+   */
+  start(rpcUrl: string, pollingIntervalMs: number, wsUrl?: string): Promise<Running>;
   /** Stops the running gateway, if any. */
   stop(): Promise<void>;
 }
@@ -44,13 +47,13 @@ export function createGatewayRunner(deps: {
 }): GatewayRunner {
   let current: Running | undefined;
   return {
-    async start(rpcUrl, pollingIntervalMs) {
+    async start(rpcUrl, pollingIntervalMs, wsUrl) {
       const gateway = await startGateway({
         config: deps.config,
         log: deps.log,
         seed: deps.seed,
         database: deps.database,
-        extraChains: [localChain(deps.chain, rpcUrl, pollingIntervalMs)],
+        extraChains: [{ ...localChain(deps.chain, rpcUrl, pollingIntervalMs), wsUrl }],
       });
       const applies: ApplyTimes = {
         ms: { block: 0, finalize: 0, reorg: 0, backfill: 0 },

@@ -22,6 +22,8 @@ const CREATE_BODY = {
 
 export interface LatencyResult {
   pollMs: number;
+  /** New heads pushed over a websocket instead of polled. */
+  ws: boolean;
   payments: number;
   blocks: number;
   maxPerBlock: number;
@@ -58,6 +60,7 @@ export async function measureLatency(options: {
   apiKey: string;
   settings: Settings;
   pollMs: number;
+  ws: boolean;
   payments: number;
   signal: AbortSignal;
 }): Promise<LatencyResult> {
@@ -189,6 +192,7 @@ export async function measureLatency(options: {
   };
   return {
     pollMs: options.pollMs,
+    ws: options.ws,
     payments: intents.length,
     blocks: perBlock.size,
     maxPerBlock: Math.max(...perBlock.values()),

@@ -100,8 +100,9 @@ export function startChainWatchers(options: ChainWatcherOptions): ChainWatchers 
           progressed(tracker, state);
           const follower = options.createFollower({
             chainKey: chain.key,
-            rpcUrls: chain.rpcUrls,
-            wsUrl: chain.wsUrl,
+            // A ws(s) URL among the RPC URLs serves the subscription; the calls go over http(s).
+            rpcUrls: httpUrls(chain.rpcUrls),
+            wsUrl: chain.wsUrl ?? chain.rpcUrls.find(isWebSocketUrl),
             tokens: chain.tokens.map((t) => t.address as Address),
             confirmations: options.confirmations(chain.key),
             pollingIntervalMs: options.pollingIntervalMs(chain.key),
@@ -230,4 +231,12 @@ export function startChainWatchers(options: ChainWatcherOptions): ChainWatchers 
       await Promise.all(workers.map((worker) => worker.stop()));
     },
   };
+}
+
+const isWebSocketUrl = (url: string) => /^wss?:/i.test(url);
+
+/** The http(s) URLs, or all of them when there is none (the follower then reports the failure). */
+function httpUrls(urls: string[]): string[] {
+  const http = urls.filter((u) => !isWebSocketUrl(u));
+  return http.length > 0 ? http : urls;
 }
