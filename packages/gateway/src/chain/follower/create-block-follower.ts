@@ -28,6 +28,7 @@ const RECENT_HEADERS = 32;
 const MISS_RETRY_MS = 20;
 const EARLY_LOOK_EVERY = 32;
 const EARLY_LOOK_MS = 40;
+const FIND_PHASE_STEP_MS = 100;
 const MAX_WAIT_POLLS = 10;
 const FULL_PASS_EVERY_MISSES = 3;
 const SILENT_INTERVALS = 5;
@@ -92,6 +93,8 @@ export function createBlockFollower(parameters: CreateBlockFollowerParameters): 
   /** When the last look that found nothing was made: the next block arrived after it. */
   let missedAt: number | undefined;
   let sinceEarlyLook = 0;
+  /** A look found the tip right after one that found nothing: arrivedBy is within a retry. */
+  let phaseKnown = false;
   /** Headers pushed by the websocket subscription, not yet looked at, with their arrival. */
   const pushedHeads: Array<{ block: BlockRef; at: number }> = [];
   let wake: (() => void) | undefined;
@@ -139,6 +142,7 @@ export function createBlockFollower(parameters: CreateBlockFollowerParameters): 
     } else if (event.type !== "finalize") {
       recent.length = 0;
       arrivedBy = undefined;
+      phaseKnown = false;
     }
     return event;
   };
@@ -175,7 +179,13 @@ export function createBlockFollower(parameters: CreateBlockFollowerParameters): 
     misses = 0;
     if (interval === undefined || arrivedBy === undefined) return 0;
     sinceEarlyLook += 1;
-    const early = sinceEarlyLook >= EARLY_LOOK_EVERY ? EARLY_LOOK_MS : 0;
+    // Until a look has missed the next block by little, the arrival is only known to within a
+    // polling interval: look a quarter interval early each block until one misses.
+    const early = !phaseKnown
+      ? Math.min(interval / 4, FIND_PHASE_STEP_MS)
+      : sinceEarlyLook >= EARLY_LOOK_EVERY
+        ? EARLY_LOOK_MS
+        : 0;
     if (early > 0) sinceEarlyLook = 0;
     const due = arrivedBy + interval - early - now;
     // Bounded so a chain that stopped and restarted (or a test mining by hand) is not waited for
@@ -461,12 +471,13 @@ export function createBlockFollower(parameters: CreateBlockFollowerParameters): 
     const expected =
       arrivedBy !== undefined && interval !== undefined ? arrivedBy + interval : askedAt;
     const consistent = missedAt === undefined || expected > missedAt;
+    if (missedAt !== undefined) phaseKnown = true;
     missedAt = undefined;
     yield groupWithFinal(block, logs, tagBlock);
     arrivedBy = consistent ? Math.min(askedAt, expected) : askedAt;
     // Found a block older than the rhythm allows: the follower fell behind (a slow consumer, a
     // lagging node); a full pass decides between catching up block by block and a backfill.
-    if (interval !== undefined && Number(block.timestamp) * 1000 < askedAt - 2 * interval - 1000) {
+    if (interval !== undefined && Number(block.timestamp) * 1000 < askedAt - interval - 1000) {
       probing = false;
       return 0;
     }
@@ -520,6 +531,7 @@ export function createBlockFollower(parameters: CreateBlockFollowerParameters): 
     if (probing && followerTip(state)?.hash === tip?.hash) return nextProbeDelay(false);
     probing = true;
     missedAt = undefined;
+    phaseKnown = false;
     const tipAfter = followerTip(state);
     arrivedBy =
       tipAfter !== undefined && tipAfter.number === lastHead?.number ? askedAt : undefined;
