@@ -29,6 +29,8 @@ const MISS_RETRY_MS = 20;
 const EARLY_LOOK_EVERY = 32;
 const EARLY_LOOK_MS = 40;
 const FIND_PHASE_STEP_MS = 100;
+const PHASE_RETRIES = 3;
+const LOOK_GUARD_MS = 50;
 const MAX_WAIT_POLLS = 10;
 const FULL_PASS_EVERY_MISSES = 3;
 const SILENT_INTERVALS = 5;
@@ -187,7 +189,8 @@ export function createBlockFollower(parameters: CreateBlockFollowerParameters): 
         ? EARLY_LOOK_MS
         : 0;
     if (early > 0) sinceEarlyLook = 0;
-    const due = arrivedBy + interval - early - now;
+    // A little after the block is due: a look that lands just before it costs a call for nothing.
+    const due = arrivedBy + interval - early + (early > 0 ? 0 : LOOK_GUARD_MS) - now;
     // Bounded so a chain that stopped and restarted (or a test mining by hand) is not waited for
     // a whole long interval.
     return Math.max(0, Math.min(due, pollingIntervalMs * MAX_WAIT_POLLS));
@@ -471,7 +474,10 @@ export function createBlockFollower(parameters: CreateBlockFollowerParameters): 
     const expected =
       arrivedBy !== undefined && interval !== undefined ? arrivedBy + interval : askedAt;
     const consistent = missedAt === undefined || expected > missedAt;
-    if (missedAt !== undefined) phaseKnown = true;
+    // Known once the look that found it came soon after one that did not: a few short retries
+    // (20, 40, 80 ms) into a known rhythm, not a long wait while the rhythm was still unknown.
+    if (missedAt !== undefined && interval !== undefined && misses <= PHASE_RETRIES)
+      phaseKnown = true;
     missedAt = undefined;
     yield groupWithFinal(block, logs, tagBlock);
     arrivedBy = consistent ? Math.min(askedAt, expected) : askedAt;
