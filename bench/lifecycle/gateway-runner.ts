@@ -14,7 +14,7 @@ import { headNumber } from "./json-rpc.ts";
 export const CHAIN_KEY = "local";
 
 export interface ApplyTimes {
-  /** Wall time of each ingest.apply, by event type. */
+  /** Wall time of each ingest.applyAll (one transaction), by its first event's type. */
   ms: Record<FollowerEvent["type"], number>;
   count: Record<FollowerEvent["type"], number>;
 }
@@ -25,15 +25,18 @@ export interface Running {
 }
 
 export interface GatewayRunner {
-  /** Starts a gateway whose watcher reads `rpcUrl` every `pollingIntervalMs`. */
-  start(rpcUrl: string, pollingIntervalMs: number): Promise<Running>;
+  /**
+   * Starts a gateway whose watcher reads `rpcUrl` every `pollingIntervalMs`, or with `wsUrl`
+   * is pushed new heads over a websocket.
+   */
+  start(rpcUrl: string, pollingIntervalMs: number, wsUrl?: string): Promise<Running>;
   /** Stops the running gateway, if any. */
   stop(): Promise<void>;
 }
 
 /**
  * One gateway at a time on the same database and chain, restarted for each polling interval and
- * RPC URL under test, with the watcher's ingest.apply timed.
+ * RPC URL under test, with the watcher's ingest.applyAll timed.
  */
 export function createGatewayRunner(deps: {
   config: Config;
@@ -44,28 +47,31 @@ export function createGatewayRunner(deps: {
 }): GatewayRunner {
   let current: Running | undefined;
   return {
-    async start(rpcUrl, pollingIntervalMs) {
+    async start(rpcUrl, pollingIntervalMs, wsUrl) {
       const gateway = await startGateway({
         config: deps.config,
         log: deps.log,
         seed: deps.seed,
         database: deps.database,
-        extraChains: [localChain(deps.chain, rpcUrl, pollingIntervalMs)],
+        extraChains: [{ ...localChain(deps.chain, rpcUrl, pollingIntervalMs), wsUrl }],
       });
       const applies: ApplyTimes = {
         ms: { block: 0, finalize: 0, reorg: 0, backfill: 0 },
         count: { block: 0, finalize: 0, reorg: 0, backfill: 0 },
       };
-      // The watcher calls ingest.apply on this very object for each event: time it there.
+      // The watcher calls ingest.applyAll on this very object for each batch (a block and the
+      // finalize it brings are one batch, one transaction): time it there, under the batch's
+      // first event type.
       const ingest = gateway.services.ingest;
-      const apply = ingest.apply.bind(ingest);
-      ingest.apply = async (chainKey, event) => {
+      const applyAll = ingest.applyAll.bind(ingest);
+      ingest.applyAll = async (chainKey, events, expected, lease) => {
         const started = performance.now();
+        const type = events[0]?.type ?? "block";
         try {
-          return await apply(chainKey, event);
+          return await applyAll(chainKey, events, expected, lease);
         } finally {
-          applies.ms[event.type] += performance.now() - started;
-          applies.count[event.type] += 1;
+          applies.ms[type] += performance.now() - started;
+          applies.count[type] += 1;
         }
       };
       current = { gateway, applies };

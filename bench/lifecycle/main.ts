@@ -16,6 +16,7 @@
  *   BENCH_PAYMENTS=100 BENCH_PER_BLOCK=4 BENCH_POLL_MS=250,100 \
  *   BENCH_SIZES=1000,10000,100000 BENCH_BLOCKS=30 npm run bench:lifecycle
  */
+import { loadavg } from "node:os";
 import { commandLine, printRunHeader } from "../report.ts";
 import { runWithCleanups } from "../run-with-cleanups.ts";
 import { runLatencyPart } from "./latency-part.ts";
@@ -41,6 +42,12 @@ const ok = await runWithCleanups(async (addCleanup) => {
   ]);
   if (settings.payments > 0) await runLatencyPart(bench);
   if (settings.sizes.length > 0) await runScalePart(bench);
+  // The machine is shared: the load at the end says whether the run was disturbed.
+  console.log(
+    `load average at the end: ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(", ")}`,
+  );
 });
 
 process.removeListener("SIGINT", onSigint);

@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { type Kysely, sql } from "kysely";
 import { type Address, type Hex, parseUnits } from "viem";
+import type { FollowerEvent } from "../../packages/gateway/src/chain/follower/types.ts";
 import type { LocalChain } from "../../packages/gateway/src/sandbox/local-chain.ts";
 import { now, sleepUntil } from "./clock.ts";
 import { CHAIN_KEY, type Running } from "./gateway-runner.ts";
@@ -21,6 +22,8 @@ const CREATE_BODY = {
 
 export interface LatencyResult {
   pollMs: number;
+  /** New heads pushed over a websocket instead of polled. */
+  ws: boolean;
   payments: number;
   blocks: number;
   maxPerBlock: number;
@@ -30,7 +33,7 @@ export interface LatencyResult {
   seenToCommit: Stats;
   /** eth_sendRawTransaction returned -> GET shows success (includes waiting to be mined). */
   sentToApi: Stats;
-  applyMs: { block: number; finalize: number };
+  applyMs: { block: number; other: number };
 }
 
 interface Intent {
@@ -57,6 +60,7 @@ export async function measureLatency(options: {
   apiKey: string;
   settings: Settings;
   pollMs: number;
+  ws: boolean;
   payments: number;
   signal: AbortSignal;
 }): Promise<LatencyResult> {
@@ -179,17 +183,22 @@ export async function measureLatency(options: {
     sentToApi.push((intent.successAt as number) - (intent.sentAt as number));
     perBlock.set(r.blockNumber, (perBlock.get(r.blockNumber) ?? 0) + 1);
   });
-  const per = (type: "block" | "finalize") =>
-    (appliesAfter.ms[type] - appliesBefore.ms[type]) /
-    Math.max(1, appliesAfter.count[type] - appliesBefore.count[type]);
+  const per = (types: FollowerEvent["type"][]) => {
+    const sum = (x: Record<FollowerEvent["type"], number>) => types.reduce((s, t) => s + x[t], 0);
+    return (
+      (sum(appliesAfter.ms) - sum(appliesBefore.ms)) /
+      Math.max(1, sum(appliesAfter.count) - sum(appliesBefore.count))
+    );
+  };
   return {
     pollMs: options.pollMs,
+    ws: options.ws,
     payments: intents.length,
     blocks: perBlock.size,
     maxPerBlock: Math.max(...perBlock.values()),
     seenToApi: stats(seenToApi),
     seenToCommit: stats(seenToCommit),
     sentToApi: stats(sentToApi),
-    applyMs: { block: per("block"), finalize: per("finalize") },
+    applyMs: { block: per(["block"]), other: per(["finalize", "reorg", "backfill"]) },
   };
 }

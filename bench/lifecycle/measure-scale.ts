@@ -29,6 +29,8 @@ export interface ScaleResult {
   statements: number;
   statementMs: number;
   applyMs: number;
+  /** The watcher's transactions (ingest.applyAll calls). */
+  transactions: number;
   serverCpuMs: number | undefined;
   paid: number;
   credited: number;
@@ -164,6 +166,10 @@ export async function measureScale(
       statements: statementsAfter.count - statementsBefore.count,
       statementMs: statementsAfter.ms - statementsBefore.ms,
       applyMs: applied,
+      transactions: (["block", "finalize", "reorg", "backfill"] as const).reduce(
+        (sum, t) => sum + applyAfter.count[t] - applyBefore.count[t],
+        0,
+      ),
       serverCpuMs,
       paid: sent,
       credited,

@@ -61,6 +61,7 @@ function printScale(scale: ScaleResult[], bench: LifecycleBench, refs: Reference
       "CPU ms/block",
       "main thread",
       "GC pauses",
+      "tx/block",
       "SQL/block",
       "SQL ms/block",
       "apply ms/block",
@@ -80,6 +81,7 @@ function printScale(scale: ScaleResult[], bench: LifecycleBench, refs: Reference
       per(s.cpuMs),
       s.mainThreadMs === undefined ? "n/a" : per(s.mainThreadMs),
       per(s.gcMs),
+      per(s.transactions, 2),
       per(s.statements),
       per(s.statementMs),
       per(s.applyMs),
@@ -103,7 +105,7 @@ function printScale(scale: ScaleResult[], bench: LifecycleBench, refs: Reference
       `             eth_getLogs by block hash ${fmt(perCall.getLogs, 2)} ms of CPU (${RPC_CALIBRATION_CALLS} calls each, straight to anvil).`,
       "SQL:         statements sent by the gateway (BEGIN and COMMIT included), and their summed wall",
       "             time from call to result",
-      "apply:       wall time of the watcher's ingest.apply (one transaction per event)",
+      "apply:       wall time of the watcher's ingest.applyAll (one transaction per batch: a block and the finalize it brings); tx/block: those transactions per block",
       kind === "postgres"
         ? "server CPU:  CPU of the PostgreSQL backends serving the gateway's pool (/proc schedstat)"
         : "server CPU:  n/a: PGlite runs inside the gateway process, so it is part of CPU",

@@ -57,7 +57,8 @@ export async function setUpBench(
   addCleanup("stop anvil", () => chain.stop());
   const anvilVersion = await rpc<string>(chain.rpcUrl, "web3_clientVersion").catch(() => "?");
 
-  const { config, seed } = benchGatewayConfig(database.dataDir);
+  // The intents are priced in TWD; the static provider has no default rate.
+  const { config, seed } = benchGatewayConfig(database.dataDir, { RATES_TWD_PER_USD: "31" });
   const runner = createGatewayRunner({ config, log, seed, database: database.database, chain });
   addCleanup("stop gateway", () => runner.stop());
 

@@ -10,6 +10,7 @@ export const ENV_KEYS = [
   "BENCH_BLOCKS",
   "BENCH_BLOCK_TIME",
   "BENCH_LOG_LEVEL",
+  "BENCH_WS",
 ] as const;
 
 /** The polling interval the sandbox registers its local chain with; used for part 2. */
@@ -24,6 +25,8 @@ export interface Settings {
   blocks: number;
   blockTimeSeconds: number;
   logLevel: string;
+  /** Part 1 adds a row with new heads pushed over anvil's websocket. */
+  ws: boolean;
 }
 
 export function readSettings(): Settings {
@@ -39,5 +42,6 @@ export function readSettings(): Settings {
     blocks: envNumber("BENCH_BLOCKS", 30, 4),
     blockTimeSeconds: envNumber("BENCH_BLOCK_TIME", 1, 0.2, false),
     logLevel: process.env.BENCH_LOG_LEVEL || "warn",
+    ws: process.env.BENCH_WS !== "0",
   };
 }

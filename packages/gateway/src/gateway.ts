@@ -19,7 +19,7 @@ import { createDepositAddresses, createDepositAddressPool } from "./chain/deposi
 import { createBlockFollower } from "./chain/follower/index.ts";
 import type { GasStrategy } from "./chain/known-chains.ts";
 import type { CrashPoint } from "./chain/tx-manager/broadcaster.ts";
-import { createTxManager } from "./chain/tx-manager/tx-manager.ts";
+import { CHAIN_TXS_TOPIC, createTxManager } from "./chain/tx-manager/tx-manager.ts";
 import { createWallets, type Wallets } from "./chain/wallets.ts";
 import { createApp, createServiceApp } from "./http/create-app.ts";
 import { createIdempotencyStore } from "./http/idempotency-store.ts";
@@ -117,6 +117,7 @@ export function createServices(options: {
   });
   const chains = createChainRegistry({
     rpcUrls: config.rpcUrls,
+    wsUrls: config.wsUrls,
     extraTokens: config.tokens,
     ...(options.extraChains ? { extraChains: options.extraChains } : {}),
   });
@@ -498,6 +499,18 @@ async function startLoops(
     message: wakeDispatcher,
     reset: wakeDispatcher,
   });
+  // The tx managers sleep while nothing is open; a new transaction (written by any process)
+  // wakes them, and so does a lost listening connection (a message may have been missed).
+  const unlisten = database.notifications
+    .listen(CHAIN_TXS_TOPIC, {
+      message: (chainKey) => services.txManager.nudge(chainKey),
+      reset: () => services.txManager.nudge(),
+    })
+    .catch((err: unknown) => {
+      log.error({ err }, "could not listen for new chain transactions; nudging on a timer");
+      const timer = setInterval(() => services.txManager.nudge(), config.LEASE_RENEW_MS);
+      return async () => clearInterval(timer);
+    });
   const watchers = startChainWatchers({
     leases: services.leases,
     standbyIntervalMs: config.LEASE_RENEW_MS,
@@ -540,6 +553,7 @@ async function startLoops(
       await services.dispatcher.stop();
       await services.treasury.stop();
       await services.sweeps.stop();
+      await (await unlisten)();
       await services.txManager.stop();
       // Last: another process takes over at once, rather than after the leases run out.
       await services.leases.stop();

@@ -10,6 +10,8 @@ import {
 
 export interface RegisteredChain extends ChainInfo {
   rpcUrls: string[];
+  /** A websocket endpoint the chain watcher subscribes to new heads on (WS_URL_<CHAIN>). */
+  wsUrl?: string | undefined;
   /** When a payment counts; from CONFIRMATIONS_<CHAIN>, or set by whoever registers the chain. */
   confirmations?: ConfirmationPolicy;
   pollingIntervalMs?: number;
@@ -32,13 +34,18 @@ export interface ChainRegistry {
  */
 export function createChainRegistry(options: {
   rpcUrls?: Partial<Record<string, string[]>>;
+  wsUrls?: Partial<Record<string, string>>;
   extraChains?: RegisteredChain[];
   /** The operator's own tokens per chain key (TOKENS_<CHAIN>), followed and accepted like the rest. */
   extraTokens?: Partial<Record<string, TokenInfo[]>>;
 }): ChainRegistry {
   const chains = new Map<string, RegisteredChain>();
   for (const c of KNOWN_CHAINS)
-    chains.set(c.key, { ...c, rpcUrls: options.rpcUrls?.[c.key] ?? [] });
+    chains.set(c.key, {
+      ...c,
+      rpcUrls: options.rpcUrls?.[c.key] ?? [],
+      wsUrl: options.wsUrls?.[c.key],
+    });
   for (const c of options.extraChains ?? []) chains.set(c.key, { ...c });
   for (const [key, extra] of Object.entries(options.extraTokens ?? {})) {
     const chain = chains.get(key);

@@ -216,6 +216,9 @@ const schema = z.object({
     .default("0.01"),
   ...Object.fromEntries(CHAIN_KEYS.map((k) => [`RPC_URLS_${k.toUpperCase()}`, csv.optional()])),
   ...Object.fromEntries(
+    CHAIN_KEYS.map((k) => [`WS_URL_${k.toUpperCase()}`, z.url({ protocol: /^wss?$/ }).optional()]),
+  ),
+  ...Object.fromEntries(
     CHAIN_KEYS.map((k) => [`CONFIRMATIONS_${k.toUpperCase()}`, confirmations.optional()]),
   ),
   ...Object.fromEntries(CHAIN_KEYS.map((k) => [`TOKENS_${k.toUpperCase()}`, tokenList.optional()])),
@@ -239,6 +242,8 @@ export const DEFAULT_CONFIRMATIONS: Record<(typeof CHAIN_KEYS)[number], Confirma
 
 export type Config = z.infer<typeof schema> & {
   rpcUrls: Partial<Record<(typeof CHAIN_KEYS)[number], string[]>>;
+  /** WS_URL_<CHAIN>: where the chain watcher subscribes to new heads instead of polling. */
+  wsUrls: Partial<Record<(typeof CHAIN_KEYS)[number], string>>;
   confirmations: Record<(typeof CHAIN_KEYS)[number], ConfirmationPolicy>;
   /** The operator's tokens per chain (TOKENS_<CHAIN>). */
   tokens: Partial<Record<(typeof CHAIN_KEYS)[number], TokenInfo[]>>;
@@ -289,6 +294,11 @@ export function loadConfig(
     const urls = parsed[`RPC_URLS_${k.toUpperCase()}`] as string[] | undefined;
     if (urls && urls.length > 0) rpcUrls[k] = urls;
   }
+  const wsUrls: Config["wsUrls"] = {};
+  for (const k of CHAIN_KEYS) {
+    const url = parsed[`WS_URL_${k.toUpperCase()}`] as string | undefined;
+    if (url !== undefined) wsUrls[k] = url;
+  }
   const confirmations = { ...DEFAULT_CONFIRMATIONS };
   for (const k of CHAIN_KEYS) {
     const c = parsed[`CONFIRMATIONS_${k.toUpperCase()}`] as ConfirmationPolicy | undefined;
@@ -323,6 +333,7 @@ export function loadConfig(
     ...parsed,
     DATA_DIR: path.resolve(parsed.DATA_DIR),
     rpcUrls,
+    wsUrls,
     confirmations,
     tokens,
     gasStrategies,

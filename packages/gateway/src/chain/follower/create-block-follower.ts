@@ -4,6 +4,7 @@ import { applyFollowerEvent, assertFollowerState, followerTip } from "./apply-fo
 import { FollowerError, LogRangeRefusedError } from "./errors.ts";
 import { getBlockRef } from "./get-block-ref.ts";
 import { getTransferLogs, type RawTransferLog } from "./get-transfer-logs.ts";
+import { type HeadSubscription, subscribeHeads } from "./head-subscription.ts";
 import { createRpcPool, describeError } from "./rpc-pool.ts";
 import type {
   BlockFollower,
@@ -23,6 +24,17 @@ const DEFAULT_DEEP_REORG_RESCAN_BLOCKS = 256n;
 // After this many accepted ranges in a row the range doubles again (up to maxLogRange): a dense
 // stretch of the chain should not slow down the rest of a long catch-up.
 const RANGE_GROWTH_AFTER = 8;
+const RECENT_HEADERS = 32;
+const MISS_RETRY_MS = 20;
+const EARLY_LOOK_EVERY = 32;
+const EARLY_LOOK_MS = 40;
+const FIND_PHASE_STEP_MS = 100;
+const PHASE_RETRIES = 3;
+const LOOK_GUARD_MS = 50;
+const MAX_WAIT_POLLS = 10;
+const FULL_PASS_EVERY_MISSES = 3;
+const SILENT_INTERVALS = 5;
+const MAX_PUSHED_HEADS = 64;
 
 /**
  * Follows one chain and yields its watched-token transfers as an ordered stream of events.
@@ -72,10 +84,116 @@ export function createBlockFollower(parameters: CreateBlockFollowerParameters): 
   let logRange = maxLogRange;
   let running = false;
 
+  // The polling rhythm (see `nextProbeDelay`). `probing`: the last pass reached the node's head,
+  // so the next one only asks for the block after the tip, which is both the head check and the
+  // header; a full pass (the `latest` header) runs at the start, after an error, a reorg or a
+  // backfill, and when the follower finds itself behind.
+  let probing = false;
+  /** Upper bound of the local time the tip arrived at the node (ms), when known. */
+  let arrivedBy: number | undefined;
+  let misses = 0;
+  /** When the last look that found nothing was made: the next block arrived after it. */
+  let missedAt: number | undefined;
+  let sinceEarlyLook = 0;
+  /** A look found the tip right after one that found nothing: arrivedBy is within a retry. */
+  let phaseKnown = false;
+  /** Headers pushed by the websocket subscription, not yet looked at, with their arrival. */
+  const pushedHeads: Array<{ block: BlockRef; at: number }> = [];
+  let wake: (() => void) | undefined;
+  let subscription: HeadSubscription | undefined;
+
+  /** Sleeps `ms`, or less when a head is pushed or the signal aborts. */
+  const waitForHead = (ms: number, signal?: AbortSignal): Promise<void> =>
+    new Promise((resolve) => {
+      if (signal?.aborted || pushedHeads.length > 0) return resolve();
+      const done = () => {
+        clearTimeout(timer);
+        signal?.removeEventListener("abort", done);
+        wake = undefined;
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      signal?.addEventListener("abort", done, { once: true });
+      wake = done;
+    });
+
+  /**
+   * The pause after a pass. With the websocket subscription up, the next head is pushed, so
+   * nothing is asked until then; a look is still made if the socket stays silent for several
+   * block intervals (a subscription can die without the socket closing).
+   */
+  const pauseAfter = (delay: number): number => {
+    if (!subscription?.up || !probing) return delay;
+    const interval = blockIntervalMs();
+    return Math.max(
+      delay,
+      pollingIntervalMs,
+      interval === undefined ? pollingIntervalMs * MAX_WAIT_POLLS : interval * SILENT_INTERVALS,
+    );
+  };
+
+  /** The last few processed headers, for the chain's block interval. */
+  const recent: Array<{ number: bigint; timestamp: bigint }> = [];
+
   /** Every event passes here on its way out, so `state` is always what the consumer has seen. */
   const commit = <E extends FollowerEvent>(event: E): E => {
     state = applyFollowerEvent(state, event);
+    if (event.type === "block") {
+      recent.push({ number: event.block.number, timestamp: event.block.timestamp });
+      if (recent.length > RECENT_HEADERS) recent.shift();
+    } else if (event.type !== "finalize") {
+      recent.length = 0;
+      arrivedBy = undefined;
+      phaseKnown = false;
+    }
     return event;
+  };
+
+  /**
+   * The chain's block interval (ms) from the timestamps of the last headers; undefined until they
+   * span at least two seconds (timestamps are whole seconds).
+   */
+  const blockIntervalMs = (): number | undefined => {
+    const first = recent[0];
+    const last = recent.at(-1);
+    if (first === undefined || last === undefined || last.number === first.number) return undefined;
+    const seconds = Number(last.timestamp - first.timestamp);
+    if (seconds < 2) return undefined;
+    return (seconds * 1000) / Number(last.number - first.number);
+  };
+
+  /**
+   * How long to wait before asking for the block after the tip. HTTP polling costs one call per
+   * look, so a look is timed for when the next block is due (the tip's arrival plus the chain's
+   * block interval) instead of every pollingIntervalMs; a look that finds nothing is repeated
+   * at short, growing intervals (up to pollingIntervalMs) while the block is late. The arrival
+   * time only tightens (each found block bounds it from above), so once in 32 blocks the look is
+   * made a little early to learn whether the rhythm drifted later than the chain.
+   */
+  const nextProbeDelay = (found: boolean): number => {
+    const interval = blockIntervalMs();
+    const now = Date.now();
+    if (!found) {
+      misses += 1;
+      if (interval === undefined) return pollingIntervalMs;
+      return Math.min(pollingIntervalMs, MISS_RETRY_MS * 2 ** Math.min(misses - 1, 8));
+    }
+    misses = 0;
+    if (interval === undefined || arrivedBy === undefined) return 0;
+    sinceEarlyLook += 1;
+    // Until a look has missed the next block by little, the arrival is only known to within a
+    // polling interval: look a quarter interval early each block until one misses.
+    const early = !phaseKnown
+      ? Math.min(interval / 4, FIND_PHASE_STEP_MS)
+      : sinceEarlyLook >= EARLY_LOOK_EVERY
+        ? EARLY_LOOK_MS
+        : 0;
+    if (early > 0) sinceEarlyLook = 0;
+    // A little after the block is due: a look that lands just before it costs a call for nothing.
+    const due = arrivedBy + interval - early + (early > 0 ? 0 : LOOK_GUARD_MS) - now;
+    // Bounded so a chain that stopped and restarted (or a test mining by hand) is not waited for
+    // a whole long interval.
+    return Math.max(0, Math.min(due, pollingIntervalMs * MAX_WAIT_POLLS));
   };
 
   const windowBlockAt = (blockNumber: bigint): BlockRef | undefined => {
@@ -112,7 +230,7 @@ export function createBlockFollower(parameters: CreateBlockFollowerParameters): 
   };
 
   /** Yields a `reorg` event unless every processed block is still canonical; returns whether it did. */
-  async function* reorg(signal?: AbortSignal): AsyncGenerator<FollowerEvent, boolean> {
+  async function* reorg(signal?: AbortSignal): AsyncGenerator<FollowerEvent[], boolean> {
     const window = state.window;
     // Canonical-ness is monotone along the window (a hash chain), so gallop down from the tip,
     // where reorgs nearly always end, then bisect: O(log n) calls for a deep window.
@@ -169,7 +287,7 @@ export function createBlockFollower(parameters: CreateBlockFollowerParameters): 
       },
       "chain reorganised; dropping blocks above the common ancestor",
     );
-    yield commit({ type: "reorg", commonAncestor: ancestor, dropped });
+    yield [commit({ type: "reorg", commonAncestor: ancestor, dropped })];
     return true;
   }
 
@@ -183,7 +301,7 @@ export function createBlockFollower(parameters: CreateBlockFollowerParameters): 
   async function* deepReorg(
     lost: { number: bigint; hash: Hex },
     signal?: AbortSignal,
-  ): AsyncGenerator<FollowerEvent, boolean> {
+  ): AsyncGenerator<FollowerEvent[], boolean> {
     const floor = lost.number > deepReorgRescanBlocks ? lost.number - deepReorgRescanBlocks : 0n;
     let ancestor: BlockRef | undefined;
     const known = ((await parameters.knownBlocks?.(floor, lost.number)) ?? [])
@@ -228,7 +346,7 @@ export function createBlockFollower(parameters: CreateBlockFollowerParameters): 
       },
       "reorg deeper than the finalised block: dropping final blocks above the common ancestor and reading them again",
     );
-    yield commit({ type: "reorg", commonAncestor: ancestor, dropped, deep: true });
+    yield [commit({ type: "reorg", commonAncestor: ancestor, dropped, deep: true })];
     return true;
   }
 
@@ -262,7 +380,7 @@ export function createBlockFollower(parameters: CreateBlockFollowerParameters): 
     to: bigint,
     tagBlock: BlockRef | undefined,
     signal?: AbortSignal,
-  ): AsyncGenerator<FollowerEvent, void> {
+  ): AsyncGenerator<FollowerEvent[], void> {
     let start = from;
     let accepted = 0;
     while (start <= to) {
@@ -306,7 +424,7 @@ export function createBlockFollower(parameters: CreateBlockFollowerParameters): 
       }
       const full = await withTimestamps(logs, toBlock, signal);
       log.info({ chainKey, from: start, to: end, logs: full.length }, "backfilled final blocks");
-      yield commit({ type: "backfill", from: start, to: end, logs: full, toBlock });
+      yield [commit({ type: "backfill", from: start, to: end, logs: full, toBlock })];
       start = end + 1n;
       accepted += 1;
       if (logRange < maxLogRange && accepted >= RANGE_GROWTH_AFTER) {
@@ -316,9 +434,122 @@ export function createBlockFollower(parameters: CreateBlockFollowerParameters): 
     }
   }
 
-  /** One pass; returns true when another pass should follow at once (after a reorg or backfill). */
-  async function* poll(signal?: AbortSignal): AsyncGenerator<FollowerEvent, boolean> {
+  /**
+   * The steady state: one call for the block after the tip (absent: nothing new, the head check
+   * cost one call), and on a new block one eth_getLogs by its hash. Returns the delay before the
+   * next pass.
+   */
+  async function* probe(
+    tip: BlockRef,
+    signal?: AbortSignal,
+    pushed?: { block: BlockRef; at: number },
+  ): AsyncGenerator<FollowerEvent[], number> {
+    const askedAt = pushed?.at ?? Date.now();
+    const block =
+      pushed?.block ?? (await getBlockRef(pool, { blockNumber: tip.number + 1n }, signal));
+    if (block === undefined) {
+      missedAt = askedAt;
+      parameters.onHead?.(tip);
+      return nextProbeDelay(false);
+    }
+    parameters.onHead?.(block);
+    parameters.metrics?.head(block.number);
+    if (block.parentHash !== tip.hash) {
+      probing = false;
+      return (yield* reorg(signal)) ? 0 : pollingIntervalMs;
+    }
+    const tagBlock =
+      typeof confirmations === "string"
+        ? await getBlockRef(pool, { blockTag: confirmations }, signal)
+        : undefined;
+    const logs = await getTransferLogs(pool, {
+      chainKey,
+      tokens,
+      log,
+      signal,
+      blockHash: block.hash,
+    });
+    const interval = blockIntervalMs();
+    // The rhythm's estimate stands unless a look that found nothing contradicts it.
+    const expected =
+      arrivedBy !== undefined && interval !== undefined ? arrivedBy + interval : askedAt;
+    const consistent = missedAt === undefined || expected > missedAt;
+    // Known once the look that found it came soon after one that did not: a few short retries
+    // (20, 40, 80 ms) into a known rhythm, not a long wait while the rhythm was still unknown.
+    if (missedAt !== undefined && interval !== undefined && misses <= PHASE_RETRIES)
+      phaseKnown = true;
+    missedAt = undefined;
+    yield groupWithFinal(block, logs, tagBlock);
+    arrivedBy = consistent ? Math.min(askedAt, expected) : askedAt;
+    // Found a block older than the rhythm allows: the follower fell behind (a slow consumer, a
+    // lagging node); a full pass decides between catching up block by block and a backfill.
+    if (interval !== undefined && Number(block.timestamp) * 1000 < askedAt - interval - 1000) {
+      probing = false;
+      return 0;
+    }
+    return nextProbeDelay(true);
+  }
+
+  /** A `block` event and, when it brought a block to the policy, the `finalize` that follows. */
+  function groupWithFinal(
+    block: BlockRef,
+    logs: RawTransferLog[],
+    tagBlock: BlockRef | undefined,
+  ): FollowerEvent[] {
+    const group: FollowerEvent[] = [
+      commit({
+        type: "block",
+        block,
+        // The header's timestamp, so every log of a block carries the same one.
+        logs: logs.map((l) => ({ ...l, blockTimestamp: block.timestamp })),
+      }),
+    ];
+    const final = newlyFinal(tagBlock);
+    if (final !== undefined) group.push(commit({ type: "finalize", block: final }));
+    return group;
+  }
+
+  async function* pass(signal?: AbortSignal): AsyncGenerator<FollowerEvent[], number> {
+    const tip = followerTip(state);
+    const head = pushedHeads.shift();
+    if (head !== undefined && probing && tip !== undefined) {
+      // Pushed over the websocket: the header is here, only its logs cost a call.
+      if (head.block.number === tip.number + 1n) return yield* probe(tip, signal, head);
+      const ours =
+        head.block.number === state.finalized?.number
+          ? state.finalized
+          : windowBlockAt(head.block.number);
+      if (head.block.number <= tip.number && ours?.hash === head.block.hash) return 0;
+      // A gap (missed heads) or another fork: a full pass sorts it out.
+      probing = false;
+    }
+    // A block this late may never come on this fork: the chain may have switched forks without
+    // growing, which only the `latest` header shows. So every third look is a full pass.
+    if (
+      probing &&
+      tip !== undefined &&
+      misses % FULL_PASS_EVERY_MISSES !== FULL_PASS_EVERY_MISSES - 1
+    )
+      return yield* probe(tip, signal);
+    const askedAt = Date.now();
+    const again = yield* poll(signal);
+    if (again) return 0;
+    if (probing && followerTip(state)?.hash === tip?.hash) return nextProbeDelay(false);
+    probing = true;
+    missedAt = undefined;
+    phaseKnown = false;
+    const tipAfter = followerTip(state);
+    arrivedBy =
+      tipAfter !== undefined && tipAfter.number === lastHead?.number ? askedAt : undefined;
+    return nextProbeDelay(true);
+  }
+
+  let lastHead: BlockRef | undefined;
+
+  /** A full pass; returns true when another pass should follow at once (after a reorg or backfill). */
+  async function* poll(signal?: AbortSignal): AsyncGenerator<FollowerEvent[], boolean> {
     const head = await getBlockRef(pool, { blockTag: "latest" }, signal);
+    lastHead = head;
     if (head === undefined) throw new FollowerError(`${chainKey}: no latest block`, { chainKey });
     parameters.onHead?.(head);
     parameters.metrics?.head(head.number);
@@ -333,7 +564,7 @@ export function createBlockFollower(parameters: CreateBlockFollowerParameters): 
 
     // A policy that became stricter or looser since the state was saved takes effect at once.
     const pending = newlyFinal(tagBlock);
-    if (pending !== undefined) yield commit({ type: "finalize", block: pending });
+    if (pending !== undefined) yield [commit({ type: "finalize", block: pending })];
 
     const tip = followerTip(state);
     const next = tip === undefined ? (parameters.startBlock ?? head.number) : tip.number + 1n;
@@ -343,7 +574,7 @@ export function createBlockFollower(parameters: CreateBlockFollowerParameters): 
       if (windowTip !== undefined) {
         // The window was read while unfinalised; jump past it only once it is known canonical.
         if (!(await isCanonical(windowTip, signal))) return yield* reorg(signal);
-        yield commit({ type: "finalize", block: windowTip });
+        yield [commit({ type: "finalize", block: windowTip })];
       } else if (state.finalized !== undefined && !(await isCanonical(state.finalized, signal))) {
         return yield* deepReorg(state.finalized, signal);
       }
@@ -374,15 +605,8 @@ export function createBlockFollower(parameters: CreateBlockFollowerParameters): 
         signal,
         blockHash: block.hash,
       });
-      yield commit({
-        type: "block",
-        block,
-        // The header's timestamp, so every log of a block carries the same one.
-        logs: logs.map((l) => ({ ...l, blockTimestamp: block.timestamp })),
-      });
+      yield groupWithFinal(block, logs, tagBlock);
       parent = block;
-      const final = newlyFinal(tagBlock);
-      if (final !== undefined) yield commit({ type: "finalize", block: final });
     }
     return false;
   }
@@ -391,21 +615,50 @@ export function createBlockFollower(parameters: CreateBlockFollowerParameters): 
     getState: () => ({ window: [...state.window], finalized: state.finalized }),
 
     async *events(signal?: AbortSignal) {
+      for await (const group of this.batches(signal)) yield* group;
+    },
+
+    async *batches(signal?: AbortSignal) {
       if (running) throw new Error(`${chainKey}: this follower's events() is already running`);
       running = true;
+      if (parameters.wsUrl !== undefined) {
+        subscription = subscribeHeads({
+          chainKey,
+          url: parameters.wsUrl,
+          log,
+          retryMs: Math.min(Math.max(1000, pollingIntervalMs), 5000),
+          timeoutMs: parameters.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
+          onHead(block) {
+            pushedHeads.push({ block, at: Date.now() });
+            // A consumer this far behind is better served by one full pass.
+            if (pushedHeads.length > MAX_PUSHED_HEADS) {
+              pushedHeads.length = 0;
+              probing = false;
+            }
+            wake?.();
+          },
+          onState(up) {
+            if (up) return;
+            // Heads pushed before a drop may be followed by a gap: poll from now on.
+            pushedHeads.length = 0;
+            wake?.();
+          },
+        });
+      }
       try {
         assertFollowerState(chainKey, state);
         let failures = 0;
         while (!signal?.aborted) {
-          let again: boolean;
+          let delay: number;
           try {
-            again = yield* poll(signal);
+            delay = yield* pass(signal);
             if (failures > 0) log.info({ chainKey, failures }, "block follower recovered");
             failures = 0;
             parameters.onPoll?.({ ok: true });
           } catch (error) {
             if (signal?.aborted) return;
             failures += 1;
+            probing = false;
             parameters.onPoll?.({ ok: false, error });
             const retryInMs = Math.min(
               maxRetryDelayMs,
@@ -424,9 +677,13 @@ export function createBlockFollower(parameters: CreateBlockFollowerParameters): 
             await sleep(retryInMs, signal);
             continue;
           }
-          if (!again) await sleep(pollingIntervalMs, signal);
+          const pause = pauseAfter(delay);
+          if (pause > 0) await waitForHead(pause, signal);
         }
       } finally {
+        subscription?.close();
+        subscription = undefined;
+        pushedHeads.length = 0;
         running = false;
       }
     },

@@ -77,6 +77,12 @@ export interface CreateBlockFollowerParameters {
    * preferred again. Never logged in full: URLs often carry API keys.
    */
   rpcUrls: string[];
+  /**
+   * A `ws://` or `wss://` endpoint of the same chain: new heads are then pushed
+   * (`eth_subscribe("newHeads")`) instead of polled, and each block costs one eth_getLogs over
+   * `rpcUrls`. While the socket is down the follower polls, and it subscribes again on its own.
+   */
+  wsUrl?: string | undefined;
   /** Only Transfer logs emitted by these contracts are reported. An empty list reports none. */
   tokens: Address[];
   confirmations: ConfirmationPolicy;
@@ -125,6 +131,11 @@ export interface BlockFollower {
    * previous one stopped.
    */
   events(signal?: AbortSignal): AsyncGenerator<FollowerEvent, void, undefined>;
+  /**
+   * The same stream, in the groups that belong together: a `block` and the `finalize` it brought
+   * (a consumer commits each group in one transaction). `events()` is this, flattened.
+   */
+  batches(signal?: AbortSignal): AsyncGenerator<FollowerEvent[], void, undefined>;
   /** The state after the last event yielded (what the consumer should have persisted). */
   getState(): FollowerState;
 }

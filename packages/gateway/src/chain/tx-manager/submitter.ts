@@ -8,12 +8,16 @@ import {
   type SignedAuthorization,
 } from "viem";
 import type { PrivateKeyAccount } from "viem/accounts";
+import { notify } from "../../platform/database/notifications.ts";
 import type { ChainTxPurpose, Database } from "../../platform/database/schema.ts";
 import type { ChainRegistry } from "../chain-registry.ts";
 import type { Broadcaster, CrashPoint } from "./broadcaster.ts";
 import { type ChainTxView, type ChainTxViews, toChainTxView } from "./chain-tx-view.ts";
 import { classifyTxError, type TxErrorKind } from "./classify-error.ts";
 import type { FeeOracle, Fees } from "./fee-oracle.ts";
+
+/** The notification topic of a new transaction to follow; the payload is its chain key. */
+export const CHAIN_TXS_TOPIC = "chain_txs";
 
 export interface TxRequest {
   chainKey: string;
@@ -192,6 +196,8 @@ export function createSubmitter(parameters: CreateSubmitterParameters) {
         })
         .execute();
       await request.recordWith?.(trx, toChainTxView(inserted));
+      // Delivered at commit: the tx managers' loops sleep until a transaction is there to follow.
+      await notify(trx, CHAIN_TXS_TOPIC, chain.key);
       return inserted;
     });
     if (signed.state !== "signed") return toChainTxView(signed);

@@ -15,6 +15,12 @@ import { createReplacer } from "./replacer.ts";
 import { createSubmitter, type TxRequest } from "./submitter.ts";
 
 export type { ChainTxView } from "./chain-tx-view.ts";
+export { CHAIN_TXS_TOPIC } from "./submitter.ts";
+
+// A day: a chain with nothing open is not read at all; this only bounds the damage of a lost
+// notification that no listener reset reported.
+const IDLE_WAKE_MS = 24 * 60 * 60 * 1000;
+
 export { TxRejectedError, type TxRequest } from "./submitter.ts";
 
 export interface TxManagerOptions {
@@ -123,8 +129,8 @@ export function createTxManager(options: TxManagerOptions) {
   });
   const submit = createSubmitter({ db, chains, client, log, fees, views, broadcaster, crash });
 
-  /** One pass over a chain's open transactions. */
-  async function tick(chainKey: string): Promise<void> {
+  /** One pass over a chain's open transactions; true when some are open (more passes due). */
+  async function tick(chainKey: string): Promise<boolean> {
     const open = await db
       .selectFrom("chain_txs")
       .selectAll()
@@ -133,14 +139,14 @@ export function createTxManager(options: TxManagerOptions) {
       .orderBy("sender")
       .orderBy("nonce")
       .execute();
-    if (open.length === 0) return;
+    if (open.length === 0) return false;
     ticked.add(chainKey);
     const lease = await options.leases.claim(leaseName(chainKey));
-    if (!lease) return;
+    if (!lease) return true;
     const head = await client(chainKey).getBlockNumber();
     for (const row of open) {
       // Lost to another process mid-pass: that one follows the rest.
-      if (lease.signal.aborted) return;
+      if (lease.signal.aborted) return true;
       try {
         // Refused as underpriced at its broadcast: only a new version with higher fees will do.
         if (row.state === "signed" && row.error_kind === "underpriced") await replace(row, head);
@@ -151,9 +157,11 @@ export function createTxManager(options: TxManagerOptions) {
         log.warn({ err, chain: chainKey, tx_hash: row.tx_hash }, "following a transaction failed");
       }
     }
+    return true;
   }
 
-  let workers: Worker[] = [];
+  const workers = new Map<string, Worker>();
+  const wakeups = new Map<string, NodeJS.Timeout>();
 
   return {
     submit(request: TxRequest) {
@@ -170,22 +178,43 @@ export function createTxManager(options: TxManagerOptions) {
     client,
     get: views.get,
     tick,
+    /**
+     * The manager's loops sleep while their chain has no open transaction: a pass is due again
+     * only when one is written (submit() notifies `chain_txs` in its transaction, and the
+     * composition root calls this on that notification) or, while some are open, after the
+     * chain's poll interval (receipts, replacement deadlines, a lease to take over).
+     */
+    nudge(chainKey?: string) {
+      if (chainKey === undefined || !workers.has(chainKey)) {
+        for (const worker of workers.values()) worker.nudge();
+      } else workers.get(chainKey)?.nudge();
+    },
     start(chainKeys: string[]) {
-      workers = chainKeys.map((key) =>
-        createWorker({
+      for (const key of chainKeys) {
+        const pollMs = options.pollIntervalMs?.(key) ?? 2000;
+        const worker = createWorker({
           name: `tx-manager ${key}`,
           log,
-          intervalMs: options.pollIntervalMs?.(key) ?? 2000,
+          // Only a safety net: the pass is woken by nudge() or by its own wake-up below.
+          intervalMs: IDLE_WAKE_MS,
           run: async () => {
-            await tick(key);
+            clearTimeout(wakeups.get(key));
+            if (await tick(key))
+              wakeups.set(
+                key,
+                setTimeout(() => worker.nudge(), pollMs),
+              );
             return "idle";
           },
-        }),
-      );
-      for (const worker of workers) worker.start();
+        });
+        workers.set(key, worker);
+      }
+      for (const worker of workers.values()) worker.start();
     },
     async stop() {
-      await Promise.all(workers.map((worker) => worker.stop()));
+      for (const timer of wakeups.values()) clearTimeout(timer);
+      await Promise.all([...workers.values()].map((worker) => worker.stop()));
+      for (const timer of wakeups.values()) clearTimeout(timer);
       // Another process may take over at once rather than after the lease.
       await Promise.all([...ticked].map((key) => options.leases.release(leaseName(key))));
     },

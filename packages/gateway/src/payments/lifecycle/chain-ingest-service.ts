@@ -261,61 +261,55 @@ export function createChainIngestService(options: {
     return confirmed.map((r) => r.payment_intent_id);
   }
 
-  return {
-    /** The follower's state as the database last committed it. */
-    loadState: (chainKey: string) => readState(db, chainKey),
-
-    /**
-     * The blocks in [from, to] of the chain's credited transfers (not orphaned): processed blocks
-     * among which a deep reorg's common ancestor is found (the follower's knownBlocks).
-     */
-    async knownBlocks(chainKey: string, from: bigint, to: bigint) {
-      const rows = await db
-        .selectFrom("transfers")
-        .select(["block_number", "block_hash"])
-        .distinct()
-        .where("chain_id", "=", chainKey)
-        .where("state", "!=", "orphaned")
-        .where("block_number", ">=", from.toString())
-        .where("block_number", "<=", to.toString())
-        .execute();
-      return rows.map((r) => ({ number: BigInt(r.block_number), hash: r.block_hash as Hex }));
-    },
-
-    /**
-     * Applies one event. `expected` is the state the caller's follower believes is stored; when
-     * the database holds another (a second process got there first), nothing is written and
-     * StaleFollowerStateError tells the caller to reload with loadState(). With the chain's
-     * `lease`, nothing is written either once another process has taken it over (the fencing
-     * token; LeaseLostError).
-     */
-    async apply(
-      chainKey: string,
-      event: FollowerEvent,
-      expected?: FollowerState,
-      lease?: Pick<Lease, "fence">,
-    ): Promise<{ changes: Array<{ id: string; to: string }>; reversals: Reversal[] }> {
-      return db.transaction().execute(async (trx) => {
-        await lease?.fence(trx);
-        // One writer per chain at a time, across processes; and only on top of the state this
-        // follower started from: another process may have moved the chain on meanwhile.
-        await sql`select pg_advisory_xact_lock(hashtext(${`stablegate:chain:${chainKey}`}))`.execute(
-          trx,
-        );
-        const previous = await readState(trx, chainKey);
-        if (expected !== undefined && !sameTip(previous, expected)) {
-          throw new StaleFollowerStateError(chainKey);
-        }
-        // The follower's own transition decides the stored window, so the two cannot disagree.
-        await writeState(trx, chainKey, previous, applyFollowerEvent(previous, event));
-        let touched: string[] = [];
-        let reversals: Reversal[] = [];
+  /**
+   * Applies a batch of events (a follower's `batches()` group: a block and the finalize it
+   * brought) in one transaction, with one lock and one read of the stored window. `expected` is
+   * the state the caller's follower believes is stored before the batch; when the database
+   * holds another (a second process got there first), nothing is written and
+   * StaleFollowerStateError tells the caller to reload with loadState(). With the chain's
+   * `lease`, nothing is written either once another process has taken it over (the fencing
+   * token; LeaseLostError).
+   */
+  function applyAll(
+    chainKey: string,
+    events: readonly FollowerEvent[],
+    expected?: FollowerState,
+    lease?: Pick<Lease, "fence">,
+  ): Promise<{ changes: Array<{ id: string; to: string }>; reversals: Reversal[] }> {
+    return db.transaction().execute(async (trx) => {
+      await lease?.fence(trx);
+      // One writer per chain at a time, across processes; and only on top of the state this
+      // follower started from: another process may have moved the chain on meanwhile.
+      await sql`select pg_advisory_xact_lock(hashtext(${`stablegate:chain:${chainKey}`}))`.execute(
+        trx,
+      );
+      const previous = await readState(trx, chainKey);
+      if (expected !== undefined && !sameTip(previous, expected)) {
+        throw new StaleFollowerStateError(chainKey);
+      }
+      // The follower's own transition decides the stored window, so the two cannot disagree.
+      await writeState(trx, chainKey, previous, events.reduce(applyFollowerEvent, previous));
+      const touched: string[] = [];
+      const reversals: Reversal[] = [];
+      // A block final in this same batch (1 confirmation) is written confirmed at once; with
+      // no unconfirmed block before it, its finalize then has nothing left to confirm.
+      const finalInBatch = events.reduce<bigint>(
+        (n, e) => (e.type === "finalize" && e.block.number > n ? e.block.number : n),
+        -1n,
+      );
+      let unconfirmed = previous.window.length > 0;
+      for (const event of events) {
         switch (event.type) {
-          case "block":
-            touched = await matchTransfers(trx, chainKey, event.logs, "seen");
+          case "block": {
+            const final = event.block.number <= finalInBatch;
+            if (!final) unconfirmed = true;
+            touched.push(
+              ...(await matchTransfers(trx, chainKey, event.logs, final ? "confirmed" : "seen")),
+            );
             break;
+          }
           case "finalize":
-            touched = await confirmUpTo(trx, chainKey, event.block);
+            if (unconfirmed) touched.push(...(await confirmUpTo(trx, chainKey, event.block)));
             break;
           case "reorg": {
             const above = event.commonAncestor.number.toString();
@@ -340,7 +334,7 @@ export function createChainIngestService(options: {
               .where("block_number", ">", above)
               .returning("payment_intent_id")
               .execute();
-            touched = orphaned.map((r) => r.payment_intent_id);
+            touched.push(...orphaned.map((r) => r.payment_intent_id));
             await recordReversedPayments(trx, chainKey, vanished);
             const reversedDeposits = event.deep
               ? await trx
@@ -368,12 +362,14 @@ export function createChainIngestService(options: {
                 "wallet_funding_reversed",
               );
             }
-            reversals = await recordReversals(trx, {
-              chainKey,
-              vanished,
-              commonAncestor: event.commonAncestor.number,
-              at: now(),
-            });
+            reversals.push(
+              ...(await recordReversals(trx, {
+                chainKey,
+                vanished,
+                commonAncestor: event.commonAncestor.number,
+                at: now(),
+              })),
+            );
             if (event.deep) {
               await trx
                 .insertInto("gateway_events")
@@ -394,14 +390,52 @@ export function createChainIngestService(options: {
             break;
           }
           case "backfill":
-            touched = await matchTransfers(trx, chainKey, event.logs, "confirmed");
+            touched.push(...(await matchTransfers(trx, chainKey, event.logs, "confirmed")));
             touched.push(...(await confirmUpTo(trx, chainKey, event.toBlock)));
+            unconfirmed = false;
             break;
         }
-        const changes = await lifecycle.recompute(trx, touched, `chain:${chainKey}:${event.type}`);
-        return { changes: changes.map((c) => ({ id: c.id, to: c.to })), reversals };
-      });
+      }
+      // Each intent is decided once per batch, on what the whole batch did: the cause is the
+      // batch's last event (a finalize after its block).
+      const last = events.at(-1)?.type ?? "block";
+      const changes = await lifecycle.recompute(trx, touched, `chain:${chainKey}:${last}`);
+      return { changes: changes.map((c) => ({ id: c.id, to: c.to })), reversals };
+    });
+  }
+
+  return {
+    /** The follower's state as the database last committed it. */
+    loadState: (chainKey: string) => readState(db, chainKey),
+
+    /**
+     * The blocks in [from, to] of the chain's credited transfers (not orphaned): processed blocks
+     * among which a deep reorg's common ancestor is found (the follower's knownBlocks).
+     */
+    async knownBlocks(chainKey: string, from: bigint, to: bigint) {
+      const rows = await db
+        .selectFrom("transfers")
+        .select(["block_number", "block_hash"])
+        .distinct()
+        .where("chain_id", "=", chainKey)
+        .where("state", "!=", "orphaned")
+        .where("block_number", ">=", from.toString())
+        .where("block_number", "<=", to.toString())
+        .execute();
+      return rows.map((r) => ({ number: BigInt(r.block_number), hash: r.block_hash as Hex }));
     },
+
+    /** One event on its own: applyAll of [event]. */
+    apply(
+      chainKey: string,
+      event: FollowerEvent,
+      expected?: FollowerState,
+      lease?: Pick<Lease, "fence">,
+    ): Promise<{ changes: Array<{ id: string; to: string }>; reversals: Reversal[] }> {
+      return applyAll(chainKey, [event], expected, lease);
+    },
+
+    applyAll,
   };
 }
 

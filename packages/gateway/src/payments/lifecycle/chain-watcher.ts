@@ -100,7 +100,9 @@ export function startChainWatchers(options: ChainWatcherOptions): ChainWatchers 
           progressed(tracker, state);
           const follower = options.createFollower({
             chainKey: chain.key,
-            rpcUrls: chain.rpcUrls,
+            // A ws(s) URL among the RPC URLs serves the subscription; the calls go over http(s).
+            rpcUrls: httpUrls(chain.rpcUrls),
+            wsUrl: chain.wsUrl ?? chain.rpcUrls.find(isWebSocketUrl),
             tokens: chain.tokens.map((t) => t.address as Address),
             confirmations: options.confirmations(chain.key),
             pollingIntervalMs: options.pollingIntervalMs(chain.key),
@@ -127,19 +129,19 @@ export function startChainWatchers(options: ChainWatcherOptions): ChainWatchers 
             },
             metrics,
           });
-          for await (const event of follower.events(signal)) {
-            const { changes, reversals } = await ingest.apply(chain.key, event, state, lease);
-            if (event.type === "reorg") {
+          // A block and the finalize it brings commit together: one transaction per block.
+          for await (const batch of follower.batches(signal)) {
+            const { changes, reversals } = await ingest.applyAll(chain.key, batch, state, lease);
+            for (const event of batch) {
+              state = applyFollowerEvent(state, event);
+              if (event.type !== "reorg") continue;
               metrics?.reorg(event.dropped.length);
               if (event.deep) metrics?.deepReorg();
-            }
-            state = applyFollowerEvent(state, event);
-            progressed(tracker, state);
-            applied += 1;
-            if (event.type === "reorg") {
               tracker.reorgs += 1;
               if (event.deep) tracker.deepReorgs += 1;
             }
+            progressed(tracker, state);
+            applied += 1;
             for (const r of reversals) {
               tracker.reversals += 1;
               metrics?.paymentReversed();
@@ -229,4 +231,12 @@ export function startChainWatchers(options: ChainWatcherOptions): ChainWatchers 
       await Promise.all(workers.map((worker) => worker.stop()));
     },
   };
+}
+
+const isWebSocketUrl = (url: string) => /^wss?:/i.test(url);
+
+/** The http(s) URLs, or all of them when there is none (the follower then reports the failure). */
+function httpUrls(urls: string[]): string[] {
+  const http = urls.filter((u) => !isWebSocketUrl(u));
+  return http.length > 0 ? http : urls;
 }

@@ -1,0 +1,195 @@
+import { connect, createServer, type Server, type Socket } from "node:net";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  type FollowerRecorder,
+  recordFollower,
+  recordingLog,
+} from "../../testing/follower-recorder.ts";
+import { type JsonRpcProxy, startJsonRpcProxy } from "../../testing/json-rpc-proxy.ts";
+import { type ManualChain, startManualChain } from "../../testing/manual-chain.ts";
+import { createTestLogger } from "../../testing/test-logger.ts";
+import { createBlockFollower } from "./create-block-follower.ts";
+import type { CreateBlockFollowerParameters, FollowerEvent, FollowerState } from "./types.ts";
+
+// The RPC cost of following a chain, counted by a real JSON-RPC proxy in front of anvil: each
+// call is classified by what it asked and what the node answered, so the counts do not depend
+// on timing (how many looks found nothing depends on the machine's speed; what a block costs
+// does not).
+
+let m: ManualChain;
+const running: FollowerRecorder[] = [];
+const closers: Array<() => Promise<void>> = [];
+
+beforeAll(async () => {
+  m = await startManualChain();
+});
+afterAll(async () => {
+  await Promise.all(running.map((r) => r.stop()));
+  await Promise.all(closers.map((c) => c()));
+  await m?.stop();
+});
+
+type Kind = "latest" | "header found" | "header absent" | "logs" | "other";
+
+async function countingProxy(): Promise<JsonRpcProxy & { kinds: Kind[] }> {
+  const kinds: Kind[] = [];
+  const p = await startJsonRpcProxy({
+    target: m.chain.rpcUrl,
+    handler: async (request, forward) => {
+      const answer = await forward();
+      const [at] = request.params ?? [];
+      if (request.method === "eth_getLogs") kinds.push("logs");
+      else if (request.method === "eth_getBlockByNumber" && at === "latest") kinds.push("latest");
+      else if (request.method === "eth_getBlockByNumber")
+        kinds.push(answer.result == null ? "header absent" : "header found");
+      else kinds.push("other");
+      return answer;
+    },
+  });
+  closers.push(() => p.close());
+  return Object.assign(p, { kinds });
+}
+
+function follow(options: Partial<CreateBlockFollowerParameters>): FollowerRecorder {
+  const state: FollowerState = { window: [], finalized: undefined };
+  const recorder = recordFollower(
+    createBlockFollower({
+      chainKey: "anvil",
+      rpcUrls: [m.chain.rpcUrl],
+      tokens: [m.chain.tokenAddress],
+      confirmations: 1,
+      pollingIntervalMs: 20,
+      log: createTestLogger(),
+      ...options,
+      state,
+    }),
+    state,
+  );
+  running.push(recorder);
+  return recorder;
+}
+
+const sawBlock = (n: bigint) => (events: FollowerEvent[]) =>
+  events.some((e) => e.type === "block" && e.block.number === n);
+
+const count = (kinds: Kind[], kind: Kind) => kinds.filter((k) => k === kind).length;
+
+/**
+ * A TCP relay in front of anvil's port (which also serves websockets): `drop()` cuts every
+ * connection and refuses new ones until `restore()`, as a provider's socket that goes away.
+ */
+async function socketRelay(target: URL): Promise<{
+  url: string;
+  drop(): void;
+  restore(): void;
+}> {
+  const sockets = new Set<Socket>();
+  let refusing = false;
+  const server: Server = createServer((client) => {
+    if (refusing) return void client.destroy();
+    const upstream = connect(Number(target.port), target.hostname);
+    client.pipe(upstream).pipe(client);
+    for (const s of [client, upstream]) {
+      sockets.add(s);
+      s.on("error", () => {});
+      s.on("close", () => {
+        sockets.delete(s);
+        client.destroy();
+        upstream.destroy();
+      });
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  closers.push(async () => {
+    for (const s of sockets) s.destroy();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+  const address = server.address() as { port: number };
+  return {
+    url: `ws://127.0.0.1:${address.port}`,
+    drop() {
+      refusing = true;
+      for (const s of sockets) s.destroy();
+    },
+    restore() {
+      refusing = false;
+    },
+  };
+}
+
+describe("block follower RPC cost", () => {
+  it("polling: each block costs one look that finds its header and one eth_getLogs", async () => {
+    const proxy = await countingProxy();
+    const start = (await m.head()) + 1n;
+    const recorder = follow({ rpcUrls: [proxy.url], startBlock: start });
+    await m.mine();
+    await recorder.waitFor(sawBlock(start));
+    const before = proxy.kinds.length;
+    const blocks = 6;
+    for (let k = 1n; k <= BigInt(blocks); k++) {
+      await m.mine();
+      await recorder.waitFor(sawBlock(start + k));
+    }
+    const kinds = proxy.kinds.slice(before);
+    // Per block: its header once (the look that found it is the head check) and its logs once.
+    expect(count(kinds, "logs")).toBe(blocks);
+    expect(count(kinds, "header found")).toBe(blocks);
+    expect(count(kinds, "other")).toBe(0);
+    // Looks that found nothing cost one call each, and only every third one reads `latest`
+    // (a fork switch that does not grow the chain shows only there).
+    expect(count(kinds, "latest")).toBeLessThanOrEqual(
+      Math.floor(count(kinds, "header absent") / 2) + 1,
+    );
+  });
+
+  it("websocket: each block costs one eth_getLogs; a dropped socket falls back to polling and comes back", async () => {
+    const proxy = await countingProxy();
+    const relay = await socketRelay(new URL(m.chain.rpcUrl));
+    const { log, entries } = recordingLog();
+    const subscribed = () => entries.filter((e) => e.msg.startsWith("following new heads")).length;
+    const start = (await m.head()) + 1n;
+    const recorder = follow({
+      rpcUrls: [proxy.url],
+      wsUrl: relay.url,
+      startBlock: start,
+      // Long enough that no safety look happens while the socket is up.
+      pollingIntervalMs: 30_000,
+      log,
+    });
+    await expect.poll(subscribed, { timeout: 30_000 }).toBe(1);
+    await m.mine();
+    await recorder.waitFor(sawBlock(start));
+    const before = proxy.kinds.length;
+    const blocks = 5;
+    for (let k = 1n; k <= BigInt(blocks); k++) {
+      await m.mine();
+      await recorder.waitFor(sawBlock(start + k));
+    }
+    expect(proxy.kinds.slice(before)).toEqual(Array(blocks).fill("logs"));
+
+    // The socket goes away: blocks are still followed, by polling.
+    relay.drop();
+    await expect
+      .poll(() => entries.filter((e) => e.msg.startsWith("newHeads subscription lost")).length, {
+        timeout: 30_000,
+      })
+      .toBeGreaterThan(0);
+    const droppedAt = proxy.kinds.length;
+    await m.mine();
+    await recorder.waitFor(sawBlock(start + BigInt(blocks) + 1n));
+    const polled = proxy.kinds.slice(droppedAt);
+    expect(count(polled, "logs")).toBe(1);
+    expect(polled.filter((k) => k !== "logs").length).toBeGreaterThan(0);
+
+    // Back: subscribed again on a new socket. The first block after may still meet a look
+    // scheduled while polling; from the next one on, a block costs one call again.
+    relay.restore();
+    await expect.poll(subscribed, { timeout: 60_000 }).toBe(2);
+    await m.mine();
+    await recorder.waitFor(sawBlock(start + BigInt(blocks) + 2n));
+    const backAt = proxy.kinds.length;
+    await m.mine();
+    await recorder.waitFor(sawBlock(start + BigInt(blocks) + 3n));
+    expect(proxy.kinds.slice(backAt)).toEqual(["logs"]);
+  });
+});
