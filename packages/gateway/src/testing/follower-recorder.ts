@@ -1,9 +1,13 @@
 import {
   applyFollowerEvent,
   type BlockFollower,
+  type CreateBlockFollowerParameters,
+  createBlockFollower,
   type FollowerEvent,
   type FollowerState,
 } from "../chain/follower/index.ts";
+import type { ManualChain } from "./manual-chain.ts";
+import { createTestLogger } from "./test-logger.ts";
 
 export interface FollowerRecorder {
   /** Every event so far, in order. */
@@ -117,4 +121,31 @@ export function recordingLog() {
       error: (obj: object, msg?: string) => entries.push({ level: "error", obj, msg: msg ?? "" }),
     },
   };
+}
+
+/**
+ * A follower of a manual chain's test token from an empty state (1 confirmation, 20 ms polls
+ * unless `options` say otherwise), recorded and added to `running` for the file's clean-up.
+ */
+export function followManualChain(
+  m: ManualChain,
+  running: FollowerRecorder[],
+  options: Partial<CreateBlockFollowerParameters> = {},
+): FollowerRecorder {
+  const state: FollowerState = { window: [], finalized: undefined };
+  const recorder = recordFollower(
+    createBlockFollower({
+      chainKey: "anvil",
+      rpcUrls: [m.chain.rpcUrl],
+      tokens: [m.chain.tokenAddress],
+      confirmations: 1,
+      pollingIntervalMs: 20,
+      log: createTestLogger(),
+      ...options,
+      state,
+    }),
+    state,
+  );
+  running.push(recorder);
+  return recorder;
 }

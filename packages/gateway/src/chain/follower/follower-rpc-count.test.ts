@@ -2,14 +2,12 @@ import { connect, createServer, type Server, type Socket } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   type FollowerRecorder,
-  recordFollower,
+  followManualChain,
   recordingLog,
 } from "../../testing/follower-recorder.ts";
 import { type JsonRpcProxy, startJsonRpcProxy } from "../../testing/json-rpc-proxy.ts";
 import { type ManualChain, startManualChain } from "../../testing/manual-chain.ts";
-import { createTestLogger } from "../../testing/test-logger.ts";
-import { createBlockFollower } from "./create-block-follower.ts";
-import type { CreateBlockFollowerParameters, FollowerEvent, FollowerState } from "./types.ts";
+import type { CreateBlockFollowerParameters, FollowerEvent } from "./types.ts";
 
 // The RPC cost of following a chain, counted by a real JSON-RPC proxy in front of anvil: each
 // call is classified by what it asked and what the node answered, so the counts do not depend
@@ -50,24 +48,8 @@ async function countingProxy(): Promise<JsonRpcProxy & { kinds: Kind[] }> {
   return Object.assign(p, { kinds });
 }
 
-function follow(options: Partial<CreateBlockFollowerParameters>): FollowerRecorder {
-  const state: FollowerState = { window: [], finalized: undefined };
-  const recorder = recordFollower(
-    createBlockFollower({
-      chainKey: "anvil",
-      rpcUrls: [m.chain.rpcUrl],
-      tokens: [m.chain.tokenAddress],
-      confirmations: 1,
-      pollingIntervalMs: 20,
-      log: createTestLogger(),
-      ...options,
-      state,
-    }),
-    state,
-  );
-  running.push(recorder);
-  return recorder;
-}
+const follow = (options: Partial<CreateBlockFollowerParameters>) =>
+  followManualChain(m, running, options);
 
 const sawBlock = (n: bigint) => (events: FollowerEvent[]) =>
   events.some((e) => e.type === "block" && e.block.number === n);

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort } from "../../testing/cli-process.ts";
 import {
   type FollowerRecorder,
-  recordFollower,
+  followManualChain,
   recordingLog,
 } from "../../testing/follower-recorder.ts";
 import {
@@ -16,12 +16,7 @@ import { createTestLogger } from "../../testing/test-logger.ts";
 import { createBlockFollower } from "./create-block-follower.ts";
 import { InvalidFollowerStateError } from "./errors.ts";
 import { TRANSFER_EVENT } from "./get-transfer-logs.ts";
-import type {
-  BlockRef,
-  CreateBlockFollowerParameters,
-  FollowerEvent,
-  FollowerState,
-} from "./types.ts";
+import type { BlockRef, CreateBlockFollowerParameters, FollowerEvent } from "./types.ts";
 
 const ALICE: Address = getAddress("0x00000000000000000000000000000000000a11ce");
 
@@ -38,24 +33,8 @@ afterAll(async () => {
   await m?.stop();
 });
 
-function follow(options: Partial<CreateBlockFollowerParameters>): FollowerRecorder {
-  const state: FollowerState = { window: [], finalized: undefined };
-  const recorder = recordFollower(
-    createBlockFollower({
-      chainKey: "anvil",
-      rpcUrls: [m.chain.rpcUrl],
-      tokens: [m.chain.tokenAddress],
-      confirmations: 1,
-      pollingIntervalMs: 20,
-      log: createTestLogger(),
-      ...options,
-      state,
-    }),
-    state,
-  );
-  running.push(recorder);
-  return recorder;
-}
+const follow = (options: Partial<CreateBlockFollowerParameters>) =>
+  followManualChain(m, running, options);
 
 async function proxy(handler?: Parameters<typeof startJsonRpcProxy>[0]["handler"]) {
   const p = await startJsonRpcProxy({ target: m.chain.rpcUrl, ...(handler ? { handler } : {}) });
