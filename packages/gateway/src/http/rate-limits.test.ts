@@ -1,3 +1,4 @@
+import http from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { INTENT } from "../payments/intent-fixture.ts";
 import { createTestDatabase } from "../testing/test-database.ts";
@@ -167,6 +168,35 @@ describe("per address", () => {
       "X-STUDIO-API-KEY": (k3 as TestTenant).apiKey,
     });
     expect(elsewhere.status).toBe(404);
+  });
+
+  it("never holds back a merchant's server for calling with many requests at once", async () => {
+    // Fifty valid calls in flight together from one address, each on a connection of its own,
+    // its limit 3: none was a 401, so none counts, however many are still being answered.
+    const shop = await direct.createTenant();
+    const created = await call(
+      direct,
+      "POST",
+      INTENT,
+      { "X-STUDIO-API-KEY": shop.apiKey },
+      { fiat_amount: "1", fiat_currency: "USD" },
+    );
+    const url = new URL(`${direct.url}${INTENT}/${created.body.data.payment_intent_id}`);
+    const statuses = await Promise.all(
+      Array.from(
+        { length: 50 },
+        () =>
+          new Promise<number | undefined>((resolve, reject) =>
+            http
+              .get(url, { agent: false, headers: { "X-STUDIO-API-KEY": shop.apiKey } }, (res) => {
+                res.resume();
+                res.on("end", () => resolve(res.statusCode));
+              })
+              .on("error", reject),
+          ),
+      ),
+    );
+    expect(statuses).toEqual(Array(50).fill(200));
   });
 
   it("ignores X-Forwarded-For unless TRUST_PROXY says a proxy sets it", async () => {

@@ -24,9 +24,14 @@ export interface RateLimitSettings {
 type RateLimitInfo = { resetTime?: Date };
 
 /** The 429 answer: the KryptoGO envelope with code 4029 and when to come back. */
-function tooManyRequests(c: Context, windowSeconds: number, what: string): Response {
+function tooManyRequests(
+  c: Context,
+  windowSeconds: number,
+  what: string,
+  resetAt?: number,
+): Response {
   const info = (c as Context<{ Variables: { rateLimit?: RateLimitInfo } }>).get("rateLimit");
-  const reset = info?.resetTime?.getTime();
+  const reset = resetAt ?? info?.resetTime?.getTime();
   const retryAfter =
     reset === undefined ? windowSeconds : Math.max(1, Math.ceil((reset - Date.now()) / 1000));
   return c.json(
@@ -109,20 +114,39 @@ export function createRateLimits(settings: RateLimitSettings) {
 
   /**
    * Before authentication on the authenticated API: an address's answers of 401 (unknown key or
-   * client id), counted against the same limit; past it, the address's every call waits. Other
-   * answers are not counted (the library counts each request and gives it back afterwards).
+   * client id), counted against the same limit; past it, the address's every call waits. Only the
+   * 401s are counted, after the answer: counting every call and giving it back afterwards (what
+   * hono-rate-limiter's skipSuccessfulRequests does) refused a server's valid calls whenever more
+   * than the limit were in flight at once, and cost every call the address lookup.
    */
   const failedAuthPerIp: MiddlewareHandler =
-    settings.perIp === 0
-      ? off
-      : rateLimiter({
-          ...common,
-          limit: settings.perIp,
-          skipSuccessfulRequests: true,
-          requestWasSuccessful: (c) => c.res.status !== 401,
-          keyGenerator: (c) => clientIp(c, settings.trustProxy),
-          handler: (c) => tooManyRequests(c, settings.windowSeconds, "address"),
-        });
+    settings.perIp === 0 ? off : failuresPerAddress(settings, windowMs);
 
   return { perCaller, perIp, failedAuthPerIp };
+}
+
+/** The 401s per address in a fixed window, in this process's memory. */
+function failuresPerAddress(settings: RateLimitSettings, windowMs: number): MiddlewareHandler {
+  const windows = new Map<string, { failures: number; resetAt: number }>();
+  let nextPrune = 0;
+  return async (c, next) => {
+    // Nothing counted (every call so far authenticated): no address to work out.
+    if (windows.size > 0) {
+      const window = windows.get(clientIp(c, settings.trustProxy));
+      if (window !== undefined && window.resetAt > Date.now() && window.failures >= settings.perIp)
+        return tooManyRequests(c, settings.windowSeconds, "address", window.resetAt);
+    }
+    await next();
+    if (c.res.status !== 401) return;
+    const now = Date.now();
+    if (now >= nextPrune) {
+      for (const [address, w] of windows) if (w.resetAt <= now) windows.delete(address);
+      nextPrune = now + windowMs;
+    }
+    const address = clientIp(c, settings.trustProxy);
+    const window = windows.get(address);
+    if (window === undefined || window.resetAt <= now)
+      windows.set(address, { failures: 1, resetAt: now + windowMs });
+    else window.failures += 1;
+  };
 }
