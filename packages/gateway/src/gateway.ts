@@ -48,6 +48,7 @@ import { createWithdrawalService } from "./payouts/withdrawal-service.ts";
 import { type Config, ConfigError } from "./platform/config.ts";
 import { createDatabase, type DatabaseHandle } from "./platform/database/create-database.ts";
 import type { ChainTxPurpose } from "./platform/database/schema.ts";
+import { createTableMaintenance } from "./platform/database/table-maintenance.ts";
 import { createLeases } from "./platform/lease.ts";
 import { createRateProvider } from "./rates/create-rate-provider.ts";
 import type { RateProvider } from "./rates/rate-provider.ts";
@@ -545,9 +546,16 @@ async function startLoops(
       .filter((c) => c.rpcUrls.length > 0)
       .map((c) => c.key),
   );
+  // PGlite has no autovacuum: the gateway analyses and vacuums its tables by autovacuum's rule.
+  const maintenance =
+    database.kind === "pglite"
+      ? createTableMaintenance({ db: database.db, log, intervalMs: 60_000 })
+      : undefined;
+  maintenance?.start();
   return {
     watchers,
     async stop() {
+      await maintenance?.stop();
       await watchers.stop();
       await unlistenCallbacks();
       await services.dispatcher.stop();
