@@ -77,6 +77,17 @@ describe("loadConfig", () => {
     expect(c.rpcUrls.arb).toEqual(["https://a.example", "https://b.example"]);
   });
 
+  it("takes a websocket URL among the RPC URLs for new heads, and only the http(s) ones for calls", () => {
+    const c = loadConfig({ RPC_URLS_ARB: "wss://ws.example/k, https://a.example" });
+    expect(c.rpcUrls.arb).toEqual(["https://a.example"]);
+    expect(c.wsUrls.arb).toBe("wss://ws.example/k");
+    const both = loadConfig({
+      RPC_URLS_ARB: "wss://ws.example/k,https://a.example",
+      WS_URL_ARB: "wss://other.example",
+    });
+    expect(both.wsUrls.arb).toBe("wss://other.example");
+  });
+
   it.each([
     [{ PORT: "abc" }, "PORT"],
     [{ PORT: "70000" }, "PORT"],
@@ -87,6 +98,7 @@ describe("loadConfig", () => {
     [{ DATABASE_URL: "mysql://x" }, "DATABASE_URL"],
     [{ LOG_LEVEL: "loud" }, "LOG_LEVEL"],
     [{ RPC_URLS_ARB: "not a url" }, "RPC_URLS_ARB"],
+    [{ RPC_URLS_ARB: "wss://a.example" }, "RPC_URLS_ARB: needs an http\\(s\\) URL"],
     [{ RATES_PROVIDER: "http" }, "RATES_HTTP_URL"],
     [{ RATES_TWD_PER_USD: "32,5" }, "RATES_TWD_PER_USD"],
     [{ RATES_TWD_PER_USD: "0.00" }, "RATES_TWD_PER_USD"],

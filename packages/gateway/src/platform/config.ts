@@ -289,15 +289,24 @@ export function loadConfig(
       "invalid configuration:\n  LEASE_RENEW_MS: must be at most half of LEASE_TTL_MS, so one late renewal does not lose a lease",
     );
   }
+  // Reads and transactions go over HTTP; a ws(s) URL among RPC_URLS_<CHAIN> is where the chain
+  // watcher subscribes to new heads, as WS_URL_<CHAIN> is (which wins when both are set).
   const rpcUrls: Config["rpcUrls"] = {};
-  for (const k of CHAIN_KEYS) {
-    const urls = parsed[`RPC_URLS_${k.toUpperCase()}`] as string[] | undefined;
-    if (urls && urls.length > 0) rpcUrls[k] = urls;
-  }
   const wsUrls: Config["wsUrls"] = {};
   for (const k of CHAIN_KEYS) {
-    const url = parsed[`WS_URL_${k.toUpperCase()}`] as string | undefined;
-    if (url !== undefined) wsUrls[k] = url;
+    const name = `RPC_URLS_${k.toUpperCase()}`;
+    const urls = (parsed[name] as string[] | undefined) ?? [];
+    const http = urls.filter((u) => !/^wss?:/i.test(u));
+    if (urls.length > 0 && http.length === 0) {
+      throw new ConfigError(
+        `invalid configuration:\n  ${name}: needs an http(s) URL: reads and transactions go over HTTP; a ws(s) URL only adds new-head subscriptions`,
+      );
+    }
+    if (http.length > 0) rpcUrls[k] = http;
+    const ws =
+      (parsed[`WS_URL_${k.toUpperCase()}`] as string | undefined) ??
+      urls.find((u) => !http.includes(u));
+    if (ws !== undefined) wsUrls[k] = ws;
   }
   const confirmations = { ...DEFAULT_CONFIRMATIONS };
   for (const k of CHAIN_KEYS) {

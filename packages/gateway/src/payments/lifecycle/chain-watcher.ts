@@ -101,8 +101,8 @@ export function startChainWatchers(options: ChainWatcherOptions): ChainWatchers 
           const follower = options.createFollower({
             chainKey: chain.key,
             // A ws(s) URL among the RPC URLs serves the subscription; the calls go over http(s).
-            rpcUrls: httpUrls(chain.rpcUrls),
-            wsUrl: chain.wsUrl ?? chain.rpcUrls.find(isWebSocketUrl),
+            rpcUrls: chain.rpcUrls,
+            wsUrl: chain.wsUrl,
             tokens: chain.tokens.map((t) => t.address as Address),
             confirmations: options.confirmations(chain.key),
             pollingIntervalMs: options.pollingIntervalMs(chain.key),
@@ -231,12 +231,4 @@ export function startChainWatchers(options: ChainWatcherOptions): ChainWatchers 
       await Promise.all(workers.map((worker) => worker.stop()));
     },
   };
-}
-
-const isWebSocketUrl = (url: string) => /^wss?:/i.test(url);
-
-/** The http(s) URLs, or all of them when there is none (the follower then reports the failure). */
-function httpUrls(urls: string[]): string[] {
-  const http = urls.filter((u) => !isWebSocketUrl(u));
-  return http.length > 0 ? http : urls;
 }
