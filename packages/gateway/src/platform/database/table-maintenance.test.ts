@@ -29,21 +29,25 @@ const stats = async () => {
   return rows[0];
 };
 
+/** Waits until the server shows `changes` rows changed since the last ANALYZE. */
+const counted = (changes: number) =>
+  // A backend publishes its counts when it goes idle, at most once a second.
+  vi.waitFor(
+    async () => {
+      const s = await stats();
+      if (Number(s?.n_mod_since_analyze) < changes)
+        throw new Error(`not counted yet: ${JSON.stringify(s)}`);
+    },
+    { timeout: 30_000, interval: 200 },
+  );
+
 it("analyses a table after 10 % of it changed and vacuums it after 20 % died, as autovacuum would", async () => {
   const { db } = database;
   await sql`create table maintenance_probe (id serial primary key, v text)
     with (autovacuum_enabled = false)`.execute(db);
   await sql`insert into maintenance_probe (v) select 'x' from generate_series(1, 1000)`.execute(db);
   await sql`delete from maintenance_probe where id <= 400`.execute(db);
-  // The server publishes a backend's counts when it goes idle, at most once a second.
-  await vi.waitFor(
-    async () => {
-      const s = await stats();
-      if (Number(s?.n_mod_since_analyze) < 1400)
-        throw new Error(`not counted yet: ${JSON.stringify(s)}`);
-    },
-    { timeout: 30_000, interval: 200 },
-  );
+  await counted(1400);
   expect(await stats()).toMatchObject({ analysed: false, vacuumed: false });
 
   const pass = await maintainTables(db);
@@ -57,13 +61,6 @@ it("analyses a table after 10 % of it changed and vacuums it after 20 % died, as
   expect(again.vacuumed).not.toContain("maintenance_probe");
   // A few changes are below the threshold (50 + 10 % of 600).
   await sql`update maintenance_probe set v = 'y' where id <= 450`.execute(db);
-  await vi.waitFor(
-    async () => {
-      const s = await stats();
-      if (Number(s?.n_mod_since_analyze) < 50)
-        throw new Error(`not counted yet: ${JSON.stringify(s)}`);
-    },
-    { timeout: 30_000, interval: 200 },
-  );
+  await counted(50);
   expect((await maintainTables(db)).analyzed).not.toContain("maintenance_probe");
 });
