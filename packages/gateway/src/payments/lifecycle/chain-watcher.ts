@@ -104,6 +104,7 @@ export function startChainWatchers(options: ChainWatcherOptions): ChainWatchers 
             rpcUrls: httpUrls(chain.rpcUrls),
             wsUrl: chain.wsUrl ?? chain.rpcUrls.find(isWebSocketUrl),
             tokens: chain.tokens.map((t) => t.address as Address),
+            trustLogsBloom: chain.bloomIncomplete !== true,
             confirmations: options.confirmations(chain.key),
             pollingIntervalMs: options.pollingIntervalMs(chain.key),
             state,
