@@ -18,9 +18,9 @@ const ANNOUNCE_MARGIN_MS = 5_000;
  * Wakes the deadline settler (on any process) when a new intent's deadline may come before its
  * next look. A settler that last looked before this intent was committed looks again within
  * SETTLER_MAX_SLEEP_MS of that look, so only a deadline closer than that (a short
- * PAYMENT_TTL_SECONDS: tests, the sandbox) needs the notification; at the default 30 minutes
- * none is sent, and creating an intent costs no statement more. Best effort after the commit: a
- * lost notification delays the settle by at most SETTLER_MAX_SLEEP_MS.
+ * PAYMENT_TTL_SECONDS: tests, or an operator who sets one) needs the notification; at the
+ * default 30 minutes none is sent, and creating an intent costs no statement more. Best effort
+ * after the commit: a lost notification delays the settle by at most SETTLER_MAX_SLEEP_MS.
  */
 export async function announceDeadline(
   db: Kysely<Database>,
