@@ -17,6 +17,8 @@ export interface ApplyTimes {
   /** Wall time of each ingest.applyAll (one transaction), by its first event's type. */
   ms: Record<FollowerEvent["type"], number>;
   count: Record<FollowerEvent["type"], number>;
+  /** `block` events applied: the blocks the watcher processed one by one. */
+  blocks: number;
 }
 
 export interface Running {
@@ -58,6 +60,7 @@ export function createGatewayRunner(deps: {
       const applies: ApplyTimes = {
         ms: { block: 0, finalize: 0, reorg: 0, backfill: 0 },
         count: { block: 0, finalize: 0, reorg: 0, backfill: 0 },
+        blocks: 0,
       };
       // The watcher calls ingest.applyAll on this very object for each batch (a block and the
       // finalize it brings are one batch, one transaction): time it there, under the batch's
@@ -68,7 +71,9 @@ export function createGatewayRunner(deps: {
         const started = performance.now();
         const type = events[0]?.type ?? "block";
         try {
-          return await applyAll(chainKey, events, expected, lease);
+          const applied = await applyAll(chainKey, events, expected, lease);
+          applies.blocks += events.filter((e) => e.type === "block").length;
+          return applied;
         } finally {
           applies.ms[type] += performance.now() - started;
           applies.count[type] += 1;

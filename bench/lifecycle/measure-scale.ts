@@ -129,8 +129,9 @@ export async function measureScale(
     // ---- end of the window ----
 
     const calls = diffCounts(before.counts, after.counts);
-    // Each block the watcher processes costs exactly one eth_getLogs by block hash.
-    const blocks = calls["eth_getLogs (block hash)"] ?? 0;
+    // Not the eth_getLogs by block hash: since 2026-11-28 a block whose header's logsBloom rules
+    // out a transfer of the token costs none.
+    const blocks = applyAfter.blocks - applyBefore.blocks;
 
     const serverCpuMs =
       before.serverCpuMs === undefined || after.serverCpuMs === undefined

@@ -93,7 +93,7 @@ function printScale(scale: ScaleResult[], bench: LifecycleBench, refs: Reference
   const { idle, perCall } = refs;
   console.log(
     [
-      "blocks:      processed by the watcher in the window (its eth_getLogs by block hash) / mined",
+      "blocks:      processed by the watcher in the window (its `block` events applied) / mined",
       "RPC/block:   every JSON-RPC call the gateway made in the window, per processed block",
       "CPU:         process.cpuUsage() of the whole gateway process (all threads): watcher, deadline",
       `             sweep, idle HTTP server${kind === "pglite" ? ", PGlite (runs in this process)" : ""}, and the bench's own timers and`,

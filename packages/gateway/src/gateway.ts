@@ -40,6 +40,7 @@ import { createWebhookSecrets } from "./organizations/webhook-secrets.ts";
 import { createChainHealth } from "./payments/lifecycle/chain-health.ts";
 import { createChainIngestService } from "./payments/lifecycle/chain-ingest-service.ts";
 import { type ChainWatchers, startChainWatchers } from "./payments/lifecycle/chain-watcher.ts";
+import { DEADLINES_TOPIC } from "./payments/lifecycle/deadline-wakeup.ts";
 import { createLifecycleService } from "./payments/lifecycle/lifecycle-service.ts";
 import { createPaymentLinks } from "./payments/links/payment-link-service.ts";
 import { createPaymentIntentService } from "./payments/payment-intent-service.ts";
@@ -530,6 +531,17 @@ async function startLoops(
       ? {}
       : { settleIntervalMs: options.settleIntervalMs }),
   });
+  // The deadline settler sleeps until the earliest pending deadline; an intent created with an
+  // earlier one (on any process) wakes it, and so does a lost listening connection.
+  const unlistenDeadlines = database.notifications
+    .listen(DEADLINES_TOPIC, {
+      message: () => watchers.nudgeSettler(),
+      reset: () => watchers.nudgeSettler(),
+    })
+    .catch((err: unknown) => {
+      log.error({ err }, "could not listen for new deadlines; the settler looks every minute");
+      return async () => {};
+    });
   services.dispatcher.start();
   services.txManager.start(
     services.chains
@@ -556,6 +568,7 @@ async function startLoops(
     watchers,
     async stop() {
       await maintenance?.stop();
+      await (await unlistenDeadlines)();
       await watchers.stop();
       await unlistenCallbacks();
       await services.dispatcher.stop();

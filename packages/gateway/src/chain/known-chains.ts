@@ -50,6 +50,12 @@ export interface ChainInfo {
    * `eip7702` where the chain has EIP-7702 (batched, gasless sweeps), else `topup`.
    */
   gasStrategy?: GasStrategy;
+  /**
+   * The header's logsBloom leaves out logs that eth_getLogs may return, so the watcher must not
+   * skip a block by its bloom (Polygon PoS: state-sync logs, such as bridge deposits, are not in
+   * it).
+   */
+  bloomIncomplete?: true;
 }
 
 /** docs/treasury.md, "Strategies". */
@@ -117,6 +123,7 @@ export const KNOWN_CHAINS: readonly ChainInfo[] = [
     key: "polygon",
     evmChainId: 137,
     name: "Polygon PoS",
+    bloomIncomplete: true,
     // EIP-7702 live since 2025 (docs/decisions.md, "gasless — which chains").
     gasStrategy: "eip7702",
     explorerUrl: "https://polygonscan.com",

@@ -28,6 +28,7 @@ import { newPaymentIntentId, PAYMENT_INTENT_ID_PATTERN } from "../platform/ids.t
 import type { RateProvider } from "../rates/rate-provider.ts";
 import { createIntentList } from "./intent-list.ts";
 import { toCheckoutPaymentView, toPaymentIntentView } from "./intent-wire.ts";
+import { announceDeadline } from "./lifecycle/deadline-wakeup.ts";
 import { appendStatusHistory, insertWithFirstStatus } from "./lifecycle/status-history.ts";
 import { checkFiatAmount, type Fiat, quote } from "./quote.ts";
 import {
@@ -342,6 +343,7 @@ export function createPaymentIntentService(options: PaymentIntentServiceOptions)
         if (!prior) throw err;
         return replay(caller, key, hash, prior);
       }
+      await announceDeadline(db, deadline, createdAt);
       return toPaymentIntentView(row);
     },
 

@@ -31,6 +31,27 @@ describe("createWorker", () => {
     expect(passes).toBe(4);
   });
 
+  it("a pass that reports { idleMs } pauses that long instead of the interval; a nudge still ends it", async () => {
+    const { log } = recordingLogger();
+    const starts: number[] = [];
+    const worker = createWorker({
+      name: "timed",
+      log,
+      intervalMs: HOUR,
+      // The first pass knows work is due in 30 ms; the second, in an hour.
+      run: async () => {
+        starts.push(Date.now());
+        return { idleMs: starts.length === 1 ? 30 : HOUR };
+      },
+    });
+    worker.start();
+    await expect.poll(() => starts.length).toBe(2);
+    expect((starts[1] as number) - (starts[0] as number)).toBeGreaterThanOrEqual(29);
+    worker.nudge();
+    await expect.poll(() => starts.length).toBe(3);
+    await worker.stop();
+  });
+
   it("backs off with doubling, jittered pauses after failures, and resets after a success", async () => {
     const { log, lines } = recordingLogger();
     let passes = 0;

@@ -3,9 +3,10 @@ import type { Logger } from "pino";
 
 /**
  * What one pass reports: `"more"` when work is left that can run at once (a full batch), so the
- * next pass starts without the pause; anything else waits `intervalMs` (or a nudge).
+ * next pass starts without the pause; `{ idleMs }` when the pass knows when work is next due (a
+ * nudge still ends the pause early); anything else waits `intervalMs` (or a nudge).
  */
-export type WorkerPassResult = "more" | "idle" | undefined;
+export type WorkerPassResult = "more" | "idle" | undefined | { idleMs: number };
 
 export interface CreateWorkerParameters {
   /** Names the worker in its logs. */
@@ -69,6 +70,7 @@ export function createWorker(parameters: CreateWorkerParameters): Worker {
         const result = await run(abort.signal);
         failures = 0;
         if (result === "more") continue;
+        if (typeof result === "object") next = result.idleMs;
       } catch (err) {
         if (abort.signal.aborted) return;
         failures += 1;

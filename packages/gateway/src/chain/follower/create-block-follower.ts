@@ -2,12 +2,14 @@ import { getAddress, type Hex } from "viem";
 import { sleep } from "../../platform/abort.ts";
 import { applyFollowerEvent, assertFollowerState, followerTip } from "./apply-follower-event.ts";
 import { FollowerError, LogRangeRefusedError } from "./errors.ts";
-import { getBlockRef } from "./get-block-ref.ts";
+import { getBlockHeader, getBlockRef, toBlockRef } from "./get-block-ref.ts";
 import { getTransferLogs, type RawTransferLog } from "./get-transfer-logs.ts";
 import { type HeadSubscription, subscribeHeads } from "./head-subscription.ts";
+import { mayHoldTransfer } from "./logs-bloom.ts";
 import { createRpcPool, describeError } from "./rpc-pool.ts";
 import type {
   BlockFollower,
+  BlockHeader,
   BlockRef,
   CreateBlockFollowerParameters,
   FollowerEvent,
@@ -68,6 +70,7 @@ export function createBlockFollower(parameters: CreateBlockFollowerParameters): 
   validate(parameters, maxLogRange, backfillThreshold);
 
   const tokens = [...new Set(parameters.tokens.map((t) => getAddress(t)))];
+  const trustLogsBloom = parameters.trustLogsBloom ?? true;
   const pool = createRpcPool({
     chainKey,
     rpcUrls: parameters.rpcUrls,
@@ -98,7 +101,7 @@ export function createBlockFollower(parameters: CreateBlockFollowerParameters): 
   /** A look found the tip right after one that found nothing: arrivedBy is within a retry. */
   let phaseKnown = false;
   /** Headers pushed by the websocket subscription, not yet looked at, with their arrival. */
-  const pushedHeads: Array<{ block: BlockRef; at: number }> = [];
+  const pushedHeads: Array<{ block: BlockHeader; at: number }> = [];
   let wake: (() => void) | undefined;
   let subscription: HeadSubscription | undefined;
 
@@ -161,6 +164,32 @@ export function createBlockFollower(parameters: CreateBlockFollowerParameters): 
     if (seconds < 2) return undefined;
     return (seconds * 1000) / Number(last.number - first.number);
   };
+
+  /**
+   * A look made at `askedAt` found the block after the tip: its arrival is bounded by the look,
+   * and by the rhythm's estimate unless a look that found nothing contradicts that estimate.
+   */
+  const learnArrival = (askedAt: number): void => {
+    const interval = blockIntervalMs();
+    const expected =
+      arrivedBy !== undefined && interval !== undefined ? arrivedBy + interval : askedAt;
+    const consistent = missedAt === undefined || expected > missedAt;
+    // Known once the look that found it came soon after one that did not: a few short retries
+    // (20, 40, 80 ms) into a known rhythm, not a long wait while the rhythm was still unknown.
+    if (missedAt !== undefined && interval !== undefined && misses <= PHASE_RETRIES)
+      phaseKnown = true;
+    missedAt = undefined;
+    arrivedBy = consistent ? Math.min(askedAt, expected) : askedAt;
+  };
+
+  /**
+   * The watched tokens' Transfer logs of one block, by its hash; none, without a call, when the
+   * header's logsBloom shows the block holds no Transfer log of any watched token.
+   */
+  const blockLogs = (block: BlockHeader, signal?: AbortSignal): Promise<RawTransferLog[]> =>
+    trustLogsBloom && !mayHoldTransfer(block.logsBloom, tokens)
+      ? Promise.resolve([])
+      : getTransferLogs(pool, { chainKey, tokens, log, signal, blockHash: block.hash });
 
   /**
    * How long to wait before asking for the block after the tip. HTTP polling costs one call per
@@ -442,11 +471,11 @@ export function createBlockFollower(parameters: CreateBlockFollowerParameters): 
   async function* probe(
     tip: BlockRef,
     signal?: AbortSignal,
-    pushed?: { block: BlockRef; at: number },
+    pushed?: { block: BlockHeader; at: number },
   ): AsyncGenerator<FollowerEvent[], number> {
     const askedAt = pushed?.at ?? Date.now();
     const block =
-      pushed?.block ?? (await getBlockRef(pool, { blockNumber: tip.number + 1n }, signal));
+      pushed?.block ?? (await getBlockHeader(pool, { blockNumber: tip.number + 1n }, signal));
     if (block === undefined) {
       missedAt = askedAt;
       parameters.onHead?.(tip);
@@ -462,25 +491,10 @@ export function createBlockFollower(parameters: CreateBlockFollowerParameters): 
       typeof confirmations === "string"
         ? await getBlockRef(pool, { blockTag: confirmations }, signal)
         : undefined;
-    const logs = await getTransferLogs(pool, {
-      chainKey,
-      tokens,
-      log,
-      signal,
-      blockHash: block.hash,
-    });
-    const interval = blockIntervalMs();
-    // The rhythm's estimate stands unless a look that found nothing contradicts it.
-    const expected =
-      arrivedBy !== undefined && interval !== undefined ? arrivedBy + interval : askedAt;
-    const consistent = missedAt === undefined || expected > missedAt;
-    // Known once the look that found it came soon after one that did not: a few short retries
-    // (20, 40, 80 ms) into a known rhythm, not a long wait while the rhythm was still unknown.
-    if (missedAt !== undefined && interval !== undefined && misses <= PHASE_RETRIES)
-      phaseKnown = true;
-    missedAt = undefined;
+    const logs = await blockLogs(block, signal);
+    learnArrival(askedAt);
     yield groupWithFinal(block, logs, tagBlock);
-    arrivedBy = consistent ? Math.min(askedAt, expected) : askedAt;
+    const interval = blockIntervalMs();
     // Found a block older than the rhythm allows: the follower fell behind (a slow consumer, a
     // lagging node); a full pass decides between catching up block by block and a backfill.
     if (interval !== undefined && Number(block.timestamp) * 1000 < askedAt - interval - 1000) {
@@ -492,14 +506,14 @@ export function createBlockFollower(parameters: CreateBlockFollowerParameters): 
 
   /** A `block` event and, when it brought a block to the policy, the `finalize` that follows. */
   function groupWithFinal(
-    block: BlockRef,
+    block: BlockHeader,
     logs: RawTransferLog[],
     tagBlock: BlockRef | undefined,
   ): FollowerEvent[] {
     const group: FollowerEvent[] = [
       commit({
         type: "block",
-        block,
+        block: toBlockRef(block),
         // The header's timestamp, so every log of a block carries the same one.
         logs: logs.map((l) => ({ ...l, blockTimestamp: block.timestamp })),
       }),
@@ -534,21 +548,33 @@ export function createBlockFollower(parameters: CreateBlockFollowerParameters): 
     const askedAt = Date.now();
     const again = yield* poll(signal);
     if (again) return 0;
-    if (probing && followerTip(state)?.hash === tip?.hash) return nextProbeDelay(false);
+    const tipAfter = followerTip(state);
+    if (probing && tipAfter?.hash === tip?.hash) return nextProbeDelay(false);
+    // The rhythm's own full pass (every third look while a block is late) that found just the
+    // next block, now the head: a look like the others, so the rhythm learns from it. Starting
+    // over here made every miss during the phase search cost a new phase search.
+    if (
+      probing &&
+      tip !== undefined &&
+      tipAfter?.parentHash === tip.hash &&
+      tipAfter.number === lastHead?.number
+    ) {
+      learnArrival(askedAt);
+      return nextProbeDelay(true);
+    }
     probing = true;
     missedAt = undefined;
     phaseKnown = false;
-    const tipAfter = followerTip(state);
     arrivedBy =
       tipAfter !== undefined && tipAfter.number === lastHead?.number ? askedAt : undefined;
     return nextProbeDelay(true);
   }
 
-  let lastHead: BlockRef | undefined;
+  let lastHead: BlockHeader | undefined;
 
   /** A full pass; returns true when another pass should follow at once (after a reorg or backfill). */
   async function* poll(signal?: AbortSignal): AsyncGenerator<FollowerEvent[], boolean> {
-    const head = await getBlockRef(pool, { blockTag: "latest" }, signal);
+    const head = await getBlockHeader(pool, { blockTag: "latest" }, signal);
     lastHead = head;
     if (head === undefined) throw new FollowerError(`${chainKey}: no latest block`, { chainKey });
     parameters.onHead?.(head);
@@ -594,17 +620,12 @@ export function createBlockFollower(parameters: CreateBlockFollowerParameters): 
     let parent = tip;
     for (let n = next; n <= head.number; n++) {
       if (signal?.aborted) return false;
-      const block = n === head.number ? head : await getBlockRef(pool, { blockNumber: n }, signal);
+      const block =
+        n === head.number ? head : await getBlockHeader(pool, { blockNumber: n }, signal);
       // Behind the head we were told about: a lagging node after failover. Try again next poll.
       if (block === undefined) return false;
       if (parent !== undefined && block.parentHash !== parent.hash) return yield* reorg(signal);
-      const logs = await getTransferLogs(pool, {
-        chainKey,
-        tokens,
-        log,
-        signal,
-        blockHash: block.hash,
-      });
+      const logs = await blockLogs(block, signal);
       yield groupWithFinal(block, logs, tagBlock);
       parent = block;
     }

@@ -1,4 +1,5 @@
 import { connect, createServer, type Server, type Socket } from "node:net";
+import type { Hex } from "viem";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   type FollowerRecorder,
@@ -56,6 +57,14 @@ const sawBlock = (n: bigint) => (events: FollowerEvent[]) =>
 
 const count = (kinds: Kind[], kind: Kind) => kinds.filter((k) => k === kind).length;
 
+const ALICE = "0x00000000000000000000000000000000000a11ce";
+
+/** The transaction hashes of the logs yielded for block `n`. */
+const logsOf = (events: FollowerEvent[], n: bigint): Hex[] =>
+  events.flatMap((e) =>
+    e.type === "block" && e.block.number === n ? e.logs.map((l) => l.txHash) : [],
+  );
+
 /**
  * A TCP relay in front of anvil's port (which also serves websockets): `drop()` cuts every
  * connection and refuses new ones until `restore()`, as a provider's socket that goes away.
@@ -100,7 +109,7 @@ async function socketRelay(target: URL): Promise<{
 }
 
 describe("block follower RPC cost", () => {
-  it("polling: each block costs one look that finds its header and one eth_getLogs", async () => {
+  it("polling: each block costs one look that finds its header, and one eth_getLogs when its bloom allows a transfer", async () => {
     const proxy = await countingProxy();
     const start = (await m.head()) + 1n;
     const recorder = follow({ rpcUrls: [proxy.url], startBlock: start });
@@ -108,14 +117,26 @@ describe("block follower RPC cost", () => {
     await recorder.waitFor(sawBlock(start));
     const before = proxy.kinds.length;
     const blocks = 6;
+    const paid = new Map<bigint, Hex>();
     for (let k = 1n; k <= BigInt(blocks); k++) {
+      // Every other block holds a transfer of the watched token; the rest are empty.
+      if (k % 2n === 1n) paid.set(start + k, await m.transfer({ to: ALICE, value: k }));
       await m.mine();
       await recorder.waitFor(sawBlock(start + k));
     }
     const kinds = proxy.kinds.slice(before);
-    // Per block: its header once (the look that found it is the head check) and its logs once.
-    expect(count(kinds, "logs")).toBe(blocks);
-    expect(count(kinds, "header found")).toBe(blocks);
+    // Per block: its header once (the look that found it is the head check), and its logs once
+    // if the header's logsBloom holds both the token and the Transfer topic: an empty block's
+    // bloom proves it holds none, so it is yielded with no logs and no eth_getLogs.
+    expect(count(kinds, "logs")).toBe(paid.size);
+    // A block found by the full pass every third look that found nothing is read as `latest`
+    // (sending the transfer between blocks makes such misses likely), never twice.
+    expect(count(kinds, "header found")).toBeLessThanOrEqual(blocks);
+    expect(count(kinds, "header found") + count(kinds, "latest")).toBeGreaterThanOrEqual(blocks);
+    for (let k = 1n; k <= BigInt(blocks); k++) {
+      const hash = paid.get(start + k);
+      expect(logsOf(recorder.events, start + k)).toEqual(hash === undefined ? [] : [hash]);
+    }
     expect(count(kinds, "other")).toBe(0);
     // Looks that found nothing cost one call each, and only every third one reads `latest`
     // (a fork switch that does not grow the chain shows only there).
@@ -124,7 +145,32 @@ describe("block follower RPC cost", () => {
     );
   });
 
-  it("websocket: each block costs one eth_getLogs; a dropped socket falls back to polling and comes back", async () => {
+  it("a transfer of a token that is not watched costs no eth_getLogs; trustLogsBloom false reads every block's logs", async () => {
+    const lookAlike = await m.deployLookAlikeToken();
+    const proxy = await countingProxy();
+    const start = (await m.head()) + 1n;
+    const recorder = follow({ rpcUrls: [proxy.url], startBlock: start });
+    const unbloomed = follow({ rpcUrls: [proxy.url], startBlock: start, trustLogsBloom: false });
+    const seenBy = (r: typeof recorder, n: bigint) => r.waitFor(sawBlock(n));
+    await m.mine();
+    await Promise.all([seenBy(recorder, start), seenBy(unbloomed, start)]);
+    const before = proxy.kinds.length;
+    // The look-alike's Transfer sets the topic in the bloom, but not the watched token's address.
+    await m.transfer({ token: lookAlike, to: ALICE, value: 5n });
+    await m.mine();
+    const watched = await m.transfer({ to: ALICE, value: 6n });
+    await m.mine();
+    await Promise.all([seenBy(recorder, start + 2n), seenBy(unbloomed, start + 2n)]);
+    // Two followers, two blocks: the bloom-trusting one reads only the watched transfer's block,
+    // the other reads both.
+    expect(count(proxy.kinds.slice(before), "logs")).toBe(1 + 2);
+    for (const r of [recorder, unbloomed]) {
+      expect(logsOf(r.events, start + 1n)).toEqual([]);
+      expect(logsOf(r.events, start + 2n)).toEqual([watched]);
+    }
+  });
+
+  it("websocket: a block costs one eth_getLogs, none when its pushed header's bloom rules a transfer out; a dropped socket falls back to polling and comes back", async () => {
     const proxy = await countingProxy();
     const relay = await socketRelay(new URL(m.chain.rpcUrl));
     const { log, entries } = recordingLog();
@@ -143,11 +189,16 @@ describe("block follower RPC cost", () => {
     await recorder.waitFor(sawBlock(start));
     const before = proxy.kinds.length;
     const blocks = 5;
+    const paid: Hex[] = [];
     for (let k = 1n; k <= BigInt(blocks); k++) {
+      if (k % 2n === 1n) paid.push(await m.transfer({ to: ALICE, value: k }));
       await m.mine();
       await recorder.waitFor(sawBlock(start + k));
     }
-    expect(proxy.kinds.slice(before)).toEqual(Array(blocks).fill("logs"));
+    expect(proxy.kinds.slice(before)).toEqual(Array(paid.length).fill("logs"));
+    expect(
+      recorder.events.flatMap((e) => (e.type === "block" ? e.logs : [])).map((l) => l.txHash),
+    ).toEqual(paid);
 
     // The socket goes away: blocks are still followed, by polling.
     relay.drop();
@@ -157,6 +208,7 @@ describe("block follower RPC cost", () => {
       })
       .toBeGreaterThan(0);
     const droppedAt = proxy.kinds.length;
+    await m.transfer({ to: ALICE, value: 10n });
     await m.mine();
     await recorder.waitFor(sawBlock(start + BigInt(blocks) + 1n));
     const polled = proxy.kinds.slice(droppedAt);
@@ -170,6 +222,7 @@ describe("block follower RPC cost", () => {
     await m.mine();
     await recorder.waitFor(sawBlock(start + BigInt(blocks) + 2n));
     const backAt = proxy.kinds.length;
+    await m.transfer({ to: ALICE, value: 11n });
     await m.mine();
     await recorder.waitFor(sawBlock(start + BigInt(blocks) + 3n));
     expect(proxy.kinds.slice(backAt)).toEqual(["logs"]);

@@ -1,6 +1,6 @@
 import { BlockNotFoundError, type Hex } from "viem";
 import type { RpcPool } from "./rpc-pool.ts";
-import type { BlockRef } from "./types.ts";
+import type { BlockHeader, BlockRef } from "./types.ts";
 
 export type GetBlockRefParameters =
   | { blockNumber: bigint }
@@ -13,6 +13,16 @@ export async function getBlockRef(
   at: GetBlockRefParameters,
   signal?: AbortSignal,
 ): Promise<BlockRef | undefined> {
+  const header = await getBlockHeader(pool, at, signal);
+  return header === undefined ? undefined : toBlockRef(header);
+}
+
+/** getBlockRef with the header's logsBloom, when the node sends one. */
+export async function getBlockHeader(
+  pool: RpcPool,
+  at: GetBlockRefParameters,
+  signal?: AbortSignal,
+): Promise<BlockHeader | undefined> {
   try {
     const block = await pool.call(
       "eth_getBlock",
@@ -27,11 +37,22 @@ export async function getBlockRef(
       hash: block.hash,
       parentHash: block.parentHash,
       timestamp: block.timestamp,
+      logsBloom: block.logsBloom ?? undefined,
     };
   } catch (error) {
     if (error instanceof BlockNotFoundError) return undefined;
     throw error;
   }
+}
+
+/** The header without its bloom: what events and the follower's state carry. */
+export function toBlockRef(header: BlockHeader): BlockRef {
+  return {
+    number: header.number,
+    hash: header.hash,
+    parentHash: header.parentHash,
+    timestamp: header.timestamp,
+  };
 }
 
 function describe(at: GetBlockRefParameters): string {

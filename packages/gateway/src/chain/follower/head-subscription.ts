@@ -1,6 +1,6 @@
 import { createPublicClient, type Hex, webSocket } from "viem";
 import { describeError, redactUrl } from "./rpc-pool.ts";
-import type { BlockRef, FollowerLog } from "./types.ts";
+import type { BlockHeader, FollowerLog } from "./types.ts";
 
 export interface HeadSubscription {
   /** Subscribed, and the socket has not reported an error since. */
@@ -21,7 +21,7 @@ export function subscribeHeads(parameters: {
   log: FollowerLog;
   retryMs: number;
   timeoutMs: number;
-  onHead: (head: BlockRef) => void;
+  onHead: (head: BlockHeader) => void;
   onState: (up: boolean) => void;
 }): HeadSubscription {
   const { chainKey, url, log } = parameters;
@@ -75,6 +75,7 @@ export function subscribeHeads(parameters: {
             hash: h.hash,
             parentHash: h.parentHash,
             timestamp: BigInt(h.timestamp),
+            logsBloom: h.logsBloom ?? undefined,
           });
         },
         onError: (error: unknown) => fail(client, error),
@@ -107,4 +108,5 @@ interface RawHeader {
   hash: Hex | null;
   parentHash: Hex;
   timestamp: Hex;
+  logsBloom?: Hex | null;
 }

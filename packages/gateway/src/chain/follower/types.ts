@@ -9,6 +9,14 @@ export interface BlockRef {
   timestamp: bigint;
 }
 
+/**
+ * A header as read from the node: a BlockRef and, when the node sent it, the bloom of every log
+ * in the block (it lets the follower skip eth_getLogs for a block that cannot hold a transfer).
+ */
+export interface BlockHeader extends BlockRef {
+  logsBloom?: Hex | undefined;
+}
+
 /** One ERC-20 `Transfer` log of a watched token. Keyed by (txHash, logIndex) within a chain. */
 export interface TransferLog {
   txHash: Hex;
@@ -85,6 +93,13 @@ export interface CreateBlockFollowerParameters {
   wsUrl?: string | undefined;
   /** Only Transfer logs emitted by these contracts are reported. An empty list reports none. */
   tokens: Address[];
+  /**
+   * Skip eth_getLogs for a block whose header's logsBloom shows no Transfer of any token (the
+   * block is still yielded, with no logs). Default true. False for a chain whose header bloom
+   * does not cover every log eth_getLogs returns (Polygon PoS: state-sync logs, such as bridged
+   * deposits, are left out of it).
+   */
+  trustLogsBloom?: boolean;
   confirmations: ConfirmationPolicy;
   pollingIntervalMs: number;
   /** Largest eth_getLogs block range tried during backfill; halved when a node refuses. Default 2000. */

@@ -7,6 +7,7 @@ import type {
   BlockFollower,
   ConfirmationPolicy,
   CreateBlockFollowerParameters,
+  FollowerEvent,
   FollowerState,
 } from "../../chain/follower/types.ts";
 import type { ChainMetrics } from "../../observability/metrics.ts";
@@ -20,6 +21,7 @@ import {
   trackerStatus,
 } from "./chain-health.ts";
 import { type ChainIngestService, StaleFollowerStateError } from "./chain-ingest-service.ts";
+import { SETTLER_MAX_SLEEP_MS } from "./deadline-wakeup.ts";
 import type { LifecycleService } from "./lifecycle-service.ts";
 
 export interface ChainWatcherOptions {
@@ -34,7 +36,11 @@ export interface ChainWatcherOptions {
   leases: Leases;
   /** How often a process that is not the leader tries to take a lease over (LEASE_RENEW_MS). */
   standbyIntervalMs: number;
-  /** How often pending intents past their deadline are settled. */
+  /**
+   * How often the settler looks again while a pending intent is past its deadline (waiting for a
+   * block past it or its grace period). Otherwise it sleeps until the earliest deadline, at most
+   * SETTLER_MAX_SLEEP_MS, and is woken by `nudgeSettler` and by a stored block past that deadline.
+   */
   settleIntervalMs?: number;
   /** Called after a committed status change (the callback dispatcher delivers at once). */
   onStatusChange?: () => void;
@@ -51,6 +57,8 @@ export interface ChainWatcherOptions {
 export interface ChainWatchers {
   /** Each watched chain's head, progress and reorg counts, for metrics. */
   status(): ChainWatchStatus[];
+  /** An intent was created whose deadline may come before the settler's next look. */
+  nudgeSettler(): void;
   stop(): Promise<void>;
 }
 
@@ -63,6 +71,22 @@ export interface ChainWatchers {
  * committed, so nothing is skipped or counted twice.
  */
 export function startChainWatchers(options: ChainWatcherOptions): ChainWatchers {
+  // The settler's earliest pending deadline (unix ms), and the one a stored block already woke
+  // it for: a block whose timestamp passes the deadline wakes the settler once, so a deadline
+  // is settled as soon as its chain time has come, not a settleIntervalMs later.
+  let nextDeadlineAt: number | undefined;
+  let wokenFor: number | undefined;
+  const passedDeadline = (batch: FollowerEvent[]) => {
+    if (nextDeadlineAt === undefined || wokenFor === nextDeadlineAt) return;
+    for (const e of batch) {
+      const block = e.type === "block" ? e.block : e.type === "backfill" ? e.toBlock : undefined;
+      if (block !== undefined && Number(block.timestamp) * 1000 > nextDeadlineAt) {
+        wokenFor = nextDeadlineAt;
+        settler.nudge();
+        return;
+      }
+    }
+  };
   const { ingest, lifecycle, log, leases } = options;
   const watched = options.chains.filter((c) => c.rpcUrls.length > 0);
   const trackers = new Map<string, ChainTracker>(
@@ -104,6 +128,7 @@ export function startChainWatchers(options: ChainWatcherOptions): ChainWatchers 
             rpcUrls: chain.rpcUrls,
             wsUrl: chain.wsUrl,
             tokens: chain.tokens.map((t) => t.address as Address),
+            trustLogsBloom: chain.bloomIncomplete !== true,
             confirmations: options.confirmations(chain.key),
             pollingIntervalMs: options.pollingIntervalMs(chain.key),
             state,
@@ -142,6 +167,7 @@ export function startChainWatchers(options: ChainWatcherOptions): ChainWatchers 
             }
             progressed(tracker, state);
             applied += 1;
+            passedDeadline(batch);
             for (const r of reversals) {
               tracker.reversals += 1;
               metrics?.paymentReversed();
@@ -196,13 +222,20 @@ export function startChainWatchers(options: ChainWatcherOptions): ChainWatchers 
     intervalMs: settleIntervalMs,
     backoff: { initialMs: settleIntervalMs, maxMs: Math.max(30_000, settleIntervalMs) },
     async run() {
+      // A standby tries the lease every interval, to take over soon after the leader goes.
       if (!(await leases.claim("deadline-settler"))) return "idle";
       const changed = await lifecycle.settleDue();
       if (changed > 0) {
         log.info({ changed }, "settled payment intents past their deadline");
         options.onStatusChange?.();
       }
-      return "idle";
+      const next = await lifecycle.nextDeadline();
+      nextDeadlineAt = next?.at.getTime();
+      // Past it already: waiting for a block past the deadline (a stored one nudges) or for a
+      // grace period, so look again after the interval.
+      if (next !== undefined && next.inMs <= 0) return "idle";
+      // The deadline itself is not yet past it (`payment_deadline < now`): a millisecond after.
+      return { idleMs: Math.min((next?.inMs ?? SETTLER_MAX_SLEEP_MS) + 1, SETTLER_MAX_SLEEP_MS) };
     },
   });
 
@@ -227,6 +260,7 @@ export function startChainWatchers(options: ChainWatcherOptions): ChainWatchers 
   for (const worker of workers) worker.start();
   return {
     status: () => [...trackers].map(([key, t]) => trackerStatus(key, t, Date.now())),
+    nudgeSettler: () => settler.nudge(),
     async stop() {
       await Promise.all(workers.map((worker) => worker.stop()));
     },

@@ -144,6 +144,23 @@ export function createLifecycleService(options: LifecycleServiceOptions) {
         }
       }
     },
+
+    /**
+     * The earliest deadline of a pending intent and the milliseconds until it by this service's
+     * clock (zero or less: it has passed and waits for its chain or its grace period), or
+     * undefined when no intent is pending. One look in the pending-deadline index.
+     */
+    async nextDeadline(): Promise<{ at: Date; inMs: number } | undefined> {
+      const row = await db
+        .selectFrom("payment_intents")
+        .select((eb) => eb.fn.min("payment_deadline").as("deadline"))
+        .where("status", "=", "pending")
+        .executeTakeFirst();
+      const deadline = row?.deadline;
+      if (deadline === null || deadline === undefined) return undefined;
+      const at = new Date(deadline as Date | string);
+      return { at, inMs: at.getTime() - now().getTime() };
+    },
   };
 }
 
