@@ -23,9 +23,17 @@ import { SchemaIntrospector } from "./schema-introspector.ts";
  * PGlite's shared_buffers is PostgreSQL's 128 MB, all of it inside the WebAssembly memory, which
  * never shrinks: about 150 MB of the sandbox's resident memory for a database of a few megabytes.
  * 16 MB holds the hot pages of a sandbox or a small shop; the rest is read back through the
- * operating system's page cache (docs/decisions.md, 2026-11-28).
+ * operating system's page cache (docs/decisions.md, 2026-11-28). maintenance_work_mem likewise
+ * (64 MB by default): the gateway runs VACUUM itself on PGlite (table-maintenance.ts), and memory
+ * it grew into would stay.
  */
-const PGLITE_START_PARAMS = [...PGlite.defaultStartParams, "-c", "shared_buffers=16MB"];
+const PGLITE_START_PARAMS = [
+  ...PGlite.defaultStartParams,
+  "-c",
+  "shared_buffers=16MB",
+  "-c",
+  "maintenance_work_mem=8MB",
+];
 
 export interface DatabaseHandle {
   db: Kysely<Database>;
