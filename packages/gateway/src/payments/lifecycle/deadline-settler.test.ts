@@ -6,6 +6,7 @@ import { loadConfig } from "../../platform/config.ts";
 import { createDatabase, type DatabaseHandle } from "../../platform/database/create-database.ts";
 import { type LocalChain, startLocalChain } from "../../sandbox/local-chain.ts";
 import { freePort } from "../../testing/cli-process.ts";
+import { chainOn } from "../../testing/lifecycle-shop.ts";
 import { createTestDatabase } from "../../testing/test-database.ts";
 import { createTestTenant, TEST_MNEMONIC } from "../../testing/test-gateway.ts";
 import { createTestLogger } from "../../testing/test-logger.ts";
@@ -34,17 +35,7 @@ const start = (db: DatabaseHandle) =>
     log: createTestLogger(),
     seed: mnemonicToSeedSync(TEST_MNEMONIC),
     database: db,
-    extraChains: [
-      {
-        key: "local",
-        evmChainId: chain.evmChainId,
-        name: "local",
-        tokens: [{ symbol: "USDT" as const, address: chain.tokenAddress, decimals: 6 }],
-        rpcUrls: [chain.rpcUrl],
-        confirmations: 1,
-        pollingIntervalMs: 50,
-      },
-    ],
+    extraChains: [chainOn({ chain }, "local", { pollingIntervalMs: 50 })],
   });
 
 beforeAll(async () => {
