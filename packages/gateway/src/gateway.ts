@@ -144,15 +144,17 @@ export function createServices(options: {
     maxLagBlocks: config.READY_MAX_LAG_BLOCKS,
     stallMs: config.READY_STALL_MS,
   });
+  const depositAddresses = createDepositAddressPool({
+    db: database.db,
+    addresses: createDepositAddresses(options.seed),
+    batch: DEPOSIT_INDEX_BATCH,
+    log: options.log,
+  });
   const intents = createPaymentIntentService({
     db: database.db,
     chains,
     rates: options.rates ?? createRateProvider(config),
-    depositAddresses: createDepositAddressPool({
-      db: database.db,
-      addresses: createDepositAddresses(options.seed),
-      batch: DEPOSIT_INDEX_BATCH,
-    }),
+    depositAddresses,
     profile: tenancy.profile,
     ttlSeconds: config.PAYMENT_TTL_SECONDS,
     cryptoDecimals: config.CRYPTO_AMOUNT_DECIMALS,
@@ -244,6 +246,7 @@ export function createServices(options: {
     callbackGuard,
     tenancy,
     intents,
+    depositAddresses,
     orgSettings: createOrgSettings({ db: database.db, chains, changed: tenancy.changed }),
     checkoutLogos: createCheckoutLogos({ db: database.db }),
     paymentLinks: createPaymentLinks({ db: database.db, intents, tenancy }),
@@ -481,6 +484,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       await loops?.stop();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await stopListening?.();
+      await services.depositAddresses.close();
       if (!options.database) await database.close();
     },
   };

@@ -1,56 +1,45 @@
-import { createHmac } from "node:crypto";
-import { secp256k1 } from "@noble/curves/secp256k1";
 import type { Kysely } from "kysely";
 import { sql } from "kysely";
-import { pointAdd, pointCompress, pointFromScalar } from "tiny-secp256k1";
+import type { Logger } from "pino";
+import { pointCompress } from "tiny-secp256k1";
 import { type Address, bytesToHex } from "viem";
 import { HDKey, publicKeyToAddress } from "viem/accounts";
 import type { Database } from "../platform/database/schema.ts";
+import { type DerivationThread, startDerivationThread } from "./derivation-thread.ts";
+import { createPublicDerivation, type PublicParent } from "./public-derivation.ts";
 
 export interface DepositAddresses {
   /** The address at m/44'/60'/0'/0/{index}. */
   addressAt(index: number): Address;
 }
 
-const ORDER = secp256k1.CURVE.n;
-
 /**
  * Deposit addresses derived from the operator's seed (BIP-32, m/44'/60'/0'/0/i), the path
  * wallets use, so an operator can recover any deposit address with the seed alone. This is the
  * seam a later strategy (CREATE2 forwarders, EIP-7702) replaces without touching callers.
  */
-export function createDepositAddresses(seed: Uint8Array): DepositAddresses {
+export function createDepositAddresses(seed: Uint8Array): DepositAddresses & {
+  /** What public derivation needs (no private key): handed to the derivation thread. */
+  publicKey: PublicParent;
+} {
   // Deriving the hardened part once makes each address one non-hardened step.
   const external = HDKey.fromMasterSeed(seed).derive("m/44'/60'/0'/0");
   if (!external.publicKey || !external.chainCode) throw new Error("seed gave no public key");
-  const parentKey = external.publicKey;
-  // Uncompressed, so adding to it decompresses nothing.
-  const parentPoint = pointCompress(parentKey, false);
-  const hmacKey = Buffer.from(external.chainCode);
-  const data = Buffer.alloc(37);
-  data.set(parentKey);
+  const publicKey = { key: external.publicKey, chainCode: external.chainCode };
+  const publicStep = createPublicDerivation(publicKey);
   return {
+    publicKey,
     addressAt(index) {
-      if (!Number.isInteger(index) || index < 0 || index >= 2 ** 31) {
-        throw new RangeError(`deposit index out of range: ${index}`);
-      }
-      // Only the address is needed, so BIP-32's public derivation (CKDpub) suffices: parent + IL·G,
-      // one multiplication of the generator and no point decompression, where deriving the
-      // private child and its public key costs two decompressions besides. The arithmetic is
-      // libsecp256k1's (tiny-secp256k1, WebAssembly; its generator table): ~0.19 ms where
-      // @noble/curves took ~0.6 ms, a third of a create's CPU (docs/benchmarks.md).
-      data.writeUInt32BE(index, 33);
-      const i = createHmac("sha512", hmacKey).update(data).digest();
-      const tweak = i.subarray(0, 32);
-      const il = BigInt(`0x${tweak.toString("hex")}`);
-      // BIP-32's invalid child (odds about 2^-127): the private derivation throws the same.
-      if (il === 0n || il >= ORDER) return privateStep(external, index);
-      const tweakPoint = pointFromScalar(tweak, false);
-      const child = tweakPoint && pointAdd(parentPoint, tweakPoint, false);
-      if (!child) return privateStep(external, index);
-      return publicKeyToAddress(bytesToHex(child));
+      checkIndex(index);
+      return publicStep(index) ?? privateStep(external, index);
     },
   };
+}
+
+function checkIndex(index: number): void {
+  if (!Number.isInteger(index) || index < 0 || index >= 2 ** 31) {
+    throw new RangeError(`deposit index out of range: ${index}`);
+  }
 }
 
 function privateStep(external: HDKey, index: number): Address {
@@ -62,29 +51,77 @@ function privateStep(external: HDKey, index: number): Address {
 export interface DepositAddressPool {
   /** A deposit index no other create (in any process) gets, with its address. */
   take(): Promise<{ index: number; address: Address }>;
+  /** How many addresses its derivation thread has derived so far (a diagnostic). */
+  readonly derivedOffThread: number;
+  /** Stops the derivation thread, if one runs. */
+  close(): Promise<void>;
 }
 
 /**
  * Deposit indexes taken from the database sequence a batch at a time, so a create does not
- * spend a round trip on `nextval`. An index reserved by a process that stops before using it is
- * an unused address, like one burnt by a failed insert: harmless.
+ * spend a round trip on `nextval`, and their addresses derived with them: under load (a batch
+ * taken within `busyWithinMs` of the one before) on a thread of their own, which holds only the
+ * public key, so a create spends none of the event loop's time on the curve. An index reserved by
+ * a process that stops before using it is an unused address, like one burnt by a failed insert:
+ * harmless.
  */
 export function createDepositAddressPool(options: {
   db: Kysely<Database>;
-  addresses: DepositAddresses;
+  addresses: ReturnType<typeof createDepositAddresses>;
   /** Indexes per reservation (1: one `nextval` per create, as before). */
   batch: number;
+  /** A batch taken this soon after the one before moves the derivation to its thread. */
+  busyWithinMs?: number;
+  log?: Logger;
 }): DepositAddressPool {
-  const { db, addresses, batch } = options;
-  const ready: number[] = [];
+  const { db, addresses, batch, busyWithinMs = 10_000 } = options;
+  const ready: Array<{ index: number; address: Address }> = [];
   let refilling: Promise<void> | undefined;
+  let lastRefill = Number.NEGATIVE_INFINITY;
+  let thread: DerivationThread | undefined;
+  // A thread that failed is not started again: the event loop derives, as it does when idle.
+  let broken = false;
+  let derivedOffThread = 0;
+
+  async function derive(indexes: number[]): Promise<Address[]> {
+    const now = performance.now();
+    const busy = now - lastRefill < busyWithinMs;
+    lastRefill = now;
+    if (thread?.failure) {
+      options.log?.warn(
+        { err: thread.failure },
+        "derivation thread failed; deriving on the event loop",
+      );
+      broken = true;
+      thread = undefined;
+    }
+    if (busy && !broken && (thread === undefined || thread.ended)) {
+      // Until it has started (a second or two), the batches are derived here.
+      thread = startDerivationThread(addresses.publicKey);
+    }
+    if (thread?.ready) {
+      try {
+        const derived = await thread.derive(indexes);
+        derivedOffThread += indexes.length;
+        // The invalid child (odds 2^-127) needs the private key, which only this thread holds.
+        return indexes.map((index, i) => derived[i] ?? addresses.addressAt(index));
+      } catch {
+        // Ended under this batch (failed: the next batch says so): derived here instead.
+      }
+    }
+    return indexes.map((index) => addresses.addressAt(index));
+  }
 
   function refill(): Promise<void> {
     refilling ??= sql<{ index: number }>`
       select nextval('deposit_address_index')::int as index from generate_series(1, ${batch})`
       .execute(db)
-      .then(({ rows }) => {
-        for (const r of rows) ready.push(r.index);
+      .then(async ({ rows }) => {
+        const indexes = rows.map((r) => r.index);
+        const derived = await derive(indexes);
+        indexes.forEach((index, i) => {
+          ready.push({ index, address: derived[i] as Address });
+        });
       })
       .finally(() => {
         refilling = undefined;
@@ -94,14 +131,21 @@ export function createDepositAddressPool(options: {
 
   return {
     async take() {
-      let index = ready.shift();
-      while (index === undefined) {
+      let next = ready.shift();
+      while (next === undefined) {
         await refill();
-        index = ready.shift();
+        next = ready.shift();
       }
       // Ahead of need: under load the next creates find their index waiting.
       if (ready.length < batch / 4) refill().catch(() => {});
-      return { index, address: addresses.addressAt(index) };
+      return next;
+    },
+    get derivedOffThread() {
+      return derivedOffThread;
+    },
+    async close() {
+      await thread?.close();
+      thread = undefined;
     },
   };
 }

@@ -1,5 +1,5 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
-import type { MiddlewareHandler } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
 import { requestId } from "hono/request-id";
@@ -131,24 +131,30 @@ export function createApp(deps: AppDependencies) {
   });
 
   // Not on GET: reading a GET's (empty) body costs the Node adapter a full Request object.
-  app.on(
-    ["POST", "PUT", "PATCH", "DELETE"],
-    "/v1/*",
-    bodyLimit({
-      maxSize: deps.maxBodyBytes,
-      onError: (c) =>
-        c.json(
-          {
-            code: ErrorCode.bodyTooLarge,
-            message: `request body too large (limit ${deps.maxBodyBytes} bytes)`,
-          },
-          413,
-          // The rest of the body is never read, so this connection cannot carry another request;
-          // saying so keeps a client from reusing it and failing its next call.
-          { Connection: "close" },
-        ),
-    }),
-  );
+  const tooLarge = (c: Context) =>
+    c.json(
+      {
+        code: ErrorCode.bodyTooLarge,
+        message: `request body too large (limit ${deps.maxBodyBytes} bytes)`,
+      },
+      413,
+      // The rest of the body is never read, so this connection cannot carry another request;
+      // saying so keeps a client from reusing it and failing its next call.
+      { Connection: "close" },
+    );
+  const streamedBodyLimit = bodyLimit({ maxSize: deps.maxBodyBytes, onError: tooLarge });
+  const limitBody: MiddlewareHandler<Env> = async (c, next) => {
+    // A declared length (Node's parser reads no more than it) is checked from the header alone:
+    // hono's bodyLimit asks for the body stream, which costs the Node adapter a full web Request
+    // (streams, AbortSignal) where reading the body directly needs none (a tenth of a create's
+    // CPU, measured with npm run bench). A chunked body is counted as it streams in.
+    const length = c.req.header("content-length");
+    if (length !== undefined && c.req.header("transfer-encoding") === undefined) {
+      return Number(length) > deps.maxBodyBytes ? tooLarge(c) : next();
+    }
+    return streamedBodyLimit(c, next);
+  };
+  app.on(["POST", "PUT", "PATCH", "DELETE"], "/v1/*", limitBody);
 
   // By address, before any database work: the paths anyone can call without a secret (a browser
   // create: an X-Client-ID and an Origin are public; the hosted checkout and its event stream).

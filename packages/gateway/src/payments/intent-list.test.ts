@@ -1,7 +1,14 @@
 import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { TestTenant } from "../testing/test-gateway.ts";
-import { INTENT, type IntentFixture, LIST, server, startIntentFixture } from "./intent-fixture.ts";
+import {
+  INTENT,
+  type IntentFixture,
+  LIST,
+  type Reply,
+  server,
+  startIntentFixture,
+} from "./intent-fixture.ts";
 import { LIST_COUNT_CAP, LIST_GROUP_KEY_BRANCHES } from "./intent-list.ts";
 
 // The list's extensions, through the HTTP API: keyset pages (cursor / next_cursor) and the
@@ -35,8 +42,9 @@ async function walk(t: TestTenant, query: string, during?: () => Promise<unknown
   let cursor: string | null = null;
   for (let pages = 0; pages < 100; pages += 1) {
     const url: string = cursor === null ? `${LIST}?${query}` : `${LIST}?${query}&cursor=${cursor}`;
-    const [r] = await Promise.all([
-      f.call("GET", url, { headers: server(t) }),
+    const page = f.call("GET", url, { headers: server(t) });
+    const [r]: [Reply, unknown] = await Promise.all([
+      page,
       cursor === null ? undefined : during?.(),
     ]);
     expect(r.status).toBe(200);

@@ -258,6 +258,22 @@ describe("create payment intent", () => {
     });
     expect([huge.status, huge.body.code]).toEqual([413, 4013]);
   });
+
+  it("counts a chunked body (no Content-Length) as it streams in: within the limit made, past it 413", async () => {
+    const h = { ...server(f.shop), "Content-Type": "application/json" };
+    // A stream body is sent chunked: the limit is counted on the bytes, not on a header.
+    const chunked = (text: string) =>
+      fetch(`${f.gateway.url}${INTENT}`, {
+        method: "POST",
+        headers: h,
+        body: new Blob([text]).stream(),
+        duplex: "half",
+      } as RequestInit);
+    const made = await chunked(JSON.stringify(SAMPLE));
+    expect([made.status, (await made.json()).code]).toEqual([200, 0]);
+    const huge = await chunked(JSON.stringify({ ...SAMPLE, pad: "x".repeat(200_000) }));
+    expect([huge.status, (await huge.json()).code]).toEqual([413, 4013]);
+  });
 });
 
 describe("more fiat currencies", () => {
