@@ -10,8 +10,47 @@ import type { CheckoutPayment, PaymentIntent } from "./schemas.ts";
 
 export const unixSeconds = (d: Date) => Math.floor(d.getTime() / 1000);
 
+/** The columns toPaymentIntentView reads: what a read for the API selects, and nothing more. */
+export const INTENT_VIEW_COLUMNS = [
+  "id",
+  "payment_chain_id",
+  "payment_address",
+  "token_address",
+  "symbol",
+  "decimals",
+  "crypto_amount",
+  "fiat_amount",
+  "fiat_currency",
+  "payment_deadline",
+  "status",
+  "payment_tx_hash",
+  "refund_tx_hash",
+  "received_amount",
+  "aggregated_amount",
+  "refund_amount",
+  "order_data",
+  "callback_url",
+  "group_key",
+  "client_id",
+  "org_id",
+  "payer_address",
+  "payment_tx_timestamp",
+  "aggregation_tx_hash",
+  "excess_amount",
+  "late_amount",
+  "late_refund_amount",
+  "late_refund_tx_hash",
+  "description",
+  "return_url",
+] as const satisfies readonly (keyof PaymentIntentsTable)[];
+
+export type IntentViewRow = Pick<
+  Selectable<PaymentIntentsTable>,
+  (typeof INTENT_VIEW_COLUMNS)[number]
+>;
+
 /** The API's payment intent: the reference's fields first, in its order. */
-export function toPaymentIntentView(row: Selectable<PaymentIntentsTable>): PaymentIntent {
+export function toPaymentIntentView(row: IntentViewRow): PaymentIntent {
   const amount = (v: string | null) =>
     v === null ? null : formatTokenAmount(BigInt(v), row.decimals);
   return {

@@ -10,6 +10,7 @@ import {
   callbackHostNotAllowed,
   type OrgProfile,
 } from "../organizations/tenancy-service.ts";
+import { precompile } from "../platform/database/precompiled.ts";
 import type { Database, PaymentIntentsTable } from "../platform/database/schema.ts";
 import {
   assetChoiceClosed,
@@ -27,9 +28,9 @@ import {
 import { newPaymentIntentId, PAYMENT_INTENT_ID_PATTERN } from "../platform/ids.ts";
 import type { RateProvider } from "../rates/rate-provider.ts";
 import { createIntentList } from "./intent-list.ts";
-import { toCheckoutPaymentView, toPaymentIntentView } from "./intent-wire.ts";
+import { INTENT_VIEW_COLUMNS, toCheckoutPaymentView, toPaymentIntentView } from "./intent-wire.ts";
 import { announceDeadline } from "./lifecycle/deadline-wakeup.ts";
-import { appendStatusHistory, insertWithFirstStatus } from "./lifecycle/status-history.ts";
+import { appendStatusHistory, intentWithFirstStatus } from "./lifecycle/status-history.ts";
 import { checkFiatAmount, type Fiat, quote } from "./quote.ts";
 import {
   type AssetOption,
@@ -72,6 +73,35 @@ export interface CreateIntentOptions {
   idempotencyKey?: string | undefined;
 }
 
+/** What a create inserts: the intent's values and its first history row's cause. */
+interface NewIntent extends Record<string, unknown> {
+  id: string;
+  orgId: number;
+  clientId: string;
+  chainId: string;
+  address: string;
+  index: number;
+  tokenAddress: string;
+  symbol: string;
+  decimals: number;
+  cryptoAmount: bigint;
+  fiatAmount: string;
+  fiatCurrency: Fiat;
+  rate: string;
+  rateSource: string;
+  deadline: Date;
+  orderData: string | null;
+  callbackUrl: string | null;
+  groupKey: string | null;
+  idempotencyKey: string | null;
+  idempotencyRequestHash: string | null;
+  assetFixed: boolean;
+  description: string | null;
+  returnUrl: string | null;
+  createdAt: Date;
+  cause: string;
+}
+
 /** Postgres' unique_violation: here, another create with the same Idempotency-Key won. */
 const isUniqueViolation = (err: unknown) =>
   typeof err === "object" && err !== null && (err as { code?: unknown }).code === "23505";
@@ -80,6 +110,64 @@ export function createPaymentIntentService(options: PaymentIntentServiceOptions)
   const { db, chains, rates, depositAddresses } = options;
   const listIntents = createIntentList({ db });
   const now = options.now ?? (() => new Date());
+  // The API's reads by id, compiled once (platform/database/precompiled.ts).
+  const selectIntent = precompile(db, (d, a: { id: string; orgId: number }) =>
+    d
+      .selectFrom("payment_intents")
+      .select(INTENT_VIEW_COLUMNS)
+      .where("id", "=", a.id)
+      .where("org_id", "=", a.orgId)
+      .compile(),
+  );
+  const selectClientIntent = precompile(
+    db,
+    (d, a: { id: string; orgId: number; clientId: string }) =>
+      d
+        .selectFrom("payment_intents")
+        .select(INTENT_VIEW_COLUMNS)
+        .where("id", "=", a.id)
+        .where("org_id", "=", a.orgId)
+        .where("client_id", "=", a.clientId)
+        .compile(),
+  );
+
+  // A new intent and the history row of its first status, in one statement, compiled once.
+  const insertIntentStatement = precompile(db, (d, a: NewIntent) =>
+    intentWithFirstStatus(
+      d
+        .insertInto("payment_intents")
+        .values({
+          id: a.id,
+          org_id: a.orgId,
+          client_id: a.clientId,
+          payment_chain_id: a.chainId,
+          payment_address: a.address,
+          deposit_index: a.index,
+          token_address: a.tokenAddress,
+          symbol: a.symbol,
+          decimals: a.decimals,
+          crypto_amount: a.cryptoAmount,
+          fiat_amount: a.fiatAmount,
+          fiat_currency: a.fiatCurrency,
+          rate: a.rate,
+          rate_source: a.rateSource,
+          payment_deadline: a.deadline,
+          status: "pending",
+          order_data: a.orderData,
+          callback_url: a.callbackUrl,
+          group_key: a.groupKey,
+          idempotency_key: a.idempotencyKey,
+          idempotency_request_hash: a.idempotencyRequestHash,
+          asset_fixed: a.assetFixed,
+          description: a.description,
+          return_url: a.returnUrl,
+          created_at: a.createdAt,
+          updated_at: a.createdAt,
+        })
+        .returning([...INTENT_VIEW_COLUMNS, "created_at"]),
+      a.cause,
+    ).compile(d),
+  );
 
   /** The intent an Idempotency-Key made within the window, if any. */
   const findByIdempotencyKey = (orgId: number, key: string) =>
@@ -264,55 +352,39 @@ export function createPaymentIntentService(options: PaymentIntentServiceOptions)
       // The sequence hands out each index once, even to concurrent creators on several
       // processes; an index burnt by a failed insert is an unused address, nothing more.
       const { index, address: paymentAddress } = await depositAddresses.take();
-      // The intent and its first history row are one statement: atomic without a transaction.
-      const insertIntent = (executor: Kysely<Database>) =>
-        insertWithFirstStatus(
-          executor,
-          executor.insertInto("payment_intents").values({
-            id,
-            org_id: caller.orgId,
-            client_id: clientId,
-            payment_chain_id: chain.key,
-            payment_address: paymentAddress,
-            deposit_index: index,
-            token_address: token.address,
-            symbol: token.symbol,
-            decimals: token.decimals,
-            crypto_amount: q.cryptoAmountBase,
-            fiat_amount: input.fiat_amount,
-            fiat_currency: input.fiat_currency,
-            rate: q.rate,
-            rate_source: q.rateSource,
-            payment_deadline: deadline,
-            status: "pending",
-            payment_tx_hash: null,
-            payment_tx_timestamp: null,
-            payer_address: null,
-            received_amount: null,
-            refund_tx_hash: null,
-            refund_amount: null,
-            aggregated_amount: null,
-            aggregation_tx_hash: null,
-            excess_amount: null,
-            late_amount: null,
-            order_data: orderData,
-            callback_url: input.callback_url ?? null,
-            group_key: input.group_key ?? null,
-            idempotency_key: key ?? null,
-            idempotency_request_hash: hash ?? null,
-            asset_fixed: fixed,
-            description: input.description?.trim() || null,
-            return_url: input.return_url ?? null,
-            created_at: createdAt,
-            updated_at: createdAt,
-          }),
-          {
-            cause:
-              how.cause ??
-              (caller.kind === "api_key" ? `api_key:${caller.apiKeyId}` : `client:${clientId}`),
-            at: createdAt,
-          },
-        );
+      const insertIntent = async (executor: Kysely<Database>) => {
+        const [row] = await insertIntentStatement.run(executor, {
+          id,
+          orgId: caller.orgId,
+          clientId,
+          chainId: chain.key,
+          address: paymentAddress,
+          index,
+          tokenAddress: token.address,
+          symbol: token.symbol,
+          decimals: token.decimals,
+          cryptoAmount: q.cryptoAmountBase,
+          fiatAmount: input.fiat_amount,
+          fiatCurrency: input.fiat_currency,
+          rate: q.rate,
+          rateSource: q.rateSource,
+          deadline,
+          orderData,
+          callbackUrl: input.callback_url ?? null,
+          groupKey: input.group_key ?? null,
+          idempotencyKey: key ?? null,
+          idempotencyRequestHash: hash ?? null,
+          assetFixed: fixed,
+          description: input.description?.trim() || null,
+          returnUrl: input.return_url ?? null,
+          createdAt,
+          cause:
+            how.cause ??
+            (caller.kind === "api_key" ? `api_key:${caller.apiKeyId}` : `client:${clientId}`),
+        });
+        if (!row) throw new Error("the intent insert returned no row");
+        return row;
+      };
       // Without a key or a hook, the one statement is the whole transaction.
       const insert =
         key === undefined && how.inTransaction === undefined
@@ -349,14 +421,15 @@ export function createPaymentIntentService(options: PaymentIntentServiceOptions)
 
     async get(caller: Caller, id: string): Promise<PaymentIntent> {
       if (!PAYMENT_INTENT_ID_PATTERN.test(id)) throw paymentIntentNotFound(id);
-      let query = db
-        .selectFrom("payment_intents")
-        .selectAll()
-        .where("id", "=", id)
-        .where("org_id", "=", caller.orgId);
       // A browser sees only its own client's intents; a key sees its whole organisation.
-      if (caller.kind === "browser") query = query.where("client_id", "=", caller.client.clientId);
-      const row = await query.executeTakeFirst();
+      const [row] =
+        caller.kind === "browser"
+          ? await selectClientIntent.run(db, {
+              id,
+              orgId: caller.orgId,
+              clientId: caller.client.clientId,
+            })
+          : await selectIntent.run(db, { id, orgId: caller.orgId });
       if (!row) throw paymentIntentNotFound(id);
       return toPaymentIntentView(row);
     },

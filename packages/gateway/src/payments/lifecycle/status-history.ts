@@ -1,12 +1,5 @@
-import {
-  type InsertQueryBuilder,
-  type InsertResult,
-  type Kysely,
-  type Selectable,
-  sql,
-  type Transaction,
-} from "kysely";
-import type { Database, PaymentIntentsTable } from "../../platform/database/schema.ts";
+import { type InsertQueryBuilder, type RawBuilder, sql, type Transaction } from "kysely";
+import type { Database } from "../../platform/database/schema.ts";
 import type { PaymentStatus } from "./decide.ts";
 
 export interface StatusHistoryEntry {
@@ -41,26 +34,22 @@ export async function appendStatusHistory(
 }
 
 /**
- * Inserts an intent (`intentInsert`, an insert into payment_intents) together with the history
- * row of its first status, in one statement: both or neither, without a transaction's BEGIN and
- * COMMIT round trips. Returns the inserted intent row.
+ * An intent's insert (`intentInsert`, into payment_intents, returning at least its id, status
+ * and created_at) with the history row of its first status, as one statement: both or neither,
+ * without a transaction's BEGIN and COMMIT round trips. The statement returns what `intentInsert`
+ * returns. The history row's foreign key is checked at the end of the statement, when the intent
+ * row exists.
  */
-export async function insertWithFirstStatus(
-  executor: Kysely<Database>,
-  intentInsert: InsertQueryBuilder<Database, "payment_intents", InsertResult>,
-  entry: { cause: string; at: Date },
-): Promise<Selectable<PaymentIntentsTable>> {
-  // The history row's foreign key is checked at the end of the statement, when the intent row
-  // exists.
-  const { rows } = await sql<Selectable<PaymentIntentsTable>>`
-    with intent as (${intentInsert.returningAll()}),
+export function intentWithFirstStatus<O extends { id: string; status: string; created_at: Date }>(
+  intentInsert: InsertQueryBuilder<Database, "payment_intents", O>,
+  cause: string,
+): RawBuilder<O> {
+  return sql<O>`
+    with intent as (${intentInsert}),
     history as (
       insert into payment_intent_status_history
         (payment_intent_id, from_status, to_status, cause, created_at)
-      select id, null, status, ${entry.cause}, ${entry.at} from intent
+      select id, null, status, ${cause}, created_at from intent
     )
-    select * from intent`.execute(executor);
-  const row = rows[0];
-  if (!row) throw new Error("the intent insert returned no row");
-  return row;
+    select * from intent`;
 }
