@@ -542,6 +542,14 @@ async function startLoops(
       log.error({ err }, "could not listen for new deadlines; the settler looks every minute");
       return async () => {};
     });
+  // The treasury sleeps until its next job is due; work queued by any process (a status change,
+  // a merchant refund through the API) wakes it, and so does a lost listening connection.
+  const unlistenTreasury = await services.treasury
+    .listen(database.notifications)
+    .catch((err: unknown) => {
+      log.error({ err }, "could not listen for treasury work; the treasury looks every minute");
+      return async () => {};
+    });
   services.dispatcher.start();
   services.txManager.start(
     services.chains
@@ -572,6 +580,7 @@ async function startLoops(
       await watchers.stop();
       await unlistenCallbacks();
       await services.dispatcher.stop();
+      await unlistenTreasury();
       await services.treasury.stop();
       await services.sweeps.stop();
       await (await unlisten)();
