@@ -10,12 +10,14 @@ import type { Database } from "../platform/database/schema.ts";
 import { createTestDatabase, dropSchema } from "../testing/test-database.ts";
 import { createTestTenant, TEST_MNEMONIC } from "../testing/test-gateway.ts";
 import { createTestLogger } from "../testing/test-logger.ts";
+import { SWEEPS_TOPIC } from "./sweep-deposit-accounts.ts";
 import { createTreasuryService } from "./treasury-service.ts";
 
 // The treasury loop sleeps while nothing is due. Here its safety-net sleep is an hour, so a job
 // handled within the wait below was handled because the loop woke for it: a status change that
 // queues work notifies every process (this one, and on PostgreSQL another one), and a job due
-// later is looked at when it is due.
+// later is looked at when it is due. A sweep batcher sleeps the same way; a sweep opened on any
+// process tells its chain's batcher (the gateway nudges it on SWEEPS_TOPIC).
 
 const HOUR = 3_600_000;
 const WAIT = { timeout: 30_000, interval: 50 };
@@ -155,3 +157,35 @@ it.runIf(process.env.DATABASE_URL)(
     }
   },
 );
+
+it("a sweep opened on one process is announced to the batchers of every process, with its chain", async () => {
+  const url = process.env.DATABASE_URL;
+  const schema = `t_wake_${randomBytes(4).toString("hex")}`;
+  // On PostgreSQL two connections to one schema, as two processes; PGlite is one process.
+  const here = url ? await createDatabase({ url, schema }) : database;
+  const there = url ? await createDatabase({ url, schema }) : database;
+  const heard: string[] = [];
+  const unlisten = await here.notifications.listen(SWEEPS_TOPIC, {
+    message: (chainKey) => heard.push(chainKey),
+  });
+  try {
+    const step = await servicesOn(there).sweeps.transfer({
+      chainKey: "base",
+      depositIndex: 7,
+      token: "0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913",
+      to: "0x000000000000000000000000000000000000dEaD",
+      amount: 1n,
+      purpose: "refund",
+      idempotencyKey: `wake-test:${randomBytes(4).toString("hex")}`,
+    });
+    expect(step).toMatchObject({ state: "waiting" });
+    await vi.waitFor(() => expect(heard).toEqual(["base"]), WAIT);
+  } finally {
+    await unlisten();
+    if (url) {
+      await there.close();
+      await here.close();
+      await dropSchema(url, schema);
+    }
+  }
+});
