@@ -55,7 +55,7 @@ import { createRateProvider } from "./rates/create-rate-provider.ts";
 import type { RateProvider } from "./rates/rate-provider.ts";
 import { createGasTopUpDepositAccounts } from "./treasury/deposit-accounts.ts";
 import { createMerchantRefundService } from "./treasury/merchant-refund-service.ts";
-import { createSweepDepositAccounts } from "./treasury/sweep-deposit-accounts.ts";
+import { createSweepDepositAccounts, SWEEPS_TOPIC } from "./treasury/sweep-deposit-accounts.ts";
 import { createTreasuryService } from "./treasury/treasury-service.ts";
 import { createTreasuryView } from "./treasury/treasury-view.ts";
 
@@ -546,6 +546,25 @@ async function startLoops(
       log.error({ err }, "could not listen for new deadlines; the settler looks every minute");
       return async () => {};
     });
+  // The treasury sleeps until its next job is due; work queued by any process (a status change,
+  // a merchant refund through the API) wakes it, and so does a lost listening connection.
+  const unlistenTreasury = await services.treasury
+    .listen(database.notifications)
+    .catch((err: unknown) => {
+      log.error({ err }, "could not listen for treasury work; the treasury looks every minute");
+      return async () => {};
+    });
+  // A sweep batcher sleeps while its chain has nothing open or in flight; a sweep opened by any
+  // process (its treasury loop) wakes it.
+  const unlistenSweeps = await database.notifications
+    .listen(SWEEPS_TOPIC, {
+      message: (chainKey) => services.sweeps.nudge(chainKey),
+      reset: () => services.sweeps.nudge(),
+    })
+    .catch((err: unknown) => {
+      log.error({ err }, "could not listen for new sweeps; the batchers look every minute");
+      return async () => {};
+    });
   services.dispatcher.start();
   services.txManager.start(
     services.chains
@@ -576,7 +595,9 @@ async function startLoops(
       await watchers.stop();
       await unlistenCallbacks();
       await services.dispatcher.stop();
+      await unlistenTreasury();
       await services.treasury.stop();
+      await unlistenSweeps();
       await services.sweeps.stop();
       await (await unlisten)();
       await services.txManager.stop();

@@ -1,5 +1,5 @@
 import { delegationCode, depositSweeperAbi, sweeperDeployment } from "@stablegate/contracts";
-import type { Kysely, Selectable } from "kysely";
+import { type Kysely, type Selectable, sql } from "kysely";
 import type { Logger } from "pino";
 import {
   type Address,
@@ -21,6 +21,7 @@ import {
 import type { Wallets } from "../chain/wallets.ts";
 import type { AddressBook } from "../ledger/address-book.ts";
 import { postSweep } from "../ledger/money-events.ts";
+import { notifyCall } from "../platform/database/notifications.ts";
 import type { Database, SweepsTable } from "../platform/database/schema.ts";
 import type { Leases } from "../platform/lease.ts";
 import { createWorker, type Worker } from "../platform/worker.ts";
@@ -63,7 +64,15 @@ export interface SweepDepositAccountsOptions {
    */
   enabled?: (chainKey: string) => boolean;
   now?: () => Date;
+  /** The longest a batcher sleeps with nothing open or in flight (default SWEEPS_MAX_SLEEP_MS). */
+  maxSleepMs?: number;
 }
+
+/** Sent (at commit, payload the chain key) when a sweep is opened: it wakes that chain's batcher. */
+export const SWEEPS_TOPIC = "sweeps";
+
+/** A batcher's safety net: with nothing open or in flight it still looks this often. */
+export const SWEEPS_MAX_SLEEP_MS = 60_000;
 
 /**
  * The EIP-7702 strategy: a deposit address never holds native coin. transfer() records the
@@ -84,6 +93,7 @@ export function createSweepDepositAccounts(options: SweepDepositAccountsOptions)
   // A waiting caller asks again after this rather than on every treasury pass: hundreds of
   // intents polling a batch that is seconds away cost the database more than the batch saves.
   const retryAfterMs = Math.min(options.maxWaitMs, 2000);
+  const maxSleepMs = options.maxSleepMs ?? SWEEPS_MAX_SLEEP_MS;
 
   async function view(sweep: Sweep): Promise<ChainTxView> {
     const batch = await db
@@ -113,20 +123,28 @@ export function createSweepDepositAccounts(options: SweepDepositAccountsOptions)
       .where("idempotency_key", "=", request.idempotencyKey)
       .executeTakeFirst();
     if (!sweep) {
+      // The batcher may run on another process (it holds the chain's lease): the insert notifies
+      // SWEEPS_TOPIC in the same statement, and the local batcher is nudged at once as well.
       await db
-        .insertInto("sweeps")
-        .values({
-          chain_id: request.chainKey,
-          deposit_index: request.depositIndex,
-          deposit_address: wallets.depositAccount(request.depositIndex).address,
-          token_address: getAddress(request.token),
-          to_address: getAddress(request.to),
-          amount: request.amount,
-          purpose: request.purpose,
-          idempotency_key: request.idempotencyKey,
-          state: "open",
-        })
-        .onConflict((oc) => oc.column("idempotency_key").doNothing())
+        .with("opened", (qb) =>
+          qb
+            .insertInto("sweeps")
+            .values({
+              chain_id: request.chainKey,
+              deposit_index: request.depositIndex,
+              deposit_address: wallets.depositAccount(request.depositIndex).address,
+              token_address: getAddress(request.token),
+              to_address: getAddress(request.to),
+              amount: request.amount,
+              purpose: request.purpose,
+              idempotency_key: request.idempotencyKey,
+              state: "open",
+            })
+            .onConflict((oc) => oc.column("idempotency_key").doNothing())
+            .returning("id"),
+        )
+        .selectFrom("opened")
+        .select(sql`${notifyCall(SWEEPS_TOPIC, request.chainKey)}`.as("notified"))
         .execute();
       workers.get(request.chainKey)?.nudge();
       return {
@@ -188,8 +206,13 @@ export function createSweepDepositAccounts(options: SweepDepositAccountsOptions)
     return undefined;
   }
 
-  /** Open sweeps become a batch once enough wait or the oldest has waited long enough. */
-  async function formBatch(chainKey: string): Promise<number | undefined> {
+  /**
+   * Open sweeps become a batch once enough wait or the oldest has waited long enough. Nothing
+   * open: undefined; open but not due yet: when the oldest will have waited long enough.
+   */
+  async function formBatch(
+    chainKey: string,
+  ): Promise<{ formed: number } | { dueAt: number } | undefined> {
     const open = await db
       .selectFrom("sweeps")
       .selectAll()
@@ -203,9 +226,9 @@ export function createSweepDepositAccounts(options: SweepDepositAccountsOptions)
     const due =
       open.length >= options.batchSize ||
       now().getTime() - oldest.created_at.getTime() >= options.maxWaitMs;
-    if (!due) return undefined;
+    if (!due) return { dueAt: oldest.created_at.getTime() + options.maxWaitMs };
     const members = open.slice(0, options.batchSize);
-    return db.transaction().execute(async (trx) => {
+    const formed = await db.transaction().execute(async (trx) => {
       const batch = await trx
         .insertInto("sweep_batches")
         .values({ chain_id: chainKey })
@@ -223,6 +246,7 @@ export function createSweepDepositAccounts(options: SweepDepositAccountsOptions)
         .execute();
       return batch.id;
     });
+    return { formed };
   }
 
   /** Authorizations for the accounts not yet delegated to the sweeper (their code says so). */
@@ -439,7 +463,13 @@ export function createSweepDepositAccounts(options: SweepDepositAccountsOptions)
     return row !== undefined;
   }
 
-  async function tick(chainKey: string): Promise<void> {
+  /**
+   * One pass; resolves to how long the batcher may sleep before the next is needed: the interval
+   * (undefined) while a batch is in flight, a deployment is pending or another process holds the
+   * lease (a standby tries to take it over); until the oldest open sweep is due; or, with nothing
+   * open or in flight, the safety net (a new sweep wakes the batcher: SWEEPS_TOPIC and nudge()).
+   */
+  async function tick(chainKey: string): Promise<number | undefined> {
     if (options.enabled && !options.enabled(chainKey)) {
       const unsettled = await db
         .selectFrom("sweeps")
@@ -447,13 +477,13 @@ export function createSweepDepositAccounts(options: SweepDepositAccountsOptions)
         .where("chain_id", "=", chainKey)
         .where("state", "in", ["open", "batched"])
         .executeTakeFirst();
-      if (!unsettled) return;
+      if (!unsettled) return maxSleepMs;
     }
     const lease = await leases.claim(leaseName(chainKey));
-    if (!lease) return;
+    if (!lease) return undefined;
     ticked.add(chainKey);
     const sweeperAddress = await ensureSweeper(chainKey);
-    if (!sweeperAddress) return;
+    if (!sweeperAddress) return undefined;
     const batches = await db
       .selectFrom("sweep_batches")
       .leftJoin("chain_txs", "chain_txs.id", "sweep_batches.chain_tx_id")
@@ -471,7 +501,7 @@ export function createSweepDepositAccounts(options: SweepDepositAccountsOptions)
       .orderBy("sweep_batches.id")
       .execute();
     for (const b of batches) {
-      if (lease.signal.aborted) return;
+      if (lease.signal.aborted) return undefined;
       const id = b.id;
       try {
         if (b.chain_tx_id === null) {
@@ -485,12 +515,18 @@ export function createSweepDepositAccounts(options: SweepDepositAccountsOptions)
         log.warn({ err, chain: chainKey, batch: id }, "sweep batch not sent");
       }
     }
-    if (lease.signal.aborted) return;
-    const formed = await formBatch(chainKey);
-    if (formed === undefined) return;
-    await submitBatch(chainKey, formed, sweeperAddress).catch((err: unknown) => {
-      log.warn({ err, chain: chainKey, batch: formed }, "sweep batch not sent");
-    });
+    if (lease.signal.aborted) return undefined;
+    const next = await formBatch(chainKey);
+    if (next && "formed" in next) {
+      await submitBatch(chainKey, next.formed, sweeperAddress).catch((err: unknown) => {
+        log.warn({ err, chain: chainKey, batch: next.formed }, "sweep batch not sent");
+      });
+      return undefined;
+    }
+    // A batch still on its way: its transaction is followed at the interval.
+    if (batches.length > 0) return undefined;
+    if (next) return Math.max(0, Math.min(next.dueAt - now().getTime() + 1, maxSleepMs));
+    return maxSleepMs;
   }
 
   const workers = new Map<string, Worker>();
@@ -515,13 +551,19 @@ export function createSweepDepositAccounts(options: SweepDepositAccountsOptions)
           intervalMs: options.intervalMs,
           backoff: { initialMs: options.intervalMs },
           run: async () => {
-            await tick(key);
-            return "idle";
+            const sleepMs = await tick(key);
+            return sleepMs === undefined ? "idle" : { idleMs: sleepMs };
           },
         });
         workers.set(key, worker);
         worker.start();
       }
+    },
+    /** A sweep was opened on this chain (or on every chain): its batcher looks now. */
+    nudge(chainKey?: string) {
+      if (chainKey === undefined || !workers.has(chainKey)) {
+        for (const worker of workers.values()) worker.nudge();
+      } else workers.get(chainKey)?.nudge();
     },
     async stop() {
       await Promise.all([...workers.values()].map((w) => w.stop()));

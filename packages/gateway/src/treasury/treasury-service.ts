@@ -2,6 +2,7 @@ import type { Kysely } from "kysely";
 import type { Logger } from "pino";
 import type { Address } from "viem";
 import type { TxManager } from "../chain/tx-manager/tx-manager.ts";
+import type { Notifications } from "../platform/database/notifications.ts";
 import type { Database } from "../platform/database/schema.ts";
 import { createWorker } from "../platform/worker.ts";
 import { createCollections } from "./collections.ts";
@@ -9,6 +10,7 @@ import type { DepositAccounts } from "./deposit-accounts.ts";
 import { createDepositSender, type TreasuryStep } from "./deposit-sender.ts";
 import { createMerchantRefundSender } from "./merchant-refund-sender.ts";
 import { createRefunds } from "./refunds.ts";
+import { TREASURY_TOPIC } from "./treasury-work.ts";
 import { createTreasuryWorkQueue } from "./work-queue.ts";
 
 export interface TreasuryServiceOptions {
@@ -28,7 +30,15 @@ export interface TreasuryServiceOptions {
   now?: () => Date;
   /** Called after a committed status change or callback event (the dispatcher delivers at once). */
   onStatusChange?: () => void;
+  /**
+   * The longest the loop sleeps with nothing due (default TREASURY_MAX_SLEEP_MS): new work wakes
+   * it (TREASURY_TOPIC), so this only bounds what a lost notification costs.
+   */
+  maxSleepMs?: number;
 }
+
+/** The treasury loop's safety net: it looks at its queue at least this often. */
+export const TREASURY_MAX_SLEEP_MS = 60_000;
 
 /**
  * Moves the money the payment lifecycle decided about: refunds of insufficient and late payments
@@ -43,6 +53,7 @@ export function createTreasuryService(options: TreasuryServiceOptions) {
   const now = options.now ?? (() => new Date());
   const intervalMs = options.intervalMs ?? 2000;
   const batchSize = options.batchSize ?? 20;
+  const maxSleepMs = options.maxSleepMs ?? TREASURY_MAX_SLEEP_MS;
 
   const sender = createDepositSender({
     txManager: options.txManager,
@@ -97,10 +108,11 @@ export function createTreasuryService(options: TreasuryServiceOptions) {
   }
 
   let discovered = false;
+  let passes = 0;
   const worker = createWorker({
     name: "treasury",
     log,
-    intervalMs,
+    intervalMs: maxSleepMs,
     backoff: { initialMs: intervalMs },
     run: async () => {
       if (!discovered) {
@@ -108,17 +120,38 @@ export function createTreasuryService(options: TreasuryServiceOptions) {
         discovered = true;
       }
       // A full batch means more is waiting: go on at once.
-      return (await tick()) === batchSize ? "more" : "idle";
+      if ((await tick()) === batchSize) return "more";
+      // Otherwise sleep until the next job is due (a wait a step asked for, a backoff, another
+      // process's lease running out): work queued meanwhile notifies TREASURY_TOPIC, which
+      // nudges this loop (listen()), so nothing is read while nothing is due.
+      const due = await queue.nextDue();
+      passes += 1;
+      const inMs = due ? due.getTime() - now().getTime() + 1 : maxSleepMs;
+      return { idleMs: Math.max(0, Math.min(inMs, maxSleepMs)) };
     },
   });
 
+  const nudge = () => worker.nudge();
   return {
     tick,
     discover: queue.discover,
-    /** Runs discover() once, then tick() every intervalMs (at once after a full batch) until stop(). */
+    /**
+     * Runs discover() once, then passes until stop(): at once after a full batch, else when the
+     * next job is due, when nudged, or after maxSleepMs at the latest.
+     */
     start: () => worker.start(),
     /** Work was queued that this process should pick up now. */
-    nudge: () => worker.nudge(),
+    nudge,
+    /**
+     * Wakes this loop on TREASURY_TOPIC (work queued by any process) and when the listening
+     * connection was lost (a notification may have been missed). Resolves once listening.
+     */
+    listen: (notifications: Notifications) =>
+      notifications.listen(TREASURY_TOPIC, { message: nudge, reset: nudge }),
+    /** Passes that found nothing more to do and went to sleep: for tests and metrics. */
+    get idlePasses() {
+      return passes;
+    },
     stop: () => worker.stop(),
   };
 }

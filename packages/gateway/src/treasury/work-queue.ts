@@ -182,7 +182,18 @@ export function createTreasuryWorkQueue(options: {
     return Number(result.numAffectedRows ?? 0n);
   }
 
-  return { claim, hold, runOne, discover };
+  /**
+   * When a job is next claimable: the earliest next_attempt_at, or a claimed job's lease end when
+   * that is later (a process killed while it held the job). Undefined when the queue is empty.
+   */
+  async function nextDue(): Promise<Date | undefined> {
+    const row = await sql<{ due: Date | string | null }>`select min(greatest(next_attempt_at,
+        coalesce(locked_until, next_attempt_at))) as due from treasury_work`.execute(db);
+    const due = row.rows[0]?.due;
+    return due ? new Date(due) : undefined;
+  }
+
+  return { claim, hold, runOne, discover, nextDue };
 }
 
 export type TreasuryWorkQueue = ReturnType<typeof createTreasuryWorkQueue>;

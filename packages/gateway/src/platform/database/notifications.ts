@@ -36,8 +36,16 @@ function channelOf(schema: string, topic: string): string {
  * never written. The schema is read from the session's search_path, so no handle is needed.
  */
 export async function notify(db: Kysely<Database>, topic: string, payload = ""): Promise<void> {
+  await sql`select ${notifyCall(topic, payload)}`.execute(db);
+}
+
+/**
+ * notify()'s call as an expression, for a writer that sends it in the statement that writes the
+ * work (`with w as (insert ... returning 1) select <this> from w`): no round trip of its own.
+ */
+export function notifyCall(topic: string, payload = "") {
   if (!topicPattern.test(topic)) throw new Error(`invalid notification topic ${topic}`);
-  await sql`select pg_notify('sg_' || current_schema() || '_' || ${topic}, ${payload})`.execute(db);
+  return sql`pg_notify('sg_' || current_schema() || '_' || ${topic}, ${payload})`;
 }
 
 class Listeners {
