@@ -538,6 +538,11 @@ async function main(): Promise<void> {
     }
     console.log(table(ratioRows, 1));
     console.log("");
+    const pool = gateway.services.depositAddresses;
+    console.log(
+      `deposit addresses derived on the derivation thread (creates busy): ${pool.derivedOffThread}`,
+    );
+    console.log("");
     console.log("single calls, one at a time, in process (no HTTP, no concurrency):");
     const profileRows = [["call", "mean ms", "p50 ms", "calls"]];
     for (const [name, p] of profile)

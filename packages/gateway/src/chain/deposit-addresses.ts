@@ -98,6 +98,7 @@ export function createDepositAddressPool(options: {
     if (busy && !broken && (thread === undefined || thread.ended)) {
       // Until it has started (a second or two), the batches are derived here.
       thread = startDerivationThread(addresses.publicKey);
+      options.log?.debug("creates are busy: deposit addresses derived on their own thread");
     }
     if (thread?.ready) {
       try {

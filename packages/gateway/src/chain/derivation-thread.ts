@@ -66,11 +66,16 @@ export function startDerivationThread(parent: PublicParent): DerivationThread {
     closing = true;
     await worker.terminate();
   };
+  const idleFromNow = () => {
+    clearTimeout(idleTimer);
+    idleTimer = setTimeout(() => void close(), IDLE_MS).unref();
+  };
+  // Started and never asked (the burst that started it ended first): it ends all the same.
+  idleFromNow();
   return {
     derive(indexes) {
       if (ended) return Promise.reject(failure ?? new Error("derivation thread ended"));
-      clearTimeout(idleTimer);
-      idleTimer = setTimeout(() => void close(), IDLE_MS).unref();
+      idleFromNow();
       const id = nextId++;
       return new Promise((resolve, reject) => {
         waiting.set(id, { resolve, reject });
