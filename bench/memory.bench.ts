@@ -41,6 +41,13 @@ const databaseUrl = envDatabaseUrl();
 // Another checkout's sandbox (an older commit's worktree, to compare before and after a change).
 const root = path.resolve(process.env.BENCH_ROOT || fileURLToPath(new URL("..", import.meta.url)));
 const bin = path.join(root, "packages/gateway/bin/stablegate.js");
+// The node flags `npm start` runs the sandbox with (package.json), so this measures what it runs.
+const START_NODE_FLAGS = (() => {
+  const { scripts } = JSON.parse(readFileSync(path.join(root, "package.json"), "utf8"));
+  const flags = /node ((?:--\S+ )*)packages\/gateway\/bin\/stablegate\.js dev/.exec(scripts.start);
+  if (!flags) throw new Error(`npm start no longer runs stablegate.js dev: ${scripts.start}`);
+  return (flags[1] ?? "").split(" ").filter((f: string) => f !== "");
+})();
 const READY = /Stablegate sandbox is running/;
 const START_TIMEOUT_MS = 180_000;
 const PAYMENT_TIMEOUT_MS = 60_000;
@@ -90,7 +97,7 @@ async function startSandbox(dataDir: string, url: string | undefined): Promise<R
   };
   if (url === undefined) delete env.DATABASE_URL;
   else env.DATABASE_URL = url;
-  const child = spawn(process.execPath, [bin, "dev"], {
+  const child = spawn(process.execPath, [...START_NODE_FLAGS, bin, "dev"], {
     cwd: root,
     env,
     stdio: ["ignore", "pipe", "pipe"],
@@ -221,7 +228,7 @@ printRunHeader(
     ? `PGlite (temp DATA_DIR), then PostgreSQL ${redactUrl(databaseUrl)} (a database of its own, dropped at the end) as the baseline`
     : "PGlite (temp DATA_DIR); set DATABASE_URL for the PostgreSQL baseline",
   [
-    `sandbox:     ${path.join(root, "packages/gateway/bin/stablegate.js")} dev`,
+    `sandbox:     node ${[...START_NODE_FLAGS, bin].join(" ")} dev (what npm start runs)`,
     `payments:    ${payments}, each created through the API and paid on the local chain`,
   ],
 );
