@@ -137,8 +137,9 @@ export function createDepositAddressPool(options: {
         await refill();
         next = ready.shift();
       }
-      // Ahead of need: under load the next creates find their index waiting.
-      if (ready.length < batch / 4) refill().catch(() => {});
+      // Ahead of need, with half a batch to go: under load the next creates find their address
+      // waiting while the next batch is reserved and derived (a round trip and a thread's turn).
+      if (ready.length < batch / 2) refill().catch(() => {});
       return next;
     },
     get derivedOffThread() {
