@@ -104,7 +104,7 @@ export function createDepositAddressPool(options: {
       try {
         const derived = await thread.derive(indexes);
         derivedOffThread += indexes.length;
-        // The invalid child (odds 2^-127) needs the private key, which only this thread holds.
+        // The invalid child (odds 2^-127) needs the private key, which only this side holds.
         return indexes.map((index, i) => derived[i] ?? addresses.addressAt(index));
       } catch {
         // Ended under this batch (failed: the next batch says so): derived here instead.
