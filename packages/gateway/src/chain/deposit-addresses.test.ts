@@ -64,7 +64,7 @@ describe("the deposit address pool", () => {
 
   it("hands out each index once, with its address, derived on its thread once busy", async () => {
     const database = await createTestDatabase();
-    // Every batch counts as busy: the second starts the thread; until it is ready (a second or
+    // Every batch counts as busy: the third starts the thread; until it is ready (a second or
     // two), the batches are derived on the event loop, then on the thread.
     const pool = createDepositAddressPool({
       db: database.db,

@@ -59,9 +59,10 @@ export interface DepositAddressPool {
 
 /**
  * Deposit indexes taken from the database sequence a batch at a time, so a create does not
- * spend a round trip on `nextval`, and their addresses derived with them: under load (a batch
- * taken within `busyWithinMs` of the one before) on a thread of their own, which holds only the
- * public key, so a create spends none of the event loop's time on the curve. An index reserved by
+ * spend a round trip on `nextval`, and their addresses derived with them: under sustained load
+ * (three batches in a row, each taken within `busyWithinMs` of the one before: over 32 creates
+ * a second at the defaults) on a thread of their own, which holds only the public key, so a
+ * create spends none of the event loop's time on the curve. An index reserved by
  * a process that stops before using it is an unused address, like one burnt by a failed insert:
  * harmless.
  */
@@ -70,14 +71,16 @@ export function createDepositAddressPool(options: {
   addresses: ReturnType<typeof createDepositAddresses>;
   /** Indexes per reservation (1: one `nextval` per create, as before). */
   batch: number;
-  /** A batch taken this soon after the one before moves the derivation to its thread. */
+  /** Batches taken this soon after the one before, three in a row, start the thread. */
   busyWithinMs?: number;
   log?: Logger;
 }): DepositAddressPool {
-  const { db, addresses, batch, busyWithinMs = 10_000 } = options;
+  const { db, addresses, batch, busyWithinMs = 1000 } = options;
   const ready: Array<{ index: number; address: Address }> = [];
   let refilling: Promise<void> | undefined;
   let lastRefill = Number.NEGATIVE_INFINITY;
+  // Batches in a row taken within busyWithinMs of the one before.
+  let busyStreak = 0;
   let thread: DerivationThread | undefined;
   // A thread that failed is not started again: the event loop derives, as it does when idle.
   let broken = false;
@@ -85,8 +88,11 @@ export function createDepositAddressPool(options: {
 
   async function derive(indexes: number[]): Promise<Address[]> {
     const now = performance.now();
-    const busy = now - lastRefill < busyWithinMs;
+    busyStreak = now - lastRefill < busyWithinMs ? busyStreak + 1 : 0;
     lastRefill = now;
+    // A thread costs a second or two of CPU to start: worth it for a flood of creates, not for
+    // a burst of a few dozen.
+    const busy = busyStreak >= 2;
     if (thread?.failure) {
       options.log?.warn(
         { err: thread.failure },

@@ -78,7 +78,11 @@ async function payAll(payments: Array<[Address, string]>) {
 describe("batch sweeps (GAS_STRATEGY eip7702)", () => {
   let collected: Intent | undefined;
 
-  it(`a batch of ${BATCH} collections and refunds goes out in one transaction, gasless for the deposit addresses`, async () => {
+  // Fifty intents created, paid, settled and swept: minutes on a busy 2-core machine.
+  const BIG = { timeout: 180_000, interval: 500 };
+  it(`a batch of ${BATCH} collections and refunds goes out in one transaction, gasless for the deposit addresses`, {
+    timeout: 420_000,
+  }, async () => {
     const treasury = getAddress("0x00000000000000000000000000000000000a11ce");
     const shop = await f.openShop({ treasury, feeBps: 0 });
     // The batcher paused until all fifty wait, so a slow machine's spread of deadlines cannot
@@ -90,37 +94,31 @@ describe("batch sweeps (GAS_STRATEGY eip7702)", () => {
     await payAll(intents.map((it, i) => [it.payment_address, i % 2 === 0 ? "10" : "3"]));
     const payerBefore = await f.tokenBalance(f.chain.payerAddress);
 
-    await vi.waitFor(
-      async () => {
-        const open = await f.gw.database.db
-          .selectFrom("sweeps")
-          .select("id")
-          .where("state", "=", "open")
-          .execute();
-        if (open.length < BATCH) throw new Error(`${open.length} sweeps open`);
-      },
-      { ...WAIT, interval: 500 },
-    );
+    await vi.waitFor(async () => {
+      const open = await f.gw.database.db
+        .selectFrom("sweeps")
+        .select("id")
+        .where("state", "=", "open")
+        .execute();
+      if (open.length < BATCH) throw new Error(`${open.length} sweeps open`);
+    }, BIG);
     f.gw.services.sweeps.start([CHAIN_KEY]);
     // One query for all of them: fifty pollers at once would starve the gateway under test.
-    await vi.waitFor(
-      async () => {
-        const open = await f.gw.database.db
-          .selectFrom("payment_intents")
-          .select("id")
-          .where(
-            "id",
-            "in",
-            intents.map((it) => it.payment_intent_id),
-          )
-          .where("aggregation_tx_hash", "is", null)
-          .where("refund_tx_hash", "is", null)
-          .where("late_refund_tx_hash", "is", null)
-          .execute();
-        if (open.length > 0) throw new Error(`${open.length} intents not swept yet`);
-      },
-      { ...WAIT, interval: 500 },
-    );
+    await vi.waitFor(async () => {
+      const open = await f.gw.database.db
+        .selectFrom("payment_intents")
+        .select("id")
+        .where(
+          "id",
+          "in",
+          intents.map((it) => it.payment_intent_id),
+        )
+        .where("aggregation_tx_hash", "is", null)
+        .where("refund_tx_hash", "is", null)
+        .where("late_refund_tx_hash", "is", null)
+        .execute();
+      if (open.length > 0) throw new Error(`${open.length} intents not swept yet`);
+    }, BIG);
     const done: Intent[] = [];
     for (const it of intents) done.push(await shop.get(it.payment_intent_id));
     const hashes = new Set(done.map(movedBy));
