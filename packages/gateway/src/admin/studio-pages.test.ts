@@ -57,14 +57,6 @@ async function documentScreenshot(page: Page, name: string): Promise<void> {
 }
 
 async function expectAccessible(page: Page, screen: string): Promise<void> {
-  // react-aria announces a dialog's title through its live region (an empty role="img" labelled
-  // by the title) and removes the message 7 s later; once the dialog is closed, axe finds it
-  // nameless. The region is invisible: wait until the message is gone, then check the page.
-  await page.waitForFunction(
-    () => document.querySelectorAll('[data-live-announcer] [role="img"]').length === 0,
-    undefined,
-    { timeout: 45_000 },
-  );
   expect(await seriousAxeViolations(page), `axe on ${screen}`).toEqual([]);
 }
 

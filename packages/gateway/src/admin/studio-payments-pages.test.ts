@@ -229,13 +229,6 @@ describe("merchant refund", { timeout: 120_000 }, () => {
     await card.getByText(`Refundable now: ${Number(paid.crypto_amount) - 10} USDT`).waitFor();
     await expect.poll(() => card.getByRole("row").count(), WAIT).toBe(2);
     await saveScreenshot(page, "studio-payment-refunds");
-    // react-aria announced the dialog's title in its live region (an empty role="img" labelled by
-    // it), removed 7 s later; once the dialog is closed axe finds it nameless (studio-pages.test.ts).
-    await page.waitForFunction(
-      () => document.querySelectorAll('[data-live-announcer] [role="img"]').length === 0,
-      undefined,
-      { timeout: 45_000 },
-    );
     await expectAccessible(page, "the payment detail with a refund");
     const listed = await fetch(
       `${gw.url}/v1/studio/api/payment/intent/${paid.payment_intent_id}/refunds`,

@@ -284,7 +284,8 @@ export function CopyButton({ value, label }: { value: string; label?: string }) 
     <Button
       size="small"
       variant="ghost"
-      aria-label={label ?? t("copy")}
+      // Once pressed, the name is what the button shows ("Label in Name", WCAG 2.5.3).
+      aria-label={copied ? t("copied") : (label ?? t("copy"))}
       onPress={async () => {
         await navigator.clipboard.writeText(value);
         setCopied(true);
