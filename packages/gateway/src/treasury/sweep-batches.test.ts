@@ -33,9 +33,11 @@ beforeAll(async () => {
     gasStrategy: "eip7702",
     env: {
       // Long enough to create and pay 50 intents before their deadlines.
-      PAYMENT_TTL_SECONDS: "15",
+      PAYMENT_TTL_SECONDS: "10",
       SWEEP_BATCH_SIZE: String(BATCH),
-      SWEEP_MAX_WAIT_MS: "10000",
+      // The tests that need several sweeps in one batch pause the batcher until all of them
+      // wait, so a short wait only keeps a single sweep from idling (this file's time).
+      SWEEP_MAX_WAIT_MS: "1000",
     },
   });
 });
@@ -49,6 +51,19 @@ async function sweepResults(hash: Hex) {
   const receipt = await f.publicClient.getTransactionReceipt({ hash });
   expect(receipt.status).toBe("success");
   return parseEventLogs({ abi: depositSweeperAbi, logs: receipt.logs, eventName: "SweepResult" });
+}
+
+/** Resolves once every one of these deposit addresses has a sweep waiting for the batcher. */
+async function waitForOpenSweeps(addresses: Address[]) {
+  await vi.waitFor(async () => {
+    const open = await f.gw.database.db
+      .selectFrom("sweeps")
+      .select("deposit_address")
+      .where("state", "=", "open")
+      .where("deposit_address", "in", addresses)
+      .execute();
+    if (open.length < addresses.length) throw new Error(`${open.length} sweeps open`);
+  }, WAIT);
 }
 
 /** The payer pays each (address, amount) without waiting in between; resolves once all are mined. */
@@ -231,6 +246,9 @@ describe("batch sweeps (GAS_STRATEGY eip7702)", () => {
   it("one address whose token transfer fails does not sink the others: its refund fails alone", async () => {
     const shop = await f.openShop();
     const intents = [await shop.create("10"), await shop.create("10"), await shop.create("10")];
+    // The batcher paused until all three refunds wait, so they share a batch however far apart
+    // a slow machine spreads their deadlines.
+    await f.gw.services.sweeps.stop();
     await payAll(intents.map((it) => [it.payment_address, "4"]));
     // The first deposit address's tokens leave before its refund can: its own key sends them
     // elsewhere (it needs coin for that, which the gateway never gives it).
@@ -258,6 +276,8 @@ describe("batch sweeps (GAS_STRATEGY eip7702)", () => {
       args: ["0x000000000000000000000000000000000000dEaD", units("4")],
     });
     await f.publicClient.waitForTransactionReceipt({ hash: drained });
+    await waitForOpenSweeps(intents.map((it) => it.payment_address));
+    f.gw.services.sweeps.start([CHAIN_KEY]);
 
     const good = await Promise.all(
       intents
