@@ -33,10 +33,11 @@ import { dropSchema } from "../testing/test-database.ts";
 import { createTestTenant, TEST_MNEMONIC, type TestTenant } from "../testing/test-gateway.ts";
 import { createTestLogger } from "../testing/test-logger.ts";
 
-// A merchant refund is sent exactly once although the gateway sending it is killed with -9
-// right after signing it, or right after broadcasting it: the restarted gateway finds the stored
-// transaction (or the one already on chain), a retried request (same Idempotency-Key) returns
-// the same refund, each callback arrives once, and the ledger reconciles with the chain.
+// A merchant refund, of part of a payment or of all of it (no amount), is sent exactly once
+// although the gateway sending it is killed with -9 right after signing it, or right after
+// broadcasting it: the restarted gateway finds the stored transaction (or the one already on
+// chain), a retried request (same Idempotency-Key) returns the same refund, each callback is
+// recorded once, and the ledger reconciles with the chain.
 
 const SEED_PASSPHRASE = "merchant-refund-crash";
 const WAIT = { timeout: 120_000, interval: 200 };
@@ -73,12 +74,21 @@ afterAll(async () => {
   await chain?.stop();
 });
 
+// Of a payment of 10: 4 (6 stays), or everything (no amount in the request).
+const CASES = [
+  { name: "partial", request: { amount: "4" }, refunded: "4", left: "6" },
+  { name: "full", request: {}, refunded: "10", left: "0" },
+] as const;
+const RUNS = CASES.flatMap((c) =>
+  (["after-sign", "after-broadcast"] as const).map((point) => ({ ...c, point })),
+);
+
 describe("a merchant refund across kill -9", { timeout: 600_000 }, () => {
-  for (const point of ["after-sign", "after-broadcast"] as const) {
-    it(`killed ${point.replace("-", " ")}: sent exactly once`, async () => {
+  for (const { name, request, refunded, left, point } of RUNS) {
+    it(`${name}, killed ${point.replace("-", " ")}: sent exactly once`, async () => {
       // A seed per test: each test's database starts deposit indexes again, so a shared seed would
       // give this test's intent the previous test's deposit address.
-      const passphrase = `${SEED_PASSPHRASE}-${point}`;
+      const passphrase = `${SEED_PASSPHRASE}-${name}-${point}`;
       const wallets = createWallets(mnemonicToSeedSync(TEST_MNEMONIC, passphrase));
       await createTestClient({
         mode: "anvil",
@@ -200,18 +210,18 @@ describe("a merchant refund across kill -9", { timeout: 600_000 }, () => {
           });
           exited.then((signal) => reject(new Error(`the child exited (${signal}) before serving`)));
         });
-        const request = { amount: "4" };
         const first = await fetch(`${intentUrl(childUrl)}/refund`, {
           method: "POST",
-          headers: { ...headers, "Idempotency-Key": `crash-${point}` },
+          headers: { ...headers, "Idempotency-Key": `crash-${name}-${point}` },
           body: JSON.stringify(request),
         });
         const accepted = ((await first.json()) as any).data as {
           refund_id: string;
           status: string;
+          amount: string;
         };
         expect(first.status).toBe(200);
-        expect(accepted.status).toBe("pending");
+        expect(accepted).toMatchObject({ status: "pending", amount: refunded });
         expect(await exited).toBe("SIGKILL");
 
         // 3. Restarted: the same request again, then the refund goes out once.
@@ -226,10 +236,13 @@ describe("a merchant refund across kill -9", { timeout: 600_000 }, () => {
         gw = await inProcess(database);
         const retried = await fetch(`${intentUrl(gw.url)}/refund`, {
           method: "POST",
-          headers: { ...headers, "Idempotency-Key": `crash-${point}` },
+          headers: { ...headers, "Idempotency-Key": `crash-${name}-${point}` },
           body: JSON.stringify(request),
         });
-        expect(((await retried.json()) as any).data.refund_id).toBe(accepted.refund_id);
+        expect(((await retried.json()) as any).data).toMatchObject({
+          refund_id: accepted.refund_id,
+          amount: refunded,
+        });
         const done = await vi.waitFor(async () => {
           const res = await fetch(`${intentUrl((gw as Gateway).url)}/refunds`, { headers });
           const list = ((await res.json()) as any).data;
@@ -237,10 +250,15 @@ describe("a merchant refund across kill -9", { timeout: 600_000 }, () => {
           return list;
         }, WAIT);
         expect(done.items).toHaveLength(1);
-        expect(done.items[0].tx_hash).toBe(stored.tx_hash);
-        expect(done.refundable_amount).toBe("6");
-        expect(await balance(chain.payerAddress)).toBe(payerBefore + units("4"));
-        expect(await balance(intent.payment_address)).toBe(units("6"));
+        expect(done.items[0]).toMatchObject({
+          refund_id: accepted.refund_id,
+          amount: refunded,
+          status: "confirmed",
+          tx_hash: stored.tx_hash,
+        });
+        expect(done.refundable_amount).toBe(left);
+        expect(await balance(chain.payerAddress)).toBe(payerBefore + units(refunded));
+        expect(await balance(intent.payment_address)).toBe(units(left));
         const out = await publicClient.getContractEvents({
           address: chain.tokenAddress,
           abi: erc20Abi,
@@ -249,8 +267,9 @@ describe("a merchant refund across kill -9", { timeout: 600_000 }, () => {
           fromBlock: 0n,
         });
         expect(out.map((l) => [l.args.to, l.args.value])).toEqual([
-          [getAddress(chain.payerAddress), units("4")],
+          [getAddress(chain.payerAddress), units(refunded)],
         ]);
+        expect(out[0]?.transactionHash).toBe(stored.tx_hash);
         expect(
           await database.db
             .selectFrom("chain_txs")
@@ -281,6 +300,39 @@ describe("a merchant refund across kill -9", { timeout: 600_000 }, () => {
           "refund.sent",
           "refund.confirmed",
         ]);
+        expect(events[2]).toMatchObject({
+          received_amount: "10",
+          refund: {
+            refund_id: accepted.refund_id,
+            kind: "merchant",
+            amount: refunded,
+            tx_hash: stored.tx_hash,
+            status: "confirmed",
+          },
+        });
+        // The gateway recorded each event once, whichever process sent the refund.
+        const recorded = await database.db
+          .selectFrom("callback_events")
+          .select("body")
+          .where("payment_intent_id", "=", intent.payment_intent_id)
+          .orderBy("position")
+          .execute();
+        expect(recorded.map((r) => JSON.parse(r.body).event_id)).toEqual(
+          events.map((c) => c.event_id),
+        );
+        if (left === "0") {
+          // Nothing is left to refund.
+          const more = await fetch(`${intentUrl(gw.url)}/refund`, {
+            method: "POST",
+            headers: { ...headers, "Idempotency-Key": `more-${name}-${point}` },
+            body: JSON.stringify({ amount: "0.1" }),
+          });
+          expect(more.status).toBe(409);
+          expect(await more.json()).toMatchObject({
+            code: 4070,
+            data: { refundable_amount: "0" },
+          });
+        }
 
         const report = await vi.waitFor(async () => {
           const r = await (gw as Gateway).services.reconciler.reconcile({
@@ -293,8 +345,8 @@ describe("a merchant refund across kill -9", { timeout: 600_000 }, () => {
         expect(
           report.intents.find((i) => i.payment_intent_id === intent.payment_intent_id),
         ).toMatchObject({
-          refunded: units("4").toString(),
-          held: units("6").toString(),
+          refunded: units(refunded).toString(),
+          held: units(left).toString(),
           problems: [],
         });
       } finally {
