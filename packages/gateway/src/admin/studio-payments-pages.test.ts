@@ -23,10 +23,10 @@ let paid: Intent;
 let open: Intent;
 let payTx: string;
 
-async function create(body: Record<string, unknown>): Promise<Intent> {
+async function create(body: Record<string, unknown>, tenant = shop): Promise<Intent> {
   const res = await fetch(`${gw.url}/v1/studio/api/payment/intent`, {
     method: "POST",
-    headers: { "content-type": "application/json", "x-studio-api-key": shop.apiKey },
+    headers: { "content-type": "application/json", "x-studio-api-key": tenant.apiKey },
     body: JSON.stringify({ fiat_currency: "USD", ...body }),
   });
   expect(res.status).toBe(200);
@@ -184,6 +184,29 @@ describe("payments", { timeout: 120_000 }, () => {
     await page.goto(`${gw.url}/studio/orgs/${shop.orgId}/callbacks`);
     await page.getByRole("heading", { name: "Deliveries" }).waitFor();
     expect(await page.getByRole("heading", { name: "Send a test event" }).count()).toBe(0);
+    await page.context().close();
+  });
+
+  it("shows another organisation's intent as not found, which the API answers 404", async () => {
+    const other = await gw.createTenant({ chain: "local", name: "Other Shop" });
+    const theirs = await create({ fiat_amount: "5" }, other);
+    const page = await openStudio(browser, gw.url, {
+      client: owner,
+      path: `/orgs/${shop.orgId}/payments`,
+    });
+    // The member's own organisation in the URL, the other one's intent id: the page's own request.
+    const url = `/v1/admin/orgs/${shop.orgId}/payments/${theirs.payment_intent_id}`;
+    const answered = page.waitForResponse((r) => new URL(r.url()).pathname === url);
+    await page.goto(`${gw.url}/studio/orgs/${shop.orgId}/payments/${theirs.payment_intent_id}`);
+    const answer = await answered;
+    expect(answer.status()).toBe(404);
+    expect(await answer.json()).toMatchObject({ code: 4006 });
+    await page.getByRole("heading", { name: "Page not found" }).waitFor();
+    await page.getByText(`payment intent ${theirs.payment_intent_id} not found`).waitFor();
+    // Nothing of the intent shows, and there is nothing to try again.
+    expect(await page.getByText(theirs.payment_address).count()).toBe(0);
+    expect(await page.getByRole("button", { name: "Try again" }).count()).toBe(0);
+    await expectAccessible(page, "another organisation's payment");
     await page.context().close();
   });
 });

@@ -87,31 +87,3 @@ export async function unwrap<T>(
   if (data === undefined) throw await errorOf(response);
   return data.data;
 }
-
-/**
- * An untyped call, for a route that is not in schema.d.ts yet (a backend branch not merged):
- * the same credentials, CSRF token and errors as `api`. Switch to `api` once it is generated.
- */
-export async function request<T>(
-  method: "GET" | "POST" | "PUT" | "PATCH" | "DELETE",
-  path: string,
-  options: { query?: Record<string, unknown>; body?: unknown } = {},
-): Promise<T> {
-  const url = new URL(path, window.location.origin);
-  for (const [key, value] of Object.entries(options.query ?? {})) {
-    if (value === undefined || value === null || value === "") continue;
-    for (const v of Array.isArray(value) ? value : [value]) url.searchParams.append(key, String(v));
-  }
-  const headers: Record<string, string> = { accept: "application/json" };
-  if (options.body !== undefined) headers["content-type"] = "application/json";
-  if (!SAFE_METHODS.has(method) && csrfToken) headers["x-csrf-token"] = csrfToken;
-  const response = await fetch(url, {
-    method,
-    headers,
-    credentials: "same-origin",
-    ...(options.body === undefined ? {} : { body: JSON.stringify(options.body) }),
-  });
-  if (!response.ok) throw await errorOf(response);
-  const body = (await response.json()) as { data: T };
-  return body.data;
-}

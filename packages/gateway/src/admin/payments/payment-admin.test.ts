@@ -1,6 +1,9 @@
 import { createHmac } from "node:crypto";
 import { parse } from "csv-parse/sync";
 import { sql } from "kysely";
+import { type Address, createTestClient, http, parseEther } from "viem";
+import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
+import { anvil } from "viem/chains";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { type CallbackReceiver, startCallbackReceiver } from "../../testing/callback-receiver.ts";
 import { chainOn, type Intent, pay } from "../../testing/lifecycle-shop.ts";
@@ -346,6 +349,96 @@ describe("overview", () => {
       data: { field: "days" },
     });
   });
+
+  it("warns of a hot wallet with tokens and no gas, then of a withdrawal not mined for 15 minutes", async () => {
+    // An organisation of its own: its hot wallet and transactions are the only ones in its alerts.
+    const t = await gw.createTenant({ chain: "local" });
+    const member = await signInAs(gw, { orgId: t.orgId, role: "owner" });
+    const read = async () => {
+      const res = await member.request("GET", path("/overview", t.orgId));
+      expect(res.status, res.text).toBe(200);
+      return res.body.data as {
+        balances: { kind: string; chain_id: string; address: Address; amount: string | null }[];
+        alerts: { kind: string; message: string; link?: string }[];
+      };
+    };
+    const first = await read();
+    const hot = first.balances.find((b) => b.kind === "hot" && b.chain_id === "local");
+    expect(hot?.amount).toBe("0");
+    const address = hot?.address as Address;
+    // No tokens and no native coin: nothing to send, so no gas to miss.
+    expect(first.alerts).toEqual([]);
+
+    await pay(chain, address, "5");
+    expect(await chain.publicClient.getBalance({ address })).toBe(0n);
+    expect((await read()).alerts).toEqual([
+      {
+        kind: "gas_low",
+        message: `the hot wallet ${address} has no native coin on local to pay for withdrawals`,
+        since: expect.any(String),
+        link: "treasury",
+      },
+    ]);
+
+    const anvilClient = createTestClient({
+      mode: "anvil",
+      chain: anvil,
+      transport: http(chain.chain.rpcUrl),
+    });
+    await anvilClient.setBalance({ address, value: parseEther("1") });
+    expect((await read()).alerts).toEqual([]);
+
+    // A withdrawal through the transfer API: signed and broadcast, not mined until the test mines.
+    const res = await fetch(`${gw.url}/v1/studio/api/asset_pro/transfer`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "x-studio-api-key": t.apiKey },
+      body: JSON.stringify({
+        chain_id: "local",
+        contract_address: chain.chain.tokenAddress,
+        amount: "1",
+        wallet_address: privateKeyToAccount(generatePrivateKey()).address,
+      }),
+    });
+    const sent = (await res.json()) as { code: number; data: { id: string; tx_hash: string } };
+    expect(sent.code, JSON.stringify(sent)).toBe(0);
+    const tx = await gw.database.db
+      .selectFrom("chain_txs")
+      .select(["id", "state", "tx_hash"])
+      .where("tx_hash", "=", sent.data.tx_hash)
+      .executeTakeFirstOrThrow();
+    expect(["signed", "broadcast"]).toContain(tx.state);
+    // Just sent: not stuck yet.
+    expect((await read()).alerts).toEqual([]);
+
+    // The overview has no clock to move, so the transaction is made 16 minutes older instead;
+    // it is still really unmined (the chain mines only when the test says).
+    await gw.database.db
+      .updateTable("chain_txs")
+      .set({ created_at: sql`created_at - interval '16 minutes'` })
+      .where("id", "=", tx.id)
+      .execute();
+    expect((await read()).alerts).toEqual([
+      {
+        kind: "transfer_stuck",
+        message: `a payout transaction (${tx.tx_hash}) has not been mined`,
+        since: expect.any(String),
+      },
+    ]);
+
+    // Mined and confirmed: the alert goes.
+    await expect
+      .poll(async () => {
+        await chain.mine();
+        const row = await gw.database.db
+          .selectFrom("chain_txs")
+          .select("state")
+          .where("id", "=", tx.id)
+          .executeTakeFirstOrThrow();
+        return row.state;
+      }, WAIT)
+      .toBe("confirmed");
+    expect((await read()).alerts).toEqual([]);
+  }, 120_000);
 });
 
 describe("exports", () => {

@@ -1,26 +1,15 @@
 import { keepPreviousData, useQuery } from "@tanstack/react-query";
 import { useState } from "react";
-import { request } from "../../api/client.ts";
+import { api, unwrap } from "../../api/client.ts";
+import type { components } from "../../api/schema";
 import { useOrg } from "../../api/session.ts";
 import { type ColumnDef, DataTable, Pagination } from "../../components/data-table.tsx";
 import { Card, PageHeader } from "../../components/ui.tsx";
 import { formatDateTime } from "../../format.ts";
 import { useI18n } from "../../i18n/index.tsx";
-import type { Page } from "../page-types.ts";
 import { AuditChanges } from "./audit-changes.tsx";
 
-// GET /v1/admin/orgs/{orgId}/audit (admin/audit-routes.ts).
-export interface AuditEntry {
-  id: string;
-  org_id: number | null;
-  actor: string;
-  action: string;
-  target: string | null;
-  before: unknown;
-  after: unknown;
-  ip: string | null;
-  created_at: string;
-}
+export type AuditEntry = components["schemas"]["StudioAuditEntry"];
 
 /** /studio/orgs/<id>/audit: every change made through Studio, the admin API or the CLI. */
 export function AuditPage() {
@@ -30,9 +19,14 @@ export function AuditPage() {
   const log = useQuery({
     queryKey: ["org", org.id, "audit", pageNumber],
     queryFn: () =>
-      request<Page<AuditEntry>>("GET", `/v1/admin/orgs/${org.id}/audit`, {
-        query: { page_number: pageNumber, page_size: 25 },
-      }),
+      unwrap(
+        api.GET("/v1/admin/orgs/{orgId}/audit", {
+          params: {
+            path: { orgId: String(org.id) },
+            query: { page_number: pageNumber, page_size: 25 },
+          },
+        }),
+      ),
     placeholderData: keepPreviousData,
   });
   const columns: ColumnDef<AuditEntry>[] = [

@@ -1,6 +1,7 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { type FormEvent, useState } from "react";
-import { request } from "../../api/client.ts";
+import { api, unwrap } from "../../api/client.ts";
+import type { components } from "../../api/schema";
 import { useOrg } from "../../api/session.ts";
 import { type ColumnDef, DataTable } from "../../components/data-table.tsx";
 import { ConfirmButton, ModalDialog } from "../../components/dialog.tsx";
@@ -10,17 +11,7 @@ import { formatAmount, formatDateTime } from "../../format.ts";
 import { useI18n } from "../../i18n/index.tsx";
 import { SecretOnce } from "./secret-once.tsx";
 
-// GET/POST/PATCH/DELETE /v1/admin/orgs/{orgId}/keys (organizations/developer-routes.ts).
-interface ApiKey {
-  id: number;
-  name: string;
-  prefix: string;
-  created_at: string;
-  last_used_at: string | null;
-  revoked_at: string | null;
-  max_transfer_amount: string | null;
-  daily_transfer_cap: string | null;
-}
+type ApiKey = components["schemas"]["AdminApiKey"];
 
 const keysKey = (orgId: number) => ["org", orgId, "keys"] as const;
 /** "" in a limit field means no limit. */
@@ -31,7 +22,10 @@ export function ApiKeysCard() {
   const org = useOrg();
   const keys = useQuery({
     queryKey: keysKey(org.id),
-    queryFn: () => request<ApiKey[]>("GET", `/v1/admin/orgs/${org.id}/keys`),
+    queryFn: () =>
+      unwrap(
+        api.GET("/v1/admin/orgs/{orgId}/keys", { params: { path: { orgId: String(org.id) } } }),
+      ),
   });
   const columns: ColumnDef<ApiKey>[] = [
     {
@@ -119,14 +113,17 @@ function CreateKeyDialog() {
   const [cap, setCap] = useState("");
   const create = useMutation({
     mutationFn: () =>
-      request<ApiKey & { secret: string }>("POST", `/v1/admin/orgs/${org.id}/keys`, {
-        body: {
-          name,
-          ...(org.can("limits:write")
-            ? { max_transfer_amount: limitValue(max), daily_transfer_cap: limitValue(cap) }
-            : {}),
-        },
-      }),
+      unwrap(
+        api.POST("/v1/admin/orgs/{orgId}/keys", {
+          params: { path: { orgId: String(org.id) } },
+          body: {
+            name,
+            ...(org.can("limits:write")
+              ? { max_transfer_amount: limitValue(max), daily_transfer_cap: limitValue(cap) }
+              : {}),
+          },
+        }),
+      ),
     onSuccess: () => queryClient.invalidateQueries({ queryKey: keysKey(org.id) }),
   });
   const reset = () => {
@@ -207,7 +204,12 @@ function KeyActions({ apiKey: k }: { apiKey: ApiKey }) {
   const queryClient = useQueryClient();
   const refresh = () => queryClient.invalidateQueries({ queryKey: keysKey(org.id) });
   const revoke = useMutation({
-    mutationFn: () => request("DELETE", `/v1/admin/orgs/${org.id}/keys/${k.id}`),
+    mutationFn: () =>
+      unwrap(
+        api.DELETE("/v1/admin/orgs/{orgId}/keys/{keyId}", {
+          params: { path: { orgId: String(org.id), keyId: String(k.id) } },
+        }),
+      ),
     onSuccess: refresh,
   });
   return (
@@ -235,19 +237,22 @@ function EditKeyDialog({ apiKey: k }: { apiKey: ApiKey }) {
   const [cap, setCap] = useState(k.daily_transfer_cap ?? "");
   const save = useMutation({
     mutationFn: () =>
-      request<ApiKey>("PATCH", `/v1/admin/orgs/${org.id}/keys/${k.id}`, {
-        body: {
-          name,
-          ...(org.can("limits:write")
-            ? {
-                limits: {
-                  max_transfer_amount: limitValue(max),
-                  daily_transfer_cap: limitValue(cap),
-                },
-              }
-            : {}),
-        },
-      }),
+      unwrap(
+        api.PATCH("/v1/admin/orgs/{orgId}/keys/{keyId}", {
+          params: { path: { orgId: String(org.id), keyId: String(k.id) } },
+          body: {
+            name,
+            ...(org.can("limits:write")
+              ? {
+                  limits: {
+                    max_transfer_amount: limitValue(max),
+                    daily_transfer_cap: limitValue(cap),
+                  },
+                }
+              : {}),
+          },
+        }),
+      ),
     onSuccess: () => queryClient.invalidateQueries({ queryKey: keysKey(org.id) }),
   });
   const fields = ["name", "limits.max_transfer_amount", "limits.daily_transfer_cap"];

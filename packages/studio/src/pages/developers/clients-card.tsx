@@ -1,6 +1,7 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
-import { ApiError, request } from "../../api/client.ts";
+import { ApiError, api, unwrap } from "../../api/client.ts";
+import type { components } from "../../api/schema";
 import { useOrg } from "../../api/session.ts";
 import { type ColumnDef, DataTable } from "../../components/data-table.tsx";
 import { ModalDialog } from "../../components/dialog.tsx";
@@ -10,14 +11,7 @@ import { Button, Card, errorMessage, Notice, TextField } from "../../components/
 import { formatDateTime } from "../../format.ts";
 import { useI18n } from "../../i18n/index.tsx";
 
-// GET/POST/PATCH /v1/admin/orgs/{orgId}/clients (organizations/developer-routes.ts).
-interface Client {
-  client_id: string;
-  name: string;
-  allowed_origins: string[];
-  allowed_callback_hosts: string[];
-  created_at: string;
-}
+type Client = components["schemas"]["AdminClient"];
 
 const clientsKey = (orgId: number) => ["org", orgId, "clients"] as const;
 
@@ -26,7 +20,10 @@ export function ClientsCard() {
   const org = useOrg();
   const clients = useQuery({
     queryKey: clientsKey(org.id),
-    queryFn: () => request<Client[]>("GET", `/v1/admin/orgs/${org.id}/clients`),
+    queryFn: () =>
+      unwrap(
+        api.GET("/v1/admin/orgs/{orgId}/clients", { params: { path: { orgId: String(org.id) } } }),
+      ),
   });
   const columns: ColumnDef<Client>[] = [
     {
@@ -116,8 +113,18 @@ function ClientDialog({ client }: { client?: Client }) {
     mutationFn: () => {
       const body = { name, allowed_origins: lines(origins), allowed_callback_hosts: lines(hosts) };
       return client
-        ? request<Client>("PATCH", `/v1/admin/orgs/${org.id}/clients/${client.client_id}`, { body })
-        : request<Client>("POST", `/v1/admin/orgs/${org.id}/clients`, { body });
+        ? unwrap(
+            api.PATCH("/v1/admin/orgs/{orgId}/clients/{clientId}", {
+              params: { path: { orgId: String(org.id), clientId: client.client_id } },
+              body,
+            }),
+          )
+        : unwrap(
+            api.POST("/v1/admin/orgs/{orgId}/clients", {
+              params: { path: { orgId: String(org.id) } },
+              body,
+            }),
+          );
     },
     onSuccess: () => queryClient.invalidateQueries({ queryKey: clientsKey(org.id) }),
   });

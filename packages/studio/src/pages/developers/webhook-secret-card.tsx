@@ -1,5 +1,5 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { request } from "../../api/client.ts";
+import { api, unwrap } from "../../api/client.ts";
 import { useOrg } from "../../api/session.ts";
 import { ModalDialog } from "../../components/dialog.tsx";
 import {
@@ -14,12 +14,6 @@ import { formatDateTime } from "../../format.ts";
 import { useI18n } from "../../i18n/index.tsx";
 import { SecretOnce } from "./secret-once.tsx";
 
-// GET /v1/admin/orgs/{orgId}/webhook-secret and POST .../rotate (organizations/developer-routes.ts).
-interface WebhookSecretInfo {
-  created_at: string;
-  previous_expires_at: string | null;
-}
-
 const secretKey = (orgId: number) => ["org", orgId, "webhook-secret"] as const;
 
 export function WebhookSecretCard() {
@@ -27,7 +21,12 @@ export function WebhookSecretCard() {
   const org = useOrg();
   const info = useQuery({
     queryKey: secretKey(org.id),
-    queryFn: () => request<WebhookSecretInfo>("GET", `/v1/admin/orgs/${org.id}/webhook-secret`),
+    queryFn: () =>
+      unwrap(
+        api.GET("/v1/admin/orgs/{orgId}/webhook-secret", {
+          params: { path: { orgId: String(org.id) } },
+        }),
+      ),
   });
   return (
     <Card
@@ -62,9 +61,10 @@ function RotateDialog() {
   const queryClient = useQueryClient();
   const rotate = useMutation({
     mutationFn: () =>
-      request<{ secret: string; previous_valid_until: string }>(
-        "POST",
-        `/v1/admin/orgs/${org.id}/webhook-secret/rotate`,
+      unwrap(
+        api.POST("/v1/admin/orgs/{orgId}/webhook-secret/rotate", {
+          params: { path: { orgId: String(org.id) } },
+        }),
       ),
     onSuccess: () => queryClient.invalidateQueries({ queryKey: secretKey(org.id) }),
   });

@@ -1,7 +1,7 @@
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { Link } from "@tanstack/react-router";
 import { type FormEvent, useState } from "react";
-import { request } from "../../api/client.ts";
+import { api, unwrap } from "../../api/client.ts";
 import type { components } from "../../api/schema";
 import { useOrg } from "../../api/session.ts";
 import { Checkbox } from "../../components/checkbox.tsx";
@@ -21,21 +21,8 @@ import {
 } from "../../components/ui.tsx";
 import { formatDateTime, formatFiat } from "../../format.ts";
 import { useI18n } from "../../i18n/index.tsx";
-import type { Page } from "../page-types.ts";
 
-// /v1/admin/orgs/{orgId}/payment-links (payments/links/payment-link-routes.ts).
-interface PaymentLink {
-  id: string;
-  url: string;
-  fiat_amount: string;
-  fiat_currency: string;
-  description: string;
-  reusable: boolean;
-  active: boolean;
-  uses: number;
-  intent_id: string | null;
-  created_at: string;
-}
+type PaymentLink = components["schemas"]["AdminPaymentLink"];
 
 // The currencies the quote knows (payments/quote.ts, through the OpenAPI document's enum).
 const CURRENCIES = [
@@ -68,9 +55,14 @@ export function PaymentLinksPage() {
   const links = useQuery({
     queryKey: [...linksKey(org.id), pageNumber],
     queryFn: () =>
-      request<Page<PaymentLink>>("GET", `/v1/admin/orgs/${org.id}/payment-links`, {
-        query: { page_number: pageNumber, page_size: 20 },
-      }),
+      unwrap(
+        api.GET("/v1/admin/orgs/{orgId}/payment-links", {
+          params: {
+            path: { orgId: String(org.id) },
+            query: { page_number: pageNumber, page_size: 20 },
+          },
+        }),
+      ),
     placeholderData: keepPreviousData,
   });
   const columns: ColumnDef<PaymentLink>[] = [
@@ -181,9 +173,12 @@ function Deactivate({ link }: { link: PaymentLink }) {
   const queryClient = useQueryClient();
   const off = useMutation({
     mutationFn: () =>
-      request("PATCH", `/v1/admin/orgs/${org.id}/payment-links/${link.id}`, {
-        body: { active: false },
-      }),
+      unwrap(
+        api.PATCH("/v1/admin/orgs/{orgId}/payment-links/{linkId}", {
+          params: { path: { orgId: String(org.id), linkId: link.id } },
+          body: { active: false },
+        }),
+      ),
     onSuccess: () => queryClient.invalidateQueries({ queryKey: linksKey(org.id) }),
   });
   return (
@@ -209,9 +204,12 @@ function CreateLinkDialog() {
   const [reusable, setReusable] = useState(true);
   const create = useMutation({
     mutationFn: () =>
-      request<PaymentLink>("POST", `/v1/admin/orgs/${org.id}/payment-links`, {
-        body: { fiat_amount: amount, fiat_currency: currency, description, reusable },
-      }),
+      unwrap(
+        api.POST("/v1/admin/orgs/{orgId}/payment-links", {
+          params: { path: { orgId: String(org.id) } },
+          body: { fiat_amount: amount, fiat_currency: currency, description, reusable },
+        }),
+      ),
     onSuccess: () => queryClient.invalidateQueries({ queryKey: linksKey(org.id) }),
   });
   const reset = () => {

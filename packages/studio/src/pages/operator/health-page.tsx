@@ -1,5 +1,5 @@
 import { useQuery } from "@tanstack/react-query";
-import { request } from "../../api/client.ts";
+import { api, unwrap } from "../../api/client.ts";
 import { TableWrap } from "../../components/data-table.tsx";
 import { Address } from "../../components/tx-link.tsx";
 import { Badge, Card, DetailList, PageHeader, QueryState } from "../../components/ui.tsx";
@@ -7,35 +7,12 @@ import { formatAmount, formatDateTime } from "../../format.ts";
 import { useI18n } from "../../i18n/index.tsx";
 import { LedgerCard } from "./ledger-card.tsx";
 
-// GET /v1/admin/operator/health (admin/operator-routes.ts).
-interface Health {
-  chains: {
-    chain_id: string;
-    head: number | null;
-    processed: number | null;
-    lag: number | null;
-    ready: boolean;
-    problem: "not_followed" | "stalled" | "lagging" | null;
-    message: string | null;
-    rpc_urls: { host: string; up: boolean }[];
-  }[];
-  callbacks: { due: number; oldest_due_at: string | null; failing_endpoints: number };
-  transactions: { pending: number; stuck: number };
-  wallets: {
-    chain_id: string;
-    role: "gas" | "fee";
-    address: string;
-    native_balance: string | null;
-    low: boolean;
-  }[];
-}
-
 /** /studio/operator/health: chains, callback queue, transactions, the gas and fee wallets. */
 export function HealthPage() {
   const { t, language } = useI18n();
   const health = useQuery({
     queryKey: ["operator", "health"],
-    queryFn: () => request<Health>("GET", "/v1/admin/operator/health"),
+    queryFn: () => unwrap(api.GET("/v1/admin/operator/health")),
     refetchInterval: 10_000,
   });
   return (

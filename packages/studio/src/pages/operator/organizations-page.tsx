@@ -1,7 +1,8 @@
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { Link } from "@tanstack/react-router";
 import { type FormEvent, useState } from "react";
-import { request } from "../../api/client.ts";
+import { api, unwrap } from "../../api/client.ts";
+import type { components } from "../../api/schema";
 import { type ColumnDef, DataTable, Pagination } from "../../components/data-table.tsx";
 import { ConfirmButton, ModalDialog } from "../../components/dialog.tsx";
 import { DialogActions, otherError } from "../../components/dialog-actions.tsx";
@@ -18,19 +19,8 @@ import {
 import { formatDateTime } from "../../format.ts";
 import { useI18n } from "../../i18n/index.tsx";
 import { SecretOnce } from "../developers/secret-once.tsx";
-import type { Page } from "../page-types.ts";
 
-// /v1/admin/operator/organizations (admin/operator-routes.ts).
-interface Organization {
-  id: number;
-  name: string;
-  default_chain_id: string;
-  default_token_symbol: string;
-  fee_bps: number;
-  suspended_at: string | null;
-  members: number;
-  created_at: string;
-}
+type Organization = components["schemas"]["OperatorOrganization"];
 
 const orgsKey = ["operator", "organizations"] as const;
 
@@ -41,9 +31,11 @@ export function OrganizationsPage() {
   const orgs = useQuery({
     queryKey: [...orgsKey, pageNumber],
     queryFn: () =>
-      request<Page<Organization>>("GET", "/v1/admin/operator/organizations", {
-        query: { page_number: pageNumber, page_size: 25 },
-      }),
+      unwrap(
+        api.GET("/v1/admin/operator/organizations", {
+          params: { query: { page_number: pageNumber, page_size: 25 } },
+        }),
+      ),
     placeholderData: keepPreviousData,
   });
   const columns: ColumnDef<Organization>[] = [
@@ -119,10 +111,15 @@ export function OrganizationsPage() {
   );
 }
 
-/** "1.5" -> 150 basis points; anything else goes to the API as it is, which names the field. */
-function bps(percentText: string): number | string {
+/**
+ * "1.5" -> 150 basis points; anything else goes to the API as it is, which names the field (typed
+ * as the number the API expects, which only the API decides).
+ */
+function bps(percentText: string): number {
   const n = Number(percentText);
-  return percentText.trim() !== "" && Number.isFinite(n) ? Math.round(n * 100) : percentText;
+  return percentText.trim() !== "" && Number.isFinite(n)
+    ? Math.round(n * 100)
+    : (percentText as unknown as number);
 }
 
 function CreateOrgDialog() {
@@ -135,10 +132,8 @@ function CreateOrgDialog() {
   const [ownerEmail, setOwnerEmail] = useState("");
   const create = useMutation({
     mutationFn: () =>
-      request<{ organization: Organization; invitation: { url: string; expires_at: string } }>(
-        "POST",
-        "/v1/admin/operator/organizations",
-        {
+      unwrap(
+        api.POST("/v1/admin/operator/organizations", {
           body: {
             name,
             default_chain_id: chain,
@@ -146,7 +141,7 @@ function CreateOrgDialog() {
             owner_email: ownerEmail,
             ...(fee.trim() === "" ? {} : { fee_bps: bps(fee) }),
           },
-        },
+        }),
       ),
     onSuccess: async () => {
       await queryClient.invalidateQueries({ queryKey: orgsKey });
@@ -254,9 +249,12 @@ function EditOrgDialog({ org }: { org: Organization }) {
   const [fee, setFee] = useState(String(org.fee_bps / 100));
   const save = useMutation({
     mutationFn: () =>
-      request("PATCH", `/v1/admin/operator/organizations/${org.id}`, {
-        body: { name, fee_bps: bps(fee) },
-      }),
+      unwrap(
+        api.PATCH("/v1/admin/operator/organizations/{orgId}", {
+          params: { path: { orgId: String(org.id) } },
+          body: { name, fee_bps: bps(fee) },
+        }),
+      ),
     onSuccess: () => queryClient.invalidateQueries({ queryKey: orgsKey }),
   });
   const general =
@@ -306,9 +304,12 @@ function SuspendButton({ org }: { org: Organization }) {
   const suspend = !org.suspended_at;
   const toggle = useMutation({
     mutationFn: () =>
-      request("PATCH", `/v1/admin/operator/organizations/${org.id}`, {
-        body: { suspended: suspend },
-      }),
+      unwrap(
+        api.PATCH("/v1/admin/operator/organizations/{orgId}", {
+          params: { path: { orgId: String(org.id) } },
+          body: { suspended: suspend },
+        }),
+      ),
     onSuccess: () => queryClient.invalidateQueries({ queryKey: orgsKey }),
   });
   return (

@@ -1,6 +1,6 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { getRouteApi, Link } from "@tanstack/react-router";
-import { api, unwrap } from "../../api/client.ts";
+import { ApiError, api, unwrap } from "../../api/client.ts";
 import type { components } from "../../api/schema";
 import { useOrg } from "../../api/session.ts";
 import { type ColumnDef, DataTable } from "../../components/data-table.tsx";
@@ -59,7 +59,12 @@ export function PaymentDetailPage() {
           ← {t("detailBack")}
         </Link>
       </p>
-      <QueryState query={detail}>{(d) => <DetailBody detail={d} />}</QueryState>
+      {detail.error instanceof ApiError && detail.error.status === 404 ? (
+        // Not this organisation's intent (or none at all): nothing to retry.
+        <PageHeader title={t("notFoundTitle")} description={detail.error.message} />
+      ) : (
+        <QueryState query={detail}>{(d) => <DetailBody detail={d} />}</QueryState>
+      )}
     </div>
   );
 }

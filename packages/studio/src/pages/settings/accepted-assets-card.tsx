@@ -1,6 +1,6 @@
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
-import { request } from "../../api/client.ts";
+import { api, unwrap } from "../../api/client.ts";
 import { useOrg } from "../../api/session.ts";
 import { otherError } from "../../components/dialog-actions.tsx";
 import { Button, Card, Notice, TextField } from "../../components/ui.tsx";
@@ -26,17 +26,20 @@ export function AcceptedAssetsCard({
   const [text, setText] = useState(pairs(settings).join(", "));
   const save = useMutation({
     mutationFn: () =>
-      request<OrgSettings>("PATCH", `/v1/admin/orgs/${org.id}/settings`, {
-        body: {
-          accepted_assets: text
-            .split(/[\s,]+/)
-            .filter((p) => p !== "")
-            .map((p) => {
-              const [chain_id = "", symbol = ""] = p.split("/");
-              return { chain_id, symbol };
-            }),
-        },
-      }),
+      unwrap(
+        api.PATCH("/v1/admin/orgs/{orgId}/settings", {
+          params: { path: { orgId: String(org.id) } },
+          body: {
+            accepted_assets: text
+              .split(/[\s,]+/)
+              .filter((p) => p !== "")
+              .map((p) => {
+                const [chain_id = "", symbol = ""] = p.split("/");
+                return { chain_id, symbol };
+              }),
+          },
+        }),
+      ),
     onSuccess: (saved) => {
       queryClient.setQueryData(settingsQuery(org.id).queryKey, saved);
       setText(pairs(saved).join(", "));

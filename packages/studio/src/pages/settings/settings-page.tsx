@@ -1,6 +1,6 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { type FormEvent, useState } from "react";
-import { request } from "../../api/client.ts";
+import { api, unwrap } from "../../api/client.ts";
 import { useOrg } from "../../api/session.ts";
 import { otherError } from "../../components/dialog-actions.tsx";
 import {
@@ -55,16 +55,19 @@ function GeneralAndBranding({ settings, canWrite }: { settings: OrgSettings; can
   const [accent, setAccent] = useState(settings.branding.accent_color ?? "");
   const save = useMutation({
     mutationFn: () =>
-      request<OrgSettings>("PATCH", `/v1/admin/orgs/${org.id}/settings`, {
-        body: {
-          name,
-          branding: {
-            display_name: displayName.trim() || null,
-            ...(logoChanged ? { logo_url: logoUrl || null } : {}),
-            accent_color: accent.trim() || null,
+      unwrap(
+        api.PATCH("/v1/admin/orgs/{orgId}/settings", {
+          params: { path: { orgId: String(org.id) } },
+          body: {
+            name,
+            branding: {
+              display_name: displayName.trim() || null,
+              ...(logoChanged ? { logo_url: logoUrl || null } : {}),
+              accent_color: accent.trim() || null,
+            },
           },
-        },
-      }),
+        }),
+      ),
     onSuccess: async (saved) => {
       setLogoChanged(false);
       queryClient.setQueryData(settingsQuery(org.id).queryKey, saved);
@@ -275,13 +278,16 @@ function LimitsCard({ limits, canWrite }: { limits: OrgLimits; canWrite: boolean
   const value = (v: string) => (v.trim() === "" ? null : v.trim());
   const save = useMutation({
     mutationFn: () =>
-      request<OrgLimits>("PATCH", `/v1/admin/orgs/${org.id}/limits`, {
-        body: {
-          max_transfer_amount: value(max),
-          daily_transfer_cap: value(cap),
-          withdrawal_approval_threshold: value(threshold),
-        },
-      }),
+      unwrap(
+        api.PATCH("/v1/admin/orgs/{orgId}/limits", {
+          params: { path: { orgId: String(org.id) } },
+          body: {
+            max_transfer_amount: value(max),
+            daily_transfer_cap: value(cap),
+            withdrawal_approval_threshold: value(threshold),
+          },
+        }),
+      ),
     onSuccess: (saved) => queryClient.setQueryData(limitsQuery(org.id).queryKey, saved),
   });
   const fields = ["max_transfer_amount", "daily_transfer_cap", "withdrawal_approval_threshold"];

@@ -1,6 +1,7 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { type FormEvent, useState } from "react";
-import { request } from "../../api/client.ts";
+import { api, unwrap } from "../../api/client.ts";
+import type { components } from "../../api/schema";
 import { type Role, useOrg, useSession } from "../../api/session.ts";
 import { type ColumnDef, DataTable } from "../../components/data-table.tsx";
 import { ConfirmButton, ModalDialog } from "../../components/dialog.tsx";
@@ -20,23 +21,8 @@ import { formatDateTime } from "../../format.ts";
 import { useI18n } from "../../i18n/index.tsx";
 import { SecretOnce } from "../developers/secret-once.tsx";
 
-// /v1/admin/orgs/{orgId}/members and /invitations (admin/team-routes.ts).
-interface Member {
-  user_id: number;
-  email: string;
-  name: string;
-  role: Role;
-  totp_enabled: boolean;
-  created_at: string;
-}
-
-interface Invitation {
-  id: string;
-  email: string;
-  role: Role;
-  created_at: string;
-  expires_at: string;
-}
+type Member = components["schemas"]["StudioMember"];
+type Invitation = components["schemas"]["StudioInvitation"];
 
 const ROLES = ["owner", "admin", "developer", "viewer"] as const satisfies readonly Role[];
 const membersKey = (orgId: number) => ["org", orgId, "members"] as const;
@@ -50,11 +36,19 @@ export function TeamPage() {
   const canWrite = org.can("team:write");
   const members = useQuery({
     queryKey: membersKey(org.id),
-    queryFn: () => request<Member[]>("GET", `/v1/admin/orgs/${org.id}/members`),
+    queryFn: () =>
+      unwrap(
+        api.GET("/v1/admin/orgs/{orgId}/members", { params: { path: { orgId: String(org.id) } } }),
+      ),
   });
   const invitations = useQuery({
     queryKey: invitationsKey(org.id),
-    queryFn: () => request<Invitation[]>("GET", `/v1/admin/orgs/${org.id}/invitations`),
+    queryFn: () =>
+      unwrap(
+        api.GET("/v1/admin/orgs/{orgId}/invitations", {
+          params: { path: { orgId: String(org.id) } },
+        }),
+      ),
     enabled: canWrite,
   });
 
@@ -162,7 +156,12 @@ function RoleSelect({ member }: { member: Member }) {
   const queryClient = useQueryClient();
   const change = useMutation({
     mutationFn: (role: Role) =>
-      request("PATCH", `/v1/admin/orgs/${org.id}/members/${member.user_id}`, { body: { role } }),
+      unwrap(
+        api.PATCH("/v1/admin/orgs/{orgId}/members/{userId}", {
+          params: { path: { orgId: String(org.id), userId: String(member.user_id) } },
+          body: { role },
+        }),
+      ),
     onSettled: () => queryClient.invalidateQueries({ queryKey: membersKey(org.id) }),
   });
   return (
@@ -185,7 +184,12 @@ function RemoveMember({ member }: { member: Member }) {
   const org = useOrg();
   const queryClient = useQueryClient();
   const remove = useMutation({
-    mutationFn: () => request("DELETE", `/v1/admin/orgs/${org.id}/members/${member.user_id}`),
+    mutationFn: () =>
+      unwrap(
+        api.DELETE("/v1/admin/orgs/{orgId}/members/{userId}", {
+          params: { path: { orgId: String(org.id), userId: String(member.user_id) } },
+        }),
+      ),
     onSuccess: () => queryClient.invalidateQueries({ queryKey: membersKey(org.id) }),
   });
   return (
@@ -206,7 +210,12 @@ function RevokeInvitation({ invitation }: { invitation: Invitation }) {
   const org = useOrg();
   const queryClient = useQueryClient();
   const revoke = useMutation({
-    mutationFn: () => request("DELETE", `/v1/admin/orgs/${org.id}/invitations/${invitation.id}`),
+    mutationFn: () =>
+      unwrap(
+        api.DELETE("/v1/admin/orgs/{orgId}/invitations/{id}", {
+          params: { path: { orgId: String(org.id), id: invitation.id } },
+        }),
+      ),
     onSuccess: () => queryClient.invalidateQueries({ queryKey: invitationsKey(org.id) }),
   });
   return (
@@ -230,10 +239,11 @@ function InviteDialog() {
   const [role, setRole] = useState<Role>("developer");
   const invite = useMutation({
     mutationFn: () =>
-      request<{ url: string; expires_at: string; email: string }>(
-        "POST",
-        `/v1/admin/orgs/${org.id}/invitations`,
-        { body: { email, role } },
+      unwrap(
+        api.POST("/v1/admin/orgs/{orgId}/invitations", {
+          params: { path: { orgId: String(org.id) } },
+          body: { email, role },
+        }),
       ),
     onSuccess: () => queryClient.invalidateQueries({ queryKey: invitationsKey(org.id) }),
   });

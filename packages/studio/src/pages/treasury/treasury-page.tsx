@@ -1,7 +1,8 @@
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { Link } from "@tanstack/react-router";
 import { useState } from "react";
-import { request } from "../../api/client.ts";
+import { api, unwrap } from "../../api/client.ts";
+import type { components } from "../../api/schema";
 import { useOrg, useSession } from "../../api/session.ts";
 import { type ColumnDef, DataTable, Pagination, TableWrap } from "../../components/data-table.tsx";
 import { ModalDialog } from "../../components/dialog.tsx";
@@ -22,45 +23,11 @@ import {
 } from "../../components/ui.tsx";
 import { formatAmount, formatDateTime } from "../../format.ts";
 import { useI18n } from "../../i18n/index.tsx";
-import type { Page } from "../page-types.ts";
 
-// The shapes of GET /v1/admin/orgs/{orgId}/treasury (treasury/treasury-routes.ts).
-type CollectionState = "waiting_treasury" | "pending" | "submitted" | "confirmed" | "failed";
-
-interface Collection {
-  payment_intent_id: string;
-  chain_id: string;
-  symbol: string;
-  amount: string | null;
-  fee: string | null;
-  state: CollectionState;
-  treasury_address: string | null;
-  tx_hash: string | null;
-  fee_tx_hash: string | null;
-  explorer_url: string | null;
-  error: string | null;
-  created_at: string;
-}
-
-interface HotWallet {
-  chain_id: string;
-  address: string;
-  native_balance: string | null;
-  balances: {
-    symbol: string;
-    contract_address: string;
-    balance: string | null;
-    in_flight: string;
-  }[];
-  error: string | null;
-}
-
-interface Treasury {
-  treasury_address: string | null;
-  fee_bps: number;
-  hot_wallets: HotWallet[];
-  collections: Page<Collection>;
-}
+type Treasury = components["schemas"]["Treasury"];
+type HotWallet = Treasury["hot_wallets"][number];
+type Collection = Treasury["collections"]["items"][number];
+type CollectionState = Collection["state"];
 
 const STATE_TONES: Record<CollectionState, Tone> = {
   waiting_treasury: "warning",
@@ -85,9 +52,14 @@ export function TreasuryPage() {
   const treasury = useQuery({
     queryKey: [...treasuryKey(org.id), pageNumber],
     queryFn: () =>
-      request<Treasury>("GET", `/v1/admin/orgs/${org.id}/treasury`, {
-        query: { page_number: pageNumber, page_size: 20 },
-      }),
+      unwrap(
+        api.GET("/v1/admin/orgs/{orgId}/treasury", {
+          params: {
+            path: { orgId: String(org.id) },
+            query: { page_number: pageNumber, page_size: 20 },
+          },
+        }),
+      ),
     placeholderData: keepPreviousData,
   });
 
@@ -258,9 +230,12 @@ function ChangeAddressDialog() {
   const [code, setCode] = useState("");
   const change = useMutation({
     mutationFn: () =>
-      request("PUT", `/v1/admin/orgs/${org.id}/treasury/address`, {
-        body: { address, totp_code: code },
-      }),
+      unwrap(
+        api.PUT("/v1/admin/orgs/{orgId}/treasury/address", {
+          params: { path: { orgId: String(org.id) } },
+          body: { address, totp_code: code },
+        }),
+      ),
     onSuccess: () => queryClient.invalidateQueries({ queryKey: treasuryKey(org.id) }),
   });
   const general =

@@ -1,7 +1,7 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { Link } from "@tanstack/react-router";
 import { type FormEvent, useState } from "react";
-import { request } from "../../api/client.ts";
+import { api, unwrap } from "../../api/client.ts";
 import { useOrg, useSession } from "../../api/session.ts";
 import { ModalDialog } from "../../components/dialog.tsx";
 import { DialogActions, otherError } from "../../components/dialog-actions.tsx";
@@ -16,12 +16,7 @@ import {
 import { formatAmount } from "../../format.ts";
 import { useI18n } from "../../i18n/index.tsx";
 import { settingsQuery } from "../settings/settings-api.ts";
-import {
-  type Withdrawal,
-  type WithdrawalPreview,
-  type WithdrawalRequest,
-  withdrawalsKey,
-} from "./withdrawal-types.ts";
+import { type WithdrawalRequest, withdrawalsKey } from "./withdrawal-types.ts";
 
 const FIELDS = ["chain_id", "token", "amount", "to_address"] as const;
 
@@ -60,19 +55,25 @@ function CreateWithdrawalFlow({ onClose }: { onClose(): void }) {
 
   const preview = useMutation({
     mutationFn: () =>
-      request<WithdrawalPreview>("POST", `/v1/admin/orgs/${org.id}/withdrawals/preview`, {
-        body: values,
-      }),
+      unwrap(
+        api.POST("/v1/admin/orgs/{orgId}/withdrawals/preview", {
+          params: { path: { orgId: String(org.id) } },
+          body: values,
+        }),
+      ),
   });
   const create = useMutation({
     mutationFn: () =>
-      request<Withdrawal>("POST", `/v1/admin/orgs/${org.id}/withdrawals`, {
-        body: {
-          ...values,
-          idempotency_key: idempotencyKey,
-          ...(code === "" ? {} : { totp_code: code }),
-        },
-      }),
+      unwrap(
+        api.POST("/v1/admin/orgs/{orgId}/withdrawals", {
+          params: { path: { orgId: String(org.id) } },
+          body: {
+            ...values,
+            idempotency_key: idempotencyKey,
+            ...(code === "" ? {} : { totp_code: code }),
+          },
+        }),
+      ),
     onSuccess: () => queryClient.invalidateQueries({ queryKey: withdrawalsKey(org.id) }),
   });
 

@@ -1,6 +1,6 @@
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
-import { request } from "../../api/client.ts";
+import { api, unwrap } from "../../api/client.ts";
 import { type CurrentOrg, useOrg, useSession } from "../../api/session.ts";
 import { type ColumnDef, DataTable, Pagination } from "../../components/data-table.tsx";
 import { ModalDialog } from "../../components/dialog.tsx";
@@ -20,7 +20,6 @@ import {
 } from "../../components/ui.tsx";
 import { formatAmount, formatDateTime } from "../../format.ts";
 import { type Translate, useI18n } from "../../i18n/index.tsx";
-import type { Page } from "../page-types.ts";
 import { CreateWithdrawalDialog } from "./create-withdrawal-dialog.tsx";
 import { type Withdrawal, type WithdrawalStatus, withdrawalsKey } from "./withdrawal-types.ts";
 
@@ -49,13 +48,18 @@ export function WithdrawalsPage() {
   const list = useQuery({
     queryKey: [...withdrawalsKey(org.id), status, pageNumber],
     queryFn: () =>
-      request<Page<Withdrawal>>("GET", `/v1/admin/orgs/${org.id}/withdrawals`, {
-        query: {
-          status: status === "all" ? undefined : status,
-          page_number: pageNumber,
-          page_size: 20,
-        },
-      }),
+      unwrap(
+        api.GET("/v1/admin/orgs/{orgId}/withdrawals", {
+          params: {
+            path: { orgId: String(org.id) },
+            query: {
+              ...(status === "all" ? {} : { status }),
+              page_number: pageNumber,
+              page_size: 20,
+            },
+          },
+        }),
+      ),
     placeholderData: keepPreviousData,
     // A sent withdrawal moves to confirmed on its own: follow it while one is in flight.
     refetchInterval: (q) =>
@@ -192,16 +196,22 @@ function ApprovalButtons({ withdrawal: w, org }: { withdrawal: Withdrawal; org: 
   const done = () => queryClient.invalidateQueries({ queryKey: withdrawalsKey(org.id) });
   const approve = useMutation({
     mutationFn: () =>
-      request<Withdrawal>("POST", `/v1/admin/orgs/${org.id}/withdrawals/${w.id}/approve`, {
-        body: code === "" ? {} : { totp_code: code },
-      }),
+      unwrap(
+        api.POST("/v1/admin/orgs/{orgId}/withdrawals/{id}/approve", {
+          params: { path: { orgId: String(org.id), id: w.id } },
+          body: code === "" ? {} : { totp_code: code },
+        }),
+      ),
     onSuccess: done,
   });
   const reject = useMutation({
     mutationFn: () =>
-      request<Withdrawal>("POST", `/v1/admin/orgs/${org.id}/withdrawals/${w.id}/reject`, {
-        body: { reason },
-      }),
+      unwrap(
+        api.POST("/v1/admin/orgs/{orgId}/withdrawals/{id}/reject", {
+          params: { path: { orgId: String(org.id), id: w.id } },
+          body: { reason },
+        }),
+      ),
     onSuccess: done,
   });
   const summary = t("withdrawalsSummary", {
