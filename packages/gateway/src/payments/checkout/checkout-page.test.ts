@@ -129,6 +129,42 @@ function tokenBalance(address: Address): Promise<bigint> {
   });
 }
 
+/**
+ * Gas money for one deposit address. The gateway's gas wallet stays empty all through this file:
+ * funded, it would pay for every deposit address's transfers at once (the paid intents'
+ * collections, and a refund before its test has seen it pending), so a test that wants the
+ * treasury to send its refund gives gas to that intent's deposit address alone.
+ */
+async function giveGas(address: Address): Promise<void> {
+  await createTestClient({ mode: "anvil", chain: anvil, transport: http(chain.rpcUrl) }).setBalance(
+    { address, value: parseEther("1") },
+  );
+}
+
+/**
+ * A refund the treasury sent: a real transaction whose one Transfer moves `amount` USDT from the
+ * intent's deposit address back to the payer, whose balance is `payerBefore` plus that amount.
+ */
+async function expectRefundedOnChain(
+  refundTx: Hex,
+  intent: Intent,
+  amount: string,
+  payerBefore: bigint,
+): Promise<void> {
+  const receipt = await publicClient().getTransactionReceipt({ hash: refundTx });
+  expect(receipt.status).toBe("success");
+  expect(
+    parseEventLogs({ abi: erc20Abi, logs: receipt.logs, eventName: "Transfer" }).map((l) => [
+      l.args.from,
+      l.args.to,
+      l.args.value,
+    ]),
+  ).toEqual([
+    [getAddress(intent.payment_address), getAddress(chain.payerAddress), parseUnits(amount, 6)],
+  ]);
+  expect(await tokenBalance(chain.payerAddress)).toBe(payerBefore + parseUnits(amount, 6));
+}
+
 /** A page on its own loopback origin (the browser refuses public pages framing loopback ones). */
 async function serveHtml(html: string): Promise<{ url: string; close(): Promise<void> }> {
   const server = createServer((_req, res) => {
@@ -413,15 +449,25 @@ describe("end screens after the deadline", () => {
     expect(page.url()).toContain("lang=en");
     await page.getByRole("button", { name: "繁體中文" }).click();
 
-    // Refunds are sent by the refund job; its outcome is written here as that job records it.
-    const refundTx = `0x${"ab".repeat(32)}`;
-    await main.database.db
-      .updateTable("payment_intents")
-      .set({ status: "insufficient_refunded", refund_tx_hash: refundTx, refund_amount: "1000000" })
+    // Still pending: this gateway's gas wallet holds nothing, so the treasury cannot send the
+    // refund. Gas for this deposit address alone: the treasury sends the 1 USDT back on its own
+    // (its retries back off while it cannot, hence the longer bound), and the page, polling,
+    // turns to refunded without a reload.
+    await page.getByRole("heading", { name: "付款金額不足" }).waitFor();
+    expect(await page.locator("main").innerText()).toContain("已收款項的退款處理中。");
+    const payerBefore = await tokenBalance(chain.payerAddress);
+    await giveGas(intent.payment_address);
+    await page.getByText("已退款 1 USDT。").waitFor({ timeout: 120_000 });
+    const refunded = await main.database.db
+      .selectFrom("payment_intents")
+      .select(["status", "refund_tx_hash"])
       .where("id", "=", intent.payment_intent_id)
-      .execute();
-    await page.getByText("已退款 1 USDT。").waitFor({ timeout: 60_000 });
+      .executeTakeFirstOrThrow();
+    expect(refunded.status).toBe("insufficient_refunded");
+    const refundTx = refunded.refund_tx_hash as Hex;
     expect(await page.locator("main").innerText()).toContain(refundTx);
+    expect(await page.locator("main").innerText()).not.toContain("已收款項的退款處理中。");
+    await expectRefundedOnChain(refundTx, intent, "1", payerBefore);
     await saveScreenshot(page, "checkout-refunded-zh-TW");
     await page.context().close();
   });
@@ -609,18 +655,10 @@ describe("the branded checkout", () => {
     await expectAccessible(page, "late, refunding");
     await saveScreenshot(page, "checkout-late-refunding");
 
-    // Gas for this deposit address alone (a funded gas wallet would also send the underpaid
-    // test's refund, which that test records by hand): the treasury sends the refund on chain on
+    // Gas for this deposit address alone (giveGas): the treasury sends the refund on chain on
     // its own, and the page follows it to the end.
     const payerBefore = await tokenBalance(chain.payerAddress);
-    await createTestClient({
-      mode: "anvil",
-      chain: anvil,
-      transport: http(chain.rpcUrl),
-    }).setBalance({
-      address: intent.payment_address,
-      value: parseEther("1"),
-    });
+    await giveGas(intent.payment_address);
     await page
       .getByText(`Refunded ${intent.crypto_amount} USDT to the address it came from.`)
       .waitFor({ timeout: 120_000 });
@@ -633,23 +671,7 @@ describe("the branded checkout", () => {
     ).late_refund_tx_hash as Hex;
     expect(await main_.innerText()).toContain(refundTx);
     // A real transaction: the late amount back to the payer, from the deposit address.
-    const receipt = await publicClient().getTransactionReceipt({ hash: refundTx });
-    expect(
-      parseEventLogs({ abi: erc20Abi, logs: receipt.logs, eventName: "Transfer" }).map((l) => [
-        l.args.from,
-        l.args.to,
-        l.args.value,
-      ]),
-    ).toEqual([
-      [
-        getAddress(intent.payment_address),
-        getAddress(chain.payerAddress),
-        parseUnits(intent.crypto_amount, 6),
-      ],
-    ]);
-    expect(await tokenBalance(chain.payerAddress)).toBe(
-      payerBefore + parseUnits(intent.crypto_amount, 6),
-    );
+    await expectRefundedOnChain(refundTx, intent, intent.crypto_amount, payerBefore);
     expect(await page.getByRole("link", { name: "Back to shop" }).getAttribute("href")).toBe(
       RETURN_URL,
     );
