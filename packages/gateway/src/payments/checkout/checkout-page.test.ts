@@ -420,7 +420,11 @@ describe("end screens after the deadline", () => {
     await shopPage.close();
   });
 
-  it("underpaid, in Traditional Chinese, with live updates by polling: refund pending, then refunded", async () => {
+  // The refund waits up to 120 s for the treasury's backoff after the gas arrives: more than
+  // the default 120 s per test.
+  it("underpaid, in Traditional Chinese, with live updates by polling: refund pending, then refunded", {
+    timeout: 300_000,
+  }, async () => {
     const intent = await createIntent();
     const page = await openPhonePage("zh-TW"); // no ?lang: the browser's language decides
     // No event stream (a proxy that drops it): the page must fall back to polling.
@@ -618,7 +622,10 @@ describe("the branded checkout", () => {
     await page.context().close();
   });
 
-  it("a payment sent after the deadline shows as late, then refunded, live", async () => {
+  // As the underpaid test: the refund's wait is longer than the default test timeout.
+  it("a payment sent after the deadline shows as late, then refunded, live", {
+    timeout: 300_000,
+  }, async () => {
     const intent = await createBrandedIntent();
     const page = await openPage(PHONE, "en-US");
     await page.goto(`${main.url}/pay/${intent.payment_intent_id}`);
