@@ -90,7 +90,7 @@ describe("developers", { timeout: 180_000 }, () => {
     const secret = (await dialog.locator(".secret-value code").textContent()) ?? "";
     expect(secret.length).toBeGreaterThan(20);
     await dialog.getByRole("button", { name: "Copy API key" }).click();
-    await dialog.getByRole("button", { name: "Copied" }).waitFor();
+    await dialog.getByRole("button", { name: "Copied", exact: true }).waitFor();
     expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(secret);
     await expectAccessible(page, "the new key's dialog");
     await saveScreenshot(page, "studio-developers-key-created");
