@@ -1,5 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { envelope, errorResponse, jsonResponse } from "../http/openapi.ts";
+import { refineText } from "../http/well-formed-text.ts";
 
 /** OpenAPI tags of the admin API start with this, so the reference groups them apart. */
 export const ADMIN_TAG = "Admin";
@@ -20,6 +21,15 @@ export const OrgParam = z.object({
     .string()
     .regex(/^[0-9]{1,9}$/, "must be an organisation id")
     .openapi({ param: { name: "orgId", in: "path" }, example: "1" }),
+});
+
+/** An organisation's payment intent: `/v1/admin/orgs/{orgId}/payments/{id}` and below. */
+export const OrgIntentParams = OrgParam.extend({
+  id: z
+    .string()
+    .max(64)
+    .superRefine(refineText)
+    .openapi({ param: { name: "id", in: "path" } }),
 });
 
 /** A route's answers: `schema` in the envelope on 200, and the admin API's errors. */

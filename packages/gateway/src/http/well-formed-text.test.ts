@@ -180,6 +180,29 @@ describe("query parameters and path ids", () => {
     ]);
   });
 
+  // Studio's payment routes: the refunds list answered 500 (found by npm run fuzz).
+  const adminPathCases: [string, string][] = [
+    ["GET", "/payments/{id}"],
+    ["GET", "/payments/{id}/refunds"],
+    ["POST", "/payments/{id}/refunds"],
+  ];
+  it.each(adminPathCases)(
+    "%s /v1/admin/orgs/{orgId}%s with a NUL in the id",
+    async (method, path) => {
+      const owner = await signInAs(f.gateway, { orgId: f.shop.orgId, role: "owner" });
+      const url = `/v1/admin/orgs/${f.shop.orgId}${path.replace("{id}", "a%00b")}`;
+      const r = await owner.request(method, url, {
+        ...(method === "POST" ? { body: { amount: "1" } } : {}),
+        headers: { "idempotency-key": "nul-in-the-id" },
+      });
+      expect([r.status, r.body?.code, r.body?.message], r.text).toEqual([
+        400,
+        4000,
+        "id: must not contain the NUL character (\\u0000)",
+      ]);
+    },
+  );
+
   it("answers the hosted page's unknown id with its 404 page", async () => {
     const r = await f.call("GET", "/pay/a%00b");
     expect(r.status).toBe(404);

@@ -56,7 +56,7 @@ export function checkJsonText(root: unknown, rootField: string): void {
 
 /**
  * Refuses NUL characters and lone surrogates in query parameters (names and values) and in a
- * JSON body. Path parameters are checked by their route's schema (`PathId`), which names them.
+ * JSON body. Path parameters are checked by their route's schema (`refineText`), which names them.
  */
 export const rejectMalformedText: MiddlewareHandler = async (c, next) => {
   if (c.req.url.includes("?")) {

@@ -5,7 +5,13 @@ import { CallbackEvent } from "../../callbacks/schemas.ts";
 import { envelope, errorResponse, jsonResponse, PageQuery, pageOf } from "../../http/openapi.ts";
 import { CALLBACK_URL_MAX_CHARS } from "../../payments/schemas.ts";
 import { validationError } from "../../platform/errors.ts";
-import { ADMIN_TAG, adminErrorResponses, OrgParam, studioSecurity } from "../admin-openapi.ts";
+import {
+  ADMIN_TAG,
+  adminErrorResponses,
+  OrgIntentParams,
+  OrgParam,
+  studioSecurity,
+} from "../admin-openapi.ts";
 import { recordAudit } from "../audit-log.ts";
 import type { StudioEnv } from "../studio-auth.ts";
 import type { StudioContext } from "../studio-context.ts";
@@ -32,12 +38,6 @@ const CALLBACKS_TAG = `${ADMIN_TAG}: Callbacks`;
 const EXPORTS_TAG = `${ADMIN_TAG}: Exports`;
 
 const notFound = { 404: errorResponse("Unknown organisation (4004) or payment intent (4006)") };
-const IntentParams = OrgParam.extend({
-  id: z
-    .string()
-    .max(64)
-    .openapi({ param: { name: "id", in: "path" } }),
-});
 
 const overviewRoute = createRoute({
   method: "get",
@@ -89,7 +89,7 @@ const detailRoute = createRoute({
   tags: [TAG],
   summary: "An intent with its timeline, transfers, refunds, collections, callbacks and events",
   security: studioSecurity,
-  request: { params: IntentParams },
+  request: { params: OrgIntentParams },
   responses: {
     200: jsonResponse(envelope(PaymentDetail), "The intent and everything that happened to it"),
     ...adminErrorResponses,
@@ -103,7 +103,7 @@ const resendRoute = createRoute({
   tags: [TAG],
   summary: "Deliver the intent's latest callback event again",
   security: studioSecurity,
-  request: { params: IntentParams },
+  request: { params: OrgIntentParams },
   responses: {
     200: jsonResponse(envelope(CallbackEvent), "The event, pending again"),
     ...adminErrorResponses,

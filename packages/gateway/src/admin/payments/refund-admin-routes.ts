@@ -1,7 +1,12 @@
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import { envelope, errorResponse, jsonResponse } from "../../http/openapi.ts";
 import { Refund, RefundBody, RefundList } from "../../treasury/merchant-refund-schemas.ts";
-import { ADMIN_TAG, adminErrorResponses, OrgParam, studioSecurity } from "../admin-openapi.ts";
+import {
+  ADMIN_TAG,
+  adminErrorResponses,
+  OrgIntentParams,
+  studioSecurity,
+} from "../admin-openapi.ts";
 import { recordAudit } from "../audit-log.ts";
 import type { StudioEnv } from "../studio-auth.ts";
 import type { StudioContext } from "../studio-context.ts";
@@ -10,12 +15,6 @@ import type { StudioContext } from "../studio-context.ts";
 // (treasury/merchant-refund-service.ts), for an owner or admin, audited.
 
 const TAG = `${ADMIN_TAG}: Payments`;
-const IntentParams = OrgParam.extend({
-  id: z
-    .string()
-    .max(64)
-    .openapi({ param: { name: "id", in: "path" } }),
-});
 const notFound = { 404: errorResponse("Unknown organisation (4004) or payment intent (4006)") };
 
 const listRoute = createRoute({
@@ -24,7 +23,7 @@ const listRoute = createRoute({
   tags: [TAG],
   summary: "The intent's merchant refunds and what is still refundable",
   security: studioSecurity,
-  request: { params: IntentParams },
+  request: { params: OrgIntentParams },
   responses: {
     200: jsonResponse(envelope(RefundList), "The refunds, oldest first"),
     ...adminErrorResponses,
@@ -41,7 +40,7 @@ const createRefundRoute = createRoute({
     "As POST /v1/studio/api/payment/intent/{id}/refund: Idempotency-Key required (Studio sends one per dialog), the same codes.",
   security: studioSecurity,
   request: {
-    params: IntentParams,
+    params: OrgIntentParams,
     headers: z.object({
       "idempotency-key": z.string().optional().openapi({ description: "Required." }),
     }),
