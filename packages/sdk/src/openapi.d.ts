@@ -22,12 +22,6 @@ export interface paths {
                 header?: {
                     /** @description Optional, 1-255 visible ASCII characters (a UUID, say). Within 24 hours the same key and body answer with the first request's result (a replayed answer carries `Idempotent-Replayed: true`, except intent create, which answers with the intent it made: same id and address); the same key with another body is refused (409 / 4018); a retry while the first request is still running is 409 / 4090 with Retry-After. Keys are per organisation (API key), per client (browser) or per Studio user. */
                     "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
-                    /** @description Your client ID (32 hex chars). */
-                    "x-client-id"?: string;
-                    /** @description Your application's origin; must be allowed for browser calls. */
-                    origin?: string;
-                    /** @description Server-side API key. */
-                    "x-studio-api-key"?: string;
                 };
                 path?: never;
                 cookie?: never;
@@ -133,14 +127,7 @@ export interface paths {
         get: {
             parameters: {
                 query?: never;
-                header?: {
-                    /** @description Your client ID (32 hex chars). */
-                    "x-client-id"?: string;
-                    /** @description Your application's origin; must be allowed for browser calls. */
-                    origin?: string;
-                    /** @description Server-side API key. */
-                    "x-studio-api-key"?: string;
-                };
+                header?: never;
                 path: {
                     id: string;
                 };
@@ -240,14 +227,7 @@ export interface paths {
                     /** @description Extension (not in KryptoGO's API): the next_cursor of a previous page; this page starts right after that page's last item, in the same newest-first order. Keyset paging: following next_cursor from the first page visits every intent that existed when the walk began exactly once, whatever is created meanwhile (new intents are newer than the walk's position, so they do not shift it), and a deep page costs what the first does. Not with page_number (other than 1). A cursor that did not come from this endpoint is 400 / 4000. */
                     cursor?: string;
                 };
-                header?: {
-                    /** @description Your client ID (32 hex chars). */
-                    "x-client-id"?: string;
-                    /** @description Your application's origin; must be allowed for browser calls. */
-                    origin?: string;
-                    /** @description Server-side API key. */
-                    "x-studio-api-key"?: string;
-                };
+                header?: never;
                 path?: never;
                 cookie?: never;
             };
@@ -578,14 +558,7 @@ export interface paths {
         get: {
             parameters: {
                 query?: never;
-                header?: {
-                    /** @description Your client ID (32 hex chars). */
-                    "x-client-id"?: string;
-                    /** @description Your application's origin; must be allowed for browser calls. */
-                    origin?: string;
-                    /** @description Server-side API key. */
-                    "x-studio-api-key"?: string;
-                };
+                header?: never;
                 path: {
                     id: string;
                 };
@@ -662,12 +635,6 @@ export interface paths {
                 header?: {
                     /** @description Optional, 1-255 visible ASCII characters (a UUID, say). Within 24 hours the same key and body answer with the first request's result (a replayed answer carries `Idempotent-Replayed: true`, except intent create, which answers with the intent it made: same id and address); the same key with another body is refused (409 / 4018); a retry while the first request is still running is 409 / 4090 with Retry-After. Keys are per organisation (API key), per client (browser) or per Studio user. */
                     "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
-                    /** @description Your client ID (32 hex chars). */
-                    "x-client-id"?: string;
-                    /** @description Your application's origin; must be allowed for browser calls. */
-                    origin?: string;
-                    /** @description Server-side API key. */
-                    "x-studio-api-key"?: string;
                 };
                 path: {
                     id: string;

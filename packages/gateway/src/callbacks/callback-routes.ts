@@ -1,7 +1,6 @@
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AppEnv } from "../http/openapi.ts";
 import {
-  AuthHeaders,
   envelope,
   errorResponse,
   intentNotFoundResponse,
@@ -24,7 +23,7 @@ const listRoute = createRoute({
   tags: ["Callbacks"],
   summary: "List an intent's callback events and their delivery attempts",
   description: "Requires X-STUDIO-API-KEY. Oldest event first, each with every attempt.",
-  request: { headers: AuthHeaders, params: IntentIdParam },
+  request: { params: IntentIdParam },
   responses: {
     200: jsonResponse(envelope(CallbackEventList), "The intent's callback events"),
     ...errors,
@@ -38,7 +37,7 @@ const resendRoute = createRoute({
   summary: "Deliver the intent's latest callback event again",
   description:
     "Requires X-STUDIO-API-KEY. The same event id and body, delivered now and retried on the usual schedule.",
-  request: { headers: AuthHeaders, params: IntentIdParam },
+  request: { params: IntentIdParam },
   responses: {
     200: jsonResponse(envelope(CallbackEvent), "The event, pending again"),
     ...errors,

@@ -227,15 +227,21 @@ export function createApp(deps: AppDependencies) {
     idempotency: deps.idempotency,
   });
 
+  // The credentials are documented here, once, and checked by authenticate: declaring them
+  // on each route as well had hono validate every request's headers with zod, about a sixth
+  // of a get's CPU (docs/decisions.md, "the get path without header validation").
   app.openAPIRegistry.registerComponent("securitySchemes", "ApiKey", {
     type: "apiKey",
     in: "header",
     name: "X-STUDIO-API-KEY",
+    description: "Server-side API key. Never send it from a browser.",
   });
   app.openAPIRegistry.registerComponent("securitySchemes", "ClientId", {
     type: "apiKey",
     in: "header",
     name: "X-Client-ID",
+    description:
+      "Your client ID (32 hex characters). From a browser, with an Origin the client allows; from a server, optional beside the API key (it must belong to the key's organization).",
   });
   documentBodyRefusals(app.openAPIRegistry);
   documentIdempotencyKey(app.openAPIRegistry);

@@ -51,15 +51,6 @@ export function pageOf<T extends z.ZodType>(item: T) {
   });
 }
 
-export const AuthHeaders = z.object({
-  "x-client-id": z.string().optional().openapi({ description: "Your client ID (32 hex chars)." }),
-  origin: z
-    .string()
-    .optional()
-    .openapi({ description: "Your application's origin; must be allowed for browser calls." }),
-  "x-studio-api-key": z.string().optional().openapi({ description: "Server-side API key." }),
-});
-
 /** An OpenAPI response whose body is JSON of `schema`. */
 export function jsonResponse<T extends z.ZodType>(schema: T, description: string) {
   return { description, content: { "application/json": { schema } } };

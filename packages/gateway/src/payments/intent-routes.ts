@@ -1,7 +1,6 @@
 import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
 import {
   type AppEnv,
-  AuthHeaders,
   envelope,
   errorResponse,
   errorResponses,
@@ -25,7 +24,6 @@ const createIntentRoute = createRoute({
   description:
     "From a server: X-STUDIO-API-KEY (X-Client-ID optional, must belong to the key's organization). From a browser: X-Client-ID and an allowed Origin.",
   request: {
-    headers: AuthHeaders,
     body: { required: true, content: { "application/json": { schema: CreatePaymentIntentBody } } },
   },
   responses: {
@@ -43,7 +41,7 @@ const getIntentRoute = createRoute({
   path: "/v1/studio/api/payment/intent/{id}",
   tags: ["Payment intents"],
   summary: "Get payment intent",
-  request: { headers: AuthHeaders, params: IntentIdParam },
+  request: { params: IntentIdParam },
   responses: {
     200: jsonResponse(envelope(PaymentIntent), "The payment intent"),
     ...errorResponses,
@@ -57,7 +55,7 @@ const listIntentsRoute = createRoute({
   tags: ["Payment intents"],
   summary: "List payment intents for organization",
   description: "Requires X-STUDIO-API-KEY. Newest first.",
-  request: { headers: AuthHeaders, query: ListPaymentIntentsQuery },
+  request: { query: ListPaymentIntentsQuery },
   responses: {
     200: jsonResponse(envelope(PaymentIntentList), "A page of payment intents"),
     ...errorResponses,
