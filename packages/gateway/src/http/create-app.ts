@@ -11,7 +11,8 @@ import { registerStudioPage } from "../admin/studio-page-routes.ts";
 import { registerCallbackRoutes } from "../callbacks/callback-routes.ts";
 import type { CallbackService } from "../callbacks/callback-service.ts";
 import type { Metrics } from "../observability/metrics.ts";
-import { httpMetrics, registerMetricsRoute } from "../observability/metrics-routes.ts";
+import { registerMetricsRoute } from "../observability/metrics-routes.ts";
+import { observeRequests } from "../observability/request-observer.ts";
 import type { CheckoutLogos } from "../organizations/checkout-logos.ts";
 import type { TenancyService } from "../organizations/tenancy-service.ts";
 import { registerCheckoutRoutes } from "../payments/checkout/checkout-routes.ts";
@@ -81,24 +82,7 @@ export function createApp(deps: AppDependencies) {
   // else replaced by a UUID; the response carries it, and so does every line logged through
   // c.get("log") while handling the request.
   app.use("*", requestId({ limitLength: 128 }));
-  app.use("*", async (c, next) => {
-    c.set("log", log.child({ request_id: c.get("requestId") }));
-    await next();
-  });
-  app.use("*", httpMetrics(deps.metrics));
-  app.use("*", async (c, next) => {
-    const started = performance.now();
-    await next();
-    c.get("log").debug(
-      {
-        method: c.req.method,
-        path: c.req.path,
-        status: c.res.status,
-        ms: Math.round(performance.now() - started),
-      },
-      "request",
-    );
-  });
+  app.use("*", observeRequests(deps.metrics, log));
 
   // CORS. A preflight carries no client id, so it is answered for an Origin that some client
   // allows; the real request is checked against its own client's allowlist by authenticate, and

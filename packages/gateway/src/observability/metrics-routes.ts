@@ -1,27 +1,8 @@
-import type { Context, Hono, MiddlewareHandler } from "hono";
+import type { Context, Hono } from "hono";
 import { bearerAuth } from "hono/bearer-auth";
-import { matchedRoutes } from "hono/route";
 import type { AppEnv } from "../http/openapi.ts";
 import { ErrorCode } from "../platform/errors.ts";
 import type { Metrics } from "./metrics.ts";
-
-/**
- * Times every request into stablegate_http_request_duration_seconds, labelled with the route
- * PATTERN that answered (`/v1/studio/api/payment/intent/:id`), never the raw path: ids in paths
- * would make a series per intent. Requests no route matched count under the pattern of the
- * middleware that answered them ("*", "/v1/*"), so the label set stays the app's routes.
- */
-export function httpMetrics(metrics: Metrics): MiddlewareHandler {
-  return async (c, next) => {
-    const end = metrics.httpDuration.startTimer();
-    try {
-      await next();
-    } finally {
-      const route = matchedRoutes(c)[c.req.routeIndex]?.path ?? "(none)";
-      end({ method: c.req.method, route, status: String(c.res.status) });
-    }
-  };
-}
 
 const metricsTokenRequired = {
   code: ErrorCode.metricsTokenInvalid,
