@@ -212,8 +212,8 @@ export function createApp(deps: AppDependencies) {
   });
 
   // The credentials are documented here, once, and checked by authenticate: declaring them
-  // on each route as well had hono validate every request's headers with zod, about a sixth
-  // of a get's CPU (docs/decisions.md, "the get path without header validation").
+  // on each route as well had hono validate every request's headers with zod, about a tenth
+  // of a get's CPU (docs/decisions.md, "the credentials are documented once").
   app.openAPIRegistry.registerComponent("securitySchemes", "ApiKey", {
     type: "apiKey",
     in: "header",
