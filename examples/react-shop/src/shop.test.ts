@@ -65,18 +65,6 @@ beforeAll(async () => {
     startSandbox(config, createLogger({ level: "silent", pretty: false })),
     ensureCheckoutBuilt({ quiet: true }),
   ]);
-  const shopPorts = {} as Record<ReactVersion, number>;
-  for (const react of REACT_VERSIONS) {
-    shopPorts[react] = await freePort();
-    shopUrls[react] = `http://127.0.0.1:${shopPorts[react]}`;
-  }
-
-  // What a developer does once: allow the shop's origin for the sandbox client.
-  await sandbox.gateway.services.tenancy.setAllowedOrigins(sandbox.file.client_id, [
-    sandbox.file.origin,
-    ...Object.values(shopUrls),
-  ]);
-
   // The environment wins over data/sandbox.json and any .env file a developer keeps here.
   process.env.VITE_STABLEGATE_CLIENT_ID = sandbox.file.client_id;
   process.env.VITE_STABLEGATE_BASE_URL = sandbox.file.api_base_url;
@@ -90,15 +78,25 @@ beforeAll(async () => {
     // Read by vite.config.ts when the config loads, i.e. in build().
     process.env.REACT_VERSION = react;
     await build({ ...inline, build: { outDir, emptyOutDir: true } });
-    servers.push(
-      await preview({
-        ...inline,
-        build: { outDir },
-        preview: { host: "127.0.0.1", port: shopPorts[react], strictPort: true },
-      }),
-    );
+    // Port 0: the system's free port, taken at once (a port picked before the builds could be
+    // taken by another process meanwhile, as the PostgreSQL suite beside this one did once).
+    const server = await preview({
+      ...inline,
+      build: { outDir },
+      preview: { host: "127.0.0.1", port: 0, strictPort: true },
+    });
+    servers.push(server);
+    const address = server.httpServer.address();
+    if (address === null || typeof address === "string") throw new Error("the shop is not on TCP");
+    shopUrls[react] = `http://127.0.0.1:${address.port}`;
   }
   delete process.env.REACT_VERSION;
+
+  // What a developer does once: allow the shop's origin for the sandbox client.
+  await sandbox.gateway.services.tenancy.setAllowedOrigins(sandbox.file.client_id, [
+    sandbox.file.origin,
+    ...Object.values(shopUrls),
+  ]);
   browser = await launchBrowser();
 }, 360_000);
 

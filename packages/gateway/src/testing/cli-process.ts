@@ -178,13 +178,27 @@ export async function exitWithin(proc: CliProcess, timeoutMs: number): Promise<C
   }
 }
 
+/**
+ * A port for a server a test starts a little later (a CLI process, anvil), one that nothing else
+ * takes meanwhile: drawn at random below Linux's ephemeral range (32768-60999), which both the
+ * client side of every TCP connection and every `listen(0)` draw from, and checked free by
+ * binding it. A port from `listen(0)` itself was taken once by another process between the check
+ * and the test's own bind, when two suites ran side by side (.ci/run).
+ */
 export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const address = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  if (address === null || typeof address === "string") throw new Error("no port");
-  return address.port;
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    const server = createServer();
+    const bound = await new Promise<boolean>((resolve) => {
+      server.once("error", () => resolve(false));
+      server.listen(port, "127.0.0.1", () => resolve(true));
+    });
+    if (bound) {
+      await new Promise((resolve) => server.close(resolve));
+      return port;
+    }
+  }
+  throw new Error("no free port between 20000 and 32000 after 50 tries");
 }
 
 /** True when something accepts TCP connections on 127.0.0.1:port. */
