@@ -129,6 +129,14 @@ export function createPostgresNotifications(url: string, schema: string): Notifi
   let closed = false;
   let retryMs = 100;
   let retryTimer: NodeJS.Timeout | undefined;
+  // LISTEN and UNLISTEN one after another: services start listening at once, and pg queues a
+  // query sent while another runs only with a deprecation warning (an error in pg 9).
+  let inFlight: Promise<unknown> = Promise.resolve();
+  function send(c: pg.Client, text: string): Promise<unknown> {
+    const sent = inFlight.then(() => c.query(text));
+    inFlight = sent.catch(() => {});
+    return sent;
+  }
 
   async function open(): Promise<pg.Client> {
     const c = new pg.Client({ connectionString: url });
@@ -188,14 +196,14 @@ export function createPostgresNotifications(url: string, schema: string): Notifi
       const first = listeners.add(channel, handler);
       try {
         const c = client ?? (await connect());
-        if (first) await c.query(`listen ${channel}`);
+        if (first) await send(c, `listen ${channel}`);
       } catch (err) {
         listeners.remove(channel, handler);
         throw err;
       }
       return async () => {
         if (listeners.remove(channel, handler)) {
-          await client?.query(`unlisten ${channel}`).catch(() => {});
+          if (client) await send(client, `unlisten ${channel}`).catch(() => {});
         }
       };
     },
