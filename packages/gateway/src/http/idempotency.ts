@@ -41,8 +41,7 @@ export function idempotencyLayer<E extends { Variables: object }>(options: {
     if (c.req.method !== "POST") return next();
     const key = c.req.header("idempotency-key");
     if (key === undefined) return next();
-    const path = c.req.path;
-    if (HANDLED_BY_THE_ROUTE.some((p) => p.test(path))) return next();
+    if (HANDLED_BY_THE_ROUTE.some((p) => p.test(c.req.path))) return next();
     const scope = options.scopeOf(c);
     if (scope === undefined) return next();
     validateIdempotencyKey(key);
@@ -56,13 +55,15 @@ export function idempotencyLayer<E extends { Variables: object }>(options: {
     } catch {
       // not JSON: the route's validator answers it
     }
-    const search = new URL(c.req.url).search;
+    // The path as sent, still percent-encoded: Hono's c.req.path is decoded, and a decoded
+    // %00 cannot be stored in a text column (the route answers such an id 400 afterwards).
+    const { pathname, search } = new URL(c.req.url);
     const request = {
       scope,
       key,
       method: c.req.method,
-      path: path + search,
-      requestHash: requestHash(c.req.method, path + search, body),
+      path: pathname + search,
+      requestHash: requestHash(c.req.method, pathname + search, body),
     };
     const claim = await store.claim(request);
     if (claim.kind === "replay") {

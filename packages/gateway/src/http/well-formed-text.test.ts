@@ -203,6 +203,17 @@ describe("query parameters and path ids", () => {
     },
   );
 
+  // The idempotency layer stored the decoded path, NUL and all, before the route refused the
+  // organisation: 500 (found by npm run fuzz).
+  it("POST /v1/admin/orgs/%00/payment-links with an Idempotency-Key: no such organisation", async () => {
+    const owner = await signInAs(f.gateway, { orgId: f.shop.orgId, role: "owner" });
+    const r = await owner.request("POST", "/v1/admin/orgs/%00/payment-links", {
+      body: { fiat_amount: "300.0", fiat_currency: "TWD", reusable: false },
+      headers: { "idempotency-key": "nul-in-the-org" },
+    });
+    expect([r.status, r.body?.code], r.text).toEqual([404, 4004]);
+  });
+
   it("answers the hosted page's unknown id with its 404 page", async () => {
     const r = await f.call("GET", "/pay/a%00b");
     expect(r.status).toBe(404);
