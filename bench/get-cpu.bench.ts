@@ -7,8 +7,10 @@
  *
  * The baseline is a bare Hono app on the same database handle answering
  * `select * from payment_intents where id = $1` in the envelope: the same row, table and driver,
- * without the gateway's middleware, authentication and wire mapping. Rounds alternate
- * gateway and baseline.
+ * without the gateway's middleware, authentication and wire mapping. It is measured twice: sent
+ * as a plain query (what a bare app does), and as a named prepared statement (what the gateway's
+ * hot statements are on PostgreSQL, platform/database/prepared-statements.ts; on PGlite the two
+ * are the same). Rounds alternate gateway and baselines.
  *
  *   npm run bench:get                                          (PGlite in a temp dir)
  *   DATABASE_URL=postgres://... npm run bench:get              (schema bench_*, dropped at the end)
@@ -19,9 +21,10 @@ import { createRequire } from "node:module";
 import type { AddressInfo } from "node:net";
 import { type ServerType, serve } from "@hono/node-server";
 import { Hono } from "hono";
-import { sql } from "kysely";
+import { CompiledQuery, sql } from "kysely";
 import { pino } from "pino";
 import { startGateway } from "../packages/gateway/src/gateway.ts";
+import { prepareStatement } from "../packages/gateway/src/platform/database/prepared-statements.ts";
 import { openBenchDatabase } from "./bench-database.ts";
 import { benchGatewayConfig } from "./bench-gateway-config.ts";
 import { envDatabaseUrl, envNumber } from "./env-settings.ts";
@@ -121,9 +124,17 @@ async function main(): Promise<void> {
         select * from payment_intents where id = ${c.req.param("id")}`.execute(db);
       return rows[0] ? c.json({ code: 0, data: rows[0] }) : c.json({ code: 4006 }, 404);
     });
+    const PREPARED = "select * from payment_intents where id = $1";
+    prepareStatement(PREPARED);
+    baseline.get("/prepared/:id", async (c) => {
+      const { rows } = await db.executeQuery(CompiledQuery.raw(PREPARED, [c.req.param("id")]));
+      return rows[0] ? c.json({ code: 0, data: rows[0] }) : c.json({ code: 4006 }, 404);
+    });
     const server = await listen(baseline);
     addCleanup("close baseline server", () => new Promise((r) => server.close(() => r(null))));
-    const baselineUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/baseline/${id}`;
+    const baselineBase = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const baselineUrl = `${baselineBase}/baseline/${id}`;
+    const preparedUrl = `${baselineBase}/prepared/${id}`;
     const gatewayUrl = `${gateway.url}/v1/studio/api/payment/intent/${id}`;
 
     printRunHeader("Stablegate GET intent: process CPU per request", cmd, label, [
@@ -132,39 +143,48 @@ async function main(): Promise<void> {
     // Warm both (JIT, connection pool, caches) before measuring.
     await loadFrom(gatewayUrl, auth, 2);
     await loadFrom(baselineUrl, {}, 2);
+    await loadFrom(preparedUrl, {}, 2);
     const rows = [
       [
         "round",
-        "gateway us/req",
-        "baseline us/req",
-        "CPU ratio",
-        "gateway req/s",
-        "baseline req/s",
-        "req/s ratio",
+        "side",
+        "us/req",
+        "req/s",
+        "p99 ms",
+        "CPU: this / gateway",
+        "req/s: gateway / this",
       ],
     ];
-    const ratios: number[] = [];
-    const rpsRatios: number[] = [];
+    const ratios = { plain: [] as number[], prepared: [] as number[] };
+    const rpsRatios = { plain: [] as number[], prepared: [] as number[] };
     for (let round = 1; round <= ROUNDS; round++) {
       const g = await measure(gatewayUrl, auth);
-      const b = await measure(baselineUrl, {});
-      ratios.push(b.cpuUsPerRequest / g.cpuUsPerRequest);
-      rpsRatios.push(g.rps / b.rps);
-      rows.push([
-        String(round),
-        fmt(g.cpuUsPerRequest),
-        fmt(b.cpuUsPerRequest),
-        `${fmt(b.cpuUsPerRequest / g.cpuUsPerRequest, 2)}x`,
-        fmt(g.rps),
-        fmt(b.rps),
-        `${fmt(g.rps / b.rps, 2)}x`,
-      ]);
+      const sides = {
+        plain: await measure(baselineUrl, {}),
+        prepared: await measure(preparedUrl, {}),
+      };
+      rows.push([String(round), "gateway", fmt(g.cpuUsPerRequest), fmt(g.rps), fmt(g.p99), "", ""]);
+      for (const [side, b] of Object.entries(sides) as [keyof typeof sides, Measured][]) {
+        ratios[side].push(b.cpuUsPerRequest / g.cpuUsPerRequest);
+        rpsRatios[side].push(g.rps / b.rps);
+        rows.push([
+          "",
+          `bare SELECT, ${side}`,
+          fmt(b.cpuUsPerRequest),
+          fmt(b.rps),
+          fmt(b.p99),
+          `${fmt(b.cpuUsPerRequest / g.cpuUsPerRequest, 2)}x`,
+          `${fmt(g.rps / b.rps, 2)}x`,
+        ]);
+      }
     }
-    console.log(table(rows, 1));
+    console.log(table(rows, 2));
     console.log("");
-    console.log(
-      `median of ${ROUNDS} rounds: CPU ratio (baseline's CPU per request / the gateway's) ${fmt(median(ratios), 2)}x, req/s ratio ${fmt(median(rpsRatios), 2)}x`,
-    );
+    for (const side of ["plain", "prepared"] as const) {
+      console.log(
+        `median of ${ROUNDS} rounds against the bare SELECT, ${side}: CPU ratio (its CPU per request / the gateway's) ${fmt(median(ratios[side]), 2)}x, req/s ratio ${fmt(median(rpsRatios[side]), 2)}x`,
+      );
+    }
   });
   process.exit(ok ? 0 : 1);
 }

@@ -16,6 +16,7 @@ import {
   type Notifications,
 } from "./notifications.ts";
 import { createPgliteDialect } from "./pglite-dialect.ts";
+import { preparingPool } from "./prepared-statements.ts";
 import type { Database } from "./schema.ts";
 import { SchemaIntrospector } from "./schema-introspector.ts";
 
@@ -84,7 +85,7 @@ export async function createDatabase(options: CreateDatabaseOptions): Promise<Da
     // A pool error on an idle client (server restart) must not crash the process; the next
     // query gets a fresh connection.
     pool.on("error", () => {});
-    const dialect = new PostgresDialect({ pool });
+    const dialect = new PostgresDialect({ pool: preparingPool(pool) });
     dialect.createIntrospector = (db) => new SchemaIntrospector(db, schema);
     db = new Kysely<Database>({ dialect });
     kind = "postgres";

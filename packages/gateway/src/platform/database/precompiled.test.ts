@@ -1,3 +1,4 @@
+import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase } from "../../testing/test-database.ts";
 import type { DatabaseHandle } from "./create-database.ts";
@@ -54,4 +55,32 @@ describe("precompile", () => {
       }),
     ).toThrow(/unused is not a whole parameter/);
   });
+
+  it.skipIf(process.env.DATABASE_URL === undefined)(
+    "is a named prepared statement on PostgreSQL, parsed once per connection, and outlives a column added meanwhile",
+    async () => {
+      const { db } = handle;
+      const byId = precompile(db, (d, a: { id: number }) =>
+        d.selectFrom("organizations").select(["name"]).where("id", "=", a.id).compile(),
+      );
+      const org = await db
+        .insertInto("organizations")
+        .values({ name: "prepared", default_chain_id: "arb", default_token_symbol: "USDT" })
+        .returning("id")
+        .executeTakeFirstOrThrow();
+      // In a transaction: one connection, whose prepared statements the view lists.
+      await db.transaction().execute(async (trx) => {
+        expect(await byId.run(trx, { id: org.id })).toEqual([{ name: "prepared" }]);
+        expect(await byId.run(trx, { id: org.id })).toEqual([{ name: "prepared" }]);
+        const { rows } = await sql<{ name: string }>`
+          select name from pg_prepared_statements
+          where statement = 'select "name" from "organizations" where "id" = $1'`.execute(trx);
+        expect(rows).toEqual([{ name: expect.stringMatching(/^sg_[0-9a-f]{24}$/) }]);
+        // What a migration in another process could do while the statement is prepared.
+        await sql`alter table organizations add column prepared_probe integer`.execute(trx);
+        expect(await byId.run(trx, { id: org.id })).toEqual([{ name: "prepared" }]);
+        await sql`alter table organizations drop column prepared_probe`.execute(trx);
+      });
+    },
+  );
 });

@@ -1,4 +1,5 @@
 import { CompiledQuery, type Kysely } from "kysely";
+import { prepareStatement } from "./prepared-statements.ts";
 
 /** A query compiled once; run() sends it with the run's values in the places of its arguments. */
 export interface Precompiled<DB, Args extends Record<string, unknown>, Row> {
@@ -12,6 +13,7 @@ export interface Precompiled<DB, Args extends Record<string, unknown>, Row> {
  * CPU (npm run bench). Only for queries whose shape does not depend on the values: every argument
  * read must end up as whole parameters (`where("id", "=", args.id)`, an inserted value), which is
  * checked here. The connection has no Kysely plugins, so the compiled SQL is all a query is.
+ * On PostgreSQL it is sent as a named prepared statement (prepared-statements.ts).
  */
 export function precompile<DB, Args extends Record<string, unknown>, Row>(
   db: Kysely<DB>,
@@ -38,6 +40,7 @@ export function precompile<DB, Args extends Record<string, unknown>, Row>(
       throw new Error(`precompile: ${name} is not a whole parameter of ${template.sql}`);
     }
   }
+  prepareStatement(template.sql);
   return {
     async run(executor, args) {
       const parameters = template.parameters.map((p, i) => {
