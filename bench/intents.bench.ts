@@ -1,23 +1,9 @@
-/**
- * Payment-intents API under load, against baselines measured in the same run on the same
- * database handle: a bare Hono app that does one INSERT / one SELECT by primary key on a table of
- * the same width, and one that inserts the intent into a copy of the real table (its indexes,
- * constraints and foreign keys) with its history row, in one statement. The ratios
- * gateway/baseline are the figures to compare between runs; absolute numbers depend on the
- * machine. Create is also run at a fixed rate of half its measured maximum, for its latency
- * under a load it can carry. See docs/benchmarks.md.
- *
- *   npm run bench                                               (PGlite in a temp dir)
- *   DATABASE_URL=postgres://... npm run bench                   (PostgreSQL, schema bench_<random>)
- *   BENCH_DURATION=10 BENCH_CONNECTIONS=10 BENCH_WARMUP=2 npm run bench
- */
-import { randomBytes } from "node:crypto";
 import type { AddressInfo } from "node:net";
 import { performance } from "node:perf_hooks";
 import { type ServerType, serve } from "@hono/node-server";
 import autocannon from "autocannon";
 import { Hono } from "hono";
-import { type Kysely, sql } from "kysely";
+import { sql } from "kysely";
 import { pino } from "pino";
 import { createDepositAddresses } from "../packages/gateway/src/chain/deposit-addresses.ts";
 import { type Gateway, startGateway } from "../packages/gateway/src/gateway.ts";
@@ -27,6 +13,7 @@ import type { Caller } from "../packages/gateway/src/organizations/tenancy-servi
 import { openBenchDatabase } from "./bench-database.ts";
 import { benchGatewayConfig, RATE_LIMITS_OFF } from "./bench-gateway-config.ts";
 import { envDatabaseUrl, envNumber } from "./env-settings.ts";
+import { BASELINE_DDL, createBaseline, REAL_COPY_DDL } from "./intent-baselines.ts";
 import { commandLine, fmt, printRunHeader, table } from "./report.ts";
 import { runWithCleanups } from "./run-with-cleanups.ts";
 
@@ -69,118 +56,6 @@ function readSettings(): Settings {
     warmup: envNumber("BENCH_WARMUP", 2, 0),
     connections: envNumber("BENCH_CONNECTIONS", 10, 1),
   };
-}
-
-// The baseline table has the columns and types of payment_intents but only a primary key: no
-// foreign keys, unique constraints, checks or secondary indexes, no sequence, no history row.
-const BASELINE_DDL = `create table bench_intents (
-  id text primary key,
-  org_id integer not null,
-  client_id text not null,
-  payment_chain_id text not null,
-  payment_address text not null,
-  deposit_index integer not null,
-  token_address text not null,
-  symbol text not null,
-  decimals integer not null,
-  crypto_amount numeric(78, 0) not null,
-  fiat_amount text not null,
-  fiat_currency text not null,
-  rate text not null,
-  rate_source text not null,
-  payment_deadline timestamptz not null,
-  status text not null,
-  payment_tx_hash text,
-  payment_tx_timestamp timestamptz,
-  payer_address text,
-  received_amount numeric(78, 0),
-  refund_tx_hash text,
-  refund_amount numeric(78, 0),
-  aggregated_amount numeric(78, 0),
-  aggregation_tx_hash text,
-  order_data json,
-  callback_url text,
-  group_key text,
-  created_at timestamptz not null default clock_timestamp(),
-  updated_at timestamptz not null default clock_timestamp()
-)`;
-
-// Copies of the real tables: their columns, defaults, checks and indexes (LIKE ... INCLUDING
-// ALL), plus the foreign keys LIKE leaves out. What the gateway's insert maintains, this does.
-const REAL_COPY_DDL = [
-  "create table bench_real_intents (like payment_intents including all)",
-  "alter table bench_real_intents add foreign key (org_id) references organizations(id)",
-  "alter table bench_real_intents add foreign key (client_id) references clients(client_id)",
-  "create table bench_real_history (like payment_intent_status_history including all)",
-  "alter table bench_real_history add foreign key (payment_intent_id) references bench_real_intents(id)",
-];
-
-function createBaseline(db: Kysely<unknown>, owner: { orgId: number; clientId: string }) {
-  let nextIndex = 0;
-
-  /** The gateway's row, into the copy of the real table, with its history row: one statement. */
-  async function insertReal(body: Record<string, unknown>): Promise<Record<string, unknown>> {
-    const id = randomBytes(16).toString("base64url").slice(0, 21);
-    const orderData = body.order_data === undefined ? null : JSON.stringify(body.order_data);
-    const now = new Date();
-    const deadline = new Date(now.getTime() + 1800 * 1000);
-    const { rows } = await sql<Record<string, unknown>>`
-      with intent as (
-        insert into bench_real_intents (id, org_id, client_id, payment_chain_id, payment_address,
-          deposit_index, token_address, symbol, decimals, crypto_amount, fiat_amount,
-          fiat_currency, rate, rate_source, payment_deadline, status, order_data, callback_url,
-          group_key, asset_fixed, created_at, updated_at)
-        values (${id}, ${owner.orgId}, ${owner.clientId}, 'arb',
-          ${`0x${randomBytes(20).toString("hex")}`}, ${nextIndex++},
-          '0xFd086bC7CD5C481DCC9C85ebE478A1C0b69FCbb9', 'USDT', 6, '9230000',
-          ${String(body.fiat_amount)}, ${String(body.fiat_currency)}, '32.5', 'static',
-          ${deadline}, 'pending', ${orderData}, null,
-          ${(body.group_key as string | undefined) ?? null}, false, ${now}, ${now})
-        returning *),
-      history as (
-        insert into bench_real_history (payment_intent_id, from_status, to_status, cause, created_at)
-        select id, null, status, 'bench', created_at from intent)
-      select * from intent`.execute(db);
-    return rows[0] as Record<string, unknown>;
-  }
-
-  async function insert(body: Record<string, unknown>): Promise<Record<string, unknown>> {
-    const id = randomBytes(16).toString("hex");
-    const orderData = body.order_data === undefined ? null : JSON.stringify(body.order_data);
-    const deadline = new Date(Date.now() + 1800 * 1000);
-    const { rows } = await sql<Record<string, unknown>>`
-      insert into bench_intents (id, org_id, client_id, payment_chain_id, payment_address,
-        deposit_index, token_address, symbol, decimals, crypto_amount, fiat_amount, fiat_currency,
-        rate, rate_source, payment_deadline, status, order_data, callback_url, group_key)
-      values (${id}, 1, ${"0".repeat(32)}, 'arb', ${`0x${randomBytes(20).toString("hex")}`},
-        ${nextIndex++}, '0xFd086bC7CD5C481DCC9C85ebE478A1C0b69FCbb9', 'USDT', 6, '9230000',
-        ${String(body.fiat_amount)}, ${String(body.fiat_currency)}, '32.5', 'static',
-        ${deadline}, 'pending', ${orderData}, null, ${(body.group_key as string | undefined) ?? null})
-      returning *`.execute(db);
-    return rows[0] as Record<string, unknown>;
-  }
-
-  async function select(id: string): Promise<Record<string, unknown> | undefined> {
-    const { rows } = await sql<
-      Record<string, unknown>
-    >`select * from bench_intents where id = ${id}`.execute(db);
-    return rows[0];
-  }
-
-  const app = new Hono();
-  app.post("/baseline/real", async (c) => {
-    const row = await insertReal(await c.req.json());
-    return c.json({ code: 0, data: row });
-  });
-  app.post("/baseline", async (c) => {
-    const row = await insert(await c.req.json());
-    return c.json({ code: 0, data: row });
-  });
-  app.get("/baseline/:id", async (c) => {
-    const row = await select(c.req.param("id"));
-    return row ? c.json({ code: 0, data: row }) : c.json({ code: 4006, message: "not found" }, 404);
-  });
-  return { app, insert, insertReal, select };
 }
 
 const probes = new Map<boolean, Hono<AppEnv>>();
