@@ -10,9 +10,8 @@ import {
   parseEther,
   parseEventLogs,
 } from "viem";
-import { privateKeyToAccount } from "viem/accounts";
 import { anvil } from "viem/chains";
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, onTestFinished, vi } from "vitest";
 import {
   CHAIN_KEY,
   type Intent,
@@ -66,17 +65,28 @@ async function waitForOpenSweeps(addresses: Address[]) {
   }, WAIT);
 }
 
+/**
+ * Stops the batcher until resume() is called, and resumes it when the test ends however it ends:
+ * a failed test must not leave the tests after it waiting for a batcher that never runs.
+ */
+async function pauseBatcher(): Promise<() => void> {
+  await f.gw.services.sweeps.stop();
+  let resumed = false;
+  const resume = () => {
+    if (resumed) return;
+    resumed = true;
+    f.gw.services.sweeps.start([CHAIN_KEY]);
+  };
+  onTestFinished(resume);
+  return resume;
+}
+
 /** The payer pays each (address, amount) without waiting in between; resolves once all are mined. */
 async function payAll(payments: Array<[Address, string]>) {
-  const payer = createWalletClient({
-    account: privateKeyToAccount(f.chain.payerPrivateKey),
-    chain: anvil,
-    transport: http(f.chain.rpcUrl),
-  });
   const hashes: Hex[] = [];
   for (const [to, amount] of payments) {
     hashes.push(
-      await payer.writeContract({
+      await f.payerWallet.writeContract({
         address: f.chain.tokenAddress,
         abi: erc20Abi,
         functionName: "transfer",
@@ -102,7 +112,7 @@ describe("batch sweeps (GAS_STRATEGY eip7702)", () => {
     const shop = await f.openShop({ treasury, feeBps: 0 });
     // The batcher paused until all fifty wait, so a slow machine's spread of deadlines cannot
     // split them by SWEEP_MAX_WAIT_MS: this is about what one batch does.
-    await f.gw.services.sweeps.stop();
+    const resumeBatcher = await pauseBatcher();
     const intents: Intent[] = [];
     for (let i = 0; i < BATCH; i++) intents.push(await shop.create("10"));
     // Every other one underpaid (refunded), the rest paid in full (collected).
@@ -117,7 +127,7 @@ describe("batch sweeps (GAS_STRATEGY eip7702)", () => {
         .execute();
       if (open.length < BATCH) throw new Error(`${open.length} sweeps open`);
     }, BIG);
-    f.gw.services.sweeps.start([CHAIN_KEY]);
+    resumeBatcher();
     // One query for all of them: fifty pollers at once would starve the gateway under test.
     await vi.waitFor(async () => {
       const open = await f.gw.database.db
@@ -250,7 +260,7 @@ describe("batch sweeps (GAS_STRATEGY eip7702)", () => {
     const intents = [await shop.create("10"), await shop.create("10"), await shop.create("10")];
     // The batcher paused until all three refunds wait, so they share a batch however far apart
     // a slow machine spreads their deadlines.
-    await f.gw.services.sweeps.stop();
+    const resumeBatcher = await pauseBatcher();
     await payAll(intents.map((it) => [it.payment_address, "4"]));
     // The first deposit address's tokens leave before its refund can: its own key sends them
     // elsewhere (it needs coin for that, which the gateway never gives it).
@@ -266,7 +276,7 @@ describe("batch sweeps (GAS_STRATEGY eip7702)", () => {
         ).deposit_index,
       ),
     );
-    const transport = http(f.chain.rpcUrl);
+    const transport = http(f.chain.rpcUrl, { timeout: 60_000 });
     await createTestClient({ mode: "anvil", chain: anvil, transport }).setBalance({
       address: account.address,
       value: parseEther("1"),
@@ -279,7 +289,7 @@ describe("batch sweeps (GAS_STRATEGY eip7702)", () => {
     });
     await f.publicClient.waitForTransactionReceipt({ hash: drained });
     await waitForOpenSweeps(intents.map((it) => it.payment_address));
-    f.gw.services.sweeps.start([CHAIN_KEY]);
+    resumeBatcher();
 
     const good = await Promise.all(
       intents

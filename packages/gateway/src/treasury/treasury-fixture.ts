@@ -63,7 +63,10 @@ export async function startTreasuryFixture(
     log: createTestLogger(),
   });
   const usdc = chain.usdcAddress as Address;
-  const transport = http(chain.rpcUrl);
+  // The gateway under test shares this process and its event loop; on PGlite, beside a second
+  // suite on 2 busy cores, the loop can stall for longer than viem's default 10 s, and a reply
+  // that had arrived was reported as a timeout (sweep-batches.test.ts, once in CI).
+  const transport = http(chain.rpcUrl, { timeout: 60_000 });
   const publicClient = createPublicClient({ chain: anvil, transport, pollingInterval: 50 });
   const payerWallet = createWalletClient({
     account: privateKeyToAccount(chain.payerPrivateKey),
@@ -163,6 +166,8 @@ export async function startTreasuryFixture(
     gw,
     receiver,
     publicClient,
+    /** The payer's wallet, for payments sent without waiting for each (pay() waits). */
+    payerWallet,
     wallets,
     openShop,
 
