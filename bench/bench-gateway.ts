@@ -7,8 +7,8 @@ import type { AddCleanup } from "./run-with-cleanups.ts";
 
 /**
  * A silent gateway on the benchmark's database (PGlite in a temp dir, or a bench_* schema of
- * DATABASE_URL), with one organisation (arb / USDT), one client and one API key, all stopped and
- * dropped by the run's cleanups.
+ * DATABASE_URL), with one organisation (arb / USDT), one client and one API key (its secret, and
+ * as the header), all stopped and dropped by the run's cleanups.
  */
 export async function startBenchGateway(
   addCleanup: AddCleanup,
@@ -31,5 +31,13 @@ export async function startBenchGateway(
   });
   const client = await tenancy.createClient({ orgId: org.id, name: "bench", allowedOrigins: [] });
   const apiKey = await tenancy.createApiKey({ orgId: org.id, name: "bench" });
-  return { ...bench, gateway, org, client, auth: { "x-studio-api-key": apiKey.secret } };
+  return {
+    ...bench,
+    gateway,
+    seed,
+    org,
+    client,
+    apiKey: apiKey.secret,
+    auth: { "x-studio-api-key": apiKey.secret },
+  };
 }

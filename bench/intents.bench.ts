@@ -1,3 +1,16 @@
+/**
+ * Payment-intents API under load, against baselines measured in the same run on the same
+ * database handle: a bare Hono app that does one INSERT / one SELECT by primary key on a table of
+ * the same width, and one that inserts the intent into a copy of the real table (its indexes,
+ * constraints and foreign keys) with its history row, in one statement. The ratios
+ * gateway/baseline are the figures to compare between runs; absolute numbers depend on the
+ * machine. Create is also run at a fixed rate of half its measured maximum, for its latency
+ * under a load it can carry. See docs/benchmarks.md.
+ *
+ *   npm run bench                                               (PGlite in a temp dir)
+ *   DATABASE_URL=postgres://... npm run bench                   (PostgreSQL, schema bench_<random>)
+ *   BENCH_DURATION=10 BENCH_CONNECTIONS=10 BENCH_WARMUP=2 npm run bench
+ */
 import type { AddressInfo } from "node:net";
 import { performance } from "node:perf_hooks";
 import { type ServerType, serve } from "@hono/node-server";
@@ -10,9 +23,9 @@ import { type Gateway, startGateway } from "../packages/gateway/src/gateway.ts";
 import type { AppEnv } from "../packages/gateway/src/http/openapi.ts";
 import { createRateLimits } from "../packages/gateway/src/http/rate-limits.ts";
 import type { Caller } from "../packages/gateway/src/organizations/tenancy-service.ts";
-import { openBenchDatabase } from "./bench-database.ts";
+import { startBenchGateway } from "./bench-gateway.ts";
 import { benchGatewayConfig, RATE_LIMITS_OFF } from "./bench-gateway-config.ts";
-import { envDatabaseUrl, envNumber } from "./env-settings.ts";
+import { envNumber } from "./env-settings.ts";
 import { BASELINE_DDL, createBaseline, REAL_COPY_DDL } from "./intent-baselines.ts";
 import { commandLine, fmt, printRunHeader, table } from "./report.ts";
 import { runWithCleanups } from "./run-with-cleanups.ts";
@@ -30,7 +43,6 @@ const ENV_KEYS = ["DATABASE_URL", "BENCH_DURATION", "BENCH_CONNECTIONS", "BENCH_
 const PROFILE_MS = 1000;
 
 interface Settings {
-  databaseUrl: string | undefined;
   duration: number;
   warmup: number;
   connections: number;
@@ -51,7 +63,6 @@ interface Measured {
 
 function readSettings(): Settings {
   return {
-    databaseUrl: envDatabaseUrl(),
     duration: envNumber("BENCH_DURATION", 10, 1),
     warmup: envNumber("BENCH_WARMUP", 2, 0),
     connections: envNumber("BENCH_CONNECTIONS", 10, 1),
@@ -202,21 +213,9 @@ async function main(): Promise<void> {
   process.on("SIGINT", onSigint);
 
   const ok = await runWithCleanups(async (addCleanup) => {
-    // ---- database ---------------------------------------------------------------------------
-    const { database, db, dataDir, label } = await openBenchDatabase(
-      settings.databaseUrl,
-      addCleanup,
-    );
-
     // ---- gateway ----------------------------------------------------------------------------
-    const { config, seed } = benchGatewayConfig(dataDir, TWD_RATE);
-    const gateway: Gateway = await startGateway({
-      config,
-      log: pino({ level: "silent" }),
-      seed,
-      database,
-    });
-    addCleanup("stop gateway", () => gateway.stop());
+    const { database, db, dataDir, label, gateway, seed, org, client, apiKey } =
+      await startBenchGateway(addCleanup, TWD_RATE);
     // The same gateway on the same database with the rate limits off: what counting costs.
     const unlimited: Gateway = await startGateway({
       config: benchGatewayConfig(dataDir, { ...RATE_LIMITS_OFF, ...TWD_RATE }).config,
@@ -226,13 +225,6 @@ async function main(): Promise<void> {
     });
     addCleanup("stop unlimited gateway", () => unlimited.stop());
     const { tenancy, intents } = gateway.services;
-    const org = await tenancy.createOrganization({
-      name: "bench",
-      defaultChainId: "arb",
-      defaultTokenSymbol: "USDT",
-    });
-    const client = await tenancy.createClient({ orgId: org.id, name: "bench", allowedOrigins: [] });
-    const apiKey = await tenancy.createApiKey({ orgId: org.id, name: "bench" });
 
     // ---- baseline ---------------------------------------------------------------------------
     await sql.raw(BASELINE_DDL).execute(db);
@@ -243,7 +235,7 @@ async function main(): Promise<void> {
     const baselineUrl = `http://127.0.0.1:${(baselineServer.address() as AddressInfo).port}`;
 
     // ---- scenarios --------------------------------------------------------------------------
-    const auth = { "x-studio-api-key": apiKey.secret };
+    const auth = { "x-studio-api-key": apiKey };
     const json = { "content-type": "application/json" };
     const body = JSON.stringify(CREATE_BODY);
     const create: Scenario = {
@@ -327,7 +319,7 @@ async function main(): Promise<void> {
     // ---- per-call costs, one at a time, no HTTP -----------------------------------------------
     process.stderr.write("timing single calls...\n");
     const caller = (await tenancy.authenticate({
-      apiKey: apiKey.secret,
+      apiKey: apiKey,
       clientId: undefined,
       origin: undefined,
     })) as Caller;
@@ -344,8 +336,7 @@ async function main(): Promise<void> {
       [
         "authenticate (API key lookup)",
         await perCall(
-          () =>
-            tenancy.authenticate({ apiKey: apiKey.secret, clientId: undefined, origin: undefined }),
+          () => tenancy.authenticate({ apiKey: apiKey, clientId: undefined, origin: undefined }),
           PROFILE_MS,
         ),
       ],
