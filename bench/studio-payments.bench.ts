@@ -11,15 +11,12 @@
  */
 import os from "node:os";
 import { sql } from "kysely";
-import { pino } from "pino";
 import {
   createPaymentSearch,
   PaymentSearchQuery,
 } from "../packages/gateway/src/admin/payments/payment-search.ts";
-import { type Gateway, startGateway } from "../packages/gateway/src/gateway.ts";
 import { signInAs } from "../packages/gateway/src/testing/studio-client.ts";
-import { openBenchDatabase } from "./bench-database.ts";
-import { benchGatewayConfig } from "./bench-gateway-config.ts";
+import { startBenchGateway } from "./bench-gateway.ts";
 import { explainPlan } from "./lifecycle/explain-plan.ts";
 import { commandLine, fmt, printRunHeader, table } from "./report.ts";
 import { runWithCleanups } from "./run-with-cleanups.ts";
@@ -62,25 +59,8 @@ function quantile(sorted: number[], q: number): number {
 }
 
 const ok = await runWithCleanups(async (addCleanup) => {
-  const { database, db, dataDir, label } = await openBenchDatabase(
-    process.env.DATABASE_URL,
-    addCleanup,
-  );
-  const { config, seed } = benchGatewayConfig(dataDir);
-  const gateway: Gateway = await startGateway({
-    config,
-    log: pino({ level: "silent" }),
-    seed,
-    database,
-  });
-  addCleanup("stop gateway", () => gateway.stop());
+  const { db, label, gateway, org, client } = await startBenchGateway(addCleanup);
   const { tenancy } = gateway.services;
-  const org = await tenancy.createOrganization({
-    name: "bench",
-    defaultChainId: "arb",
-    defaultTokenSymbol: "USDT",
-  });
-  const client = await tenancy.createClient({ orgId: org.id, name: "web", allowedOrigins: [] });
   const neighbour = await tenancy.createOrganization({
     name: "neighbour",
     defaultChainId: "arb",
