@@ -101,11 +101,13 @@ export async function startLocalChain(options: StartLocalChainOptions): Promise<
   const evmChainId = options.evmChainId ?? anvil.id;
   const chain = evmChainId === anvil.id ? anvil : defineChain({ ...anvil, id: evmChainId });
 
-  if (dataDir !== undefined) await reapOrphanedAnvil(join(dataDir, PID_FILE), log);
+  const reaped = dataDir !== undefined && (await reapOrphanedAnvil(join(dataDir, PID_FILE), log));
 
   // Without this check a second anvil would fail to bind, but the readiness probe would be
-  // answered by whatever already listens there and we would deploy onto the wrong chain.
-  await assertPortFree(host, port);
+  // answered by whatever already listens there and we would deploy onto the wrong chain. An
+  // orphan just stopped may hold the port a moment longer: its threads close their sockets after
+  // its main thread is gone, which is all that /proc shows.
+  await (reaped ? waitForPortFree(host, port) : assertPortFree(host, port));
 
   const args = [
     "--port",
@@ -397,14 +399,16 @@ function spawnAnvil(args: string[]): AnvilProcess {
 /**
  * Stops the anvil that a previous sandbox on this data directory left running (its parent was
  * killed with -9, so nothing stopped it): SIGINT first, which dumps its state, then SIGKILL. The
- * pid is checked against the process's command line, so a recycled pid is left alone.
+ * pid is checked against the process's command line, so a recycled pid is left alone. Whether it
+ * stopped one.
  */
-async function reapOrphanedAnvil(pidPath: string, log: LocalChainLog): Promise<void> {
+async function reapOrphanedAnvil(pidPath: string, log: LocalChainLog): Promise<boolean> {
   let pid: number;
+  let reaped = false;
   try {
     pid = Number((await readFile(pidPath, "utf8")).trim());
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return;
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return false;
     throw error;
   }
   const statePath = join(dirname(pidPath), STATE_FILE);
@@ -423,10 +427,12 @@ async function reapOrphanedAnvil(pidPath: string, log: LocalChainLog): Promise<v
       }
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
-    // SIGKILL is not instant either; the port check below would fail while it lingers.
+    // SIGKILL is not instant either.
     while (isOurAnvil()) await new Promise((resolve) => setTimeout(resolve, 50));
+    reaped = true;
   }
   await rm(pidPath, { force: true });
+  return reaped;
 }
 
 /** A live process's command line, or undefined when it is gone (or a zombie). */
@@ -510,6 +516,19 @@ async function probeChainId(rpcUrl: string): Promise<number | undefined> {
     return body.result === undefined ? undefined : Number(body.result);
   } catch {
     return undefined;
+  }
+}
+
+/** assertPortFree, tried again until STOP_TIMEOUT_MS passes. */
+async function waitForPortFree(host: string, port: number): Promise<void> {
+  const deadline = Date.now() + STOP_TIMEOUT_MS;
+  while (true) {
+    try {
+      return await assertPortFree(host, port);
+    } catch (error) {
+      if (!(error instanceof ConfigError) || Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
   }
 }
 

@@ -55,10 +55,16 @@ it("analyses a table after 10 % of it changed and vacuums it after 20 % died, as
   expect(pass.vacuumed).toContain("maintenance_probe");
   expect(await stats()).toMatchObject({ analysed: true, vacuumed: true, reltuples: 600 });
 
-  // Nothing changed since: the next pass leaves it alone.
+  // Nothing changed since: the next pass does not analyse it again. It vacuums it again only if
+  // the deleted rows are still dead: on a shared PostgreSQL server another session's open
+  // snapshot can keep VACUUM from removing them, and autovacuum's rule then comes back too.
+  // PGlite has no other session, so there they are always gone.
+  const stillDead = Number((await stats())?.n_dead_tup);
+  if (database.kind === "pglite") expect(stillDead).toBe(0);
   const again = await maintainTables(db);
   expect(again.analyzed).not.toContain("maintenance_probe");
-  expect(again.vacuumed).not.toContain("maintenance_probe");
+  if (stillDead > 50 + 0.2 * 600) expect(again.vacuumed).toContain("maintenance_probe");
+  else expect(again.vacuumed).not.toContain("maintenance_probe");
   // A few changes are below the threshold (50 + 10 % of 600).
   await sql`update maintenance_probe set v = 'y' where id <= 450`.execute(db);
   await counted(50);
