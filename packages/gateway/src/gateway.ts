@@ -121,6 +121,7 @@ export function createServices(options: {
     rpcUrls: config.rpcUrls,
     wsUrls: config.wsUrls,
     extraTokens: config.tokens,
+    logsBloom: config.logsBloom,
     ...(options.extraChains ? { extraChains: options.extraChains } : {}),
   });
   const tenancy = createTenancyService({

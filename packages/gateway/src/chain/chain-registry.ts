@@ -4,6 +4,7 @@ import {
   CHAIN_ALIASES,
   type ChainInfo,
   KNOWN_CHAINS,
+  type LogsBloomUse,
   type TokenInfo,
   UNSUPPORTED_CHAINS,
 } from "./known-chains.ts";
@@ -38,14 +39,19 @@ export function createChainRegistry(options: {
   extraChains?: RegisteredChain[];
   /** The operator's own tokens per chain key (TOKENS_<CHAIN>), followed and accepted like the rest. */
   extraTokens?: Partial<Record<string, TokenInfo[]>>;
+  /** LOGS_BLOOM_<CHAIN>: whether the watcher may skip a block by its header's bloom. */
+  logsBloom?: Partial<Record<string, LogsBloomUse>>;
 }): ChainRegistry {
   const chains = new Map<string, RegisteredChain>();
-  for (const c of KNOWN_CHAINS)
+  for (const c of KNOWN_CHAINS) {
+    const bloom = options.logsBloom?.[c.key];
     chains.set(c.key, {
       ...c,
       rpcUrls: options.rpcUrls?.[c.key] ?? [],
       wsUrl: options.wsUrls?.[c.key],
+      ...(bloom === undefined ? {} : { bloomIncomplete: bloom === "ignore" }),
     });
+  }
   for (const c of options.extraChains ?? []) chains.set(c.key, { ...c });
   for (const [key, extra] of Object.entries(options.extraTokens ?? {})) {
     const chain = chains.get(key);

@@ -53,10 +53,14 @@ export interface ChainInfo {
   /**
    * The header's logsBloom leaves out logs that eth_getLogs may return, so the watcher must not
    * skip a block by its bloom (Polygon PoS: state-sync logs, such as bridge deposits, are not in
-   * it).
+   * it). LOGS_BLOOM_<CHAIN> overrides it, for a node whose blooms cannot be trusted.
    */
-  bloomIncomplete?: true;
+  bloomIncomplete?: boolean;
 }
+
+/** LOGS_BLOOM_<CHAIN> (docs/configuration.md): `ignore` reads every block's logs. */
+export const LOGS_BLOOM_USES = ["use", "ignore"] as const;
+export type LogsBloomUse = (typeof LOGS_BLOOM_USES)[number];
 
 /** docs/treasury.md, "Strategies". */
 export const GAS_STRATEGIES = ["eip7702", "topup"] as const;

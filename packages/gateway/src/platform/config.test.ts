@@ -2,6 +2,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
+import { createChainRegistry } from "../chain/chain-registry.ts";
 import { ConfigError, loadConfig } from "./config.ts";
 
 describe("loadConfig", () => {
@@ -49,6 +50,20 @@ describe("loadConfig", () => {
       /GAS_STRATEGY_ARB: must be eip7702 or topup/,
     );
     expect(() => loadConfig({ SWEEP_BATCH_SIZE: "0" })).toThrow(/SWEEP_BATCH_SIZE: /);
+  });
+
+  it("reads whether the watcher may trust each chain's header blooms, refusing a bad value by name", () => {
+    const c = loadConfig({ LOGS_BLOOM_ARB: "ignore", LOGS_BLOOM_POLYGON: "use" });
+    expect(c.logsBloom).toEqual({ arb: "ignore", polygon: "use" });
+    const chains = createChainRegistry({ logsBloom: c.logsBloom });
+    expect(chains.get("arb").bloomIncomplete).toBe(true);
+    expect(chains.get("polygon").bloomIncomplete).toBe(false);
+    // Unset: the chain's own default (Polygon's state-sync logs are not in its blooms).
+    expect(createChainRegistry({}).get("polygon").bloomIncomplete).toBe(true);
+    expect(createChainRegistry({}).get("arb").bloomIncomplete).toBeUndefined();
+    expect(() => loadConfig({ LOGS_BLOOM_BASE: "off" })).toThrow(
+      /LOGS_BLOOM_BASE: must be use or ignore/,
+    );
   });
 
   it("reads the role and the lease timing, and refuses a renewal too slow for the TTL", () => {

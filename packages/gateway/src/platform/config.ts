@@ -8,6 +8,8 @@ import {
   GAS_STRATEGIES,
   type GasStrategy,
   KNOWN_CHAINS,
+  LOGS_BLOOM_USES,
+  type LogsBloomUse,
   type TokenInfo,
 } from "../chain/known-chains.ts";
 import { TOKEN_SYMBOLS, type TokenSymbol } from "../payments/quote.ts";
@@ -228,6 +230,12 @@ const schema = z.object({
       z.enum(GAS_STRATEGIES, { error: `must be ${GAS_STRATEGIES.join(" or ")}` }).optional(),
     ]),
   ),
+  ...Object.fromEntries(
+    CHAIN_KEYS.map((k) => [
+      `LOGS_BLOOM_${k.toUpperCase()}`,
+      z.enum(LOGS_BLOOM_USES, { error: `must be ${LOGS_BLOOM_USES.join(" or ")}` }).optional(),
+    ]),
+  ),
 });
 
 /** Blocks (or tags) after which a payment counts, per chain, unless CONFIRMATIONS_<CHAIN> says otherwise. */
@@ -249,6 +257,8 @@ export type Config = z.infer<typeof schema> & {
   tokens: Partial<Record<(typeof CHAIN_KEYS)[number], TokenInfo[]>>;
   /** GAS_STRATEGY_<CHAIN> where set; otherwise the chain's own default (known-chains.ts). */
   gasStrategies: Partial<Record<(typeof CHAIN_KEYS)[number], GasStrategy>>;
+  /** LOGS_BLOOM_<CHAIN> where set; otherwise the chain's own default (known-chains.ts). */
+  logsBloom: Partial<Record<(typeof CHAIN_KEYS)[number], LogsBloomUse>>;
 };
 
 export class ConfigError extends Error {
@@ -338,6 +348,11 @@ export function loadConfig(
     const g = parsed[`GAS_STRATEGY_${k.toUpperCase()}`] as GasStrategy | undefined;
     if (g !== undefined) gasStrategies[k] = g;
   }
+  const logsBloom: Config["logsBloom"] = {};
+  for (const k of CHAIN_KEYS) {
+    const b = parsed[`LOGS_BLOOM_${k.toUpperCase()}`] as LogsBloomUse | undefined;
+    if (b !== undefined) logsBloom[k] = b;
+  }
   return {
     ...parsed,
     DATA_DIR: path.resolve(parsed.DATA_DIR),
@@ -346,6 +361,7 @@ export function loadConfig(
     confirmations,
     tokens,
     gasStrategies,
+    logsBloom,
   };
 }
 

@@ -187,7 +187,7 @@ export function createBlockFollower(parameters: CreateBlockFollowerParameters): 
    * header's logsBloom shows the block holds no Transfer log of any watched token.
    */
   const blockLogs = (block: BlockHeader, signal?: AbortSignal): Promise<RawTransferLog[]> =>
-    trustLogsBloom && !mayHoldTransfer(block.logsBloom, tokens)
+    trustLogsBloom && !mayHoldTransfer(block, tokens)
       ? Promise.resolve([])
       : getTransferLogs(pool, { chainKey, tokens, log, signal, blockHash: block.hash });
 

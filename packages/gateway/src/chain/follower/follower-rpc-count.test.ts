@@ -30,12 +30,23 @@ afterAll(async () => {
 
 type Kind = "latest" | "header found" | "header absent" | "logs" | "other";
 
-async function countingProxy(): Promise<JsonRpcProxy & { kinds: Kind[] }> {
+const EMPTY_BLOOM = `0x${"00".repeat(256)}`;
+
+/**
+ * A proxy that counts the calls by kind; with `emptyBlooms`, a node that does not compute blooms
+ * (every header's logsBloom all zeros, whatever the block holds).
+ */
+async function countingProxy(
+  options: { emptyBlooms?: boolean } = {},
+): Promise<JsonRpcProxy & { kinds: Kind[] }> {
   const kinds: Kind[] = [];
   const p = await startJsonRpcProxy({
     target: m.chain.rpcUrl,
     handler: async (request, forward) => {
       const answer = await forward();
+      const header = answer.result as { logsBloom?: string } | null | undefined;
+      if (options.emptyBlooms && request.method === "eth_getBlockByNumber" && header)
+        header.logsBloom = EMPTY_BLOOM;
       const [at] = request.params ?? [];
       if (request.method === "eth_getLogs") kinds.push("logs");
       else if (request.method === "eth_getBlockByNumber" && at === "latest") kinds.push("latest");
@@ -168,6 +179,23 @@ describe("block follower RPC cost", () => {
       expect(logsOf(r.events, start + 1n)).toEqual([]);
       expect(logsOf(r.events, start + 2n)).toEqual([watched]);
     }
+  });
+
+  it("a node that sends empty blooms hides no transfer: a block with transactions has its logs read, an empty one costs no call", async () => {
+    const proxy = await countingProxy({ emptyBlooms: true });
+    const start = (await m.head()) + 1n;
+    const recorder = follow({ rpcUrls: [proxy.url], startBlock: start });
+    await m.mine();
+    await recorder.waitFor(sawBlock(start));
+    const before = proxy.kinds.length;
+    const paid = await m.transfer({ to: ALICE, value: 7n });
+    await m.mine();
+    await m.mine();
+    await recorder.waitFor(sawBlock(start + 2n));
+    expect(logsOf(recorder.events, start + 1n)).toEqual([paid]);
+    expect(logsOf(recorder.events, start + 2n)).toEqual([]);
+    // The paid block's empty bloom proves nothing; the empty block has no transaction at all.
+    expect(count(proxy.kinds.slice(before), "logs")).toBe(1);
   });
 
   it("websocket: a block costs one eth_getLogs, none when its pushed header's bloom rules a transfer out; a dropped socket falls back to polling and comes back", async () => {

@@ -38,6 +38,9 @@ export async function getBlockHeader(
       parentHash: block.parentHash,
       timestamp: block.timestamp,
       logsBloom: block.logsBloom ?? undefined,
+      hasTransactions: Array.isArray(block.transactions)
+        ? block.transactions.length > 0
+        : undefined,
     };
   } catch (error) {
     if (error instanceof BlockNotFoundError) return undefined;

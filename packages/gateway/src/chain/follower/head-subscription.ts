@@ -76,6 +76,8 @@ export function subscribeHeads(parameters: {
             parentHash: h.parentHash,
             timestamp: BigInt(h.timestamp),
             logsBloom: h.logsBloom ?? undefined,
+            hasTransactions:
+              h.transactionsRoot == null ? undefined : h.transactionsRoot !== EMPTY_TRIE_ROOT,
           });
         },
         onError: (error: unknown) => fail(client, error),
@@ -109,4 +111,8 @@ interface RawHeader {
   parentHash: Hex;
   timestamp: Hex;
   logsBloom?: Hex | null;
+  transactionsRoot?: Hex | null;
 }
+
+/** The root of an empty Merkle-Patricia trie: a block with no transactions has it as its transactionsRoot. */
+const EMPTY_TRIE_ROOT = "0x56e81f171bcc55a6ff8345e692c0f86e5b48e01b996cadc001622fb5e363b421";

@@ -1,5 +1,6 @@
 import { type Address, type Hex, hexToBytes, keccak256, toEventSelector } from "viem";
 import { TRANSFER_EVENT } from "./get-transfer-logs.ts";
+import type { BlockHeader } from "./types.ts";
 
 const TRANSFER_TOPIC = toEventSelector(TRANSFER_EVENT);
 const BLOOM_BYTES = 256;
@@ -10,10 +11,19 @@ const BLOOM_BYTES = 256;
  * negatives: every log adds its address and each of its topics). A log the follower's
  * eth_getLogs would return sets both the Transfer topic and its token's address, so a block
  * missing either cannot hold one. A bloom that is absent or not 256 bytes proves nothing.
+ *
+ * Nor does an empty bloom in a block that holds transactions (or may): it is what a node that
+ * does not compute blooms sends (some L2 and archive nodes, some providers' caches), and trusting
+ * it would hide every payment from the watcher. A block with no transaction holds no log at all.
  */
-export function mayHoldTransfer(logsBloom: Hex | undefined, tokens: readonly Address[]): boolean {
+export function mayHoldTransfer(
+  block: Pick<BlockHeader, "logsBloom" | "hasTransactions">,
+  tokens: readonly Address[],
+): boolean {
+  const { logsBloom } = block;
   if (logsBloom === undefined || logsBloom.length !== 2 + 2 * BLOOM_BYTES) return true;
   const bloom = hexToBytes(logsBloom);
+  if (bloom.every((byte) => byte === 0)) return block.hasTransactions !== false;
   return bloomContains(bloom, TRANSFER_TOPIC) && tokens.some((t) => bloomContains(bloom, t));
 }
 

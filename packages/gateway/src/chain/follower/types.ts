@@ -15,6 +15,8 @@ export interface BlockRef {
  */
 export interface BlockHeader extends BlockRef {
   logsBloom?: Hex | undefined;
+  /** Whether the block holds any transaction; undefined when the node did not say. */
+  hasTransactions?: boolean | undefined;
 }
 
 /** One ERC-20 `Transfer` log of a watched token. Keyed by (txHash, logIndex) within a chain. */
