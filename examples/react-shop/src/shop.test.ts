@@ -257,6 +257,35 @@ describe.each(REACT_VERSIONS)("examples/react-shop on React %s", (react) => {
     await page.close();
   });
 
+  it("a payer who picks USDC in the modal's checkout pays in USDC, and the shop's hook says so", async () => {
+    const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
+    await page.goto(shopUrl);
+    await page.getByRole("button", { name: "Pay Now" }).click();
+    const dialog = page.getByRole("dialog");
+    await dialog.waitFor();
+    const frame = await checkoutFrame(page);
+    // The sandbox's organisation accepts its test USDT and USDC: the payer chooses in the frame.
+    await frame.getByRole("radio", { name: /USDC on/ }).check();
+    await expect.poll(() => frame.locator("h1").textContent()).toBe(`Pay ${DUE} USDC`);
+    await saveScreenshot(page, shot("react-shop-modal-usdc-picked"));
+    // The merchant's mark lines up with the payment under it, clear of the modal's edge.
+    const mark = await frame.locator("header.merchant > *").first().boundingBox();
+    const title = await frame.locator("h1").boundingBox();
+    expect(mark?.x).toBeCloseTo(title?.x ?? Number.NaN, 0);
+    const id = await intentIdOf(page);
+    const paid = await paySandboxIntent({ dataDir, paymentIntentId: id });
+    expect(paid.symbol).toBe("USDC");
+    await expect
+      .poll(() => dialog.getByRole("status").textContent(), { timeout: 60_000 })
+      .toBe("Payment received");
+    // The frame's message carries the status; the hook then reads the intent, in its new token.
+    await expect
+      .poll(() => page.getByTestId("basic-status").textContent())
+      .toBe(`Paid ${DUE} USDC. Thank you!`);
+    expect(await apiIntent(id)).toMatchObject({ status: "success", symbol: "USDC" });
+    await page.close();
+  });
+
   it("refuses a tip below 0.01 before any request", async () => {
     const page = await browser.newPage();
     const intentPosts: string[] = [];
