@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import type { Kysely } from "kysely";
 import type { Database } from "../platform/database/schema.ts";
-import { validationError } from "../platform/errors.ts";
+import { notFound, validationError } from "../platform/errors.ts";
 import { normaliseEmail } from "./account-service.ts";
 import { recordAudit } from "./audit-log.ts";
 import { checkNewPassword, hashPassword, verifyPassword } from "./passwords.ts";
@@ -78,6 +78,71 @@ export function createOperatorAccounts(options: { db: Kysely<Database> }) {
           email,
           created: !existing,
           ...(generated !== undefined && !existing ? { password: generated } : {}),
+        };
+      });
+    },
+
+    /**
+     * An operator's way back in for someone who lost their password or their authenticator (no
+     * mail server is assumed, so there is no "forgot password" link): a new password, generated
+     * when not given and answered once; with `clearSecondFactor`, two-factor authentication
+     * turned off. Every session of the account is signed out and its sign-in lockout lifted.
+     */
+    async resetPassword(input: {
+      email: string;
+      password?: string | undefined;
+      clearSecondFactor?: boolean | undefined;
+    }) {
+      const email = normaliseEmail(input.email);
+      if (input.password !== undefined) checkNewPassword("password", input.password);
+      const generated = input.password === undefined ? generatePassword() : undefined;
+      const passwordHash = await hashPassword(input.password ?? (generated as string));
+      return db.transaction().execute(async (trx) => {
+        const user = await trx
+          .selectFrom("users")
+          .select(["id", "totp_enabled_at", "disabled_at"])
+          .where("email", "=", email)
+          .forUpdate()
+          .executeTakeFirst();
+        if (!user) throw notFound(`no account with the email ${JSON.stringify(email)}`);
+        const clearSecondFactor = input.clearSecondFactor === true && user.totp_enabled_at !== null;
+        await trx
+          .updateTable("users")
+          .set({
+            password_hash: passwordHash,
+            ...(clearSecondFactor
+              ? { totp_secret: null, totp_enabled_at: null, totp_last_step: null }
+              : {}),
+          })
+          .where("id", "=", user.id)
+          .execute();
+        const ended = await trx
+          .updateTable("studio_sessions")
+          .set({ revoked_at: new Date() })
+          .where("user_id", "=", user.id)
+          .where("revoked_at", "is", null)
+          .where("expires_at", ">", new Date())
+          .executeTakeFirst();
+        await trx.deleteFrom("login_failures").where("key", "=", `email:${email}`).execute();
+        const secondFactor =
+          user.totp_enabled_at === null ? "off" : clearSecondFactor ? "turned off" : "on";
+        await recordAudit(
+          trx,
+          { kind: "cli" },
+          {
+            orgId: null,
+            action: "user.password_reset",
+            target: `user:${user.id}`,
+            after: { email, second_factor: secondFactor },
+          },
+        );
+        return {
+          user_id: user.id,
+          email,
+          ...(generated !== undefined ? { password: generated } : {}),
+          second_factor: secondFactor,
+          sessions_ended: Number(ended.numUpdatedRows),
+          ...(user.disabled_at !== null ? { disabled: true } : {}),
         };
       });
     },

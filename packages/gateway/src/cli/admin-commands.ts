@@ -261,9 +261,8 @@ export function addAdminCommands(program: Command, run: AdminRunner): void {
       },
     );
 
-  program
-    .command("admin")
-    .description("Studio's accounts")
+  const admin = program.command("admin").description("Studio's accounts");
+  admin
     .command("create-operator")
     .description(
       "make an operator account (sees and manages every organisation in Studio); without --password one is generated and printed",
@@ -272,6 +271,23 @@ export function addAdminCommands(program: Command, run: AdminRunner): void {
     .option("--password <password>", "at least 12 characters (else one is generated)")
     .action((o: { email: string; password?: string }) =>
       run(({ operators }) => operators.createOperator(o)),
+    );
+  admin
+    .command("reset-password")
+    .description(
+      "give a Studio account a new password (without --password one is generated and printed) and sign it out everywhere: for someone who lost theirs; --clear-2fa also turns off two-factor authentication, for a lost authenticator",
+    )
+    .requiredOption("--email <email>", "the account's email")
+    .option("--password <password>", "at least 12 characters (else one is generated)")
+    .option("--clear-2fa", "turn off two-factor authentication too")
+    .action((o: { email: string; password?: string; clear2fa?: boolean }) =>
+      run(({ operators }) =>
+        operators.resetPassword({
+          email: o.email,
+          password: o.password,
+          clearSecondFactor: o.clear2fa,
+        }),
+      ),
     );
 
   program

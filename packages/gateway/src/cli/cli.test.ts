@@ -3,6 +3,7 @@ import { chmod, mkdtemp, rm, stat, writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { Secret, TOTP } from "otpauth";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   type CliExit,
@@ -318,6 +319,55 @@ describe("admin commands on a running gateway", { timeout: 180_000 }, () => {
     const body = (await signIn.json()) as any;
     expect(signIn.status, JSON.stringify(body)).toBe(200);
     expect(body.data.user).toMatchObject({ email, is_operator: true });
+  });
+
+  it("reset a lost password and a lost authenticator: the old password and sessions stop working", async () => {
+    const email = `forgetful-${Date.now()}@example.com`;
+    const made = await admin(["admin", "create-operator", "--email", email]);
+    const signIn = (password: string, extra: Record<string, string> = {}) =>
+      fetch(`http://127.0.0.1:${port}/v1/admin/session`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ email, password, ...extra }),
+      });
+    const first = await signIn(made.password);
+    const { csrf_token: csrf } = ((await first.json()) as any).data;
+    const studio = (method: string, path: string, body?: unknown) =>
+      fetch(`http://127.0.0.1:${port}${path}`, {
+        method,
+        headers: {
+          cookie: (first.headers.get("set-cookie") ?? "").split(";")[0] as string,
+          "x-csrf-token": csrf,
+          ...(body === undefined ? {} : { "content-type": "application/json" }),
+        },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+    // Two-factor authentication on, with an authenticator the person then loses.
+    const { secret } = ((await (await studio("POST", "/v1/admin/me/totp")).json()) as any).data;
+    const code = new TOTP({ secret: Secret.fromBase32(secret) }).generate();
+    expect((await studio("POST", "/v1/admin/me/totp/confirm", { code })).status).toBe(200);
+
+    const reset = await admin(["admin", "reset-password", "--email", email, "--clear-2fa"]);
+    expect(reset).toEqual({
+      user_id: made.user_id,
+      email,
+      password: expect.stringMatching(/^[A-Za-z0-9_-]{22}$/),
+      second_factor: "turned off",
+      sessions_ended: 1,
+    });
+    expect((await studio("GET", "/v1/admin/session")).status).toBe(401);
+    expect((await signIn(made.password)).status).toBe(401);
+    // The new password signs in with no code asked for.
+    expect((await signIn(reset.password)).status).toBe(200);
+
+    const unknown = await runCli(
+      ["admin", "reset-password", "--email", "nobody@example.com"],
+      installation(),
+    );
+    expect([unknown.code, unknown.stderr.trim()]).toEqual([
+      1,
+      'stablegate: no account with the email "nobody@example.com"',
+    ]);
   });
 
   it("set the checkout's branding with a logo file from the operator's directory", async () => {
