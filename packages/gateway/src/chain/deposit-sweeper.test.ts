@@ -17,7 +17,6 @@ import {
   erc20Abi,
   getAddress,
   type Hex,
-  http,
   type PrivateKeyAccount,
   parseEther,
   parseEventLogs,
@@ -31,6 +30,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type LocalChain, startLocalChain } from "../sandbox/local-chain.ts";
 import { freePort } from "../testing/cli-process.ts";
 import { createTestLogger } from "../testing/test-logger.ts";
+import { testTransport } from "../testing/test-transport.ts";
 
 // The EIP-7702 sweeper on a real anvil (its default hardfork runs type-4 transactions): deposit
 // addresses with no native coin delegate to it, and the operator moves their tokens in one
@@ -69,7 +69,7 @@ let noReturnToken: Address;
 let reentrantToken: Address;
 let longRevertToken: Address;
 
-const transport = () => http(chain.rpcUrl);
+const transport = () => testTransport(chain.rpcUrl);
 const walletOf = (account: PrivateKeyAccount) =>
   createWalletClient({ account, chain: anvil, transport: transport(), pollingInterval: 50 });
 

@@ -2,15 +2,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
-import {
-  type Address,
-  createWalletClient,
-  erc20Abi,
-  type Hex,
-  http,
-  parseAbi,
-  parseUnits,
-} from "viem";
+import { type Address, createWalletClient, erc20Abi, type Hex, parseAbi, parseUnits } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { anvil } from "viem/chains";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -27,6 +19,7 @@ import {
 import { createScratchDatabase, type ScratchDatabase } from "../testing/scratch-postgres.ts";
 import { TEST_MNEMONIC } from "../testing/test-gateway.ts";
 import { createTestLogger } from "../testing/test-logger.ts";
+import { testTransport } from "../testing/test-transport.ts";
 
 // The production topology, as real processes: two `serve --role api` and two `serve --role
 // worker` on one PostgreSQL, paid on anvil. The leader of the chain is killed with -9; the other
@@ -245,7 +238,7 @@ describe.skipIf(!process.env.DATABASE_URL)(
 
 /** Puts the test token's code at arb's USDT address on anvil and gives the payer some. */
 async function payAsArb(local: LocalChain): Promise<void> {
-  const transport = http(local.rpcUrl);
+  const transport = testTransport(local.rpcUrl);
   const wallet = createWalletClient({ chain: anvil, transport });
   const code = (await wallet.request({
     method: "eth_getCode",
@@ -268,7 +261,7 @@ async function pay(local: LocalChain, to: Address, amount: string): Promise<void
   await createWalletClient({
     account: privateKeyToAccount(local.payerPrivateKey),
     chain: anvil,
-    transport: http(local.rpcUrl),
+    transport: testTransport(local.rpcUrl),
   }).writeContract({
     address: ARB_USDT,
     abi: erc20Abi,

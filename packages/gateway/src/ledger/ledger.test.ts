@@ -1,15 +1,9 @@
 import { sql } from "kysely";
-import {
-  type Address,
-  createTestClient,
-  createWalletClient,
-  erc20Abi,
-  http,
-  parseEther,
-} from "viem";
+import { type Address, createTestClient, createWalletClient, erc20Abi, parseEther } from "viem";
 import { anvil } from "viem/chains";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { createTestLogger } from "../testing/test-logger.ts";
+import { testTransport } from "../testing/test-transport.ts";
 import {
   CHAIN_KEY,
   startTreasuryFixture,
@@ -70,7 +64,7 @@ describe("the ledger", () => {
     await createTestClient({
       mode: "anvil",
       chain: anvil,
-      transport: http(f.chain.rpcUrl),
+      transport: testTransport(f.chain.rpcUrl),
     }).setBalance({ address: hot, value: parseEther("1") });
     const res = await fetch(`${f.gw.url}/v1/studio/api/asset_pro/transfer`, {
       method: "POST",
@@ -158,7 +152,7 @@ describe("the ledger", () => {
       .select("deposit_index")
       .where("id", "=", intent.payment_intent_id)
       .executeTakeFirstOrThrow();
-    const transport = http(f.chain.rpcUrl);
+    const transport = testTransport(f.chain.rpcUrl);
     await createTestClient({ mode: "anvil", chain: anvil, transport }).setBalance({
       address: intent.payment_address,
       value: parseEther("1"),

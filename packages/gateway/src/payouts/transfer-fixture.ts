@@ -1,18 +1,11 @@
-import {
-  type Address,
-  createTestClient,
-  erc20Abi,
-  type Hex,
-  http,
-  parseEther,
-  parseUnits,
-} from "viem";
+import { type Address, createTestClient, erc20Abi, type Hex, parseEther, parseUnits } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { anvil } from "viem/chains";
 import { expect } from "vitest";
 import type { RegisteredChain } from "../chain/chain-registry.ts";
 import { startManualChain } from "../testing/manual-chain.ts";
 import { startTestGateway, type TestTenant } from "../testing/test-gateway.ts";
+import { testTransport } from "../testing/test-transport.ts";
 import type { TransferView, TransferResult as WireTransferResult } from "./transfer-schemas.ts";
 
 // What the transfer tests share: a real anvil chain mined by hand (a transfer stays in flight
@@ -47,7 +40,7 @@ export async function startTransferFixture() {
   const testClient = createTestClient({
     mode: "anvil",
     chain: anvil,
-    transport: http(chain.chain.rpcUrl),
+    transport: testTransport(chain.chain.rpcUrl),
   });
   const local: RegisteredChain = {
     key: CHAIN,

@@ -7,7 +7,6 @@ import {
   createWalletClient,
   erc20Abi,
   getAddress,
-  http,
   parseEventLogs,
   parseUnits,
 } from "viem";
@@ -16,6 +15,7 @@ import { anvil } from "viem/chains";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { freePort } from "../testing/cli-process.ts";
 import { createTestLogger } from "../testing/test-logger.ts";
+import { testTransport } from "../testing/test-transport.ts";
 import { type LocalChain, startLocalChain } from "./local-chain.ts";
 
 // Fast interval mining keeps each deploy/mint/transfer round trip well under a second.
@@ -23,7 +23,7 @@ const BLOCK_TIME = 0.2;
 const RECIPIENT: Address = "0x000000000000000000000000000000000000dEaD";
 
 function clients(chain: LocalChain) {
-  const transport = http(chain.rpcUrl);
+  const transport = testTransport(chain.rpcUrl);
   return {
     publicClient: createPublicClient({ chain: anvil, transport, pollingInterval: 50 }),
     payerWallet: createWalletClient({
@@ -127,7 +127,7 @@ describe("local chain under another chain's id", () => {
       log: createTestLogger(),
     });
     expect(chain.evmChainId).toBe(42161);
-    const publicClient = createPublicClient({ transport: http(chain.rpcUrl) });
+    const publicClient = createPublicClient({ transport: testTransport(chain.rpcUrl) });
     expect(await publicClient.getChainId()).toBe(42161);
     const added = await chain.topUp(RECIPIENT, { token: parseUnits("10", 6), eth: 1n });
     expect(added.token).toBe(parseUnits("10", 6));

@@ -2,7 +2,7 @@ import { existsSync } from "node:fs";
 import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createPublicClient, erc20Abi, getAddress, http, parseUnits } from "viem";
+import { createPublicClient, erc20Abi, getAddress, parseUnits } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { anvil } from "viem/chains";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
@@ -17,6 +17,7 @@ import {
   startCli,
 } from "../testing/cli-process.ts";
 import { createScratchDatabase, type ScratchDatabase } from "../testing/scratch-postgres.ts";
+import { testTransport } from "../testing/test-transport.ts";
 
 // `npm start` as a developer meets it: `stablegate dev` in a child process, talked to over HTTP
 // and JSON-RPC only. On PostgreSQL (DATABASE_URL set) the child gets a database of its own: the
@@ -109,7 +110,7 @@ function bannerCurl(banner: string) {
 }
 
 async function payerBalance(file: SandboxJson): Promise<bigint> {
-  const client = createPublicClient({ chain: anvil, transport: http(file.chain.rpc_url) });
+  const client = createPublicClient({ chain: anvil, transport: testTransport(file.chain.rpc_url) });
   return client.readContract({
     address: file.chain.token_address,
     abi: erc20Abi,

@@ -9,7 +9,6 @@ import {
   erc20Abi,
   getContractAddress,
   type Hex,
-  http,
   parseAbi,
   parseUnits,
   sliceHex,
@@ -19,6 +18,7 @@ import { anvil } from "viem/chains";
 import { type LocalChain, startLocalChain } from "../sandbox/local-chain.ts";
 import { freePort } from "./cli-process.ts";
 import { createTestLogger } from "./test-logger.ts";
+import { testTransport } from "./test-transport.ts";
 
 export interface ManualChain {
   chain: LocalChain;
@@ -63,7 +63,7 @@ export async function startManualChain(): Promise<ManualChain> {
     blockTimeSeconds: 0.1,
     log: createTestLogger(),
   });
-  const transport = http(chain.rpcUrl);
+  const transport = testTransport(chain.rpcUrl);
   const publicClient = createPublicClient({ chain: anvil, transport, pollingInterval: 50 });
   const testClient = createTestClient({ mode: "anvil", chain: anvil, transport });
   await testClient.setIntervalMining({ interval: 0 });

@@ -12,7 +12,6 @@ import {
   createWalletClient,
   erc20Abi,
   getAddress,
-  http,
   parseEther,
   parseUnits,
 } from "viem";
@@ -32,6 +31,7 @@ import { pgliteTemplate } from "../testing/pglite-template.ts";
 import { dropSchema } from "../testing/test-database.ts";
 import { createTestTenant, TEST_MNEMONIC, type TestTenant } from "../testing/test-gateway.ts";
 import { createTestLogger } from "../testing/test-logger.ts";
+import { testTransport } from "../testing/test-transport.ts";
 
 // A merchant refund, of part of a payment or of all of it (no amount), is sent exactly once
 // although the gateway sending it is killed with -9 right after signing it, or right after
@@ -94,7 +94,7 @@ describe("a merchant refund across kill -9", { timeout: 600_000 }, () => {
       await createTestClient({
         mode: "anvil",
         chain: anvil,
-        transport: http(chain.rpcUrl),
+        transport: testTransport(chain.rpcUrl),
       }).setBalance({ address: wallets.gasWallet().address, value: parseEther("100") });
       const url = process.env.DATABASE_URL;
       const schema = `refund_crash_${randomBytes(4).toString("hex")}`;
@@ -118,7 +118,7 @@ describe("a merchant refund across kill -9", { timeout: 600_000 }, () => {
           extraChains: [local],
           settleIntervalMs: 100,
         });
-      const transport = http(chain.rpcUrl);
+      const transport = testTransport(chain.rpcUrl);
       const publicClient = createPublicClient({ chain: anvil, transport, pollingInterval: 50 });
       const balance = (address: Address) =>
         publicClient.readContract({

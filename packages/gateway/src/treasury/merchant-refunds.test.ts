@@ -1,4 +1,4 @@
-import { createWalletClient, erc20Abi, getAddress, type Hex, http, parseEther } from "viem";
+import { createWalletClient, erc20Abi, getAddress, type Hex, parseEther } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { anvil } from "viem/chains";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
@@ -6,6 +6,7 @@ import { verifyWebhook } from "../../../sdk/src/verify-webhook.ts";
 import type { Gateway } from "../gateway.ts";
 import type { ReceivedCallback } from "../testing/callback-receiver.ts";
 import { signInAs } from "../testing/studio-client.ts";
+import { testTransport } from "../testing/test-transport.ts";
 import {
   type Intent,
   startTreasuryFixture,
@@ -254,7 +255,7 @@ describe("merchant refunds", () => {
     const wallet = createWalletClient({
       account: second,
       chain: anvil,
-      transport: http(f.chain.rpcUrl),
+      transport: testTransport(f.chain.rpcUrl),
     });
     await f.pay(intent.payment_address, "5");
     const hash = await wallet.writeContract({

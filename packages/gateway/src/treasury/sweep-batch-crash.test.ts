@@ -13,7 +13,6 @@ import {
   erc20Abi,
   getAddress,
   type Hex,
-  http,
   parseEther,
   parseUnits,
 } from "viem";
@@ -32,6 +31,7 @@ import { pgliteTemplate } from "../testing/pglite-template.ts";
 import { dropSchema } from "../testing/test-database.ts";
 import { createTestTenant, TEST_MNEMONIC, type TestTenant } from "../testing/test-gateway.ts";
 import { createTestLogger } from "../testing/test-logger.ts";
+import { testTransport } from "../testing/test-transport.ts";
 
 // A sweep batch is sent once although the gateway sending it is killed with -9 right after it
 // signed the batch and before it broadcast it: the restarted gateway finds the stored type-4
@@ -85,7 +85,7 @@ describe("a sweep batch across kill -9", { timeout: 600_000 }, () => {
       await createTestClient({
         mode: "anvil",
         chain: anvil,
-        transport: http(chain.rpcUrl),
+        transport: testTransport(chain.rpcUrl),
       }).setBalance({ address: wallets.gasWallet().address, value: parseEther("100") });
       const url = process.env.DATABASE_URL;
       const schema = `sweep_crash_${randomBytes(4).toString("hex")}`;
@@ -109,7 +109,7 @@ describe("a sweep batch across kill -9", { timeout: 600_000 }, () => {
           extraChains: [local],
           settleIntervalMs: 100,
         });
-      const transport = http(chain.rpcUrl);
+      const transport = testTransport(chain.rpcUrl);
       const publicClient = createPublicClient({ chain: anvil, transport, pollingInterval: 50 });
       const balance = (address: Address) =>
         publicClient.readContract({

@@ -6,12 +6,12 @@ import {
   erc20Abi,
   getAddress,
   type Hex,
-  http,
   parseEther,
   parseEventLogs,
 } from "viem";
 import { anvil } from "viem/chains";
 import { afterAll, beforeAll, describe, expect, it, onTestFinished, vi } from "vitest";
+import { testTransport } from "../testing/test-transport.ts";
 import {
   CHAIN_KEY,
   type Intent,
@@ -276,7 +276,7 @@ describe("batch sweeps (GAS_STRATEGY eip7702)", () => {
         ).deposit_index,
       ),
     );
-    const transport = http(f.chain.rpcUrl, { timeout: 60_000 });
+    const transport = testTransport(f.chain.rpcUrl);
     await createTestClient({ mode: "anvil", chain: anvil, transport }).setBalance({
       address: account.address,
       value: parseEther("1"),
@@ -321,7 +321,11 @@ describe("batch sweeps (GAS_STRATEGY eip7702)", () => {
     for (const d of good) expect(await f.tokenBalance(d.payment_address)).toBe(0n);
   });
   it("an unfunded gas wallet: a readable reason for each member, nothing sent, the batch goes out once funded", async () => {
-    const test = createTestClient({ mode: "anvil", chain: anvil, transport: http(f.chain.rpcUrl) });
+    const test = createTestClient({
+      mode: "anvil",
+      chain: anvil,
+      transport: testTransport(f.chain.rpcUrl),
+    });
     const gasWallet = f.wallets.gasWallet().address;
     // The sweeper is deployed at start, paid by the gas wallet while it still had coin.
     await vi.waitFor(async () => {

@@ -1,15 +1,7 @@
 import { setTimeout } from "node:timers/promises";
 import { mnemonicToSeedSync } from "@scure/bip39";
 import { depositSweeperAbi } from "@stablegate/contracts";
-import {
-  type Address,
-  createTestClient,
-  erc20Abi,
-  getAddress,
-  type Hex,
-  http,
-  parseEther,
-} from "viem";
+import { type Address, createTestClient, erc20Abi, getAddress, type Hex, parseEther } from "viem";
 import { anvil } from "viem/chains";
 import { afterAll, beforeAll, expect, it, vi } from "vitest";
 import { createWallets } from "../chain/wallets.ts";
@@ -21,6 +13,7 @@ import {
   startRestartableGateway,
 } from "../testing/restartable-gateway.ts";
 import { TEST_MNEMONIC, type TestTenant } from "../testing/test-gateway.ts";
+import { testTransport } from "../testing/test-transport.ts";
 
 // A sweep batch whose block a reorganisation replaces before its confirmations: the transaction
 // manager sends the type-4 transaction again, and each refund in it is paid once, settled
@@ -42,7 +35,7 @@ beforeAll(async () => {
   await createTestClient({
     mode: "anvil",
     chain: anvil,
-    transport: http(m.chain.rpcUrl),
+    transport: testTransport(m.chain.rpcUrl),
   }).setBalance({ address: wallets.gasWallet().address, value: parseEther("100") });
   receiver = await startCallbackReceiver();
   gw = await startRestartableGateway({

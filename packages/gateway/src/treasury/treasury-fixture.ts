@@ -6,7 +6,6 @@ import {
   createWalletClient,
   erc20Abi,
   type Hex,
-  http,
   parseEther,
   parseEventLogs,
   parseUnits,
@@ -23,6 +22,7 @@ import { freePort } from "../testing/cli-process.ts";
 import { startRestartableGateway } from "../testing/restartable-gateway.ts";
 import { TEST_MNEMONIC, type TestTenant } from "../testing/test-gateway.ts";
 import { createTestLogger } from "../testing/test-logger.ts";
+import { testTransport } from "../testing/test-transport.ts";
 
 // What the treasury tests share: a real anvil mining every 200 ms, the real gateway (watcher,
 // lifecycle, transaction manager, treasury worker), and what a merchant and a payer can check:
@@ -66,7 +66,7 @@ export async function startTreasuryFixture(
   // The gateway under test shares this process and its event loop; on PGlite, beside a second
   // suite on 2 busy cores, the loop can stall for longer than viem's default 10 s, and a reply
   // that had arrived was reported as a timeout (sweep-batches.test.ts, once in CI).
-  const transport = http(chain.rpcUrl, { timeout: 60_000 });
+  const transport = testTransport(chain.rpcUrl);
   const publicClient = createPublicClient({ chain: anvil, transport, pollingInterval: 50 });
   const payerWallet = createWalletClient({
     account: privateKeyToAccount(chain.payerPrivateKey),

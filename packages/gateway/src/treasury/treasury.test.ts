@@ -1,5 +1,5 @@
 import { mnemonicToSeedSync } from "@scure/bip39";
-import { createTestClient, getAddress, type Hex, http, parseEther } from "viem";
+import { createTestClient, getAddress, type Hex, parseEther } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { anvil } from "viem/chains";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
@@ -9,6 +9,7 @@ import {
   startRestartableGateway,
 } from "../testing/restartable-gateway.ts";
 import { TEST_MNEMONIC } from "../testing/test-gateway.ts";
+import { testTransport } from "../testing/test-transport.ts";
 import {
   CHAIN_KEY,
   type Intent,
@@ -265,7 +266,7 @@ describe("an operator who has not funded the gas wallet", () => {
     await createTestClient({
       mode: "anvil",
       chain: anvil,
-      transport: http(f.chain.rpcUrl),
+      transport: testTransport(f.chain.rpcUrl),
     }).setBalance({ address: emptyWallets.gasWallet().address, value: parseEther("1") });
     await expect
       .poll(

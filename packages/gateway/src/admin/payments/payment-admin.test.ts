@@ -1,7 +1,7 @@
 import { createHmac } from "node:crypto";
 import { parse } from "csv-parse/sync";
 import { sql } from "kysely";
-import { type Address, createTestClient, http, parseEther } from "viem";
+import { type Address, createTestClient, parseEther } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { anvil } from "viem/chains";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
@@ -10,6 +10,7 @@ import { chainOn, type Intent, pay } from "../../testing/lifecycle-shop.ts";
 import { type ManualChain, startManualChain } from "../../testing/manual-chain.ts";
 import { type StudioTestClient, signInAs } from "../../testing/studio-client.ts";
 import { startTestGateway, type TestGateway, type TestTenant } from "../../testing/test-gateway.ts";
+import { testTransport } from "../../testing/test-transport.ts";
 
 // Studio's payments, callbacks and exports over HTTP: intents made through the merchant API and
 // paid on anvil, a real callback receiver, a signed-in member.
@@ -383,7 +384,7 @@ describe("overview", () => {
     const anvilClient = createTestClient({
       mode: "anvil",
       chain: anvil,
-      transport: http(chain.chain.rpcUrl),
+      transport: testTransport(chain.chain.rpcUrl),
     });
     await anvilClient.setBalance({ address, value: parseEther("1") });
     expect((await read()).alerts).toEqual([]);

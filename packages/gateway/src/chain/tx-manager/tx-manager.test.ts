@@ -12,7 +12,6 @@ import {
   createTestClient,
   encodeFunctionData,
   erc20Abi,
-  http,
   parseEther,
   parseGwei,
   parseUnits,
@@ -26,6 +25,7 @@ import { type ManualChain, startManualChain } from "../../testing/manual-chain.t
 import { pgliteTemplate } from "../../testing/pglite-template.ts";
 import { createTestDatabase, dropSchema } from "../../testing/test-database.ts";
 import { TEST_MNEMONIC } from "../../testing/test-gateway.ts";
+import { testTransport } from "../../testing/test-transport.ts";
 import { createChainRegistry } from "../chain-registry.ts";
 import { createWallets } from "../wallets.ts";
 import { createTxManager, type TxManager, TxRejectedError } from "./tx-manager.ts";
@@ -70,7 +70,7 @@ function manager(
 }
 
 const testClient = () =>
-  createTestClient({ mode: "anvil", chain: anvil, transport: http(m.chain.rpcUrl) });
+  createTestClient({ mode: "anvil", chain: anvil, transport: testTransport(m.chain.rpcUrl) });
 
 /** Funds `from` and submits a plain transfer of 1 wei through `manager`. */
 async function sendOneWei(manager: TxManager, from: PrivateKeyAccount, idempotencyKey: string) {

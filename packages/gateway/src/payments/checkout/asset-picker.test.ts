@@ -6,7 +6,6 @@ import {
   defineChain,
   erc20Abi,
   type Hex,
-  http,
   parseUnits,
 } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
@@ -22,6 +21,7 @@ import {
 } from "../../testing/restartable-gateway.ts";
 import type { TestTenant } from "../../testing/test-gateway.ts";
 import { createTestLogger } from "../../testing/test-logger.ts";
+import { testTransport } from "../../testing/test-transport.ts";
 
 // The payer's choice of chain and token on the hosted checkout, in a real browser against the
 // real gateway watching a real anvil with two test tokens (USDT and USDC, as in the sandbox),
@@ -130,7 +130,7 @@ async function pay(to: Address, token: Address, amount: string, on = chain): Pro
   const wallet = createWalletClient({
     account: privateKeyToAccount(on.payerPrivateKey),
     chain: defineChain({ ...anvil, id: on.evmChainId }),
-    transport: http(on.rpcUrl),
+    transport: testTransport(on.rpcUrl),
   });
   return wallet.writeContract({
     address: token,
@@ -294,7 +294,7 @@ describe("the payer's choice of another chain on the checkout", () => {
     });
     // The money is on the second chain, and nothing moved on the first.
     const held = (on: LocalChain, token: Address) =>
-      createPublicClient({ transport: http(on.rpcUrl) }).readContract({
+      createPublicClient({ transport: testTransport(on.rpcUrl) }).readContract({
         address: token,
         abi: erc20Abi,
         functionName: "balanceOf",

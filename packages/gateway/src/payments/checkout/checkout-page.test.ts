@@ -12,7 +12,6 @@ import {
   formatUnits,
   getAddress,
   type Hex,
-  http,
   keccak256,
   parseEther,
   parseEventLogs,
@@ -34,6 +33,7 @@ import {
 } from "../../testing/restartable-gateway.ts";
 import type { TestTenant } from "../../testing/test-gateway.ts";
 import { createTestLogger } from "../../testing/test-logger.ts";
+import { testTransport } from "../../testing/test-transport.ts";
 
 // The hosted checkout in a real browser (Debian's chromium) against the real gateway watching a
 // real anvil chain: what a payer sees and does, on a phone-sized screen, from the QR to the end.
@@ -107,7 +107,7 @@ async function pay(intent: Intent, amount: string): Promise<Hex> {
   const wallet = createWalletClient({
     account: privateKeyToAccount(chain.payerPrivateKey),
     chain: anvil,
-    transport: http(chain.rpcUrl),
+    transport: testTransport(chain.rpcUrl),
   });
   return wallet.writeContract({
     address: intent.token_address,
@@ -117,7 +117,8 @@ async function pay(intent: Intent, amount: string): Promise<Hex> {
   });
 }
 
-const publicClient = () => createPublicClient({ chain: anvil, transport: http(chain.rpcUrl) });
+const publicClient = () =>
+  createPublicClient({ chain: anvil, transport: testTransport(chain.rpcUrl) });
 
 /** The sandbox token held by `address`. */
 function tokenBalance(address: Address): Promise<bigint> {
@@ -136,9 +137,11 @@ function tokenBalance(address: Address): Promise<bigint> {
  * treasury to send its refund gives gas to that intent's deposit address alone.
  */
 async function giveGas(address: Address): Promise<void> {
-  await createTestClient({ mode: "anvil", chain: anvil, transport: http(chain.rpcUrl) }).setBalance(
-    { address, value: parseEther("1") },
-  );
+  await createTestClient({
+    mode: "anvil",
+    chain: anvil,
+    transport: testTransport(chain.rpcUrl),
+  }).setBalance({ address, value: parseEther("1") });
 }
 
 /**
@@ -281,7 +284,7 @@ describe("a payment from start to end", () => {
     const payer = createWalletClient({
       account: privateKeyToAccount(chain.payerPrivateKey),
       chain: anvil,
-      transport: http(chain.rpcUrl),
+      transport: testTransport(chain.rpcUrl),
     });
     let held: Hex | undefined;
     await page.exposeFunction("anvilRpc", async (method: string, params: unknown[]) => {

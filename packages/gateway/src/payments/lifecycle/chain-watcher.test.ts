@@ -1,6 +1,6 @@
 import { mnemonicToSeedSync } from "@scure/bip39";
 import { pino } from "pino";
-import { createWalletClient, erc20Abi, http, parseUnits } from "viem";
+import { createWalletClient, erc20Abi, parseUnits } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { anvil } from "viem/chains";
 import { afterAll, beforeAll, expect, it } from "vitest";
@@ -19,6 +19,7 @@ import {
   type TestGateway,
 } from "../../testing/test-gateway.ts";
 import { createTestLogger } from "../../testing/test-logger.ts";
+import { testTransport } from "../../testing/test-transport.ts";
 import { StaleFollowerStateError } from "./chain-ingest-service.ts";
 
 // Scale-out: two gateway processes on one database, one chain. Only the holder of the chain's
@@ -85,7 +86,7 @@ it("credits each payment once when two gateways watch the same chain", async () 
   const wallet = createWalletClient({
     account: privateKeyToAccount(chain.payerPrivateKey),
     chain: anvil,
-    transport: http(chain.rpcUrl),
+    transport: testTransport(chain.rpcUrl),
   });
   for (const to of addresses) {
     await wallet.writeContract({
@@ -230,7 +231,7 @@ it("hands the chain over at once when the leader stops, and the new leader detec
   await createWalletClient({
     account: privateKeyToAccount(chain.payerPrivateKey),
     chain: anvil,
-    transport: http(chain.rpcUrl),
+    transport: testTransport(chain.rpcUrl),
   }).writeContract({
     address: chain.tokenAddress,
     abi: erc20Abi,
