@@ -4,6 +4,7 @@ import { type ServerType, serve } from "@hono/node-server";
 import { sql } from "kysely";
 import type { Logger } from "pino";
 import { type Address, getAddress, parseGwei } from "viem";
+import { createInvitationMailer } from "./admin/invitation-mail.ts";
 import { createOperatorAccounts } from "./admin/operator-accounts.ts";
 import { createCallbackPreferences } from "./callbacks/callback-preferences.ts";
 import { createCallbackService } from "./callbacks/callback-service.ts";
@@ -448,6 +449,10 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
             paymentLinks: services.paymentLinks,
             reconciler: services.reconciler,
             merchantRefunds: services.merchantRefunds,
+            invitationMailer:
+              config.SMTP_URL === undefined || config.SMTP_FROM === undefined
+                ? undefined
+                : createInvitationMailer({ url: config.SMTP_URL, from: config.SMTP_FROM, log }),
           },
         });
   let server: ServerType;

@@ -7,7 +7,7 @@ import { readOperatorHealth } from "./operator-health.ts";
 import { createOperatorService } from "./operator-service.ts";
 import type { StudioEnv } from "./studio-auth.ts";
 import type { StudioContext } from "./studio-context.ts";
-import { publicOrigin } from "./team-routes.ts";
+import { emailInvitation, publicOrigin } from "./team-routes.ts";
 import { createTeamService } from "./team-service.ts";
 
 const TAGS = [`${ADMIN_TAG}: Operator`];
@@ -67,7 +67,14 @@ const createOrgRoute = createRoute({
       envelope(
         z.object({
           organization: OperatorOrganization,
-          invitation: z.object({ url: z.string(), expires_at: z.string() }),
+          invitation: z.object({
+            url: z.string(),
+            expires_at: z.string(),
+            email_sent: z.boolean().openapi({
+              description:
+                "Whether the link was also emailed to the owner (SMTP_URL set and its server took it)",
+            }),
+          }),
         }),
       ),
       "The organisation and its owner's invitation",
@@ -242,12 +249,18 @@ export function registerOperatorRoutes(app: OpenAPIHono<StudioEnv>, ctx: StudioC
       feeBps: body.fee_bps,
       ownerEmail: normaliseEmail(body.owner_email),
     });
+    const url = `${publicOrigin(c, ctx.trustProxy)}/studio/invite/${invitation.token}`;
+    const emailSent = await emailInvitation(ctx, {
+      to: normaliseEmail(body.owner_email),
+      orgName: organization.name,
+      role: "owner",
+      url,
+      expiresAt: invitation.expiresAt,
+      actor: c.get("studio").actor,
+    });
     const data = {
       organization,
-      invitation: {
-        url: `${publicOrigin(c, ctx.trustProxy)}/studio/invite/${invitation.token}`,
-        expires_at: invitation.expiresAt.toISOString(),
-      },
+      invitation: { url, expires_at: invitation.expiresAt.toISOString(), email_sent: emailSent },
     };
     return c.json({ code: 0 as const, data }, 200);
   });

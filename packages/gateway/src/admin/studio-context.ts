@@ -14,6 +14,7 @@ import type { WithdrawalService } from "../payouts/withdrawal-service.ts";
 import type { Database } from "../platform/database/schema.ts";
 import type { MerchantRefundService } from "../treasury/merchant-refund-service.ts";
 import type { TreasuryView } from "../treasury/treasury-view.ts";
+import type { InvitationMailer } from "./invitation-mail.ts";
 import type { OperatorHealthDependencies } from "./operator-health.ts";
 import type { StudioAuth } from "./studio-auth.ts";
 import type { StudioSessions } from "./studio-sessions.ts";
@@ -51,6 +52,8 @@ export interface StudioDependencies {
   reconciler: Reconciler;
   /** Merchant refunds (treasury/merchant-refund-service.ts), the API's own service. */
   merchantRefunds: MerchantRefundService;
+  /** Invitation links by email too, when SMTP_URL is set. */
+  invitationMailer?: InvitationMailer | undefined;
 }
 
 /** Everything an admin route file gets. */

@@ -4,6 +4,8 @@ import { envelope, errorResponse, jsonResponse, tooManyRequestsResponse } from "
 import { clientIp } from "../http/rate-limits.ts";
 import { normaliseEmail } from "./account-service.ts";
 import { ADMIN_TAG, adminErrorResponses, OrgParam, studioSecurity } from "./admin-openapi.ts";
+import type { Actor } from "./audit-log.ts";
+import type { InvitationMail } from "./invitation-mail.ts";
 import { createLoginThrottle } from "./login-throttle.ts";
 import { ORG_ROLES } from "./roles.ts";
 import { SessionInfo, setSessionCookie } from "./session-routes.ts";
@@ -72,6 +74,10 @@ const NewInvitation = z
     /** The link to send the invitee; shown once. */
     url: z.string(),
     expires_at: z.string(),
+    email_sent: z.boolean().openapi({
+      description:
+        "Whether the link was also emailed to the invitee: SMTP_URL is set and its server took the message. Otherwise send the link yourself.",
+    }),
   })
   .openapi("StudioNewInvitation");
 
@@ -257,12 +263,23 @@ export function registerTeamRoutes(app: OpenAPIHono<StudioEnv>, ctx: StudioConte
         role: body.role,
       }),
     );
+    const url = `${publicOrigin(c, ctx.trustProxy)}/studio/invite/${invitation.token}`;
+    const { orgId } = c.get("org");
+    const emailSent = await emailInvitation(ctx, {
+      to: invitation.email,
+      orgName: await organizationName(ctx, orgId),
+      role: invitation.role,
+      url,
+      expiresAt: invitation.expiresAt,
+      actor: c.get("studio").actor,
+    });
     const data = {
       id: invitation.id,
       email: invitation.email,
       role: invitation.role,
-      url: `${publicOrigin(c, ctx.trustProxy)}/studio/invite/${invitation.token}`,
+      url,
       expires_at: invitation.expiresAt.toISOString(),
+      email_sent: emailSent,
     };
     return c.json({ code: 0 as const, data }, 200);
   });
@@ -298,4 +315,26 @@ export function registerTeamRoutes(app: OpenAPIHono<StudioEnv>, ctx: StudioConte
       200,
     );
   });
+}
+
+/** The invitation by email too, when a mailer is configured; whether it was sent. */
+export async function emailInvitation(
+  ctx: StudioContext,
+  mail: Omit<InvitationMail, "invitedBy"> & { actor: Actor },
+): Promise<boolean> {
+  if (ctx.invitationMailer === undefined) return false;
+  const { actor, ...rest } = mail;
+  return ctx.invitationMailer.send({
+    ...rest,
+    invitedBy: actor.kind === "user" ? actor.email : "The gateway's operator",
+  });
+}
+
+async function organizationName(ctx: StudioContext, orgId: number): Promise<string> {
+  const org = await ctx.db
+    .selectFrom("organizations")
+    .select("name")
+    .where("id", "=", orgId)
+    .executeTakeFirstOrThrow();
+  return org.name;
 }

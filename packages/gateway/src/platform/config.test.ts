@@ -66,6 +66,27 @@ describe("loadConfig", () => {
     );
   });
 
+  it("takes a mail server for invitations only with a sender, refusing a bad one by name", () => {
+    const c = loadConfig({
+      SMTP_URL: "smtps://user:pw@mail.example.com:465",
+      SMTP_FROM: "Stablegate <no-reply@example.com>",
+    });
+    expect([c.SMTP_URL, c.SMTP_FROM]).toEqual([
+      "smtps://user:pw@mail.example.com:465",
+      "Stablegate <no-reply@example.com>",
+    ]);
+    expect(() => loadConfig({ SMTP_URL: "smtp://mail.example.com" })).toThrow(
+      /SMTP_FROM: required when SMTP_URL is set/,
+    );
+    expect(() => loadConfig({ SMTP_URL: "https://mail.example.com", SMTP_FROM: "a@b.c" })).toThrow(
+      /SMTP_URL: must be an smtp:\/\/ or smtps:\/\/ URL/,
+    );
+    // A header break in the sender would let it add headers of its own.
+    expect(() =>
+      loadConfig({ SMTP_URL: "smtp://m.example", SMTP_FROM: "a@b.c\r\nBcc: x@y.z" }),
+    ).toThrow(/SMTP_FROM: must be an address/);
+  });
+
   it("reads the role and the lease timing, and refuses a renewal too slow for the TTL", () => {
     expect(loadConfig({})).toMatchObject({ ROLE: "all", LEASE_TTL_MS: 5000, LEASE_RENEW_MS: 1000 });
     expect(loadConfig({ ROLE: "worker" }, { ROLE: "api" }).ROLE).toBe("api");

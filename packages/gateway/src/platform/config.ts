@@ -211,6 +211,12 @@ const schema = z.object({
   // Studio sessions (docs/studio.md).
   STUDIO_SESSION_IDLE_MINUTES: positiveInt(7 * 24 * 60).default(30),
   STUDIO_SESSION_MAX_HOURS: positiveInt(30 * 24).default(12),
+  // Invitation links by email too (docs/studio.md); without them the link is only shown.
+  SMTP_URL: z.url({ protocol: /^smtps?$/, error: "must be an smtp:// or smtps:// URL" }).optional(),
+  SMTP_FROM: z
+    .string()
+    .regex(/^[^\r\n]*[^\s@<>]+@[^\s@<>]+>?$/, "must be an address, or a name and <address>")
+    .optional(),
   // The operator's health page flags a gas or fee wallet below this, in the chain's native coin.
   GAS_WALLET_LOW_BALANCE: z
     .string()
@@ -292,6 +298,11 @@ export function loadConfig(
   if (parsed.RATES_PROVIDER === "http" && parsed.RATES_HTTP_URL === undefined) {
     throw new ConfigError(
       "invalid configuration:\n  RATES_HTTP_URL: required when RATES_PROVIDER=http",
+    );
+  }
+  if (parsed.SMTP_URL !== undefined && parsed.SMTP_FROM === undefined) {
+    throw new ConfigError(
+      "invalid configuration:\n  SMTP_FROM: required when SMTP_URL is set (the invitations' sender, e.g. Stablegate <no-reply@example.com>)",
     );
   }
   if (parsed.LEASE_RENEW_MS * 2 > parsed.LEASE_TTL_MS) {

@@ -2876,6 +2876,8 @@ export interface paths {
                                 invitation: {
                                     url: string;
                                     expires_at: string;
+                                    /** @description Whether the link was also emailed to the owner (SMTP_URL set and its server took it) */
+                                    email_sent: boolean;
                                 };
                             };
                         };
@@ -6980,6 +6982,8 @@ export interface components {
             role: "owner" | "admin" | "developer" | "viewer";
             url: string;
             expires_at: string;
+            /** @description Whether the link was also emailed to the invitee: SMTP_URL is set and its server took the message. Otherwise send the link yourself. */
+            email_sent: boolean;
         };
         StudioInvitation: {
             id: string;

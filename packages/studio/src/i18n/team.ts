@@ -22,9 +22,11 @@ export const teamEn = {
   teamRevokeTitle: "Revoke the invitation of {who}?",
   teamRevokeBody: "The link stops working at once.",
   teamInvite: "Invite member",
-  teamInviteLead: "Studio sends no email: you get a one-time link to send them yourself.",
+  teamInviteLead:
+    "You get a one-time link to send them. When this gateway has a mail server (SMTP_URL), they are emailed it too.",
   teamInviteCreate: "Create invitation",
   teamInviteSend: "Send this link to {email}. It works once.",
+  teamInviteEmailed: "We emailed this link to {email}. It works once.",
   teamInviteLink: "Invitation link",
   teamInviteExpires: "It expires {date}.",
   teamRoleHelp_owner:
@@ -58,9 +60,11 @@ export const teamZhTW: typeof teamEn = {
   teamRevokeTitle: "撤銷 {who} 的邀請？",
   teamRevokeBody: "連結將立即失效。",
   teamInvite: "邀請成員",
-  teamInviteLead: "Studio 不會寄送電子郵件：您會取得一個一次性連結，請自行傳送給對方。",
+  teamInviteLead:
+    "您會取得一個一次性連結，請傳送給對方；若此閘道已設定郵件伺服器（SMTP_URL），也會以電子郵件寄給對方。",
   teamInviteCreate: "建立邀請",
   teamInviteSend: "請將此連結傳送給 {email}。連結僅能使用一次。",
+  teamInviteEmailed: "已將此連結以電子郵件寄給 {email}。連結僅能使用一次。",
   teamInviteLink: "邀請連結",
   teamInviteExpires: "將於 {date} 失效。",
   teamRoleHelp_owner: "所有權限，包括團隊、金庫地址與 Webhook 密鑰。",

@@ -174,7 +174,10 @@ function CreateOrgDialog() {
         create.data ? (
           <>
             <p>
-              {t("orgsCreatedLead", { name: create.data.organization.name, email: ownerEmail })}
+              {t(create.data.invitation.email_sent ? "orgsCreatedEmailed" : "orgsCreatedLead", {
+                name: create.data.organization.name,
+                email: ownerEmail,
+              })}
             </p>
             <SecretOnce label={t("teamInviteLink")} value={create.data.invitation.url} />
             <div className="dialog-actions">

@@ -273,7 +273,11 @@ function InviteDialog() {
       {(close) =>
         invite.data ? (
           <>
-            <p>{t("teamInviteSend", { email: invite.data.email })}</p>
+            <p>
+              {t(invite.data.email_sent ? "teamInviteEmailed" : "teamInviteSend", {
+                email: invite.data.email,
+              })}
+            </p>
             <SecretOnce label={t("teamInviteLink")} value={invite.data.url} />
             <p className="muted">
               {t("teamInviteExpires", { date: formatDateTime(invite.data.expires_at, language) })}
