@@ -77,7 +77,9 @@ export function subscribeHeads(parameters: {
             timestamp: BigInt(h.timestamp),
             logsBloom: h.logsBloom ?? undefined,
             hasTransactions:
-              h.transactionsRoot == null ? undefined : h.transactionsRoot !== EMPTY_TRIE_ROOT,
+              h.transactionsRoot == null
+                ? undefined
+                : h.transactionsRoot.toLowerCase() !== EMPTY_TRIE_ROOT,
           });
         },
         onError: (error: unknown) => fail(client, error),
