@@ -1,4 +1,4 @@
-import { createTransport } from "nodemailer";
+import type { Transporter } from "nodemailer";
 import type { Logger } from "pino";
 import type { OrgRole } from "../platform/database/schema.ts";
 
@@ -31,17 +31,23 @@ export function createInvitationMailer(options: {
   from: string;
   log: Logger;
 }): InvitationMailer {
-  const transport = createTransport({
-    url: options.url,
-    connectionTimeout: SEND_TIMEOUT_MS,
-    greetingTimeout: SEND_TIMEOUT_MS,
-    socketTimeout: SEND_TIMEOUT_MS,
-  });
+  // nodemailer is loaded by the first send: a gateway without SMTP_URL never loads it (~40
+  // modules and ~14 MB the sandbox would carry for nothing).
+  let transport: Promise<Transporter> | undefined;
+  const connect = () =>
+    (transport ??= import("nodemailer").then(({ createTransport }) =>
+      createTransport({
+        url: options.url,
+        connectionTimeout: SEND_TIMEOUT_MS,
+        greetingTimeout: SEND_TIMEOUT_MS,
+        socketTimeout: SEND_TIMEOUT_MS,
+      }),
+    ));
   return {
     async send(mail) {
       const expires = mail.expiresAt.toISOString().slice(0, 16).replace("T", " ");
       try {
-        await transport.sendMail({
+        await (await connect()).sendMail({
           from: options.from,
           to: mail.to,
           subject: `You are invited to ${mail.orgName} on Stablegate`,
