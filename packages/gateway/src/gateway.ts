@@ -288,6 +288,15 @@ export function createServices(options: {
     treasury,
     sweeps,
     gasStrategy,
+    /** Invitation links by email too, when SMTP_URL is set (Studio and `org invite`). */
+    invitationMailer:
+      config.SMTP_URL === undefined || config.SMTP_FROM === undefined
+        ? undefined
+        : createInvitationMailer({
+            url: config.SMTP_URL,
+            from: config.SMTP_FROM,
+            log: options.log,
+          }),
   };
 }
 
@@ -449,10 +458,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
             paymentLinks: services.paymentLinks,
             reconciler: services.reconciler,
             merchantRefunds: services.merchantRefunds,
-            invitationMailer:
-              config.SMTP_URL === undefined || config.SMTP_FROM === undefined
-                ? undefined
-                : createInvitationMailer({ url: config.SMTP_URL, from: config.SMTP_FROM, log }),
+            invitationMailer: services.invitationMailer,
           },
         });
   let server: ServerType;

@@ -4,7 +4,10 @@ import type { Database } from "../platform/database/schema.ts";
 import { notFound, validationError } from "../platform/errors.ts";
 import { normaliseEmail } from "./account-service.ts";
 import { recordAudit } from "./audit-log.ts";
+import { createLoginThrottle } from "./login-throttle.ts";
 import { checkNewPassword, hashPassword, verifyPassword } from "./passwords.ts";
+import type { OrgRole } from "./roles.ts";
+import { createTeamService } from "./team-service.ts";
 
 /** A password for an account made by the CLI or the sandbox: 128 random bits, printable. */
 export function generatePassword(): string {
@@ -80,6 +83,20 @@ export function createOperatorAccounts(options: { db: Kysely<Database> }) {
           ...(generated !== undefined && !existing ? { password: generated } : {}),
         };
       });
+    },
+
+    /**
+     * An invitation into an organisation made at the terminal (`stablegate org invite`), as an
+     * owner makes one in Studio: its one-time token, audited as the CLI's.
+     */
+    async invite(input: { orgId: number; email: string; role: OrgRole }) {
+      const email = normaliseEmail(input.email);
+      if (!/^[^@\s]+@[^@\s]+$/.test(email))
+        throw validationError("email", "is not an email address");
+      const team = createTeamService({ db, throttle: createLoginThrottle({ db }) });
+      return db
+        .transaction()
+        .execute((trx) => team.invite(trx, { kind: "cli" }, { ...input, email }));
     },
 
     /**

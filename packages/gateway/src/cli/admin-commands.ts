@@ -1,6 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { extname } from "node:path";
-import { type Command, InvalidArgumentError } from "commander";
+import { type Command, InvalidArgumentError, Option } from "commander";
+import { ORG_ROLES, type OrgRole } from "../admin/roles.ts";
 import type { createServices } from "../gateway.ts";
 import type { ReconcileReport } from "../ledger/reconcile.ts";
 import { formatReconcileReport } from "../ledger/reconcile-table.ts";
@@ -131,18 +132,64 @@ export function addAdminCommands(program: Command, run: AdminRunner): void {
     );
   org.command("list").action(() => run(({ tenancy }) => tenancy.listOrganizations()));
   org
+    .command("invite")
+    .description(
+      "invite someone into an organisation: prints a one-time link (7 days) where they set their Studio password, and emails it too when SMTP_URL is set",
+    )
+    .argument("<org_id>", "organisation id", positiveInt)
+    .requiredOption("--email <email>", "who is invited")
+    .addOption(new Option("--role <role>", "their role").choices(ORG_ROLES).default("owner"))
+    .requiredOption(
+      "--url <url>",
+      "the gateway's address as they reach it, e.g. https://pay.example.com (the link is <url>/studio/invite/<token>)",
+      (value: string) => {
+        const base = URL.canParse(value) ? new URL(value) : undefined;
+        if (base?.protocol !== "http:" && base?.protocol !== "https:")
+          throw new InvalidArgumentError("must be an http(s) URL, e.g. https://pay.example.com");
+        return base;
+      },
+    )
+    .action((orgId: number, o: { email: string; role: OrgRole; url: URL }) => {
+      const { role, url: base } = o;
+      return run(async ({ tenancy, operators, invitationMailer }) => {
+        const organization = await tenancy.getOrganization(orgId);
+        const invitation = await operators.invite({ orgId, email: o.email, role });
+        const url = `${base.origin}/studio/invite/${invitation.token}`;
+        const emailSent =
+          (await invitationMailer?.send({
+            to: invitation.email,
+            orgName: organization.name,
+            role,
+            url,
+            expiresAt: invitation.expiresAt,
+            invitedBy: "The gateway's operator",
+          })) ?? false;
+        return {
+          org_id: orgId,
+          email: invitation.email,
+          role,
+          url,
+          expires_at: invitation.expiresAt.toISOString(),
+          email_sent: emailSent,
+        };
+      });
+    });
+  org
     .command("set-assets")
     .description(
       "the chains and tokens payers may pay in, e.g. arb/USDT base/USDC matic/USDC.e (the default pair is always accepted; only chains with RPC URLs); with more than one, the payer chooses on the checkout",
     )
     .argument("<org_id>", "organisation id", positiveInt)
-    .argument("<assets...>", "chain/SYMBOL pairs")
-    .action((orgId: number, assets: string[]) => {
-      const parsed = assets.map((a) => {
+    .argument(
+      "<assets...>",
+      "chain/SYMBOL pairs",
+      (a: string, previous: Array<{ chain_id: string; symbol: string }> = []) => {
         const m = /^([^/:\s]+)[/:]([^/:\s]+)$/.exec(a);
         if (!m) throw new InvalidArgumentError(`${a}: give chain/SYMBOL, e.g. base/USDC`);
-        return { chain_id: m[1] as string, symbol: m[2] as string };
-      });
+        return [...previous, { chain_id: m[1] as string, symbol: m[2] as string }];
+      },
+    )
+    .action((orgId: number, parsed: Array<{ chain_id: string; symbol: string }>) => {
       return run(async ({ orgSettings }) => {
         const s = await orgSettings.update(orgId, { accepted_assets: parsed }, cli.actor);
         return { org_id: orgId, accepted_assets: s.accepted_assets };

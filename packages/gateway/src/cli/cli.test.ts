@@ -321,6 +321,33 @@ describe("admin commands on a running gateway", { timeout: 180_000 }, () => {
     expect(body.data.user).toMatchObject({ email, is_operator: true });
   });
 
+  it("invite an organisation's first owner: the printed link opens the invitation", async () => {
+    const email = `owner-${Date.now()}@example.com`;
+    const base = `http://127.0.0.1:${port}`;
+    const made = await admin(["org", "invite", String(orgId), "--email", email, "--url", base]);
+    expect(made).toEqual({
+      org_id: orgId,
+      email,
+      role: "owner",
+      url: expect.stringMatching(new RegExp(`^${base}/studio/invite/[A-Za-z0-9_-]{43}$`)),
+      expires_at: expect.any(String),
+      // No SMTP_URL here (invitation-mail.test.ts sends mail).
+      email_sent: false,
+    });
+    const token = made.url.split("/studio/invite/")[1];
+    const opened = await fetch(`${base}/v1/admin/invitations/${token}`);
+    expect(((await opened.json()) as any).data).toMatchObject({ org_name: "Live", role: "owner" });
+
+    const wrong = await runCli(
+      ["org", "invite", String(orgId), "--email", email, "--role", "boss", "--url", base],
+      installation(),
+    );
+    expect([wrong.code, wrong.stderr.trim()]).toEqual([
+      1,
+      "error: option '--role <role>' argument 'boss' is invalid. Allowed choices are owner, admin, developer, viewer.",
+    ]);
+  });
+
   it("reset a lost password and a lost authenticator: the old password and sessions stop working", async () => {
     const email = `forgetful-${Date.now()}@example.com`;
     const made = await admin(["admin", "create-operator", "--email", email]);
@@ -440,6 +467,14 @@ describe("admin commands on a running gateway", { timeout: 180_000 }, () => {
       [
         ["org", "set-limits", String(orgId)],
         /^stablegate: give --max-transfer and\/or --daily-cap/,
+      ],
+      [
+        ["org", "set-assets", String(orgId), "arb/USDT", "base-USDC"],
+        /^error: .*'base-USDC' is invalid for argument 'assets'\. base-USDC: give chain\/SYMBOL/,
+      ],
+      [
+        ["org", "invite", String(orgId), "--email", "a@example.com", "--url", "ftp://x"],
+        /^error: option '--url <url>' argument 'ftp:\/\/x' is invalid\. must be an http\(s\) URL/,
       ],
     ] as const) {
       const r = await runCli([...args], installation());
