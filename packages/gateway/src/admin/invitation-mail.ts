@@ -1,6 +1,7 @@
 import type { Transporter } from "nodemailer";
 import type { Logger } from "pino";
 import type { OrgRole } from "../platform/database/schema.ts";
+import type { Actor } from "./audit-log.ts";
 
 export interface InvitationMail {
   to: string;
@@ -71,4 +72,20 @@ export function createInvitationMailer(options: {
       }
     },
   };
+}
+
+/**
+ * An invitation by email too, when a mailer is configured (Studio's team and operator routes, the
+ * CLI's `org invite`); whether it was sent.
+ */
+export function emailInvitation(
+  mailer: InvitationMailer | undefined,
+  mail: Omit<InvitationMail, "invitedBy"> & { actor: Actor },
+): Promise<boolean> {
+  if (mailer === undefined) return Promise.resolve(false);
+  const { actor, ...rest } = mail;
+  return mailer.send({
+    ...rest,
+    invitedBy: actor.kind === "user" ? actor.email : "The gateway's operator",
+  });
 }

@@ -14,6 +14,20 @@ export function generatePassword(): string {
   return randomBytes(16).toString("base64url");
 }
 
+/** A lower-cased email, or a 400 naming `email`. */
+function checkedEmail(input: string): string {
+  const email = normaliseEmail(input);
+  if (!/^[^@\s]+@[^@\s]+$/.test(email)) throw validationError("email", "is not an email address");
+  return email;
+}
+
+/** The hash of `given` (checked), or of a generated password, which is answered too. */
+async function newPassword(given: string | undefined) {
+  if (given !== undefined) checkNewPassword("password", given);
+  const generated = given === undefined ? generatePassword() : undefined;
+  return { generated, passwordHash: await hashPassword(given ?? (generated as string)) };
+}
+
 /**
  * The gateway's operators, made outside Studio (which cannot make the first one): the CLI's
  * `admin create-operator` and the sandbox.
@@ -28,12 +42,8 @@ export function createOperatorAccounts(options: { db: Kysely<Database> }) {
      * Answers the password only when it was generated.
      */
     async createOperator(input: { email: string; password?: string | undefined }) {
-      const email = normaliseEmail(input.email);
-      if (!/^[^@\s]+@[^@\s]+$/.test(email))
-        throw validationError("email", "is not an email address");
-      if (input.password !== undefined) checkNewPassword("password", input.password);
-      const generated = input.password === undefined ? generatePassword() : undefined;
-      const passwordHash = await hashPassword(input.password ?? (generated as string));
+      const email = checkedEmail(input.email);
+      const { generated, passwordHash } = await newPassword(input.password);
       return db.transaction().execute(async (trx) => {
         const existing = await trx
           .selectFrom("users")
@@ -90,9 +100,7 @@ export function createOperatorAccounts(options: { db: Kysely<Database> }) {
      * owner makes one in Studio: its one-time token, audited as the CLI's.
      */
     async invite(input: { orgId: number; email: string; role: OrgRole }) {
-      const email = normaliseEmail(input.email);
-      if (!/^[^@\s]+@[^@\s]+$/.test(email))
-        throw validationError("email", "is not an email address");
+      const email = checkedEmail(input.email);
       const team = createTeamService({ db, throttle: createLoginThrottle({ db }) });
       return db
         .transaction()
@@ -111,9 +119,7 @@ export function createOperatorAccounts(options: { db: Kysely<Database> }) {
       clearSecondFactor?: boolean | undefined;
     }) {
       const email = normaliseEmail(input.email);
-      if (input.password !== undefined) checkNewPassword("password", input.password);
-      const generated = input.password === undefined ? generatePassword() : undefined;
-      const passwordHash = await hashPassword(input.password ?? (generated as string));
+      const { generated, passwordHash } = await newPassword(input.password);
       return db.transaction().execute(async (trx) => {
         const user = await trx
           .selectFrom("users")

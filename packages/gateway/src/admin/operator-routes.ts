@@ -2,12 +2,13 @@ import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import { envelope, errorResponse, jsonResponse, PageQuery, pageOf } from "../http/openapi.ts";
 import { normaliseEmail } from "./account-service.ts";
 import { ADMIN_TAG, adminErrorResponses, OrgParam, studioSecurity } from "./admin-openapi.ts";
+import { emailInvitation } from "./invitation-mail.ts";
 import { createLoginThrottle } from "./login-throttle.ts";
 import { readOperatorHealth } from "./operator-health.ts";
 import { createOperatorService } from "./operator-service.ts";
 import type { StudioEnv } from "./studio-auth.ts";
 import type { StudioContext } from "./studio-context.ts";
-import { emailInvitation, publicOrigin } from "./team-routes.ts";
+import { publicOrigin } from "./team-routes.ts";
 import { createTeamService } from "./team-service.ts";
 
 const TAGS = [`${ADMIN_TAG}: Operator`];
@@ -250,7 +251,7 @@ export function registerOperatorRoutes(app: OpenAPIHono<StudioEnv>, ctx: StudioC
       ownerEmail: normaliseEmail(body.owner_email),
     });
     const url = `${publicOrigin(c, ctx.trustProxy)}/studio/invite/${invitation.token}`;
-    const emailSent = await emailInvitation(ctx, {
+    const emailSent = await emailInvitation(ctx.invitationMailer, {
       to: normaliseEmail(body.owner_email),
       orgName: organization.name,
       role: "owner",

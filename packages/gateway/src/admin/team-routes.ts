@@ -4,8 +4,7 @@ import { envelope, errorResponse, jsonResponse, tooManyRequestsResponse } from "
 import { clientIp } from "../http/rate-limits.ts";
 import { normaliseEmail } from "./account-service.ts";
 import { ADMIN_TAG, adminErrorResponses, OrgParam, studioSecurity } from "./admin-openapi.ts";
-import type { Actor } from "./audit-log.ts";
-import type { InvitationMail } from "./invitation-mail.ts";
+import { emailInvitation } from "./invitation-mail.ts";
 import { createLoginThrottle } from "./login-throttle.ts";
 import { ORG_ROLES } from "./roles.ts";
 import { SessionInfo, setSessionCookie } from "./session-routes.ts";
@@ -265,9 +264,9 @@ export function registerTeamRoutes(app: OpenAPIHono<StudioEnv>, ctx: StudioConte
     );
     const url = `${publicOrigin(c, ctx.trustProxy)}/studio/invite/${invitation.token}`;
     const { orgId } = c.get("org");
-    const emailSent = await emailInvitation(ctx, {
+    const emailSent = await emailInvitation(ctx.invitationMailer, {
       to: invitation.email,
-      orgName: await organizationName(ctx, orgId),
+      orgName: (await ctx.tenancy.getOrganization(orgId)).name,
       role: invitation.role,
       url,
       expiresAt: invitation.expiresAt,
@@ -315,26 +314,4 @@ export function registerTeamRoutes(app: OpenAPIHono<StudioEnv>, ctx: StudioConte
       200,
     );
   });
-}
-
-/** The invitation by email too, when a mailer is configured; whether it was sent. */
-export async function emailInvitation(
-  ctx: StudioContext,
-  mail: Omit<InvitationMail, "invitedBy"> & { actor: Actor },
-): Promise<boolean> {
-  if (ctx.invitationMailer === undefined) return false;
-  const { actor, ...rest } = mail;
-  return ctx.invitationMailer.send({
-    ...rest,
-    invitedBy: actor.kind === "user" ? actor.email : "The gateway's operator",
-  });
-}
-
-async function organizationName(ctx: StudioContext, orgId: number): Promise<string> {
-  const org = await ctx.db
-    .selectFrom("organizations")
-    .select("name")
-    .where("id", "=", orgId)
-    .executeTakeFirstOrThrow();
-  return org.name;
 }

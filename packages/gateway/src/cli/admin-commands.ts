@@ -1,6 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { extname } from "node:path";
 import { type Command, InvalidArgumentError, Option } from "commander";
+import { emailInvitation } from "../admin/invitation-mail.ts";
 import { ORG_ROLES, type OrgRole } from "../admin/roles.ts";
 import type { createServices } from "../gateway.ts";
 import type { ReconcileReport } from "../ledger/reconcile.ts";
@@ -155,15 +156,14 @@ export function addAdminCommands(program: Command, run: AdminRunner): void {
         const organization = await tenancy.getOrganization(orgId);
         const invitation = await operators.invite({ orgId, email: o.email, role });
         const url = `${base.origin}/studio/invite/${invitation.token}`;
-        const emailSent =
-          (await invitationMailer?.send({
-            to: invitation.email,
-            orgName: organization.name,
-            role,
-            url,
-            expiresAt: invitation.expiresAt,
-            invitedBy: "The gateway's operator",
-          })) ?? false;
+        const emailSent = await emailInvitation(invitationMailer, {
+          to: invitation.email,
+          orgName: organization.name,
+          role,
+          url,
+          expiresAt: invitation.expiresAt,
+          actor: cli.actor,
+        });
         return {
           org_id: orgId,
           email: invitation.email,
